@@ -1,0 +1,24 @@
+//go:build ignore
+
+// This program generates the ent code. Run it through `make generate`, which
+// runs it before gqlgen so that gqlgen always sees the current ent model.
+package main
+
+import (
+	"log"
+
+	"entgo.io/ent/entc"
+	"entgo.io/ent/entc/gen"
+)
+
+func main() {
+	err := entc.Generate("./schema", &gen.Config{
+		Features: []gen.Feature{
+			gen.FeatureUpsert, // ON CONFLICT for the usage counters
+			gen.FeatureLock,   // SELECT ... FOR UPDATE on PostgreSQL writes
+		},
+	})
+	if err != nil {
+		log.Fatalf("running ent codegen: %v", err)
+	}
+}

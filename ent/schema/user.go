@@ -1,0 +1,109 @@
+package schema
+
+import (
+	"time"
+
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// User is a person (or integration) that signs in to the platform. The
+// column set mirrors the public user document; see usersvc.User for rules.
+type User struct {
+	ent.Schema
+}
+
+// Fields of the User.
+func (User) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("id").MaxLen(64).NotEmpty().Immutable(),
+		field.String("name"),
+		field.String("email"),
+		// email_key is the lower-cased email; its unique index makes email
+		// unique case-insensitively on every database.
+		field.String("email_key").Unique(),
+		field.String("country"),
+		field.String("time_zone"),
+		field.String("description").Optional().Nillable(),
+		field.String("message").Optional().Nillable(),
+		field.Bool("disabled").Default(false),
+		field.String("disabled_message").Optional().Nillable(),
+		field.JSON("tags", map[string]string{}),
+		field.JSON("privileges", []string{}),
+		field.String("group").StorageKey("user_group").Optional().Nillable(),
+		field.String("device_id").Optional().Nillable(),
+		field.Int("admin_devices").Default(0),
+		field.Time("valid_from").Optional().Nillable(),
+		field.Time("valid_until").Optional().Nillable(),
+		field.Time("creation").Immutable(),
+		field.Time("modification"),
+		field.Time("last_login").Optional().Nillable(),
+		field.String("password_hash").Optional().Sensitive(),
+		field.Enum("role").Values("user", "admin").Default("user"),
+		field.Time("deleted_at").Optional().Nillable(),
+		field.Int64("version").Default(1),
+	}
+}
+
+// Edges of the User.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("tokens", Token.Type),
+	}
+}
+
+// Indexes of the User.
+func (User) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("creation", "id"),
+	}
+}
+
+// Token is an API bearer token. Only its SHA-256 hash is stored.
+type Token struct {
+	ent.Schema
+}
+
+// Fields of the Token.
+func (Token) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("hash").Unique().Immutable().Sensitive(),
+		field.String("label").Default(""),
+		field.Time("created_at").Default(time.Now).Immutable(),
+		field.Time("expires_at").Optional().Nillable(),
+		field.Time("last_used").Optional().Nillable(),
+		field.Bool("revoked").Default(false),
+		field.String("user_id").Immutable(),
+	}
+}
+
+// Edges of the Token.
+func (Token) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("owner", User.Type).Ref("tokens").Field("user_id").Unique().Required().Immutable(),
+	}
+}
+
+// Usage counts authenticated requests per user and day. The day is the
+// caller's local date (YYYY-MM-DD); the row with day "total" is the all-time count.
+type Usage struct {
+	ent.Schema
+}
+
+// Fields of the Usage.
+func (Usage) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("user_id"),
+		field.String("day"),
+		field.Int64("count").Default(0),
+	}
+}
+
+// Indexes of the Usage.
+func (Usage) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("user_id", "day").Unique(),
+	}
+}

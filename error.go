@@ -1,0 +1,121 @@
+package usersvc
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error codes. Every failure the service reports carries exactly one of these.
+// Codes are part of the public API: REST maps them to an HTTP status and
+// GraphQL puts them in extensions.code, both through the tables below.
+const (
+	ENotFound           = "not_found"
+	EInvalid            = "invalid"
+	EUnauthenticated    = "unauthenticated"
+	EForbidden          = "forbidden"
+	EConflict           = "conflict"
+	EPreconditionFailed = "precondition_failed"
+	ERateLimited        = "rate_limited"
+	ETooLarge           = "too_large"
+	EUnsupportedMedia   = "unsupported_media_type"
+	EInternal           = "internal"
+)
+
+// codeTable is the single mapping from error code to HTTP status and to the
+// GraphQL extensions.code value.
+var codeTable = map[string]struct {
+	status  int
+	graphql string
+}{
+	ENotFound:           {http.StatusNotFound, "NOT_FOUND"},
+	EInvalid:            {http.StatusBadRequest, "INVALID"},
+	EUnauthenticated:    {http.StatusUnauthorized, "UNAUTHENTICATED"},
+	EForbidden:          {http.StatusForbidden, "FORBIDDEN"},
+	EConflict:           {http.StatusConflict, "CONFLICT"},
+	EPreconditionFailed: {http.StatusPreconditionFailed, "PRECONDITION_FAILED"},
+	ERateLimited:        {http.StatusTooManyRequests, "RATE_LIMITED"},
+	ETooLarge:           {http.StatusRequestEntityTooLarge, "TOO_LARGE"},
+	EUnsupportedMedia:   {http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"},
+	EInternal:           {http.StatusInternalServerError, "INTERNAL"},
+}
+
+// Error is the one error type of the service. Message is an English,
+// user-facing sentence from the message catalog (see messages.go); Args fill
+// its verbs. Field names the input field at fault, when there is one.
+type Error struct {
+	Code    string
+	Message string
+	Args    []any
+	Field   string
+	// Detail is extra machine-made context (for example which patch
+	// operation failed and why). It is appended to the message, untranslated.
+	Detail string
+}
+
+// Errorf returns an *Error. format must be a catalog entry so that it can be
+// translated; args are formatted into it.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: format, Args: args}
+}
+
+// FieldErrorf is Errorf naming the input field at fault.
+func FieldErrorf(code, field, format string, args ...any) *Error {
+	return &Error{Code: code, Message: format, Args: args, Field: field}
+}
+
+func (e *Error) Error() string { return e.Localize("en") }
+
+// Localize renders the message in lang ("en" or "es"; anything else is English).
+func (e *Error) Localize(lang string) string {
+	format := e.Message
+	if lang == "es" {
+		if t, ok := spanish[format]; ok {
+			format = t
+		}
+	}
+	msg := format
+	if len(e.Args) > 0 {
+		msg = fmt.Sprintf(format, e.Args...)
+	}
+	if e.Detail != "" {
+		msg += " " + e.Detail
+	}
+	return msg
+}
+
+// ErrorCode returns the code of err, EInternal for anything that is not an *Error.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the user-facing message of err in lang. Errors that are
+// not *Error are internal: their text is never shown, since it may hold SQL
+// or driver detail.
+func ErrorMessage(err error, lang string) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != EInternal {
+		return e.Localize(lang)
+	}
+	return Errorf(EInternal, "Internal server error.").Localize(lang)
+}
+
+// HTTPStatus maps an error code to its HTTP status.
+func HTTPStatus(code string) int {
+	if c, ok := codeTable[code]; ok {
+		return c.status
+	}
+	return http.StatusInternalServerError
+}
+
+// GraphQLCode maps an error code to the GraphQL extensions.code value.
+func GraphQLCode(code string) string {
+	if c, ok := codeTable[code]; ok {
+		return c.graphql
+	}
+	return "INTERNAL"
+}

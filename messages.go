@@ -1,0 +1,108 @@
+package usersvc
+
+import (
+	"context"
+	"strconv"
+	"strings"
+)
+
+// spanish translates the English message catalog. Every format string passed
+// to Errorf or FieldErrorf in this module has an entry (a test checks).
+var spanish = map[string]string{
+	"User not found.":                               "Usuario no encontrado.",
+	"Invalid email.":                                "Correo electrónico inválido.",
+	"Email already in use.":                         "El correo electrónico ya está en uso.",
+	"Invalid patch operation":                       "Operación de parche inválida",
+	"Patch test failed":                             "La prueba del parche falló",
+	"Invalid time zone.":                            "Zona horaria inválida.",
+	"Internal server error.":                        "Error interno del servidor.",
+	"Authentication required.":                      "Se requiere autenticación.",
+	"Invalid or expired token.":                     "Token inválido o caducado.",
+	"This account is disabled.":                     "Esta cuenta está deshabilitada.",
+	"This account has been deleted.":                "Esta cuenta ha sido eliminada.",
+	"This account is not active yet.":               "Esta cuenta aún no está activa.",
+	"This account has expired.":                     "Esta cuenta ha caducado.",
+	"Malformed JSON body.":                          "Cuerpo JSON mal formado.",
+	"JSON body is nested too deeply.":               "El cuerpo JSON está anidado demasiado profundamente.",
+	"Duplicate key %q in JSON body.":                "Clave %q duplicada en el cuerpo JSON.",
+	"The user must be a JSON object.":               "El usuario debe ser un objeto JSON.",
+	"Unknown field %q.":                             "Campo desconocido %q.",
+	"Field %q is required.":                         "El campo %q es obligatorio.",
+	"Field %q must be a boolean.":                   "El campo %q debe ser un booleano.",
+	"Field %q must be an integer.":                  "El campo %q debe ser un número entero.",
+	"Field %q must be an object of strings.":        "El campo %q debe ser un objeto de cadenas.",
+	"Field %q must be an array of strings.":         "El campo %q debe ser una lista de cadenas.",
+	"Field %q must be \"user\" or \"admin\".":       "El campo %q debe ser \"user\" o \"admin\".",
+	"Field %q must be a string.":                    "El campo %q debe ser una cadena.",
+	"Field %q must be an RFC 3339 timestamp.":       "El campo %q debe ser una fecha RFC 3339.",
+	"Request body is too large (limit %d bytes).":   "El cuerpo de la petición es demasiado grande (límite %d bytes).",
+	"Could not read the request body.":              "No se pudo leer el cuerpo de la petición.",
+	"Field %q must not be empty.":                   "El campo %q no debe estar vacío.",
+	"Field %q must be between 0 and %d.":            "El campo %q debe estar entre 0 y %d.",
+	"Field \"from\" must not be after \"expires\".": "El campo \"from\" no debe ser posterior a \"expires\".",
+	"Field %q has too many entries (at most %d).":   "El campo %q tiene demasiadas entradas (como máximo %d).",
+	"Tag names must not be empty.":                  "Los nombres de etiqueta no deben estar vacíos.",
+	"Privileges must be non-empty strings.":         "Los privilegios deben ser cadenas no vacías.",
+	"Privilege %q is listed twice.":                 "El privilegio %q aparece dos veces.",
+	"Password must be %d to %d bytes long.":         "La contraseña debe tener entre %d y %d bytes.",
+	"Field %q must be valid text.":                  "El campo %q debe ser texto válido.",
+	"Field %q is too long (at most %d characters).": "El campo %q es demasiado largo (como máximo %d caracteres).",
+	"You may not change field %q.":                  "No puede cambiar el campo %q.",
+	"Field \"deletedAt\" can only be set back to null; delete users with DELETE.": "El campo \"deletedAt\" solo puede volver a null; elimine usuarios con DELETE.",
+	"Field %q is read-only.":                                "El campo %q es de solo lectura.",
+	"A JSON Patch must be an array of operations.":          "Un JSON Patch debe ser una lista de operaciones.",
+	"The patch is empty.":                                   "El parche está vacío.",
+	"A patch may hold at most %d operations.":               "Un parche puede tener como máximo %d operaciones.",
+	"The patched document must be a JSON object.":           "El documento parcheado debe ser un objeto JSON.",
+	"The id in the body does not match the id in the path.": "El id del cuerpo no coincide con el id de la ruta.",
+	"Precondition Failed":                                   "Precondición fallida",
+	"Invalid user id.":                                      "Id de usuario inválido.",
+	"Token lifetime must be positive.":                      "La duración del token debe ser positiva.",
+	"Unsupported Content-Type %q; use application/json-patch+json or application/merge-patch+json.": "Content-Type %q no admitido; use application/json-patch+json o application/merge-patch+json.",
+	"Unsupported Content-Type %q; use application/json.":                                            "Content-Type %q no admitido; use application/json.",
+	"Method not allowed.": "Método no permitido.",
+	"Not found.":          "No encontrado.",
+	"Tokens are accepted only in the Authorization header.": "Los tokens solo se aceptan en la cabecera Authorization.",
+}
+
+type langKey struct{}
+
+// WithLang returns ctx carrying the language answers should use.
+func WithLang(ctx context.Context, lang string) context.Context {
+	return context.WithValue(ctx, langKey{}, lang)
+}
+
+// LangFrom returns the language carried by ctx, "en" by default.
+func LangFrom(ctx context.Context) string {
+	if l, ok := ctx.Value(langKey{}).(string); ok {
+		return l
+	}
+	return "en"
+}
+
+// NegotiateLang picks "es" or "en" from an Accept-Language header: the
+// supported language with the highest q wins; ties go to the earlier entry;
+// no match is English.
+func NegotiateLang(header string) string {
+	best, bestQ := "en", 0.0
+	for _, part := range strings.Split(header, ",") {
+		fields := strings.Split(strings.TrimSpace(part), ";")
+		tag := strings.ToLower(strings.TrimSpace(fields[0]))
+		q := 1.0
+		for _, p := range fields[1:] {
+			p = strings.TrimSpace(p)
+			if v, ok := strings.CutPrefix(p, "q="); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f <= 1 {
+					q = f
+				} else {
+					q = 0
+				}
+			}
+		}
+		base, _, _ := strings.Cut(tag, "-")
+		if (base == "es" || base == "en") && q > bestQ {
+			best, bestQ = base, q
+		}
+	}
+	return best
+}

@@ -1,0 +1,327 @@
+// Package store implements usersvc.Store on ent, for SQLite (the embedded
+// default, through the pure-Go modernc.org/sqlite driver) and PostgreSQL
+// (through lib/pq).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq" // PostgreSQL driver
+	_ "modernc.org/sqlite" // SQLite driver, no cgo
+
+	"usersvc"
+	"usersvc/ent"
+	"usersvc/ent/token"
+	"usersvc/ent/usage"
+	"usersvc/ent/user"
+)
+
+// Store is the ent-backed usersvc.Store.
+type Store struct {
+	client  *ent.Client
+	db      *sql.DB
+	dialect string
+	// tx is set on the Store handed to InTx callbacks.
+	tx *ent.Tx
+}
+
+var _ usersvc.Store = (*Store)(nil)
+
+// IsPostgresURL reports whether url selects PostgreSQL.
+func IsPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// Options tune the connection pool.
+type Options struct {
+	// MaxOpenConns caps PostgreSQL connections (default 16). SQLite always
+	// uses one connection: SQLite allows one writer at a time, and a single
+	// connection turns would-be SQLITE_BUSY failures into orderly waiting.
+	MaxOpenConns int
+}
+
+// Open connects to the database that url names: a postgres:// or
+// postgresql:// URL, or else a SQLite file path, optionally prefixed
+// "sqlite:". It does not migrate; call Migrate.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	var (
+		db  *sql.DB
+		err error
+		d   string
+	)
+	if IsPostgresURL(url) {
+		d = dialect.Postgres
+		db, err = sql.Open("postgres", url)
+		if err != nil {
+			return nil, fmt.Errorf("database URL: %w", err)
+		}
+		n := opts.MaxOpenConns
+		if n <= 0 {
+			n = 16
+		}
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	} else {
+		d = dialect.SQLite
+		path := strings.TrimPrefix(url, "sqlite:")
+		if path == "" {
+			return nil, errors.New("database URL: empty SQLite path")
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("database directory: %w", err)
+			}
+		}
+		dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		db, err = sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("database URL: %w", err)
+		}
+		db.SetMaxOpenConns(1)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	drv := entsql.OpenDB(d, db)
+	return &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d}, nil
+}
+
+// Migrate brings the schema up to date.
+func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.client.Schema.Create(ctx); err != nil {
+		return fmt.Errorf("migrating the schema: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.client.Close() }
+
+// Dialect names the database engine ("sqlite3" or "postgres").
+func (s *Store) Dialect() string { return s.dialect }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return s.db.PingContext(ctx)
+}
+
+func (s *Store) c() *ent.Client {
+	if s.tx != nil {
+		return s.tx.Client()
+	}
+	return s.client
+}
+
+// InTx runs fn in one transaction. Nested calls join the outer transaction.
+func (s *Store) InTx(ctx context.Context, fn func(tx usersvc.Store) error) (err error) {
+	if s.tx != nil {
+		return fn(s)
+	}
+	tx, err := s.client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(&Store{client: s.client, db: s.db, dialect: s.dialect, tx: tx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func notFound(err error, what string) error {
+	if ent.IsNotFound(err) {
+		return usersvc.Errorf(usersvc.ENotFound, what)
+	}
+	return err
+}
+
+// User loads one user.
+func (s *Store) User(ctx context.Context, id string, forUpdate bool) (*usersvc.User, error) {
+	q := s.c().User.Query().Where(user.ID(id))
+	if forUpdate && s.tx != nil && s.dialect == dialect.Postgres {
+		q = q.ForUpdate() // SQLite needs no row lock: its write lock is taken at BEGIN IMMEDIATE
+	}
+	u, err := q.Only(ctx)
+	if err != nil {
+		return nil, notFound(err, "User not found.")
+	}
+	return toDomain(u), nil
+}
+
+// CountUsers counts every user, deleted ones included.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	return s.c().User.Query().Count(ctx)
+}
+
+func saveErr(err error) error {
+	if ent.IsConstraintError(err) {
+		return usersvc.FieldErrorf(usersvc.EConflict, "email", "Email already in use.")
+	}
+	return err
+}
+
+// CreateUser inserts u.
+func (s *Store) CreateUser(ctx context.Context, u *usersvc.User) error {
+	_, err := s.c().User.Create().
+		SetID(u.ID).SetName(u.Name).SetEmail(u.Email).SetEmailKey(usersvc.EmailKey(u.Email)).
+		SetCountry(u.Country).SetTimeZone(u.TimeZone).
+		SetNillableDescription(u.Description).SetNillableMessage(u.Message).
+		SetDisabled(u.Disabled).SetNillableDisabledMessage(u.DisabledMessage).
+		SetTags(u.Tags).SetPrivileges(u.Privileges).
+		SetNillableGroup(u.Group).SetNillableDeviceID(u.DeviceID).SetAdminDevices(u.AdminDevices).
+		SetNillableValidFrom(u.From).SetNillableValidUntil(u.Expires).
+		SetCreation(u.Creation).SetModification(u.Modification).SetNillableLastLogin(u.LastLogin).
+		SetPasswordHash(u.PasswordHash).SetRole(user.Role(u.Role)).SetNillableDeletedAt(u.DeletedAt).
+		SetVersion(u.Version).
+		Save(ctx)
+	return saveErr(err)
+}
+
+// UpdateUser writes every field of u.
+func (s *Store) UpdateUser(ctx context.Context, u *usersvc.User) error {
+	upd := s.c().User.UpdateOneID(u.ID).
+		SetName(u.Name).SetEmail(u.Email).SetEmailKey(usersvc.EmailKey(u.Email)).
+		SetCountry(u.Country).SetTimeZone(u.TimeZone).
+		SetDisabled(u.Disabled).SetTags(u.Tags).SetPrivileges(u.Privileges).
+		SetAdminDevices(u.AdminDevices).SetModification(u.Modification).
+		SetPasswordHash(u.PasswordHash).SetRole(user.Role(u.Role)).SetVersion(u.Version)
+	optStr := func(v *string, set func(string) *ent.UserUpdateOne, clear func() *ent.UserUpdateOne) {
+		if v != nil {
+			set(*v)
+		} else {
+			clear()
+		}
+	}
+	optTime := func(v *time.Time, set func(time.Time) *ent.UserUpdateOne, clear func() *ent.UserUpdateOne) {
+		if v != nil {
+			set(*v)
+		} else {
+			clear()
+		}
+	}
+	optStr(u.Description, upd.SetDescription, upd.ClearDescription)
+	optStr(u.Message, upd.SetMessage, upd.ClearMessage)
+	optStr(u.DisabledMessage, upd.SetDisabledMessage, upd.ClearDisabledMessage)
+	optStr(u.Group, upd.SetGroup, upd.ClearGroup)
+	optStr(u.DeviceID, upd.SetDeviceID, upd.ClearDeviceID)
+	optTime(u.From, upd.SetValidFrom, upd.ClearValidFrom)
+	optTime(u.Expires, upd.SetValidUntil, upd.ClearValidUntil)
+	optTime(u.LastLogin, upd.SetLastLogin, upd.ClearLastLogin)
+	optTime(u.DeletedAt, upd.SetDeletedAt, upd.ClearDeletedAt)
+	_, err := upd.Save(ctx)
+	if err != nil {
+		return notFound(saveErr(err), "User not found.")
+	}
+	return nil
+}
+
+// TokenByHash finds a token by the hash of its secret.
+func (s *Store) TokenByHash(ctx context.Context, hash string) (*usersvc.Token, error) {
+	t, err := s.c().Token.Query().Where(token.Hash(hash)).Only(ctx)
+	if err != nil {
+		return nil, notFound(err, "Invalid or expired token.")
+	}
+	return &usersvc.Token{
+		ID: t.ID, UserID: t.UserID, Label: t.Label, Hash: t.Hash, Created: t.CreatedAt.UTC(),
+		Expires: utcPtr(t.ExpiresAt), LastUsed: utcPtr(t.LastUsed), Revoked: t.Revoked,
+	}, nil
+}
+
+// CreateToken inserts t and sets its ID.
+func (s *Store) CreateToken(ctx context.Context, t *usersvc.Token) error {
+	created, err := s.c().Token.Create().
+		SetHash(t.Hash).SetLabel(t.Label).SetCreatedAt(t.Created).SetNillableExpiresAt(t.Expires).
+		SetUserID(t.UserID).Save(ctx)
+	if err != nil {
+		return notFound(err, "User not found.")
+	}
+	t.ID = created.ID
+	return nil
+}
+
+// TouchToken records a token's last use.
+func (s *Store) TouchToken(ctx context.Context, id int, at time.Time) error {
+	return s.c().Token.UpdateOneID(id).SetLastUsed(at).Exec(ctx)
+}
+
+// totalDay is the usage row that holds a user's all-time count.
+const totalDay = "total"
+
+// AddUsage counts one request for userID, in the all-time row and in day's
+// row, atomically, and returns both counts including this request.
+func (s *Store) AddUsage(ctx context.Context, userID, day string) (usersvc.Usage, error) {
+	var u usersvc.Usage
+	err := s.InTx(ctx, func(txs usersvc.Store) error {
+		c := txs.(*Store).c()
+		for _, d := range []string{totalDay, day} {
+			err := c.Usage.Create().SetUserID(userID).SetDay(d).SetCount(1).
+				OnConflictColumns(usage.FieldUserID, usage.FieldDay).AddCount(1).Exec(ctx)
+			if err != nil {
+				return err
+			}
+		}
+		rows, err := c.Usage.Query().Where(usage.UserID(userID), usage.DayIn(totalDay, day)).All(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.Day == totalDay {
+				u.Total = r.Count
+			} else {
+				u.Daily = r.Count
+			}
+		}
+		return nil
+	})
+	return u, err
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC()
+	return &v
+}
+
+func toDomain(u *ent.User) *usersvc.User {
+	tags := u.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	privs := u.Privileges
+	if privs == nil {
+		privs = []string{}
+	}
+	return &usersvc.User{
+		ID: u.ID, Name: u.Name, Email: u.Email, Country: u.Country, TimeZone: u.TimeZone,
+		Description: u.Description, Message: u.Message, Disabled: u.Disabled,
+		DisabledMessage: u.DisabledMessage, Tags: tags, Privileges: privs,
+		Group: u.Group, DeviceID: u.DeviceID, AdminDevices: u.AdminDevices,
+		From: utcPtr(u.ValidFrom), Expires: utcPtr(u.ValidUntil),
+		Creation: u.Creation.UTC(), Modification: u.Modification.UTC(), LastLogin: utcPtr(u.LastLogin),
+		Role: usersvc.Role(u.Role), DeletedAt: utcPtr(u.DeletedAt), Version: u.Version,
+		PasswordHash: u.PasswordHash,
+	}
+}

@@ -1,0 +1,154 @@
+package usersvc
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	_ "time/tzdata" // IANA zones work on machines without system tzdata
+	"unicode/utf8"
+)
+
+// Length limits, in characters (runes) unless said otherwise.
+const (
+	MaxNameLen            = 200
+	MaxEmailLen           = 254
+	MaxCountryLen         = 100
+	MaxTimeZoneLen        = 64
+	MaxDescriptionLen     = 2000
+	MaxMessageLen         = 2000
+	MaxDisabledMessageLen = 500
+	MaxGroupLen           = 200
+	MaxDeviceIDLen        = 200
+	MaxTags               = 100
+	MaxTagKeyLen          = 100
+	MaxTagValueLen        = 1000
+	MaxPrivileges         = 100
+	MaxPrivilegeLen       = 100
+	MinPasswordLen        = 8
+	MaxPasswordBytes      = 72 // bcrypt's limit
+	MaxAdminDevices       = 1_000_000
+)
+
+// LoadLocation resolves an IANA time zone name. The zone database is embedded
+// (time/tzdata), so this works without system tzdata. Names such as "Local"
+// are refused: they mean different things on different machines.
+func LoadLocation(name string) (*time.Location, error) {
+	if name == "" || name == "Local" || len(name) > MaxTimeZoneLen {
+		return nil, FieldErrorf(EInvalid, "timeZone", "Invalid time zone.")
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, FieldErrorf(EInvalid, "timeZone", "Invalid time zone.")
+	}
+	return loc, nil
+}
+
+// ValidateEmail checks that s is one bare address, no display name.
+func ValidateEmail(s string) error {
+	if s == "" || len(s) > MaxEmailLen || strings.ContainsAny(s, " \t\r\n<>,;\"") {
+		return FieldErrorf(EInvalid, "email", "Invalid email.")
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return FieldErrorf(EInvalid, "email", "Invalid email.")
+	}
+	return nil
+}
+
+// EmailKey is the form emails are compared in: unique case-insensitively.
+func EmailKey(email string) string { return strings.ToLower(email) }
+
+// Validate checks every rule a stored user must satisfy.
+func Validate(u *User) error {
+	type text struct {
+		field string
+		val   *string
+		max   int
+		req   bool
+	}
+	for _, t := range []text{
+		{"name", &u.Name, MaxNameLen, true},
+		{"email", &u.Email, MaxEmailLen, true},
+		{"country", &u.Country, MaxCountryLen, true},
+		{"timeZone", &u.TimeZone, MaxTimeZoneLen, true},
+		{"description", u.Description, MaxDescriptionLen, false},
+		{"message", u.Message, MaxMessageLen, false},
+		{"disabledMessage", u.DisabledMessage, MaxDisabledMessageLen, false},
+		{"group", u.Group, MaxGroupLen, false},
+		{"deviceId", u.DeviceID, MaxDeviceIDLen, false},
+	} {
+		if t.val == nil {
+			continue
+		}
+		if t.req && strings.TrimSpace(*t.val) == "" {
+			return FieldErrorf(EInvalid, t.field, "Field %q must not be empty.", t.field)
+		}
+		if err := checkText(t.field, *t.val, t.max); err != nil {
+			return err
+		}
+	}
+	if err := ValidateEmail(u.Email); err != nil {
+		return err
+	}
+	if _, err := LoadLocation(u.TimeZone); err != nil {
+		return err
+	}
+	if u.AdminDevices < 0 || u.AdminDevices > MaxAdminDevices {
+		return FieldErrorf(EInvalid, "adminDevices", "Field %q must be between 0 and %d.", "adminDevices", MaxAdminDevices)
+	}
+	if u.From != nil && u.Expires != nil && u.From.After(*u.Expires) {
+		return FieldErrorf(EInvalid, "from", "Field \"from\" must not be after \"expires\".")
+	}
+	if len(u.Tags) > MaxTags {
+		return FieldErrorf(EInvalid, "tags", "Field %q has too many entries (at most %d).", "tags", MaxTags)
+	}
+	for k, v := range u.Tags {
+		if k == "" {
+			return FieldErrorf(EInvalid, "tags", "Tag names must not be empty.")
+		}
+		if err := checkText("tags", k, MaxTagKeyLen); err != nil {
+			return err
+		}
+		if err := checkText("tags", v, MaxTagValueLen); err != nil {
+			return err
+		}
+	}
+	if len(u.Privileges) > MaxPrivileges {
+		return FieldErrorf(EInvalid, "privileges", "Field %q has too many entries (at most %d).", "privileges", MaxPrivileges)
+	}
+	seen := make(map[string]bool, len(u.Privileges))
+	for _, p := range u.Privileges {
+		if strings.TrimSpace(p) == "" {
+			return FieldErrorf(EInvalid, "privileges", "Privileges must be non-empty strings.")
+		}
+		if err := checkText("privileges", p, MaxPrivilegeLen); err != nil {
+			return err
+		}
+		if seen[p] {
+			return FieldErrorf(EInvalid, "privileges", "Privilege %q is listed twice.", p)
+		}
+		seen[p] = true
+	}
+	if u.Role != RoleUser && u.Role != RoleAdmin {
+		return FieldErrorf(EInvalid, "role", "Field %q must be \"user\" or \"admin\".", "role")
+	}
+	return nil
+}
+
+// ValidatePassword checks a new password's length.
+func ValidatePassword(p string) error {
+	if utf8.RuneCountInString(p) < MinPasswordLen || len(p) > MaxPasswordBytes {
+		return FieldErrorf(EInvalid, "password", "Password must be %d to %d bytes long.", MinPasswordLen, MaxPasswordBytes)
+	}
+	return nil
+}
+
+func checkText(field, s string, max int) error {
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return FieldErrorf(EInvalid, field, "Field %q must be valid text.", field)
+	}
+	if utf8.RuneCountInString(s) > max {
+		return FieldErrorf(EInvalid, field, "Field %q is too long (at most %d characters).", field, max)
+	}
+	return nil
+}
