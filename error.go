@@ -51,6 +51,24 @@ type Error struct {
 	// Detail is extra machine-made context (for example which patch
 	// operation failed and why). It is appended to the message, untranslated.
 	Detail string
+	// Err is the underlying cause of an internal error; it is logged, never shown.
+	Err error
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Internal wraps any error that is not already an *Error as an internal one,
+// so that transports never show storage or driver text.
+func Internal(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &Error{Code: EInternal, Message: "Internal server error.", Err: err}
 }
 
 // Errorf returns an *Error. format must be a catalog entry so that it can be

@@ -15,7 +15,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq" // PostgreSQL driver
+	_ "github.com/lib/pq"  // PostgreSQL driver
 	_ "modernc.org/sqlite" // SQLite driver, no cgo
 
 	"usersvc"
@@ -114,7 +114,8 @@ func (s *Store) Close() error { return s.client.Close() }
 func (s *Store) Dialect() string { return s.dialect }
 
 // Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer internal(&err)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	return s.db.PingContext(ctx)
@@ -129,6 +130,7 @@ func (s *Store) c() *ent.Client {
 
 // InTx runs fn in one transaction. Nested calls join the outer transaction.
 func (s *Store) InTx(ctx context.Context, fn func(tx usersvc.Store) error) (err error) {
+	defer internal(&err)
 	if s.tx != nil {
 		return fn(s)
 	}
@@ -149,6 +151,10 @@ func (s *Store) InTx(ctx context.Context, fn func(tx usersvc.Store) error) (err 
 	return tx.Commit()
 }
 
+// internal turns storage and driver errors into internal domain errors at
+// the storage boundary, so no transport can show their text.
+func internal(err *error) { *err = usersvc.Internal(*err) }
+
 func notFound(err error, what string) error {
 	if ent.IsNotFound(err) {
 		return usersvc.Errorf(usersvc.ENotFound, what)
@@ -157,7 +163,8 @@ func notFound(err error, what string) error {
 }
 
 // User loads one user.
-func (s *Store) User(ctx context.Context, id string, forUpdate bool) (*usersvc.User, error) {
+func (s *Store) User(ctx context.Context, id string, forUpdate bool) (_ *usersvc.User, err error) {
+	defer internal(&err)
 	q := s.c().User.Query().Where(user.ID(id))
 	if forUpdate && s.tx != nil && s.dialect == dialect.Postgres {
 		q = q.ForUpdate() // SQLite needs no row lock: its write lock is taken at BEGIN IMMEDIATE
@@ -170,7 +177,8 @@ func (s *Store) User(ctx context.Context, id string, forUpdate bool) (*usersvc.U
 }
 
 // CountUsers counts every user, deleted ones included.
-func (s *Store) CountUsers(ctx context.Context) (int, error) {
+func (s *Store) CountUsers(ctx context.Context) (_ int, err error) {
+	defer internal(&err)
 	return s.c().User.Query().Count(ctx)
 }
 
@@ -182,8 +190,9 @@ func saveErr(err error) error {
 }
 
 // CreateUser inserts u.
-func (s *Store) CreateUser(ctx context.Context, u *usersvc.User) error {
-	_, err := s.c().User.Create().
+func (s *Store) CreateUser(ctx context.Context, u *usersvc.User) (err error) {
+	defer internal(&err)
+	_, err = s.c().User.Create().
 		SetID(u.ID).SetName(u.Name).SetEmail(u.Email).SetEmailKey(usersvc.EmailKey(u.Email)).
 		SetCountry(u.Country).SetTimeZone(u.TimeZone).
 		SetNillableDescription(u.Description).SetNillableMessage(u.Message).
@@ -199,7 +208,8 @@ func (s *Store) CreateUser(ctx context.Context, u *usersvc.User) error {
 }
 
 // UpdateUser writes every field of u.
-func (s *Store) UpdateUser(ctx context.Context, u *usersvc.User) error {
+func (s *Store) UpdateUser(ctx context.Context, u *usersvc.User) (err error) {
+	defer internal(&err)
 	upd := s.c().User.UpdateOneID(u.ID).
 		SetName(u.Name).SetEmail(u.Email).SetEmailKey(usersvc.EmailKey(u.Email)).
 		SetCountry(u.Country).SetTimeZone(u.TimeZone).
@@ -229,7 +239,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *usersvc.User) error {
 	optTime(u.Expires, upd.SetValidUntil, upd.ClearValidUntil)
 	optTime(u.LastLogin, upd.SetLastLogin, upd.ClearLastLogin)
 	optTime(u.DeletedAt, upd.SetDeletedAt, upd.ClearDeletedAt)
-	_, err := upd.Save(ctx)
+	_, err = upd.Save(ctx)
 	if err != nil {
 		return notFound(saveErr(err), "User not found.")
 	}
@@ -237,7 +247,8 @@ func (s *Store) UpdateUser(ctx context.Context, u *usersvc.User) error {
 }
 
 // TokenByHash finds a token by the hash of its secret.
-func (s *Store) TokenByHash(ctx context.Context, hash string) (*usersvc.Token, error) {
+func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *usersvc.Token, err error) {
+	defer internal(&err)
 	t, err := s.c().Token.Query().Where(token.Hash(hash)).Only(ctx)
 	if err != nil {
 		return nil, notFound(err, "Invalid or expired token.")
@@ -249,7 +260,8 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (*usersvc.Token, e
 }
 
 // CreateToken inserts t and sets its ID.
-func (s *Store) CreateToken(ctx context.Context, t *usersvc.Token) error {
+func (s *Store) CreateToken(ctx context.Context, t *usersvc.Token) (err error) {
+	defer internal(&err)
 	created, err := s.c().Token.Create().
 		SetHash(t.Hash).SetLabel(t.Label).SetCreatedAt(t.Created).SetNillableExpiresAt(t.Expires).
 		SetUserID(t.UserID).Save(ctx)
@@ -261,7 +273,8 @@ func (s *Store) CreateToken(ctx context.Context, t *usersvc.Token) error {
 }
 
 // TouchToken records a token's last use.
-func (s *Store) TouchToken(ctx context.Context, id int, at time.Time) error {
+func (s *Store) TouchToken(ctx context.Context, id int, at time.Time) (err error) {
+	defer internal(&err)
 	return s.c().Token.UpdateOneID(id).SetLastUsed(at).Exec(ctx)
 }
 
@@ -270,9 +283,10 @@ const totalDay = "total"
 
 // AddUsage counts one request for userID, in the all-time row and in day's
 // row, atomically, and returns both counts including this request.
-func (s *Store) AddUsage(ctx context.Context, userID, day string) (usersvc.Usage, error) {
+func (s *Store) AddUsage(ctx context.Context, userID, day string) (_ usersvc.Usage, err error) {
+	defer internal(&err)
 	var u usersvc.Usage
-	err := s.InTx(ctx, func(txs usersvc.Store) error {
+	err = s.InTx(ctx, func(txs usersvc.Store) error {
 		c := txs.(*Store).c()
 		for _, d := range []string{totalDay, day} {
 			err := c.Usage.Create().SetUserID(userID).SetDay(d).SetCount(1).

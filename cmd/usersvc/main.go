@@ -1,0 +1,280 @@
+// Command usersvc serves the user API and administers its database.
+//
+//	usersvc [serve]        migrate, then serve (the default)
+//	usersvc migrate        bring the schema up to date and exit
+//	usersvc user create    create a user; prints its id
+//	usersvc token create   create an API token; prints it
+//
+// Configuration comes from flags and USERSVC_* environment variables (flags win).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"usersvc"
+	"usersvc/server"
+	"usersvc/store"
+)
+
+// config is everything the process reads from flags and environment.
+type config struct {
+	Addr          string
+	DatabaseURL   string
+	CORSOrigins   []string
+	LogFormat     string
+	Introspection bool
+}
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+// commonFlags registers the flags every subcommand shares.
+func commonFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.DatabaseURL, "database-url", envOr("USERSVC_DATABASE_URL", "data/usersvc.db"), "postgres:// URL, or a SQLite file path (optionally sqlite:path) [USERSVC_DATABASE_URL]")
+	fs.StringVar(&c.LogFormat, "log-format", envOr("USERSVC_LOG_FORMAT", "text"), "log format: text or json [USERSVC_LOG_FORMAT]")
+}
+
+func (c *config) check() error {
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("USERSVC_LOG_FORMAT / -log-format must be text or json, not %q", c.LogFormat)
+	}
+	if strings.TrimSpace(c.DatabaseURL) == "" {
+		return errors.New("USERSVC_DATABASE_URL / -database-url must not be empty")
+	}
+	for _, o := range c.CORSOrigins {
+		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			return fmt.Errorf("USERSVC_CORS_ORIGINS: %q is not an origin (scheme://host[:port])", o)
+		}
+	}
+	return nil
+}
+
+func (c *config) logger(w io.Writer) *slog.Logger {
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "usersvc:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args, stderr)
+	case "user":
+		if len(args) == 0 || args[0] != "create" {
+			return errors.New("usage: usersvc user create --name N --email E --country C --time-zone TZ [--role admin|user] [--password-stdin]")
+		}
+		return userCreate(ctx, args[1:], stdin, stdout, stderr)
+	case "token":
+		if len(args) == 0 || args[0] != "create" {
+			return errors.New("usage: usersvc token create --user ID [--label L] [--ttl 720h]")
+		}
+		return tokenCreate(ctx, args[1:], stdout, stderr)
+	}
+	return fmt.Errorf("unknown command %q (serve, migrate, user create, token create)", cmd)
+}
+
+func parse(fs *flag.FlagSet, args []string, c *config) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c.check()
+}
+
+// open connects and migrates.
+func open(ctx context.Context, c *config) (*store.Store, error) {
+	st, err := store.Open(ctx, c.DatabaseURL, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func migrate(ctx context.Context, args []string, stderr io.Writer) error {
+	var c config
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	commonFlags(fs, &c)
+	if err := parse(fs, args, &c); err != nil {
+		return err
+	}
+	st, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintln(stderr, "schema is up to date")
+	return nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c config
+	var origins string
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	commonFlags(fs, &c)
+	fs.StringVar(&c.Addr, "addr", envOr("USERSVC_ADDR", ":8080"), "listen address [USERSVC_ADDR]")
+	fs.StringVar(&origins, "cors-origins", envOr("USERSVC_CORS_ORIGINS", ""), "comma-separated allowed CORS origins [USERSVC_CORS_ORIGINS]")
+	introspection, err := strconv.ParseBool(envOr("USERSVC_INTROSPECTION", "true"))
+	if err != nil {
+		return errors.New("USERSVC_INTROSPECTION must be true or false")
+	}
+	fs.BoolVar(&c.Introspection, "introspection", introspection, "enable GraphQL introspection [USERSVC_INTROSPECTION]")
+	if err := parse(fs, args, &c); err != nil {
+		return err
+	}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	logger := c.logger(stderr)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := usersvc.NewService(st)
+	token, created, err := svc.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("creating the first admin: %w", err)
+	}
+	if created {
+		fmt.Fprintf(stdout, "Created the first admin (%s). Its API token, shown only this once:\n%s\n", usersvc.BootstrapAdmin.Email, token)
+	}
+	srv := &http.Server{
+		Addr:              c.Addr,
+		Handler:           server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	logger.Info("serving", "addr", c.Addr, "database", st.Dialect())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return err
+	}
+	return nil
+}
+
+func userCreate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var c config
+	var in usersvc.NewUserInput
+	var role string
+	var pwStdin bool
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	commonFlags(fs, &c)
+	fs.StringVar(&in.Name, "name", "", "name")
+	fs.StringVar(&in.Email, "email", "", "email")
+	fs.StringVar(&in.Country, "country", "", "country")
+	fs.StringVar(&in.TimeZone, "time-zone", "", "IANA time zone")
+	fs.StringVar(&role, "role", "user", "user or admin")
+	fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input")
+	if err := parse(fs, args, &c); err != nil {
+		return err
+	}
+	if role != "user" && role != "admin" {
+		return fmt.Errorf("--role must be user or admin, not %q", role)
+	}
+	in.Role = usersvc.Role(role)
+	if pwStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("reading the password: %w", err)
+		}
+		pw := strings.TrimRight(line, "\r\n")
+		in.Password = &pw
+	}
+	st, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := usersvc.NewService(st).CreateUser(usersvc.SystemContext(ctx), in)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, u.ID)
+	return nil
+}
+
+func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c config
+	var userID, label string
+	var ttl time.Duration
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	commonFlags(fs, &c)
+	fs.StringVar(&userID, "user", "", "the owner's user id")
+	fs.StringVar(&label, "label", "", "a label for the token")
+	fs.DurationVar(&ttl, "ttl", 720*time.Hour, "lifetime; 0 for none")
+	if err := parse(fs, args, &c); err != nil {
+		return err
+	}
+	if userID == "" {
+		return errors.New("--user is required")
+	}
+	st, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tok, err := usersvc.NewService(st).CreateToken(usersvc.SystemContext(ctx), userID, label, ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}

@@ -1,0 +1,227 @@
+// Package rest is the REST adapter: the public /api/users routes over the
+// usersvc domain. Handlers parse HTTP, call the service and write the JSON
+// envelope; no rule lives here.
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"usersvc"
+)
+
+// AcceptPatch lists the PATCH body formats.
+const AcceptPatch = "application/json-patch+json, application/merge-patch+json"
+
+// Handler serves the REST API. Requests must already be authenticated
+// (the server package puts the caller in the context).
+type Handler struct {
+	svc    *usersvc.Service
+	logger *slog.Logger
+	mux    *http.ServeMux
+}
+
+// NewHandler returns the REST handler.
+func NewHandler(svc *usersvc.Service, logger *slog.Logger) *Handler {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	h := &Handler{svc: svc, logger: logger, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /api/users/{userId}", h.getUser)
+	h.mux.HandleFunc("PUT /api/users/{userId}", h.putUser)
+	h.mux.HandleFunc("PATCH /api/users/{userId}", h.patchUser)
+	h.mux.HandleFunc("/api/users/{userId}", h.methodNotAllowed)
+	h.mux.HandleFunc("/", h.notFound)
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// envelope is every REST answer: success, error, the caller's counters, and
+// the user's fields flat beside them.
+type envelope struct {
+	Success       bool   `json:"success"`
+	Error         string `json:"error,omitempty"`
+	Field         string `json:"field,omitempty"`
+	APIUsage      *int64 `json:"apiUsage,omitempty"`
+	APIDailyUsage *int64 `json:"apiDailyUsage,omitempty"`
+	*usersvc.Document
+}
+
+func withUsage(r *http.Request, e *envelope) *envelope {
+	if p := usersvc.PrincipalFrom(r.Context()); p != nil {
+		e.APIUsage, e.APIDailyUsage = &p.Usage.Total, &p.Usage.Daily
+	}
+	return e
+}
+
+// ETag is a user's entity tag: its version.
+func ETag(u *usersvc.User) string { return `"v` + strconv.FormatInt(u.Version, 10) + `"` }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, u *usersvc.User) {
+	w.Header().Set("ETag", ETag(u))
+	writeJSON(w, http.StatusOK, withUsage(r, &envelope{Success: true, Document: u.Document()}))
+}
+
+// WriteError writes the failure envelope with the status from the one code
+// table. Internal errors are logged and masked.
+func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	code := usersvc.ErrorCode(err)
+	if code == usersvc.EInternal && logger != nil {
+		logger.ErrorContext(r.Context(), "internal error", "err", err)
+	}
+	e := &envelope{Error: usersvc.ErrorMessage(err, usersvc.LangFrom(r.Context()))}
+	var de *usersvc.Error
+	if errors.As(err, &de) && de.Field != "" {
+		e.Field = de.Field
+	}
+	switch code {
+	case usersvc.EUnsupportedMedia:
+		w.Header().Set("Accept-Patch", AcceptPatch)
+	}
+	writeJSON(w, usersvc.HTTPStatus(code), withUsage(r, e))
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, h.logger, err)
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.fail(w, r, usersvc.Errorf(usersvc.ENotFound, "Not found."))
+}
+
+func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, PUT, PATCH")
+	writeJSON(w, http.StatusMethodNotAllowed, withUsage(r, &envelope{
+		Error: usersvc.ErrorMessage(usersvc.Errorf(usersvc.EInvalid, "Method not allowed."), usersvc.LangFrom(r.Context())),
+	}))
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) {
+	u, err := h.svc.User(r.Context(), r.PathValue("userId"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, ETag(u)) {
+		w.Header().Set("ETag", ETag(u))
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.writeUser(w, r, u)
+}
+
+func (h *Handler) putUser(w http.ResponseWriter, r *http.Request) {
+	ifVersion, err := ifMatch(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if mt := mediaType(r); mt != "" && mt != "application/json" {
+		h.fail(w, r, usersvc.Errorf(usersvc.EUnsupportedMedia, "Unsupported Content-Type %q; use application/json.", mt))
+		return
+	}
+	body, err := readJSON(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	u, err := h.svc.ReplaceUser(r.Context(), r.PathValue("userId"), body, ifVersion)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeUser(w, r, u)
+}
+
+func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request) {
+	ifVersion, err := ifMatch(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	mt := mediaType(r)
+	if mt != "application/json-patch+json" && mt != "application/json" && mt != "application/merge-patch+json" {
+		h.fail(w, r, usersvc.Errorf(usersvc.EUnsupportedMedia, "Unsupported Content-Type %q; use application/json-patch+json or application/merge-patch+json.", mt))
+		return
+	}
+	body, err := readJSON(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var u *usersvc.User
+	if mt == "application/merge-patch+json" {
+		u, err = h.svc.MergePatchUser(r.Context(), r.PathValue("userId"), body, ifVersion)
+	} else {
+		u, err = h.svc.PatchUser(r.Context(), r.PathValue("userId"), body, ifVersion)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeUser(w, r, u)
+}
+
+func mediaType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct
+	}
+	return mt
+}
+
+func readJSON(r *http.Request) (any, error) {
+	b, err := usersvc.ReadBody(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	return usersvc.ParseJSON(b)
+}
+
+// ifMatch turns an If-Match header into the version a write must find.
+// "*" (or no header) is no precondition; one of our ETags is that version;
+// anything else cannot match and fails the precondition.
+func ifMatch(r *http.Request) (*int64, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return nil, nil
+	}
+	v, ok := strings.CutPrefix(h, `"v`)
+	if ok {
+		v, ok = strings.CutSuffix(v, `"`)
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if !ok || err != nil || n < 1 {
+		return nil, usersvc.Errorf(usersvc.EPreconditionFailed, "Precondition Failed")
+	}
+	return &n, nil
+}
+
+// etagListMatches is the weak comparison If-None-Match uses.
+func etagListMatches(list, etag string) bool {
+	for _, t := range strings.Split(list, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}

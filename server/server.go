@@ -1,0 +1,241 @@
+// Package server composes the HTTP service: REST and GraphQL behind one
+// middleware chain (request id, logging, security headers, language, CORS,
+// authentication with usage metering), plus health, readiness and the
+// GraphiQL playground.
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/rs/cors"
+
+	"usersvc"
+	"usersvc/graph"
+	"usersvc/rest"
+)
+
+// Config configures the handler.
+type Config struct {
+	// CORSOrigins lists the origins allowed to call the API from a browser.
+	CORSOrigins []string
+	// Introspection enables GraphQL schema introspection.
+	Introspection bool
+	Logger        *slog.Logger
+}
+
+// New returns the service's whole HTTP handler.
+func New(svc *usersvc.Service, cfg Config) http.Handler {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	restHandler := rest.NewHandler(svc, logger)
+	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger})
+	restAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
+		rest.WriteError(w, r, logger, err)
+	})
+	gqlAuth := authenticate(svc, graph.WriteHTTPError)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := svc.Ready(r.Context()); err != nil {
+			logger.WarnContext(r.Context(), "not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("database unavailable\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /playground", playground.Handler("usersvc", "/graphql"))
+	mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
+	mux.Handle("/graphql", gqlAuth(gqlHandler))
+	mux.Handle("/api/", restAuth(restHandler))
+
+	c := cors.New(cors.Options{
+		AllowedOrigins:   cfg.CORSOrigins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "Accept", "Accept-Language", "If-Match", "If-None-Match", "X-Request-Id"},
+		ExposedHeaders:   []string{"ETag", "X-Request-Id", "Accept-Patch"},
+		AllowCredentials: false, // bearer tokens, not cookies
+		MaxAge:           600,
+	})
+	var h http.Handler = mux
+	h = c.Handler(h)
+	h = language(h)
+	h = securityHeaders(h)
+	h = requestLog(logger, h)
+	h = recoverer(logger, h)
+	h = requestID(h)
+	return h
+}
+
+// authenticate checks the bearer token before the wrapped handler runs and
+// puts the caller (with its usage counters) in the context. Failures are
+// answered by onErr in the transport's own format.
+func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var err error
+			var p *usersvc.Principal
+			if tokenInQuery(r) {
+				err = usersvc.Errorf(usersvc.EUnauthenticated, "Tokens are accepted only in the Authorization header.")
+			} else {
+				p, err = svc.Authenticate(r.Context(), r.Header.Get("Authorization"))
+			}
+			if err != nil {
+				if usersvc.ErrorCode(err) == usersvc.EUnauthenticated {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="usersvc"`)
+				}
+				onErr(w, r, err)
+				return
+			}
+			setUserID(r, p.User.ID)
+			next.ServeHTTP(w, r.WithContext(usersvc.WithPrincipal(r.Context(), p)))
+		})
+	}
+}
+
+// tokenInQuery reports a token passed in the URL, which is refused: URLs end
+// up in logs, histories and Referer headers.
+func tokenInQuery(r *http.Request) bool {
+	q := r.URL.Query()
+	for _, k := range []string{"access_token", "token", "api_key", "apiKey"} {
+		if q.Has(k) {
+			return true
+		}
+	}
+	return strings.Contains(r.URL.RawQuery, usersvc.TokenPrefix)
+}
+
+func language(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lang := usersvc.NegotiateLang(r.Header.Get("Accept-Language"))
+		w.Header().Set("Content-Language", lang)
+		w.Header().Add("Vary", "Accept-Language")
+		next.ServeHTTP(w, r.WithContext(usersvc.WithLang(r.Context(), lang)))
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/graphql" {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// requestID takes a sane X-Request-Id from the client or makes one, and
+// returns it on the answer.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !saneRequestID(id) {
+			b := make([]byte, 8)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		r.Header.Set("X-Request-Id", id)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+	userID string
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// setUserID lets the request log name the caller.
+func setUserID(r *http.Request, id string) {
+	if rec, ok := r.Context().Value(recorderKey{}).(*statusRecorder); ok {
+		rec.userID = id
+	}
+}
+
+type recorderKey struct{}
+
+// requestLog writes one line per request: never the query string (it may
+// hold secrets), never a header value other than the request id.
+func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		ctx := r.Context()
+		r = r.WithContext(contextWithRecorder(ctx, rec))
+		next.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		logger.InfoContext(ctx, "request",
+			"request_id", r.Header.Get("X-Request-Id"),
+			"method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"user", rec.userID)
+	})
+}
+
+func recoverer(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				logger.ErrorContext(r.Context(), "panic", "panic", p, "request_id", r.Header.Get("X-Request-Id"))
+				rest.WriteError(w, r, nil, usersvc.Errorf(usersvc.EInternal, "Internal server error."))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
