@@ -60,9 +60,10 @@ var spanish = map[string]string{
 	"Token lifetime must be positive.":                      "La duración del token debe ser positiva.",
 	"Unsupported Content-Type %q; use application/json-patch+json or application/merge-patch+json.": "Content-Type %q no admitido; use application/json-patch+json o application/merge-patch+json.",
 	"Unsupported Content-Type %q; use application/json.":                                            "Content-Type %q no admitido; use application/json.",
-	"Method not allowed.": "Método no permitido.",
-	"Not found.":          "No encontrado.",
-	"Tokens are accepted only in the Authorization header.": "Los tokens solo se aceptan en la cabecera Authorization.",
+	"Only administrators may create users.":                                                         "Solo los administradores pueden crear usuarios.",
+	"Method not allowed.":                                                                           "Método no permitido.",
+	"Not found.":                                                                                    "No encontrado.",
+	"Tokens are accepted only in the Authorization header.":                                         "Los tokens solo se aceptan en la cabecera Authorization.",
 }
 
 type langKey struct{}

@@ -54,9 +54,6 @@ func ParsePatch(v any) ([]PatchOp, error) {
 	default:
 		return nil, Errorf(EInvalid, "A JSON Patch must be an array of operations.")
 	}
-	if len(arr) == 0 {
-		return nil, Errorf(EInvalid, "The patch is empty.")
-	}
 	if len(arr) > MaxPatchOps {
 		return nil, Errorf(EInvalid, "A patch may hold at most %d operations.", MaxPatchOps)
 	}

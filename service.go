@@ -279,6 +279,9 @@ func (s *Service) PatchUser(ctx context.Context, id string, patch any, ifVersion
 	if err != nil {
 		return nil, err
 	}
+	if len(ops) == 0 {
+		return nil, Errorf(EInvalid, "The patch is empty.")
+	}
 	return s.update(ctx, id, ifVersion, func(before *User) (any, error) {
 		doc, err := before.documentMap()
 		if err != nil {
@@ -415,7 +418,7 @@ func (s *Service) CreateUser(ctx context.Context, in NewUserInput) (*User, error
 		return nil, err
 	}
 	if !actor.IsAdmin() {
-		return nil, Errorf(EForbidden, "You may not change field %q.", "role")
+		return nil, Errorf(EForbidden, "Only administrators may create users.")
 	}
 	now := s.now()
 	if in.Role == "" {

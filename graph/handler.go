@@ -117,4 +117,3 @@ func WriteHTTPError(w http.ResponseWriter, r *http.Request, err error) {
 	w.WriteHeader(usersvc.HTTPStatus(code))
 	_ = json.NewEncoder(w).Encode(body)
 }
-

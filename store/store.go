@@ -110,6 +110,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 // Close closes the database.
 func (s *Store) Close() error { return s.client.Close() }
 
+// DB returns the underlying connection pool (for operations and tests).
+func (s *Store) DB() *sql.DB { return s.db }
+
 // Dialect names the database engine ("sqlite3" or "postgres").
 func (s *Store) Dialect() string { return s.dialect }
 

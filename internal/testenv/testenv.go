@@ -1,0 +1,268 @@
+// Package testenv runs tests against real databases: always SQLite (a file
+// in the test's temp dir), and PostgreSQL when it answers. Each test gets a
+// schema of its own, dropped afterwards.
+//
+// PostgreSQL is found through USERSVC_TEST_POSTGRES_URL, or else
+// postgres://postgres@127.0.0.1:5432/postgres when that port answers. When
+// it is not reachable the PostgreSQL subtests are skipped with a message
+// saying so; with CI=true they fail instead.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"usersvc"
+	"usersvc/server"
+	"usersvc/store"
+)
+
+const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+var (
+	pgOnce sync.Once
+	pgURL  string
+	pgWhy  string
+)
+
+// PostgresURL returns the base PostgreSQL URL for tests, or "" and why not.
+func PostgresURL() (string, string) {
+	pgOnce.Do(func() {
+		if u := os.Getenv("USERSVC_TEST_POSTGRES_URL"); u != "" {
+			pgURL = u
+			return
+		}
+		c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second)
+		if err != nil {
+			pgWhy = "PostgreSQL is not reachable at 127.0.0.1:5432 and USERSVC_TEST_POSTGRES_URL is unset"
+			return
+		}
+		c.Close()
+		pgURL = defaultPostgresURL
+	})
+	return pgURL, pgWhy
+}
+
+// Clock is a settable clock for usersvc.Service.Now.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Set sets the clock.
+func (c *Clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// Advance moves the clock on.
+func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// DB is one test database.
+type DB struct {
+	Name string // "sqlite" or "postgres"
+	URL  string
+}
+
+// Env is a running service on a fresh database with three users.
+type Env struct {
+	DB      DB
+	Store   *store.Store
+	Svc     *usersvc.Service
+	Handler http.Handler
+	Clock   *Clock
+
+	Admin, Alice, Bob                *usersvc.User
+	AdminToken, AliceToken, BobToken string
+}
+
+// ForEachDB runs fn as a subtest on SQLite and on PostgreSQL.
+func ForEachDB(t *testing.T, fn func(t *testing.T, db DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		fn(t, DB{Name: "sqlite", URL: "sqlite:" + filepath.Join(t.TempDir(), "test.db")})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		base, why := PostgresURL()
+		if base == "" {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s; CI requires the PostgreSQL suite", why)
+			}
+			t.Skipf("PostgreSQL suite skipped: %s", why)
+		}
+		fn(t, DB{Name: "postgres", URL: newSchema(t, base)})
+	})
+}
+
+// newSchema creates a schema of its own for t and returns a URL that uses it.
+func newSchema(t *testing.T, base string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	admin, err := sql.Open("postgres", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		admin.Close()
+		t.Fatalf("creating schema: %v", err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// OpenStore opens and migrates db; it is closed when t ends.
+func OpenStore(t *testing.T, db DB) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), db.URL, store.Options{})
+	if err != nil {
+		t.Fatalf("open %s: %v", db.Name, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// NewService returns a service on st with a test clock and cheap hashing.
+func NewService(st *store.Store, clock *Clock) *usersvc.Service {
+	svc := usersvc.NewService(st)
+	svc.Now = clock.Now
+	svc.BcryptCost = bcrypt.MinCost
+	return svc
+}
+
+// Start builds an Env on db: an admin, Alice (Europe/Madrid) and Bob.
+func Start(t *testing.T, db DB) *Env {
+	t.Helper()
+	clock := &Clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+	st := OpenStore(t, db)
+	svc := NewService(st, clock)
+	e := &Env{DB: db, Store: st, Svc: svc, Clock: clock}
+	e.Handler = server.New(svc, server.Config{
+		Introspection: true,
+		CORSOrigins:   []string{"https://app.example.com"},
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	e.Admin, e.AdminToken = e.NewUser(t, "Admin", "admin@example.com", "UTC", usersvc.RoleAdmin)
+	e.Alice, e.AliceToken = e.NewUser(t, "Alice", "alice@example.com", "Europe/Madrid", usersvc.RoleUser)
+	e.Bob, e.BobToken = e.NewUser(t, "Bob", "bob@example.com", "America/New_York", usersvc.RoleUser)
+	return e
+}
+
+// NewUser creates a user and a token for it.
+func (e *Env) NewUser(t *testing.T, name, email, tz string, role usersvc.Role) (*usersvc.User, string) {
+	t.Helper()
+	ctx := usersvc.SystemContext(context.Background())
+	u, err := e.Svc.CreateUser(ctx, usersvc.NewUserInput{Name: name, Email: email, Country: "ES", TimeZone: tz, Role: role})
+	if err != nil {
+		t.Fatalf("create user: %v", err)
+	}
+	tok, err := e.Svc.CreateToken(ctx, u.ID, "test", 0)
+	if err != nil {
+		t.Fatalf("create token: %v", err)
+	}
+	return u, tok
+}
+
+// Response is a recorded answer with its JSON body decoded.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	JSON   map[string]any
+}
+
+// Do sends one request through the handler in-process (httptest).
+// headers are "Name: value" strings.
+func (e *Env) Do(t *testing.T, method, path, token, body string, headers ...string) *Response {
+	t.Helper()
+	return Do(t, e.Handler, method, path, token, body, headers...)
+}
+
+// Do sends one request to h.
+func Do(t *testing.T, h http.Handler, method, path, token, body string, headers ...string) *Response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, hv := range headers {
+		k, v, _ := strings.Cut(hv, ":")
+		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	res := &Response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	if len(res.Body) > 0 && bytes.HasPrefix(bytes.TrimSpace(res.Body), []byte("{")) {
+		dec := json.NewDecoder(bytes.NewReader(res.Body))
+		dec.UseNumber()
+		if err := dec.Decode(&res.JSON); err != nil {
+			t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, path, err, res.Body)
+		}
+	}
+	return res
+}
+
+// GraphQL posts a GraphQL request and returns the answer.
+func (e *Env) GraphQL(t *testing.T, token, query string, vars map[string]any, headers ...string) *Response {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Do(t, http.MethodPost, "/graphql", token, string(b), headers...)
+}
+
+// Int reads a JSON number field.
+func (r *Response) Int(t *testing.T, key string) int64 {
+	t.Helper()
+	n, ok := r.JSON[key].(json.Number)
+	if !ok {
+		t.Fatalf("%q is %v, not a number; body %s", key, r.JSON[key], r.Body)
+	}
+	i, err := n.Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i
+}
