@@ -1,0 +1,32 @@
+# usersvc. Two commands get you going: `make run` and `make test`.
+GO ?= go
+GOTESTFLAGS ?=
+
+.PHONY: run build test generate vet fmt check-generated
+
+## run: serve on :8080 with the embedded SQLite database (data/usersvc.db)
+run:
+	$(GO) run ./cmd/usersvc serve
+
+## build: build the binary into bin/usersvc
+build:
+	$(GO) build -o bin/usersvc ./cmd/usersvc
+
+## test: the whole suite on SQLite, and on PostgreSQL when it answers
+test:
+	@scripts/postgres-notice.sh
+	$(GO) test $(GOTESTFLAGS) ./...
+
+## generate: ent first, then gqlgen (gqlgen reads the ent model)
+generate:
+	cd ent && $(GO) run -mod=mod entc.go
+	$(GO) run github.com/99designs/gqlgen generate
+
+## vet: go vet and gofmt
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+## check-generated: regenerate and fail if anything changed
+check-generated: generate
+	git diff --exit-code -- ent graph
