@@ -43,15 +43,8 @@ func patchError(code string, index int, format string, args ...any) *Error {
 // of each: op names are the RFC's, case-sensitive; path and from are JSON
 // Pointers; value is required where the RFC requires it.
 func ParsePatch(v any) ([]PatchOp, error) {
-	var arr []any
-	switch t := v.(type) {
-	case []any:
-		arr = t
-	case []map[string]any: // GraphQL input objects
-		for _, m := range t {
-			arr = append(arr, m)
-		}
-	default:
+	arr, ok := v.([]any)
+	if !ok {
 		return nil, Errorf(EInvalid, "A JSON Patch must be an array of operations.")
 	}
 	if len(arr) > MaxPatchOps {

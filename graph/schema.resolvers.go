@@ -12,12 +12,12 @@ import (
 
 // UpdateUser is the resolver for the updateUser field.
 func (r *mutationResolver) UpdateUser(ctx context.Context, id string, input map[string]any, ifVersion *int64) (*usersvc.User, error) {
-	return r.Users.ReplaceUser(ctx, id, input, ifVersion)
+	return r.Users.ReplaceUser(ctx, id, plain(input), ifVersion)
 }
 
 // PatchUser is the resolver for the patchUser field.
 func (r *mutationResolver) PatchUser(ctx context.Context, id string, patch []map[string]any, ifVersion *int64) (*usersvc.User, error) {
-	return r.Users.PatchUser(ctx, id, patch, ifVersion)
+	return r.Users.PatchUser(ctx, id, plain(patch), ifVersion)
 }
 
 // User is the resolver for the user field.

@@ -19,7 +19,7 @@ func TestGetUser(t *testing.T) {
 		e := testenv.Start(t, db)
 		for _, tc := range []struct {
 			name, token, path string
-			status             int
+			status            int
 		}{
 			{"self", e.AliceToken, path(e.Alice), 200},
 			{"other user is not found", e.AliceToken, path(e.Bob), 404},

@@ -1,0 +1,164 @@
+package graph_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"usersvc/internal/testenv"
+	"usersvc/server"
+)
+
+func errCode(r *testenv.Response) string {
+	errs, _ := r.JSON["errors"].([]any)
+	if len(errs) == 0 {
+		return ""
+	}
+	ext, _ := errs[0].(map[string]any)["extensions"].(map[string]any)
+	code, _ := ext["code"].(string)
+	return code
+}
+
+func errMessage(r *testenv.Response) string {
+	errs, _ := r.JSON["errors"].([]any)
+	if len(errs) == 0 {
+		return ""
+	}
+	msg, _ := errs[0].(map[string]any)["message"].(string)
+	return msg
+}
+
+func TestQueries(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		const q = `query($id: ID!) { user(id: $id) { id email tags privileges role version deletedAt } }`
+		for _, tc := range []struct {
+			name, token, id, code string
+		}{
+			{"self", e.AliceToken, e.Alice.ID, ""},
+			{"other user", e.AliceToken, e.Bob.ID, "NOT_FOUND"},
+			{"unknown id", e.AliceToken, "usr-none", "NOT_FOUND"},
+			{"admin reads anyone", e.AdminToken, e.Bob.ID, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := e.GraphQL(t, tc.token, q, map[string]any{"id": tc.id})
+				if r.Status != 200 || errCode(r) != tc.code {
+					t.Fatalf("status %d code %q, want %q: %s", r.Status, errCode(r), tc.code, r.Body)
+				}
+				ext, _ := r.JSON["extensions"].(map[string]any)
+				if ext["apiUsage"] == nil || ext["apiDailyUsage"] == nil {
+					t.Fatalf("no counters in extensions: %s", r.Body)
+				}
+				if tc.code == "NOT_FOUND" && errMessage(r) != "User not found." {
+					t.Fatalf("message %q", errMessage(r))
+				}
+			})
+		}
+		r := e.GraphQL(t, e.AliceToken, `{ me { id email tags } }`, nil)
+		if !strings.Contains(string(r.Body), e.Alice.ID) || strings.Contains(string(r.Body), "password") {
+			t.Fatalf("me: %s", r.Body)
+		}
+		// GET works for queries.
+		if g := e.Do(t, "GET", "/graphql?query=%7Bme%7Bid%7D%7D", e.AliceToken, ""); g.Status != 200 || !strings.Contains(string(g.Body), e.Alice.ID) {
+			t.Fatalf("GET query: %d %s", g.Status, g.Body)
+		}
+		// Authentication happens before execution: HTTP 401.
+		bad := e.GraphQL(t, "usv_nope", `{ me { id } }`, nil)
+		if bad.Status != 401 || errCode(bad) != "UNAUTHENTICATED" {
+			t.Fatalf("bad token: %d %s", bad.Status, bad.Body)
+		}
+	})
+}
+
+func TestMutations(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		const upd = `mutation($id: ID!, $in: UpdateUserInput!, $v: Int) { updateUser(id: $id, input: $in, ifVersion: $v) { id name description tags role version } }`
+		const pat = `mutation($id: ID!, $p: [PatchOperationInput!]!, $v: Int) { patchUser(id: $id, patch: $p, ifVersion: $v) { id description tags role version } }`
+		in := map[string]any{"name": "Alice B", "email": "alice@example.com", "country": "ES", "timeZone": "Europe/Madrid", "description": "hello"}
+		for _, tc := range []struct {
+			name, token, query string
+			vars               map[string]any
+			code               string
+		}{
+			{"self updates", e.AliceToken, upd, map[string]any{"id": e.Alice.ID, "in": in}, ""},
+			{"stale ifVersion", e.AliceToken, upd, map[string]any{"id": e.Alice.ID, "in": in, "v": 1}, "PRECONDITION_FAILED"},
+			{"self may not set role", e.AliceToken, upd, map[string]any{"id": e.Alice.ID, "in": merge(in, "role", "admin")}, "FORBIDDEN"},
+			{"self may not set tags", e.AliceToken, upd, map[string]any{"id": e.Alice.ID, "in": merge(in, "tags", map[string]any{"a": "b"})}, "FORBIDDEN"},
+			{"other user is not found", e.BobToken, upd, map[string]any{"id": e.Alice.ID, "in": in}, "NOT_FOUND"},
+			{"bad email", e.AliceToken, upd, map[string]any{"id": e.Alice.ID, "in": merge(in, "email", "x")}, "INVALID"},
+			{"patch add tag as admin", e.AdminToken, pat, map[string]any{"id": e.Alice.ID, "p": []any{map[string]any{"op": "add", "path": "/tags/team", "value": "blue"}}}, ""},
+			{"patch copy into role refused", e.AliceToken, pat, map[string]any{"id": e.Alice.ID, "p": []any{
+				map[string]any{"op": "add", "path": "/description", "value": "admin"},
+				map[string]any{"op": "copy", "from": "/description", "path": "/role"}}}, "FORBIDDEN"},
+			{"patch move into privileges refused", e.AliceToken, pat, map[string]any{"id": e.Alice.ID, "p": []any{
+				map[string]any{"op": "add", "path": "/x", "value": []any{"root"}},
+				map[string]any{"op": "move", "from": "/x", "path": "/privileges"}}}, "FORBIDDEN"},
+			{"failed test", e.AliceToken, pat, map[string]any{"id": e.Alice.ID, "p": []any{map[string]any{"op": "test", "path": "/name", "value": "Eve"}}}, "CONFLICT"},
+			{"value null kept apart from absent", e.AliceToken, pat, map[string]any{"id": e.Alice.ID, "p": []any{map[string]any{"op": "replace", "path": "/description", "value": nil}}}, ""},
+			{"missing value", e.AliceToken, pat, map[string]any{"id": e.Alice.ID, "p": []any{map[string]any{"op": "replace", "path": "/description"}}}, "INVALID"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := e.GraphQL(t, tc.token, tc.query, tc.vars)
+				if errCode(r) != tc.code {
+					t.Fatalf("code %q, want %q: %s", errCode(r), tc.code, r.Body)
+				}
+			})
+		}
+		r := e.Do(t, "GET", "/api/users/"+e.Alice.ID, e.AdminToken, "")
+		if r.JSON["name"] != "Alice B" || r.JSON["description"] != nil || r.JSON["role"] != "user" {
+			t.Fatalf("after mutations: %s", r.Body)
+		}
+		if tags := r.JSON["tags"].(map[string]any); tags["team"] != "blue" || len(tags) != 1 {
+			t.Fatalf("tags: %v", tags)
+		}
+		// Spanish through GraphQL too.
+		es := e.GraphQL(t, e.AliceToken, `{ user(id: "usr-none") { id } }`, nil, "Accept-Language: es")
+		if errMessage(es) != "Usuario no encontrado." {
+			t.Fatalf("spanish: %s", es.Body)
+		}
+	})
+}
+
+func merge(m map[string]any, k string, v any) map[string]any {
+	out := map[string]any{k: v}
+	for kk, vv := range m {
+		if kk != k {
+			out[kk] = vv
+		}
+	}
+	return out
+}
+
+func TestHardening(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		closed := server.New(e.Svc, server.Config{Introspection: false, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		body, _ := json.Marshal(map[string]any{"query": `{ me { emial } }`})
+		r := testenv.Do(t, closed, "POST", "/graphql", e.AliceToken, string(body))
+		if strings.Contains(string(r.Body), "Did you mean") {
+			t.Fatalf("field suggestions leaked: %s", r.Body)
+		}
+		intro, _ := json.Marshal(map[string]any{"query": `{ __schema { types { name } } }`})
+		if r := testenv.Do(t, closed, "POST", "/graphql", e.AliceToken, string(intro)); !strings.Contains(string(r.Body), "errors") {
+			t.Fatalf("introspection answered while off: %s", r.Body)
+		}
+		if r := e.GraphQL(t, e.AliceToken, `{ __schema { queryType { name } } }`, nil); errCode(r) != "" {
+			t.Fatalf("introspection refused while on: %s", r.Body)
+		}
+		// Complexity: many aliases of a field are refused.
+		var q strings.Builder
+		q.WriteString("{")
+		for i := 0; i < 600; i++ {
+			q.WriteString(" a")
+			q.WriteString(strings.Repeat("x", 1+i%3))
+			q.WriteString(string(rune('a'+i%26)) + string(rune('a'+(i/26)%26)) + ": me { id }")
+		}
+		q.WriteString("}")
+		if r := e.GraphQL(t, e.AliceToken, q.String(), nil); errCode(r) == "" {
+			t.Fatalf("a query over the complexity limit ran")
+		}
+	})
+}
