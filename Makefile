@@ -20,7 +20,7 @@ test:
 ## generate: ent first, then gqlgen (gqlgen reads the ent model)
 generate:
 	cd ent && $(GO) run -mod=mod entc.go
-	$(GO) run github.com/99designs/gqlgen generate
+	$(GO) tool gqlgen generate
 
 ## vet: go vet and gofmt
 vet:

@@ -4,7 +4,7 @@ package graph
 
 import "usersvc"
 
-//go:generate go run github.com/99designs/gqlgen generate
+//go:generate go tool gqlgen generate
 
 // Resolver holds the resolvers' dependencies.
 type Resolver struct {
