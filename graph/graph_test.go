@@ -2,11 +2,13 @@ package graph_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 
+	"usersvc"
 	"usersvc/internal/testenv"
 	"usersvc/server"
 )
@@ -159,6 +161,62 @@ func TestHardening(t *testing.T) {
 		q.WriteString("}")
 		if r := e.GraphQL(t, e.AliceToken, q.String(), nil); errCode(r) == "" {
 			t.Fatalf("a query over the complexity limit ran")
+		}
+	})
+}
+
+// TestFieldAccess runs the field table through patchUser and updateUser for
+// self, another user and an admin.
+func TestFieldAccess(t *testing.T) {
+	samples := map[string]any{
+		"name": "New", "email": "new-%d@example.com", "country": "FR", "timeZone": "Asia/Tokyo",
+		"description": "d", "password": "correct horse battery", "message": "m", "tags": map[string]any{"k": "v"},
+		"group": "g", "deviceId": "dev", "adminDevices": 5, "from": "2020-01-01T00:00:00Z",
+		"expires": "2099-01-01T00:00:00Z", "disabled": true, "disabledMessage": "x",
+		"privileges": []any{"p"}, "role": "admin", "deletedAt": "2026-01-01T00:00:00Z",
+	}
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		n := 0
+		for field, val := range samples {
+			for _, route := range []string{"patchUser", "updateUser"} {
+				for _, who := range []string{"self", "other", "admin"} {
+					n++
+					t.Run(field+"/"+route+"/"+who, func(t *testing.T) {
+						v := val
+						if field == "email" {
+							v = fmt.Sprintf(val.(string), n)
+						}
+						target, tok := e.NewUser(t, "T", fmt.Sprintf("g%d@example.com", n), "UTC", usersvc.RoleUser)
+						caller := map[string]string{"self": tok, "other": e.BobToken, "admin": e.AdminToken}[who]
+						var r *testenv.Response
+						if route == "patchUser" {
+							r = e.GraphQL(t, caller, `mutation($id: ID!, $p: [PatchOperationInput!]!) { patchUser(id: $id, patch: $p) { version } }`,
+								map[string]any{"id": target.ID, "p": []any{map[string]any{"op": "replace", "path": "/" + field, "value": v}}})
+						} else {
+							in := map[string]any{"name": "T", "email": target.Email, "country": "ES", "timeZone": "UTC", field: v}
+							r = e.GraphQL(t, caller, `mutation($id: ID!, $in: UpdateUserInput!) { updateUser(id: $id, input: $in) { version } }`,
+								map[string]any{"id": target.ID, "in": in})
+						}
+						want := ""
+						switch access := usersvc.FieldAccess[field]; {
+						case who == "other":
+							want = "NOT_FOUND"
+						case who == "self" && access != usersvc.SelfWritable:
+							want = "FORBIDDEN"
+						case who == "admin" && field == "deletedAt":
+							want = "INVALID"
+						}
+						if errCode(r) != want {
+							t.Fatalf("code %q, want %q: %s", errCode(r), want, r.Body)
+						}
+						after := e.Do(t, "GET", "/api/users/"+target.ID, e.AdminToken, "")
+						if changed := after.Header.Get("ETag") != `"v1"`; changed != (want == "") {
+							t.Fatalf("stored user changed=%v with code %q", changed, want)
+						}
+					})
+				}
+			}
 		}
 	})
 }

@@ -4,6 +4,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -124,51 +125,48 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) {
 	h.writeUser(w, r, u)
 }
 
+// writeFunc is one of the service's write operations.
+type writeFunc func(ctx context.Context, id string, body any, ifVersion *int64) (*usersvc.User, error)
+
 func (h *Handler) putUser(w http.ResponseWriter, r *http.Request) {
-	ifVersion, err := ifMatch(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if mt := mediaType(r); mt != "" && mt != "application/json" {
-		h.fail(w, r, usersvc.Errorf(usersvc.EUnsupportedMedia, "Unsupported Content-Type %q; use application/json.", mt))
-		return
-	}
-	body, err := readJSON(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	u, err := h.svc.ReplaceUser(r.Context(), r.PathValue("userId"), body, ifVersion)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.writeUser(w, r, u)
+	h.write(w, r, func(mt string) (writeFunc, error) {
+		if mt != "" && mt != "application/json" {
+			return nil, usersvc.Errorf(usersvc.EUnsupportedMedia, "Unsupported Content-Type %q; use application/json.", mt)
+		}
+		return h.svc.ReplaceUser, nil
+	})
 }
 
 func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request) {
-	ifVersion, err := ifMatch(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	mt := mediaType(r)
-	if mt != "application/json-patch+json" && mt != "application/json" && mt != "application/merge-patch+json" {
-		h.fail(w, r, usersvc.Errorf(usersvc.EUnsupportedMedia, "Unsupported Content-Type %q; use application/json-patch+json or application/merge-patch+json.", mt))
-		return
-	}
-	body, err := readJSON(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	var u *usersvc.User
-	if mt == "application/merge-patch+json" {
-		u, err = h.svc.MergePatchUser(r.Context(), r.PathValue("userId"), body, ifVersion)
-	} else {
-		u, err = h.svc.PatchUser(r.Context(), r.PathValue("userId"), body, ifVersion)
-	}
+	h.write(w, r, func(mt string) (writeFunc, error) {
+		switch mt {
+		case "application/json-patch+json", "application/json":
+			return h.svc.PatchUser, nil
+		case "application/merge-patch+json":
+			return h.svc.MergePatchUser, nil
+		}
+		return nil, usersvc.Errorf(usersvc.EUnsupportedMedia, "Unsupported Content-Type %q; use application/json-patch+json or application/merge-patch+json.", mt)
+	})
+}
+
+// write is the shape of every user write: precondition, media type, body,
+// the service call chosen by the media type, the answer.
+func (h *Handler) write(w http.ResponseWriter, r *http.Request, choose func(mediaType string) (writeFunc, error)) {
+	u, err := func() (*usersvc.User, error) {
+		ifVersion, err := ifMatch(r)
+		if err != nil {
+			return nil, err
+		}
+		op, err := choose(mediaType(r))
+		if err != nil {
+			return nil, err
+		}
+		body, err := readJSON(r)
+		if err != nil {
+			return nil, err
+		}
+		return op(r.Context(), r.PathValue("userId"), body, ifVersion)
+	}()
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -139,10 +139,6 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-type ctxKey int
-
-const requestIDKey ctxKey = iota
-
 // requestID takes a sane X-Request-Id from the client or makes one, and
 // returns it on the answer.
 func requestID(next http.Handler) http.Handler {

@@ -1,0 +1,65 @@
+package server_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"usersvc/internal/testenv"
+	"usersvc/server"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestRequestLogAndRoutes(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		var logs syncBuffer
+		h := server.New(e.Svc, server.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+		secret := "correct horse battery"
+		r := testenv.Do(t, h, "PATCH", "/api/users/"+e.Alice.ID, e.AliceToken,
+			`[{"op":"replace","path":"/password","value":"`+secret+`"}]`, "Content-Type: application/json-patch+json", "X-Request-Id: req-42")
+		if r.Status != 200 || r.Header.Get("X-Request-Id") != "req-42" {
+			t.Fatalf("patch: %d %v", r.Status, r.Header)
+		}
+		testenv.Do(t, h, "GET", "/api/users/"+e.Alice.ID+"?access_token="+e.AliceToken, "", "")
+		out := logs.String()
+		if !strings.Contains(out, `"request_id":"req-42"`) || !strings.Contains(out, `"user":"`+e.Alice.ID+`"`) {
+			t.Fatalf("log lacks request id or user: %s", out)
+		}
+		if strings.Contains(out, e.AliceToken) || strings.Contains(out, secret) {
+			t.Fatalf("log leaks a secret: %s", out)
+		}
+		if n := strings.Count(out, `"msg":"request"`); n != 2 {
+			t.Fatalf("%d request lines for 2 requests", n)
+		}
+		// A hostile request id is replaced.
+		if r := testenv.Do(t, h, "GET", "/healthz", "", "", "X-Request-Id: a b\tc"); r.Header.Get("X-Request-Id") == "a b\tc" {
+			t.Fatal("request id not sanitized")
+		}
+		if r := testenv.Do(t, h, "GET", "/", "", ""); r.Status != 302 || r.Header.Get("Location") != "/playground" {
+			t.Fatalf("/: %d %s", r.Status, r.Header.Get("Location"))
+		}
+		if r := testenv.Do(t, h, "GET", "/playground", "", ""); r.Status != 200 || !strings.Contains(string(r.Body), "/graphql") {
+			t.Fatalf("/playground: %d", r.Status)
+		}
+		if r := testenv.Do(t, h, "DELETE", "/api/users/"+e.Alice.ID, e.AliceToken, ""); r.Status != 405 || r.JSON["success"] != false {
+			t.Fatalf("DELETE: %d %s", r.Status, r.Body)
+		}
+		if r := testenv.Do(t, h, "GET", "/api/nothing", e.AliceToken, ""); r.Status != 404 || r.JSON["success"] != false {
+			t.Fatalf("unknown route: %d %s", r.Status, r.Body)
+		}
+	})
+}
