@@ -28,7 +28,7 @@ var FieldAccess = map[string]Access{
 	"message": AdminWritable, "tags": AdminWritable, "group": AdminWritable,
 	"deviceId": AdminWritable, "adminDevices": AdminWritable, "from": AdminWritable,
 	"expires": AdminWritable, "disabled": AdminWritable, "disabledMessage": AdminWritable,
-	"privileges": AdminWritable, "role": AdminWritable,
+	"privileges": AdminWritable, "role": AdminWritable, "dailyQuota": AdminWritable,
 	"deletedAt": AdminUndelete,
 	"id":        ReadOnly, "creation": ReadOnly, "modification": ReadOnly, "lastLogin": ReadOnly,
 }
@@ -37,7 +37,7 @@ var FieldAccess = map[string]Access{
 var documentFieldOrder = []string{
 	"id", "name", "email", "country", "timeZone", "description", "message", "disabled",
 	"disabledMessage", "tags", "privileges", "group", "deviceId", "adminDevices", "from",
-	"expires", "creation", "modification", "lastLogin", "role", "deletedAt",
+	"expires", "creation", "modification", "lastLogin", "role", "deletedAt", "dailyQuota",
 }
 
 // ChangedFields lists the document fields whose values differ between two
@@ -63,7 +63,7 @@ func fieldValues(u *User) map[string]any {
 		"group": d.Group, "deviceId": d.DeviceID, "adminDevices": d.AdminDevices,
 		"from": d.From, "expires": d.Expires, "creation": d.Creation,
 		"modification": d.Modification, "lastLogin": d.LastLogin, "role": d.Role,
-		"deletedAt": d.DeletedAt,
+		"deletedAt": d.DeletedAt, "dailyQuota": d.DailyQuota,
 	}
 }
 

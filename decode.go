@@ -111,6 +111,7 @@ type Input struct {
 	// DeletedAtSet says the body named deletedAt; DeletedAt is its value.
 	DeletedAtSet bool
 	DeletedAt    *time.Time
+	DailyQuota   *int64
 	// Present names the fields the body had.
 	Present map[string]bool
 }
@@ -208,6 +209,19 @@ func init() {
 				return FieldErrorf(EInvalid, f, "Field %q must be an integer.", f)
 			}
 			in.AdminDevices = n
+			return nil
+		},
+		"dailyQuota": func(in *Input, f string, v any) error {
+			if v == nil {
+				in.DailyQuota = nil
+				return nil
+			}
+			n, ok := asInt(v)
+			if !ok {
+				return FieldErrorf(EInvalid, f, "Field %q must be an integer.", f)
+			}
+			q := int64(n)
+			in.DailyQuota = &q
 			return nil
 		},
 		"tags": func(in *Input, f string, v any) error {

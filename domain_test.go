@@ -176,6 +176,9 @@ func TestAuthorizeChange(t *testing.T) {
 				after.Privileges = []string{"p"}
 			case "role":
 				after.Role = RoleAdmin
+			case "dailyQuota":
+				q := int64(5)
+				after.DailyQuota = &q
 			case "deletedAt":
 				tm := time.Now()
 				before.DeletedAt = &tm

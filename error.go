@@ -51,6 +51,8 @@ type Error struct {
 	// Detail is extra machine-made context (for example which patch
 	// operation failed and why). It is appended to the message, untranslated.
 	Detail string
+	// RetryAfter, in seconds, tells a rate-limited client when to come back.
+	RetryAfter int64
 	// Err is the underlying cause of an internal error; it is logged, never shown.
 	Err error
 }

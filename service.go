@@ -4,20 +4,18 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"strings"
+	"sync"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Store is what the service needs from storage. The store package implements
 // it on ent for SQLite and PostgreSQL. Not-found lookups return an *Error with
-// ENotFound; a duplicate email on save returns EConflict.
+// ENotFound; a duplicate email on save returns EConflict; any other failure
+// is an internal *Error.
 type Store interface {
 	// InTx runs fn inside one transaction; the Store passed to fn is bound
 	// to it. fn's error rolls the transaction back.
@@ -25,23 +23,61 @@ type Store interface {
 	// User loads a user, deleted or not. forUpdate locks the row until the
 	// transaction ends (where the database supports row locks).
 	User(ctx context.Context, id string, forUpdate bool) (*User, error)
+	// UserByEmail finds a user by EmailKey(email).
+	UserByEmail(ctx context.Context, emailKey string) (*User, error)
 	CreateUser(ctx context.Context, u *User) error
 	// UpdateUser saves every field of u, including Version and Modification.
 	UpdateUser(ctx context.Context, u *User) error
 	CountUsers(ctx context.Context) (int, error)
+	// ListUsers answers one page of q and the number of users matching
+	// q's filter (ignoring the cursor).
+	ListUsers(ctx context.Context, q ListQuery) ([]*User, int, error)
+	// CountActiveAdmins counts admins that are neither deleted nor disabled,
+	// except the user with id except; lock locks their rows.
+	CountActiveAdmins(ctx context.Context, except string, lock bool) (int, error)
+
 	TokenByHash(ctx context.Context, hash string) (*Token, error)
 	CreateToken(ctx context.Context, t *Token) error
 	TouchToken(ctx context.Context, id int, at time.Time) error
+	// Tokens lists a user's tokens of one kind, newest first.
+	Tokens(ctx context.Context, userID string, kind TokenKind) ([]*Token, error)
+	// RevokeToken revokes one of userID's tokens of kind; ENotFound if none.
+	RevokeToken(ctx context.Context, userID string, kind TokenKind, id int) (*Token, error)
+	// RevokeTokens revokes all of userID's tokens of kind.
+	RevokeTokens(ctx context.Context, userID string, kind TokenKind) error
+
 	// AddUsage counts one request for userID on day (the caller's local
 	// date, YYYY-MM-DD) and returns the counts including it.
 	AddUsage(ctx context.Context, userID, day string) (Usage, error)
+
+	AppendAudit(ctx context.Context, e *AuditEntry) error
+	// Audit lists userID's history newest first, entries with ID < before
+	// (all when before is 0), at most limit.
+	Audit(ctx context.Context, userID string, before int64, limit int) ([]*AuditEntry, error)
+
 	Ping(ctx context.Context) error
 }
 
-// Token is a stored API token. Only the SHA-256 of the secret is kept.
+// TokenKind says what a stored secret is for.
+type TokenKind string
+
+// Token kinds.
+const (
+	// KindToken is an API bearer token issued by an operator (CLI).
+	KindToken TokenKind = "token"
+	// KindSession is a bearer token from sign-in. Changing the password
+	// revokes a user's sessions.
+	KindSession TokenKind = "session"
+	// KindAPIKey is a long-lived secret a user exchanges for a session at
+	// sign-in. It is not a bearer token itself.
+	KindAPIKey TokenKind = "api_key"
+)
+
+// Token is a stored secret. Only the SHA-256 of the secret is kept.
 type Token struct {
 	ID       int
 	UserID   string
+	Kind     TokenKind
 	Label    string
 	Hash     string
 	Created  time.Time
@@ -56,11 +92,20 @@ type Usage struct {
 	Daily int64 `json:"apiDailyUsage"`
 }
 
+// Quota is the caller's daily quota state, as the RateLimit headers say it.
+type Quota struct {
+	Limit     int64
+	Remaining int64
+	// Reset is the number of seconds until the caller's local midnight.
+	Reset int64
+}
+
 // Principal is the authenticated caller of one request.
 type Principal struct {
 	User  *User
 	Token *Token
 	Usage Usage
+	Quota Quota
 }
 
 type principalKey struct{}
@@ -76,17 +121,38 @@ func PrincipalFrom(ctx context.Context) *Principal {
 	return p
 }
 
+type addrKey struct{}
+
+// WithClientAddr returns ctx carrying the client's network address, which
+// the audit trail and sign-in throttling use.
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, addrKey{}, addr)
+}
+
+// ClientAddr returns the address carried by ctx, "" if none.
+func ClientAddr(ctx context.Context) string {
+	a, _ := ctx.Value(addrKey{}).(string)
+	return a
+}
+
+// SystemID is the actor recorded for command-line operations.
+const SystemID = "system"
+
 // SystemContext returns ctx acting as the built-in administrator, for the
 // command line tools that run with direct database access.
 func SystemContext(ctx context.Context) context.Context {
-	return WithPrincipal(ctx, &Principal{User: &User{ID: "system", Role: RoleAdmin}})
+	ctx = WithClientAddr(ctx, "cli")
+	return WithPrincipal(ctx, &Principal{User: &User{ID: SystemID, Role: RoleAdmin}})
 }
 
-// TokenPrefix starts every API token, so leaked tokens are recognisable.
-const TokenPrefix = "usv_"
+// Secret prefixes make leaked secrets recognisable.
+const (
+	TokenPrefix  = "usv_" // bearer tokens (operator-issued and sign-in sessions)
+	APIKeyPrefix = "usk_" // API keys
+)
 
-// tokenBodyLen is the length of 32 random bytes in unpadded base64url.
-const tokenBodyLen = 43
+// secretBodyLen is the length of 32 random bytes in unpadded base64url.
+const secretBodyLen = 43
 
 // Service holds the rules. Both transports call it; it calls the Store.
 type Service struct {
@@ -98,28 +164,40 @@ type Service struct {
 	// TokenTouchInterval is how stale a token's last-use time may get
 	// before a request writes it again (saves a write per request).
 	TokenTouchInterval time.Duration
+	// DailyQuota is the default daily request quota per user.
+	DailyQuota int64
+	// SessionTTL is the lifetime of sign-in tokens.
+	SessionTTL time.Duration
+	// Throttle limits failed sign-ins.
+	Throttle *Throttle
+
+	dummyOnce sync.Once
+	dummyHash []byte
 }
 
 // NewService returns a Service with production defaults.
 func NewService(s Store) *Service {
-	return &Service{Store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute}
+	return &Service{
+		Store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute,
+		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: NewThrottle(),
+	}
 }
 
 func (s *Service) now() time.Time { return truncTime(s.Now()) }
 
-// HashToken is how token secrets are stored: they are random, so one SHA-256
-// is enough (a slow hash buys nothing for 256-bit secrets).
+// HashToken is how secrets are stored: they are random, so one SHA-256 is
+// enough (a slow hash buys nothing for 256-bit secrets).
 func HashToken(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
 }
 
-func newTokenSecret() (string, error) {
+func newSecret(prefix string) (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	return TokenPrefix + base64.RawURLEncoding.EncodeToString(b), nil
+	return prefix + base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // NewUserID returns a fresh opaque user id: "usr-" and 16 base32 characters.
@@ -129,9 +207,9 @@ func NewUserID() string {
 	return "usr-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
-func wellFormedToken(t string) bool {
-	body, ok := strings.CutPrefix(t, TokenPrefix)
-	if !ok || len(body) != tokenBodyLen {
+func wellFormedSecret(t, prefix string) bool {
+	body, ok := strings.CutPrefix(t, prefix)
+	if !ok || len(body) != secretBodyLen {
 		return false
 	}
 	for i := 0; i < len(body); i++ {
@@ -150,17 +228,17 @@ var errBadToken = Errorf(EUnauthenticated, "Invalid or expired token.")
 // EUnauthenticated (one message for all but the missing header, so an answer
 // does not tell which check failed); a token whose owner may not use the API
 // now is EForbidden with the reason. Only requests that pass are counted.
+// API keys are not bearer tokens: they are exchanged at sign-in.
 func (s *Service) Authenticate(ctx context.Context, authorization string) (*Principal, error) {
 	if strings.TrimSpace(authorization) == "" {
 		return nil, Errorf(EUnauthenticated, "Authentication required.")
 	}
 	scheme, secret, ok := strings.Cut(strings.TrimSpace(authorization), " ")
 	secret = strings.TrimSpace(secret)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || !wellFormedToken(secret) {
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !wellFormedSecret(secret, TokenPrefix) {
 		return nil, errBadToken
 	}
-	hash := HashToken(secret)
-	tok, err := s.Store.TokenByHash(ctx, hash)
+	tok, err := s.Store.TokenByHash(ctx, HashToken(secret))
 	if err != nil {
 		if ErrorCode(err) == ENotFound {
 			return nil, errBadToken
@@ -168,7 +246,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*Prin
 		return nil, err
 	}
 	now := s.now()
-	if subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(hash)) != 1 || tok.Revoked || (tok.Expires != nil && !now.Before(*tok.Expires)) {
+	if tok.Kind == KindAPIKey || !tokenLive(tok, now) {
 		return nil, errBadToken
 	}
 	owner, err := s.Store.User(ctx, tok.UserID, false)
@@ -181,16 +259,53 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*Prin
 	if err := usable(owner, now); err != nil {
 		return nil, err
 	}
-	if tok.LastUsed == nil || now.Sub(*tok.LastUsed) >= s.TokenTouchInterval {
-		if err := s.Store.TouchToken(ctx, tok.ID, now); err != nil {
-			return nil, err
-		}
+	if err := s.touch(ctx, s.Store, tok, now); err != nil {
+		return nil, err
 	}
 	usage, err := s.Store.AddUsage(ctx, owner.ID, s.localDay(owner, now))
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{User: owner, Token: tok, Usage: usage}, nil
+	return &Principal{User: owner, Token: tok, Usage: usage, Quota: s.quota(owner, usage, now)}, nil
+}
+
+func tokenLive(t *Token, now time.Time) bool {
+	return !t.Revoked && (t.Expires == nil || now.Before(*t.Expires))
+}
+
+func (s *Service) touch(ctx context.Context, st Store, tok *Token, now time.Time) error {
+	if tok.LastUsed == nil || now.Sub(*tok.LastUsed) >= s.TokenTouchInterval {
+		return st.TouchToken(ctx, tok.ID, now)
+	}
+	return nil
+}
+
+// quota computes the caller's quota state after this request.
+func (s *Service) quota(u *User, usage Usage, now time.Time) Quota {
+	limit := s.DailyQuota
+	if u.DailyQuota != nil {
+		limit = *u.DailyQuota
+	}
+	remaining := limit - usage.Daily
+	if remaining < 0 {
+		remaining = 0
+	}
+	loc := s.location(u)
+	local := now.In(loc)
+	midnight := time.Date(local.Year(), local.Month(), local.Day()+1, 0, 0, 0, 0, loc)
+	reset := int64(midnight.Sub(now).Seconds() + 0.999)
+	return Quota{Limit: limit, Remaining: remaining, Reset: reset}
+}
+
+// CheckQuota refuses a caller who is past their daily quota, until their
+// local midnight.
+func (s *Service) CheckQuota(p *Principal) error {
+	if p.Usage.Daily > p.Quota.Limit {
+		e := Errorf(ERateLimited, "Daily request quota exceeded.")
+		e.RetryAfter = p.Quota.Reset
+		return e
+	}
+	return nil
 }
 
 // usable says whether u may use the API at now, and if not, why.
@@ -211,13 +326,17 @@ func usable(u *User, now time.Time) error {
 	return nil
 }
 
-// localDay is the caller's calendar date at now, in their own time zone.
-func (s *Service) localDay(u *User, now time.Time) string {
+func (s *Service) location(u *User) *time.Location {
 	loc, err := LoadLocation(u.TimeZone)
 	if err != nil {
-		loc = time.UTC
+		return time.UTC
 	}
-	return now.In(loc).Format(time.DateOnly)
+	return loc
+}
+
+// localDay is the caller's calendar date at now, in their own time zone.
+func (s *Service) localDay(u *User, now time.Time) string {
+	return now.In(s.location(u)).Format(time.DateOnly)
 }
 
 func (s *Service) caller(ctx context.Context) (*User, error) {
@@ -266,251 +385,5 @@ func (s *Service) visibleUser(ctx context.Context, st Store, actor *User, id str
 	return u, nil
 }
 
-// ReplaceUser is the full replace (PUT, updateUser). body is a generic JSON
-// object. ifVersion, when set, must equal the stored version.
-func (s *Service) ReplaceUser(ctx context.Context, id string, body any, ifVersion *int64) (*User, error) {
-	return s.update(ctx, id, ifVersion, func(*User) (any, error) { return body, nil })
-}
-
-// PatchUser applies an RFC 6902 JSON Patch (a generic JSON array) to the
-// user's public document and saves the result through the replace path.
-func (s *Service) PatchUser(ctx context.Context, id string, patch any, ifVersion *int64) (*User, error) {
-	ops, err := ParsePatch(patch)
-	if err != nil {
-		return nil, err
-	}
-	if len(ops) == 0 {
-		return nil, Errorf(EInvalid, "The patch is empty.")
-	}
-	return s.update(ctx, id, ifVersion, func(before *User) (any, error) {
-		doc, err := before.documentMap()
-		if err != nil {
-			return nil, err
-		}
-		return ApplyPatch(doc, ops)
-	})
-}
-
-// MergePatchUser applies an RFC 7396 merge patch, then the replace path.
-func (s *Service) MergePatchUser(ctx context.Context, id string, patch any, ifVersion *int64) (*User, error) {
-	if m, ok := patch.(map[string]any); !ok || len(m) == 0 {
-		return nil, Errorf(EInvalid, "The patch is empty.")
-	}
-	return s.update(ctx, id, ifVersion, func(before *User) (any, error) {
-		doc, err := before.documentMap()
-		if err != nil {
-			return nil, err
-		}
-		return ApplyMergePatch(doc, patch), nil
-	})
-}
-
-// update is the one write path: in one transaction it reads the user fresh
-// (locked), authorizes the caller to see it, checks the precondition, builds
-// the new document, decodes it, validates, authorizes the change, and saves
-// when anything changed.
-func (s *Service) update(ctx context.Context, id string, ifVersion *int64, build func(before *User) (any, error)) (*User, error) {
-	actor, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var result *User
-	err = s.Store.InTx(ctx, func(tx Store) error {
-		before, err := s.visibleUser(ctx, tx, actor, id, true)
-		if err != nil {
-			return err
-		}
-		if ifVersion != nil && *ifVersion != before.Version {
-			return Errorf(EPreconditionFailed, "Precondition Failed")
-		}
-		doc, err := build(before)
-		if err != nil {
-			return err
-		}
-		in, err := DecodeInput(doc)
-		if err != nil {
-			return err
-		}
-		if in.ID != nil && *in.ID != before.ID {
-			return FieldErrorf(EInvalid, "id", "The id in the body does not match the id in the path.")
-		}
-		after := applyInput(before, in, actor.IsAdmin())
-		if err := Validate(after); err != nil {
-			return err
-		}
-		pwChanged := in.Password != nil
-		if pwChanged {
-			if err := ValidatePassword(*in.Password); err != nil {
-				return err
-			}
-		}
-		if err := AuthorizeChange(actor, before, after, pwChanged); err != nil {
-			return err
-		}
-		if !pwChanged && len(ChangedFields(before, after)) == 0 {
-			result = before
-			return nil
-		}
-		if pwChanged {
-			h, err := bcrypt.GenerateFromPassword([]byte(*in.Password), s.BcryptCost)
-			if err != nil {
-				return err
-			}
-			after.PasswordHash = string(h)
-		}
-		after.Version = before.Version + 1
-		after.Modification = s.now()
-		if err := tx.UpdateUser(ctx, after); err != nil {
-			return err
-		}
-		result = after
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return result, nil
-}
-
-// applyInput builds the user a replace would store. Omitted optional fields
-// are cleared, except password, role and deletedAt, which keep their values;
-// for non-admins, fields they may not write also keep their values when the
-// body omits them.
-func applyInput(before *User, in *Input, admin bool) *User {
-	u := before.Clone()
-	u.Name, u.Email, u.Country, u.TimeZone = in.Name, in.Email, in.Country, in.TimeZone
-	u.Description = in.Description
-	set := func(field string, apply func()) {
-		if admin || in.Present[field] {
-			apply()
-		}
-	}
-	set("message", func() { u.Message = in.Message })
-	set("disabled", func() { u.Disabled = in.Disabled })
-	set("disabledMessage", func() { u.DisabledMessage = in.DisabledMessage })
-	set("tags", func() { u.Tags = in.Tags })
-	set("privileges", func() { u.Privileges = in.Privileges })
-	set("group", func() { u.Group = in.Group })
-	set("deviceId", func() { u.DeviceID = in.DeviceID })
-	set("adminDevices", func() { u.AdminDevices = in.AdminDevices })
-	set("from", func() { u.From = in.From })
-	set("expires", func() { u.Expires = in.Expires })
-	if in.Role != nil {
-		u.Role = *in.Role
-	}
-	if in.DeletedAtSet {
-		u.DeletedAt = in.DeletedAt
-	}
-	return u
-}
-
-// NewUserInput is what creating a user takes.
-type NewUserInput struct {
-	Name, Email, Country, TimeZone string
-	Role                           Role
-	Password                       *string
-}
-
-// CreateUser creates a user. Only admins (or the system context) may.
-func (s *Service) CreateUser(ctx context.Context, in NewUserInput) (*User, error) {
-	actor, err := s.caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !actor.IsAdmin() {
-		return nil, Errorf(EForbidden, "Only administrators may create users.")
-	}
-	now := s.now()
-	if in.Role == "" {
-		in.Role = RoleUser
-	}
-	u := &User{
-		ID: NewUserID(), Name: in.Name, Email: in.Email, Country: in.Country, TimeZone: in.TimeZone,
-		Tags: map[string]string{}, Privileges: []string{}, Role: in.Role,
-		Creation: now, Modification: now, Version: 1,
-	}
-	if err := Validate(u); err != nil {
-		return nil, err
-	}
-	if in.Password != nil {
-		if err := ValidatePassword(*in.Password); err != nil {
-			return nil, err
-		}
-		h, err := bcrypt.GenerateFromPassword([]byte(*in.Password), s.BcryptCost)
-		if err != nil {
-			return nil, err
-		}
-		u.PasswordHash = string(h)
-	}
-	if err := s.Store.CreateUser(ctx, u); err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
-// CreateToken issues a new API token for userID and returns its secret, the
-// only time it is ever available. ttl 0 means no expiry. Users may create
-// tokens for themselves; admins for anyone.
-func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl time.Duration) (string, error) {
-	actor, err := s.caller(ctx)
-	if err != nil {
-		return "", err
-	}
-	if ttl < 0 {
-		return "", Errorf(EInvalid, "Token lifetime must be positive.")
-	}
-	owner, err := s.visibleUser(ctx, s.Store, actor, userID, false)
-	if err != nil {
-		return "", err
-	}
-	secret, err := newTokenSecret()
-	if err != nil {
-		return "", err
-	}
-	now := s.now()
-	t := &Token{UserID: owner.ID, Label: label, Hash: HashToken(secret), Created: now}
-	if ttl > 0 {
-		exp := now.Add(ttl)
-		t.Expires = &exp
-	}
-	if err := s.Store.CreateToken(ctx, t); err != nil {
-		return "", err
-	}
-	return secret, nil
-}
-
-// BootstrapAdmin is the user created on first start with an empty database.
-var BootstrapAdmin = NewUserInput{
-	Name: "Administrator", Email: "admin@example.com", Country: "US", TimeZone: "UTC", Role: RoleAdmin,
-}
-
-// Bootstrap creates the first admin and a token for it when the database
-// has no users. created is false (and token "") when users already exist.
-func (s *Service) Bootstrap(ctx context.Context) (token string, created bool, err error) {
-	n, err := s.Store.CountUsers(ctx)
-	if err != nil || n > 0 {
-		return "", false, err
-	}
-	sys := SystemContext(ctx)
-	u, err := s.CreateUser(sys, BootstrapAdmin)
-	if err != nil {
-		if ErrorCode(err) == EConflict { // another process bootstrapped first
-			return "", false, nil
-		}
-		return "", false, err
-	}
-	token, err = s.CreateToken(sys, u.ID, "bootstrap", 0)
-	if err != nil {
-		return "", false, err
-	}
-	return token, true, nil
-}
-
 // Ready reports whether storage answers.
 func (s *Service) Ready(ctx context.Context) error { return s.Store.Ping(ctx) }
-
-// IsNotFound reports whether err is a not-found error.
-func IsNotFound(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Code == ENotFound
-}

@@ -44,6 +44,8 @@ type User struct {
 	LastLogin       *time.Time
 	Role            Role
 	DeletedAt       *time.Time
+	// DailyQuota overrides the default daily request quota when set.
+	DailyQuota *int64
 	// Version grows by one on every change that is saved. It is the ETag.
 	Version int64
 	// PasswordHash is the bcrypt hash of the password, "" when none is set.
@@ -62,6 +64,10 @@ func (u *User) Clone() *User {
 		c.Tags[k] = v
 	}
 	c.Privileges = append([]string{}, u.Privileges...)
+	if u.DailyQuota != nil {
+		q := *u.DailyQuota
+		c.DailyQuota = &q
+	}
 	return &c
 }
 
@@ -91,6 +97,7 @@ type Document struct {
 	LastLogin       *string           `json:"lastLogin"`
 	Role            Role              `json:"role"`
 	DeletedAt       *string           `json:"deletedAt"`
+	DailyQuota      *int64            `json:"dailyQuota"`
 }
 
 // FormatTime renders an instant as the API does: RFC 3339 in UTC.
@@ -122,6 +129,7 @@ func (u *User) Document() *Document {
 		From: formatTimePtr(u.From), Expires: formatTimePtr(u.Expires),
 		Creation: FormatTime(u.Creation), Modification: FormatTime(u.Modification),
 		LastLogin: formatTimePtr(u.LastLogin), Role: u.Role, DeletedAt: formatTimePtr(u.DeletedAt),
+		DailyQuota: u.DailyQuota,
 	}
 }
 

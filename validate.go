@@ -27,6 +27,8 @@ const (
 	MinPasswordLen        = 8
 	MaxPasswordBytes      = 72 // bcrypt's limit
 	MaxAdminDevices       = 1_000_000
+	MaxDailyQuota         = 1_000_000_000
+	MaxAPIKeyLabelLen     = 100
 )
 
 // LoadLocation resolves an IANA time zone name. The zone database is embedded
@@ -95,6 +97,9 @@ func Validate(u *User) error {
 	}
 	if u.AdminDevices < 0 || u.AdminDevices > MaxAdminDevices {
 		return FieldErrorf(EInvalid, "adminDevices", "Field %q must be between 0 and %d.", "adminDevices", MaxAdminDevices)
+	}
+	if u.DailyQuota != nil && (*u.DailyQuota < 0 || *u.DailyQuota > MaxDailyQuota) {
+		return FieldErrorf(EInvalid, "dailyQuota", "Field %q must be between 0 and %d.", "dailyQuota", MaxDailyQuota)
 	}
 	if u.From != nil && u.Expires != nil && u.From.After(*u.Expires) {
 		return FieldErrorf(EInvalid, "from", "Field \"from\" must not be after \"expires\".")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"usersvc/ent/audit"
 	"usersvc/ent/token"
 	"usersvc/ent/usage"
 	"usersvc/ent/user"
@@ -75,6 +76,7 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			audit.Table: audit.ValidColumn,
 			token.Table: token.ValidColumn,
 			usage.Table: usage.ValidColumn,
 			user.Table:  user.ValidColumn,

@@ -32,6 +32,8 @@ type Token struct {
 	Revoked bool `json:"revoked,omitempty"`
 	// UserID holds the value of the "user_id" field.
 	UserID string `json:"user_id,omitempty"`
+	// Kind holds the value of the "kind" field.
+	Kind token.Kind `json:"kind,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the TokenQuery when eager-loading is set.
 	Edges        TokenEdges `json:"edges"`
@@ -67,7 +69,7 @@ func (*Token) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case token.FieldID:
 			values[i] = new(sql.NullInt64)
-		case token.FieldHash, token.FieldLabel, token.FieldUserID:
+		case token.FieldHash, token.FieldLabel, token.FieldUserID, token.FieldKind:
 			values[i] = new(sql.NullString)
 		case token.FieldCreatedAt, token.FieldExpiresAt, token.FieldLastUsed:
 			values[i] = new(sql.NullTime)
@@ -136,6 +138,12 @@ func (_m *Token) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.UserID = value.String
 			}
+		case token.FieldKind:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field kind", values[i])
+			} else if value.Valid {
+				_m.Kind = token.Kind(value.String)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -200,6 +208,9 @@ func (_m *Token) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("user_id=")
 	builder.WriteString(_m.UserID)
+	builder.WriteString(", ")
+	builder.WriteString("kind=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Kind))
 	builder.WriteByte(')')
 	return builder.String()
 }

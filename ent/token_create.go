@@ -105,6 +105,20 @@ func (_c *TokenCreate) SetUserID(v string) *TokenCreate {
 	return _c
 }
 
+// SetKind sets the "kind" field.
+func (_c *TokenCreate) SetKind(v token.Kind) *TokenCreate {
+	_c.mutation.SetKind(v)
+	return _c
+}
+
+// SetNillableKind sets the "kind" field if the given value is not nil.
+func (_c *TokenCreate) SetNillableKind(v *token.Kind) *TokenCreate {
+	if v != nil {
+		_c.SetKind(*v)
+	}
+	return _c
+}
+
 // SetOwnerID sets the "owner" edge to the User entity by ID.
 func (_c *TokenCreate) SetOwnerID(id string) *TokenCreate {
 	_c.mutation.SetOwnerID(id)
@@ -163,6 +177,10 @@ func (_c *TokenCreate) defaults() {
 		v := token.DefaultRevoked
 		_c.mutation.SetRevoked(v)
 	}
+	if _, ok := _c.mutation.Kind(); !ok {
+		v := token.DefaultKind
+		_c.mutation.SetKind(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -181,6 +199,14 @@ func (_c *TokenCreate) check() error {
 	}
 	if _, ok := _c.mutation.UserID(); !ok {
 		return &ValidationError{Name: "user_id", err: errors.New(`ent: missing required field "Token.user_id"`)}
+	}
+	if _, ok := _c.mutation.Kind(); !ok {
+		return &ValidationError{Name: "kind", err: errors.New(`ent: missing required field "Token.kind"`)}
+	}
+	if v, ok := _c.mutation.Kind(); ok {
+		if err := token.KindValidator(v); err != nil {
+			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Token.kind": %w`, err)}
+		}
 	}
 	if len(_c.mutation.OwnerIDs()) == 0 {
 		return &ValidationError{Name: "owner", err: errors.New(`ent: missing required edge "Token.owner"`)}
@@ -235,6 +261,10 @@ func (_c *TokenCreate) createSpec() (*Token, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Revoked(); ok {
 		_spec.SetField(token.FieldRevoked, field.TypeBool, value)
 		_node.Revoked = value
+	}
+	if value, ok := _c.mutation.Kind(); ok {
+		_spec.SetField(token.FieldKind, field.TypeEnum, value)
+		_node.Kind = value
 	}
 	if nodes := _c.mutation.OwnerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -384,6 +414,9 @@ func (u *TokenUpsertOne) UpdateNewValues() *TokenUpsertOne {
 		}
 		if _, exists := u.create.mutation.UserID(); exists {
 			s.SetIgnore(token.FieldUserID)
+		}
+		if _, exists := u.create.mutation.Kind(); exists {
+			s.SetIgnore(token.FieldKind)
 		}
 	}))
 	return u
@@ -670,6 +703,9 @@ func (u *TokenUpsertBulk) UpdateNewValues() *TokenUpsertBulk {
 			}
 			if _, exists := b.mutation.UserID(); exists {
 				s.SetIgnore(token.FieldUserID)
+			}
+			if _, exists := b.mutation.Kind(); exists {
+				s.SetIgnore(token.FieldKind)
 			}
 		}
 	}))

@@ -12,6 +12,8 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// Audit is the client for interacting with the Audit builders.
+	Audit *AuditClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 	// Usage is the client for interacting with the Usage builders.
@@ -149,6 +151,7 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.Audit = NewAuditClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
 	tx.Usage = NewUsageClient(tx.config)
 	tx.User = NewUserClient(tx.config)
@@ -161,7 +164,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: Token.QueryXXX(), the query will be executed
+// applies a query, for example: Audit.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

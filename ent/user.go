@@ -64,6 +64,8 @@ type User struct {
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 	// Version holds the value of the "version" field.
 	Version int64 `json:"version,omitempty"`
+	// DailyQuota holds the value of the "daily_quota" field.
+	DailyQuota *int64 `json:"daily_quota,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -97,7 +99,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case user.FieldDisabled:
 			values[i] = new(sql.NullBool)
-		case user.FieldAdminDevices, user.FieldVersion:
+		case user.FieldAdminDevices, user.FieldVersion, user.FieldDailyQuota:
 			values[i] = new(sql.NullInt64)
 		case user.FieldID, user.FieldName, user.FieldEmail, user.FieldEmailKey, user.FieldCountry, user.FieldTimeZone, user.FieldDescription, user.FieldMessage, user.FieldDisabledMessage, user.FieldGroup, user.FieldDeviceID, user.FieldPasswordHash, user.FieldRole:
 			values[i] = new(sql.NullString)
@@ -275,6 +277,13 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Version = value.Int64
 			}
+		case user.FieldDailyQuota:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field daily_quota", values[i])
+			} else if value.Valid {
+				_m.DailyQuota = new(int64)
+				*_m.DailyQuota = value.Int64
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -401,6 +410,11 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("version=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Version))
+	builder.WriteString(", ")
+	if v := _m.DailyQuota; v != nil {
+		builder.WriteString("daily_quota=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

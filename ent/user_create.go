@@ -274,6 +274,20 @@ func (_c *UserCreate) SetNillableVersion(v *int64) *UserCreate {
 	return _c
 }
 
+// SetDailyQuota sets the "daily_quota" field.
+func (_c *UserCreate) SetDailyQuota(v int64) *UserCreate {
+	_c.mutation.SetDailyQuota(v)
+	return _c
+}
+
+// SetNillableDailyQuota sets the "daily_quota" field if the given value is not nil.
+func (_c *UserCreate) SetNillableDailyQuota(v *int64) *UserCreate {
+	if v != nil {
+		_c.SetDailyQuota(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *UserCreate) SetID(v string) *UserCreate {
 	_c.mutation.SetID(v)
@@ -526,6 +540,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Version(); ok {
 		_spec.SetField(user.FieldVersion, field.TypeInt64, value)
 		_node.Version = value
+	}
+	if value, ok := _c.mutation.DailyQuota(); ok {
+		_spec.SetField(user.FieldDailyQuota, field.TypeInt64, value)
+		_node.DailyQuota = &value
 	}
 	if nodes := _c.mutation.TokensIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -928,6 +946,30 @@ func (u *UserUpsert) UpdateVersion() *UserUpsert {
 // AddVersion adds v to the "version" field.
 func (u *UserUpsert) AddVersion(v int64) *UserUpsert {
 	u.Add(user.FieldVersion, v)
+	return u
+}
+
+// SetDailyQuota sets the "daily_quota" field.
+func (u *UserUpsert) SetDailyQuota(v int64) *UserUpsert {
+	u.Set(user.FieldDailyQuota, v)
+	return u
+}
+
+// UpdateDailyQuota sets the "daily_quota" field to the value that was provided on create.
+func (u *UserUpsert) UpdateDailyQuota() *UserUpsert {
+	u.SetExcluded(user.FieldDailyQuota)
+	return u
+}
+
+// AddDailyQuota adds v to the "daily_quota" field.
+func (u *UserUpsert) AddDailyQuota(v int64) *UserUpsert {
+	u.Add(user.FieldDailyQuota, v)
+	return u
+}
+
+// ClearDailyQuota clears the value of the "daily_quota" field.
+func (u *UserUpsert) ClearDailyQuota() *UserUpsert {
+	u.SetNull(user.FieldDailyQuota)
 	return u
 }
 
@@ -1371,6 +1413,34 @@ func (u *UserUpsertOne) AddVersion(v int64) *UserUpsertOne {
 func (u *UserUpsertOne) UpdateVersion() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdateVersion()
+	})
+}
+
+// SetDailyQuota sets the "daily_quota" field.
+func (u *UserUpsertOne) SetDailyQuota(v int64) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetDailyQuota(v)
+	})
+}
+
+// AddDailyQuota adds v to the "daily_quota" field.
+func (u *UserUpsertOne) AddDailyQuota(v int64) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.AddDailyQuota(v)
+	})
+}
+
+// UpdateDailyQuota sets the "daily_quota" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateDailyQuota() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateDailyQuota()
+	})
+}
+
+// ClearDailyQuota clears the value of the "daily_quota" field.
+func (u *UserUpsertOne) ClearDailyQuota() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearDailyQuota()
 	})
 }
 
@@ -1981,6 +2051,34 @@ func (u *UserUpsertBulk) AddVersion(v int64) *UserUpsertBulk {
 func (u *UserUpsertBulk) UpdateVersion() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdateVersion()
+	})
+}
+
+// SetDailyQuota sets the "daily_quota" field.
+func (u *UserUpsertBulk) SetDailyQuota(v int64) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetDailyQuota(v)
+	})
+}
+
+// AddDailyQuota adds v to the "daily_quota" field.
+func (u *UserUpsertBulk) AddDailyQuota(v int64) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.AddDailyQuota(v)
+	})
+}
+
+// UpdateDailyQuota sets the "daily_quota" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateDailyQuota() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateDailyQuota()
+	})
+}
+
+// ClearDailyQuota clears the value of the "daily_quota" field.
+func (u *UserUpsertBulk) ClearDailyQuota() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearDailyQuota()
 	})
 }
 

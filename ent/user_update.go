@@ -402,6 +402,33 @@ func (_u *UserUpdate) AddVersion(v int64) *UserUpdate {
 	return _u
 }
 
+// SetDailyQuota sets the "daily_quota" field.
+func (_u *UserUpdate) SetDailyQuota(v int64) *UserUpdate {
+	_u.mutation.ResetDailyQuota()
+	_u.mutation.SetDailyQuota(v)
+	return _u
+}
+
+// SetNillableDailyQuota sets the "daily_quota" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableDailyQuota(v *int64) *UserUpdate {
+	if v != nil {
+		_u.SetDailyQuota(*v)
+	}
+	return _u
+}
+
+// AddDailyQuota adds value to the "daily_quota" field.
+func (_u *UserUpdate) AddDailyQuota(v int64) *UserUpdate {
+	_u.mutation.AddDailyQuota(v)
+	return _u
+}
+
+// ClearDailyQuota clears the value of the "daily_quota" field.
+func (_u *UserUpdate) ClearDailyQuota() *UserUpdate {
+	_u.mutation.ClearDailyQuota()
+	return _u
+}
+
 // AddTokenIDs adds the "tokens" edge to the Token entity by IDs.
 func (_u *UserUpdate) AddTokenIDs(ids ...int) *UserUpdate {
 	_u.mutation.AddTokenIDs(ids...)
@@ -598,6 +625,15 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedVersion(); ok {
 		_spec.AddField(user.FieldVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.DailyQuota(); ok {
+		_spec.SetField(user.FieldDailyQuota, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedDailyQuota(); ok {
+		_spec.AddField(user.FieldDailyQuota, field.TypeInt64, value)
+	}
+	if _u.mutation.DailyQuotaCleared() {
+		_spec.ClearField(user.FieldDailyQuota, field.TypeInt64)
 	}
 	if _u.mutation.TokensCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1036,6 +1072,33 @@ func (_u *UserUpdateOne) AddVersion(v int64) *UserUpdateOne {
 	return _u
 }
 
+// SetDailyQuota sets the "daily_quota" field.
+func (_u *UserUpdateOne) SetDailyQuota(v int64) *UserUpdateOne {
+	_u.mutation.ResetDailyQuota()
+	_u.mutation.SetDailyQuota(v)
+	return _u
+}
+
+// SetNillableDailyQuota sets the "daily_quota" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableDailyQuota(v *int64) *UserUpdateOne {
+	if v != nil {
+		_u.SetDailyQuota(*v)
+	}
+	return _u
+}
+
+// AddDailyQuota adds value to the "daily_quota" field.
+func (_u *UserUpdateOne) AddDailyQuota(v int64) *UserUpdateOne {
+	_u.mutation.AddDailyQuota(v)
+	return _u
+}
+
+// ClearDailyQuota clears the value of the "daily_quota" field.
+func (_u *UserUpdateOne) ClearDailyQuota() *UserUpdateOne {
+	_u.mutation.ClearDailyQuota()
+	return _u
+}
+
 // AddTokenIDs adds the "tokens" edge to the Token entity by IDs.
 func (_u *UserUpdateOne) AddTokenIDs(ids ...int) *UserUpdateOne {
 	_u.mutation.AddTokenIDs(ids...)
@@ -1262,6 +1325,15 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if value, ok := _u.mutation.AddedVersion(); ok {
 		_spec.AddField(user.FieldVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.DailyQuota(); ok {
+		_spec.SetField(user.FieldDailyQuota, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedDailyQuota(); ok {
+		_spec.AddField(user.FieldDailyQuota, field.TypeInt64, value)
+	}
+	if _u.mutation.DailyQuotaCleared() {
+		_spec.ClearField(user.FieldDailyQuota, field.TypeInt64)
 	}
 	if _u.mutation.TokensCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -173,7 +173,7 @@ func TestFieldAccess(t *testing.T) {
 		"description": "d", "password": "correct horse battery", "message": "m", "tags": map[string]any{"k": "v"},
 		"group": "g", "deviceId": "dev", "adminDevices": 5, "from": "2020-01-01T00:00:00Z",
 		"expires": "2099-01-01T00:00:00Z", "disabled": true, "disabledMessage": "x",
-		"privileges": []any{"p"}, "role": "admin", "deletedAt": "2026-01-01T00:00:00Z",
+		"privileges": []any{"p"}, "role": "admin", "deletedAt": "2026-01-01T00:00:00Z", "dailyQuota": 7,
 	}
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -44,7 +45,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Users: svc}}))
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Svc: svc}}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -71,6 +72,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 			}
 			resp.Extensions["apiUsage"] = p.Usage.Total
 			resp.Extensions["apiDailyUsage"] = p.Usage.Daily
+			resp.Extensions["rateLimit"] = map[string]int64{"limit": p.Quota.Limit, "remaining": p.Quota.Remaining, "reset": p.Quota.Reset}
 		}
 		return resp
 	})
@@ -101,6 +103,9 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 	if de.Field != "" {
 		gqlErr.Extensions["field"] = de.Field
 	}
+	if de.RetryAfter > 0 {
+		gqlErr.Extensions["retryAfter"] = de.RetryAfter
+	}
 	return gqlErr
 }
 
@@ -113,6 +118,13 @@ func WriteHTTPError(w http.ResponseWriter, r *http.Request, err error) {
 		"message":    usersvc.ErrorMessage(err, usersvc.LangFrom(r.Context())),
 		"extensions": map[string]any{"code": usersvc.GraphQLCode(code)},
 	}}}
+	if p := usersvc.PrincipalFrom(r.Context()); p != nil {
+		body["extensions"] = map[string]any{"apiUsage": p.Usage.Total, "apiDailyUsage": p.Usage.Daily}
+	}
+	var de *usersvc.Error
+	if errors.As(err, &de) && de.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(de.RetryAfter, 10))
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(usersvc.HTTPStatus(code))
 	_ = json.NewEncoder(w).Encode(body)

@@ -8,5 +8,5 @@ import "usersvc"
 
 // Resolver holds the resolvers' dependencies.
 type Resolver struct {
-	Users *usersvc.Service
+	Svc *usersvc.Service
 }

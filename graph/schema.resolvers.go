@@ -8,32 +8,101 @@ package graph
 import (
 	"context"
 	"usersvc"
+	"usersvc/graph/model"
 )
+
+// Patch is the resolver for the patch field.
+func (r *auditEntryResolver) Patch(ctx context.Context, obj *usersvc.AuditEntry) (any, error) {
+	return obj.Patch, nil
+}
 
 // UpdateUser is the resolver for the updateUser field.
 func (r *mutationResolver) UpdateUser(ctx context.Context, id string, input map[string]any, ifVersion *int64) (*usersvc.User, error) {
-	return r.Users.ReplaceUser(ctx, id, plain(input), ifVersion)
+	return r.Svc.ReplaceUser(ctx, id, plain(input), ifVersion)
 }
 
 // PatchUser is the resolver for the patchUser field.
 func (r *mutationResolver) PatchUser(ctx context.Context, id string, patch []map[string]any, ifVersion *int64) (*usersvc.User, error) {
-	return r.Users.PatchUser(ctx, id, plain(patch), ifVersion)
+	return r.Svc.PatchUser(ctx, id, plain(patch), ifVersion)
+}
+
+// CreateUser is the resolver for the createUser field.
+func (r *mutationResolver) CreateUser(ctx context.Context, input map[string]any) (*usersvc.User, error) {
+	return r.Svc.CreateUser(ctx, plain(input))
+}
+
+// DeleteUser is the resolver for the deleteUser field.
+func (r *mutationResolver) DeleteUser(ctx context.Context, id string) (*usersvc.User, error) {
+	return r.Svc.DeleteUser(ctx, id)
+}
+
+// RestoreUser is the resolver for the restoreUser field.
+func (r *mutationResolver) RestoreUser(ctx context.Context, id string) (*usersvc.User, error) {
+	return r.Svc.RestoreUser(ctx, id)
+}
+
+// Login is the resolver for the login field.
+func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*usersvc.Session, error) {
+	return r.Svc.Login(ctx, email, password)
+}
+
+// LoginWithAPIKey is the resolver for the loginWithApiKey field.
+func (r *mutationResolver) LoginWithAPIKey(ctx context.Context, email string, apiKey string) (*usersvc.Session, error) {
+	return r.Svc.LoginWithAPIKey(ctx, email, apiKey)
+}
+
+// CreateAPIKey is the resolver for the createApiKey field.
+func (r *mutationResolver) CreateAPIKey(ctx context.Context, label string, userID *string) (*model.CreateAPIKeyPayload, error) {
+	return createAPIKey(ctx, r.Svc, label, userID)
+}
+
+// RevokeAPIKey is the resolver for the revokeApiKey field.
+func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string, userID *string) (*usersvc.APIKey, error) {
+	return r.Svc.RevokeAPIKey(ctx, deref(userID), id)
 }
 
 // User is the resolver for the user field.
 func (r *queryResolver) User(ctx context.Context, id string) (*usersvc.User, error) {
-	return r.Users.User(ctx, id)
+	return r.Svc.User(ctx, id)
 }
 
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*usersvc.User, error) {
-	return r.Users.Me(ctx)
+	return r.Svc.Me(ctx)
+}
+
+// Users is the resolver for the users field.
+func (r *queryResolver) Users(ctx context.Context, first *int64, after *string, where *model.UserWhereInput, orderBy *model.UserOrder) (*model.UserConnection, error) {
+	return listUsers(ctx, r.Svc, first, after, where, orderBy)
+}
+
+// Countries is the resolver for the countries field.
+func (r *queryResolver) Countries(ctx context.Context) ([]usersvc.Country, error) {
+	return usersvc.Countries(), nil
+}
+
+// TimeZones is the resolver for the timeZones field.
+func (r *queryResolver) TimeZones(ctx context.Context) ([]string, error) {
+	return usersvc.TimeZones(), nil
+}
+
+// APIKeys is the resolver for the apiKeys field.
+func (r *queryResolver) APIKeys(ctx context.Context, userID *string) ([]usersvc.APIKey, error) {
+	return r.Svc.APIKeys(ctx, deref(userID))
 }
 
 // Role is the resolver for the role field.
 func (r *userResolver) Role(ctx context.Context, obj *usersvc.User) (string, error) {
 	return string(obj.Role), nil
 }
+
+// History is the resolver for the history field.
+func (r *userResolver) History(ctx context.Context, obj *usersvc.User, first *int64, after *string) (*usersvc.HistoryPage, error) {
+	return r.Svc.History(ctx, obj.ID, first, after)
+}
+
+// AuditEntry returns AuditEntryResolver implementation.
+func (r *Resolver) AuditEntry() AuditEntryResolver { return &auditEntryResolver{r} }
 
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
@@ -45,7 +114,8 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
 type (
-	mutationResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
-	userResolver     struct{ *Resolver }
+	auditEntryResolver struct{ *Resolver }
+	mutationResolver   struct{ *Resolver }
+	queryResolver      struct{ *Resolver }
+	userResolver       struct{ *Resolver }
 )

@@ -33,9 +33,20 @@ func NewHandler(svc *usersvc.Service, logger *slog.Logger) *Handler {
 		logger = slog.Default()
 	}
 	h := &Handler{svc: svc, logger: logger, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /api/users", h.listUsers)
+	h.mux.HandleFunc("POST /api/users", h.createUser)
+	h.mux.HandleFunc("GET /api/users/countries", h.countries)
+	h.mux.HandleFunc("GET /api/users/timeZones", h.timeZones)
 	h.mux.HandleFunc("GET /api/users/{userId}", h.getUser)
 	h.mux.HandleFunc("PUT /api/users/{userId}", h.putUser)
 	h.mux.HandleFunc("PATCH /api/users/{userId}", h.patchUser)
+	h.mux.HandleFunc("DELETE /api/users/{userId}", h.deleteUser)
+	h.mux.HandleFunc("POST /api/users/{userId}/restore", h.restoreUser)
+	h.mux.HandleFunc("GET /api/users/{userId}/history", h.history)
+	h.mux.HandleFunc("GET /api/users/{userId}/apiKeys", h.listAPIKeys)
+	h.mux.HandleFunc("POST /api/users/{userId}/apiKeys", h.createAPIKey)
+	h.mux.HandleFunc("DELETE /api/users/{userId}/apiKeys/{keyId}", h.revokeAPIKey)
+	h.mux.HandleFunc("POST /api/Auth/Token", h.signIn)
 	h.mux.HandleFunc("/api/users/{userId}", h.methodNotAllowed)
 	h.mux.HandleFunc("/", h.notFound)
 	return h
@@ -43,22 +54,27 @@ func NewHandler(svc *usersvc.Service, logger *slog.Logger) *Handler {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-// envelope is every REST answer: success, error, the caller's counters, and
-// the user's fields flat beside them.
-type envelope struct {
+// head starts every REST answer: success, error, and the caller's counters.
+type head struct {
 	Success       bool   `json:"success"`
 	Error         string `json:"error,omitempty"`
 	Field         string `json:"field,omitempty"`
 	APIUsage      *int64 `json:"apiUsage,omitempty"`
 	APIDailyUsage *int64 `json:"apiDailyUsage,omitempty"`
+}
+
+// envelope is an answer about one user: its fields flat beside the head.
+type envelope struct {
+	head
 	*usersvc.Document
 }
 
-func withUsage(r *http.Request, e *envelope) *envelope {
+func newHead(r *http.Request) head {
+	h := head{Success: true}
 	if p := usersvc.PrincipalFrom(r.Context()); p != nil {
-		e.APIUsage, e.APIDailyUsage = &p.Usage.Total, &p.Usage.Daily
+		h.APIUsage, h.APIDailyUsage = &p.Usage.Total, &p.Usage.Daily
 	}
-	return e
+	return h
 }
 
 // ETag is a user's entity tag: its version.
@@ -74,7 +90,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, u *usersvc.User) {
 	w.Header().Set("ETag", ETag(u))
-	writeJSON(w, http.StatusOK, withUsage(r, &envelope{Success: true, Document: u.Document()}))
+	writeJSON(w, http.StatusOK, &envelope{head: newHead(r), Document: u.Document()})
 }
 
 // WriteError writes the failure envelope with the status from the one code
@@ -84,16 +100,19 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if code == usersvc.EInternal && logger != nil {
 		logger.ErrorContext(r.Context(), "internal error", "err", err)
 	}
-	e := &envelope{Error: usersvc.ErrorMessage(err, usersvc.LangFrom(r.Context()))}
+	e := newHead(r)
+	e.Success, e.Error = false, usersvc.ErrorMessage(err, usersvc.LangFrom(r.Context()))
 	var de *usersvc.Error
-	if errors.As(err, &de) && de.Field != "" {
+	if errors.As(err, &de) {
 		e.Field = de.Field
+		if de.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(de.RetryAfter, 10))
+		}
 	}
-	switch code {
-	case usersvc.EUnsupportedMedia:
+	if code == usersvc.EUnsupportedMedia {
 		w.Header().Set("Accept-Patch", AcceptPatch)
 	}
-	writeJSON(w, usersvc.HTTPStatus(code), withUsage(r, e))
+	writeJSON(w, usersvc.HTTPStatus(code), e)
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -105,10 +124,10 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", "GET, PUT, PATCH")
-	writeJSON(w, http.StatusMethodNotAllowed, withUsage(r, &envelope{
-		Error: usersvc.ErrorMessage(usersvc.Errorf(usersvc.EInvalid, "Method not allowed."), usersvc.LangFrom(r.Context())),
-	}))
+	w.Header().Set("Allow", "GET, PUT, PATCH, DELETE")
+	e := newHead(r)
+	e.Success, e.Error = false, usersvc.ErrorMessage(usersvc.Errorf(usersvc.EInvalid, "Method not allowed."), usersvc.LangFrom(r.Context()))
+	writeJSON(w, http.StatusMethodNotAllowed, e)
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) {

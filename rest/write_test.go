@@ -19,7 +19,7 @@ var sampleValues = map[string]string{
 	"description": `"d"`, "password": `"correct horse battery"`, "message": `"m"`, "tags": `{"k":"v"}`,
 	"group": `"g"`, "deviceId": `"dev-1"`, "adminDevices": `5`, "from": `"2020-01-01T00:00:00Z"`,
 	"expires": `"2099-01-01T00:00:00Z"`, "disabled": `true`, "disabledMessage": `"x"`,
-	"privileges": `["p"]`, "role": `"admin"`, "deletedAt": `"2026-01-01T00:00:00Z"`,
+	"privileges": `["p"]`, "role": `"admin"`, "deletedAt": `"2026-01-01T00:00:00Z"`, "dailyQuota": `7`,
 }
 
 // putBody renders u's document with field set to val, as a PUT body.

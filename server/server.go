@@ -8,7 +8,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,8 +41,8 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger})
 	restAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
 		rest.WriteError(w, r, logger, err)
-	})
-	gqlAuth := authenticate(svc, graph.WriteHTTPError)
+	}, nil)
+	gqlAuth := authenticate(svc, graph.WriteHTTPError, graph.AnonymousOperation)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -60,19 +62,21 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	mux.Handle("GET /playground", playground.Handler("usersvc", "/graphql"))
 	mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
 	mux.Handle("/graphql", gqlAuth(gqlHandler))
+	mux.Handle("POST /api/Auth/Token", restHandler) // signing in needs no token
 	mux.Handle("/api/", restAuth(restHandler))
 
 	c := cors.New(cors.Options{
 		AllowedOrigins:   cfg.CORSOrigins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 		AllowedHeaders:   []string{"Authorization", "Content-Type", "Accept", "Accept-Language", "If-Match", "If-None-Match", "X-Request-Id"},
-		ExposedHeaders:   []string{"ETag", "X-Request-Id", "Accept-Patch"},
+		ExposedHeaders:   []string{"ETag", "X-Request-Id", "Accept-Patch", "Location", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
 		AllowCredentials: false, // bearer tokens, not cookies
 		MaxAge:           600,
 	})
 	var h http.Handler = mux
 	h = c.Handler(h)
 	h = language(h)
+	h = clientAddr(h)
 	h = securityHeaders(h)
 	h = requestLog(logger, h)
 	h = recoverer(logger, h)
@@ -80,16 +84,21 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	return h
 }
 
-// authenticate checks the bearer token before the wrapped handler runs and
-// puts the caller (with its usage counters) in the context. Failures are
-// answered by onErr in the transport's own format.
-func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+// authenticate checks the bearer token before the wrapped handler runs,
+// puts the caller (with its usage counters) in the context, sets the
+// RateLimit headers and enforces the daily quota. Failures are answered by
+// onErr in the transport's own format. anonymous, when set, lets a request
+// without an Authorization header through if it only signs in.
+func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Request, error), anonymous func(*http.Request) bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var err error
 			var p *usersvc.Principal
 			if tokenInQuery(r) {
 				err = usersvc.Errorf(usersvc.EUnauthenticated, "Tokens are accepted only in the Authorization header.")
+			} else if r.Header.Get("Authorization") == "" && anonymous != nil && anonymous(r) {
+				next.ServeHTTP(w, r)
+				return
 			} else {
 				p, err = svc.Authenticate(r.Context(), r.Header.Get("Authorization"))
 			}
@@ -101,9 +110,30 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 				return
 			}
 			setUserID(r, p.User.ID)
-			next.ServeHTTP(w, r.WithContext(usersvc.WithPrincipal(r.Context(), p)))
+			h := w.Header()
+			h.Set("RateLimit-Limit", strconv.FormatInt(p.Quota.Limit, 10))
+			h.Set("RateLimit-Remaining", strconv.FormatInt(p.Quota.Remaining, 10))
+			h.Set("RateLimit-Reset", strconv.FormatInt(p.Quota.Reset, 10))
+			r = r.WithContext(usersvc.WithPrincipal(r.Context(), p))
+			if err := svc.CheckQuota(p); err != nil {
+				onErr(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// clientAddr records the client's address (the TCP peer: X-Forwarded-For is
+// not trusted, since nothing here knows which proxies to believe).
+func clientAddr(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		next.ServeHTTP(w, r.WithContext(usersvc.WithClientAddr(r.Context(), host)))
+	})
 }
 
 // tokenInQuery reports a token passed in the URL, which is refused: URLs end

@@ -20,6 +20,8 @@ import (
 
 	"usersvc"
 	"usersvc/ent"
+	"usersvc/ent/audit"
+	"usersvc/ent/predicate"
 	"usersvc/ent/token"
 	"usersvc/ent/usage"
 	"usersvc/ent/user"
@@ -205,7 +207,7 @@ func (s *Store) CreateUser(ctx context.Context, u *usersvc.User) (err error) {
 		SetNillableValidFrom(u.From).SetNillableValidUntil(u.Expires).
 		SetCreation(u.Creation).SetModification(u.Modification).SetNillableLastLogin(u.LastLogin).
 		SetPasswordHash(u.PasswordHash).SetRole(user.Role(u.Role)).SetNillableDeletedAt(u.DeletedAt).
-		SetVersion(u.Version).
+		SetVersion(u.Version).SetNillableDailyQuota(u.DailyQuota).
 		Save(ctx)
 	return saveErr(err)
 }
@@ -242,6 +244,11 @@ func (s *Store) UpdateUser(ctx context.Context, u *usersvc.User) (err error) {
 	optTime(u.Expires, upd.SetValidUntil, upd.ClearValidUntil)
 	optTime(u.LastLogin, upd.SetLastLogin, upd.ClearLastLogin)
 	optTime(u.DeletedAt, upd.SetDeletedAt, upd.ClearDeletedAt)
+	if u.DailyQuota != nil {
+		upd.SetDailyQuota(*u.DailyQuota)
+	} else {
+		upd.ClearDailyQuota()
+	}
 	_, err = upd.Save(ctx)
 	if err != nil {
 		return notFound(saveErr(err), "User not found.")
@@ -256,10 +263,14 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *usersvc.Token,
 	if err != nil {
 		return nil, notFound(err, "Invalid or expired token.")
 	}
+	return tokenToDomain(t), nil
+}
+
+func tokenToDomain(t *ent.Token) *usersvc.Token {
 	return &usersvc.Token{
-		ID: t.ID, UserID: t.UserID, Label: t.Label, Hash: t.Hash, Created: t.CreatedAt.UTC(),
-		Expires: utcPtr(t.ExpiresAt), LastUsed: utcPtr(t.LastUsed), Revoked: t.Revoked,
-	}, nil
+		ID: t.ID, UserID: t.UserID, Kind: usersvc.TokenKind(t.Kind), Label: t.Label, Hash: t.Hash,
+		Created: t.CreatedAt.UTC(), Expires: utcPtr(t.ExpiresAt), LastUsed: utcPtr(t.LastUsed), Revoked: t.Revoked,
+	}
 }
 
 // CreateToken inserts t and sets its ID.
@@ -267,7 +278,7 @@ func (s *Store) CreateToken(ctx context.Context, t *usersvc.Token) (err error) {
 	defer internal(&err)
 	created, err := s.c().Token.Create().
 		SetHash(t.Hash).SetLabel(t.Label).SetCreatedAt(t.Created).SetNillableExpiresAt(t.Expires).
-		SetUserID(t.UserID).Save(ctx)
+		SetUserID(t.UserID).SetKind(token.Kind(t.Kind)).Save(ctx)
 	if err != nil {
 		return notFound(err, "User not found.")
 	}
@@ -339,6 +350,162 @@ func toDomain(u *ent.User) *usersvc.User {
 		From: utcPtr(u.ValidFrom), Expires: utcPtr(u.ValidUntil),
 		Creation: u.Creation.UTC(), Modification: u.Modification.UTC(), LastLogin: utcPtr(u.LastLogin),
 		Role: usersvc.Role(u.Role), DeletedAt: utcPtr(u.DeletedAt), Version: u.Version,
-		PasswordHash: u.PasswordHash,
+		PasswordHash: u.PasswordHash, DailyQuota: u.DailyQuota,
 	}
+}
+
+// UserByEmail finds a user by the lower-cased email.
+func (s *Store) UserByEmail(ctx context.Context, emailKey string) (_ *usersvc.User, err error) {
+	defer internal(&err)
+	u, err := s.c().User.Query().Where(user.EmailKey(emailKey)).Only(ctx)
+	if err != nil {
+		return nil, notFound(err, "User not found.")
+	}
+	return toDomain(u), nil
+}
+
+// ListUsers answers one page in (creation, id) order and the filter's total:
+// two queries whatever the page size.
+func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersvc.User, _ int, err error) {
+	defer internal(&err)
+	var preds []predicate.User
+	f := q.Filter
+	if f.Deleted {
+		preds = append(preds, user.DeletedAtNotNil())
+	} else {
+		preds = append(preds, user.DeletedAtIsNil())
+	}
+	if f.OnlyID != "" {
+		preds = append(preds, user.ID(f.OnlyID))
+	}
+	if f.Email != nil {
+		preds = append(preds, user.EmailKey(usersvc.EmailKey(*f.Email)))
+	}
+	if f.Group != nil {
+		preds = append(preds, user.Group(*f.Group))
+	}
+	if f.Role != nil {
+		preds = append(preds, user.RoleEQ(user.Role(*f.Role)))
+	}
+	if f.Disabled != nil {
+		preds = append(preds, user.Disabled(*f.Disabled))
+	}
+	if f.Search != nil && *f.Search != "" {
+		preds = append(preds, user.Or(user.NameContainsFold(*f.Search), user.EmailKeyContains(strings.ToLower(*f.Search))))
+	}
+	total, err := s.c().User.Query().Where(preds...).Count(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	page := s.c().User.Query().Where(preds...)
+	if c := q.After; c != nil {
+		if q.Desc {
+			page = page.Where(user.Or(user.CreationLT(c.Creation), user.And(user.CreationEQ(c.Creation), user.IDLT(c.ID))))
+		} else {
+			page = page.Where(user.Or(user.CreationGT(c.Creation), user.And(user.CreationEQ(c.Creation), user.IDGT(c.ID))))
+		}
+	}
+	if q.Desc {
+		page = page.Order(ent.Desc(user.FieldCreation), ent.Desc(user.FieldID))
+	} else {
+		page = page.Order(ent.Asc(user.FieldCreation), ent.Asc(user.FieldID))
+	}
+	rows, err := page.Limit(q.Limit).All(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*usersvc.User, len(rows))
+	for i, r := range rows {
+		out[i] = toDomain(r)
+	}
+	return out, total, nil
+}
+
+// CountActiveAdmins counts admins that are neither deleted nor disabled,
+// other than except. On PostgreSQL lock takes their row locks, so two
+// concurrent demotions cannot both see the other as the remaining admin.
+func (s *Store) CountActiveAdmins(ctx context.Context, except string, lock bool) (_ int, err error) {
+	defer internal(&err)
+	q := s.c().User.Query().Where(user.RoleEQ(user.RoleAdmin), user.DeletedAtIsNil(), user.Disabled(false), user.IDNEQ(except))
+	if lock && s.tx != nil && s.dialect == dialect.Postgres {
+		ids, err := q.ForUpdate().IDs(ctx)
+		return len(ids), err
+	}
+	return q.Count(ctx)
+}
+
+// Tokens lists a user's tokens of one kind, newest first.
+func (s *Store) Tokens(ctx context.Context, userID string, kind usersvc.TokenKind) (_ []*usersvc.Token, err error) {
+	defer internal(&err)
+	rows, err := s.c().Token.Query().Where(token.UserID(userID), token.KindEQ(token.Kind(kind))).
+		Order(ent.Desc(token.FieldID)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*usersvc.Token, len(rows))
+	for i, r := range rows {
+		out[i] = tokenToDomain(r)
+	}
+	return out, nil
+}
+
+// RevokeToken revokes one live token of userID of kind.
+func (s *Store) RevokeToken(ctx context.Context, userID string, kind usersvc.TokenKind, id int) (_ *usersvc.Token, err error) {
+	defer internal(&err)
+	where := []predicate.Token{token.ID(id), token.UserID(userID), token.KindEQ(token.Kind(kind)), token.Revoked(false)}
+	n, err := s.c().Token.Update().Where(where...).SetRevoked(true).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, usersvc.Errorf(usersvc.ENotFound, "API key not found.")
+	}
+	t, err := s.c().Token.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return tokenToDomain(t), nil
+}
+
+// RevokeTokens revokes all of userID's tokens of kind.
+func (s *Store) RevokeTokens(ctx context.Context, userID string, kind usersvc.TokenKind) (err error) {
+	defer internal(&err)
+	_, err = s.c().Token.Update().Where(token.UserID(userID), token.KindEQ(token.Kind(kind)), token.Revoked(false)).
+		SetRevoked(true).Save(ctx)
+	return err
+}
+
+// AppendAudit appends one history entry and sets its ID.
+func (s *Store) AppendAudit(ctx context.Context, e *usersvc.AuditEntry) (err error) {
+	defer internal(&err)
+	a, err := s.c().Audit.Create().SetUserID(e.UserID).SetAt(e.At).SetActor(e.Actor).SetAction(e.Action).
+		SetAddress(e.Address).SetPatch(e.Patch).Save(ctx)
+	if err != nil {
+		return err
+	}
+	e.ID = a.ID
+	return nil
+}
+
+// Audit lists a user's history newest first.
+func (s *Store) Audit(ctx context.Context, userID string, before int64, limit int) (_ []*usersvc.AuditEntry, err error) {
+	defer internal(&err)
+	q := s.c().Audit.Query().Where(audit.UserID(userID))
+	if before > 0 {
+		q = q.Where(audit.IDLT(before))
+	}
+	rows, err := q.Order(ent.Desc(audit.FieldID)).Limit(limit).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*usersvc.AuditEntry, len(rows))
+	for i, r := range rows {
+		patch := r.Patch
+		if patch == nil {
+			patch = []map[string]any{}
+		}
+		out[i] = &usersvc.AuditEntry{ID: r.ID, UserID: r.UserID, At: r.At.UTC(), Actor: r.Actor,
+			Action: r.Action, Address: r.Address, Patch: patch}
+	}
+	return out, nil
 }

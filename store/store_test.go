@@ -51,7 +51,7 @@ func TestEmailUniqueCaseInsensitive(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		_, err := e.Svc.CreateUser(usersvc.SystemContext(context.Background()), usersvc.NewUserInput{
-			Name: "X", Email: "ALICE@Example.com", Country: "ES", TimeZone: "UTC"})
+			Name: "X", Email: "ALICE@Example.com", Country: "ES", TimeZone: "UTC"}.Document())
 		if usersvc.ErrorCode(err) != usersvc.EConflict {
 			t.Fatalf("got %v, want conflict", err)
 		}

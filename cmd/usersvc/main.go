@@ -243,7 +243,7 @@ func userCreate(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 	defer st.Close()
-	u, err := usersvc.NewService(st).CreateUser(usersvc.SystemContext(ctx), in)
+	u, err := usersvc.NewService(st).CreateUser(usersvc.SystemContext(ctx), in.Document())
 	if err != nil {
 		return err
 	}

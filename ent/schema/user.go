@@ -44,6 +44,8 @@ func (User) Fields() []ent.Field {
 		field.Enum("role").Values("user", "admin").Default("user"),
 		field.Time("deleted_at").Optional().Nillable(),
 		field.Int64("version").Default(1),
+		// daily_quota overrides the service's default daily request quota.
+		field.Int64("daily_quota").Optional().Nillable(),
 	}
 }
 
@@ -76,7 +78,16 @@ func (Token) Fields() []ent.Field {
 		field.Time("last_used").Optional().Nillable(),
 		field.Bool("revoked").Default(false),
 		field.String("user_id").Immutable(),
+		// kind: "token" (an API bearer token, from the CLI), "session" (a
+		// bearer token from sign-in) or "api_key" (a long-lived secret that
+		// is only exchanged for a session at sign-in).
+		field.Enum("kind").Values("token", "session", "api_key").Default("token").Immutable(),
 	}
+}
+
+// Indexes of the Token.
+func (Token) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("user_id", "kind")}
 }
 
 // Edges of the Token.
@@ -106,4 +117,28 @@ func (Usage) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("user_id", "day").Unique(),
 	}
+}
+
+// Audit is one entry of a user's history. Entries are only ever appended.
+type Audit struct {
+	ent.Schema
+}
+
+// Fields of the Audit.
+func (Audit) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int64("id"),
+		field.String("user_id").Immutable(),
+		field.Time("at").Immutable(),
+		field.String("actor").Immutable(),
+		field.String("action").Immutable(),
+		field.String("address").Immutable(),
+		// patch is the RFC 6902 patch from the old user document to the new one.
+		field.JSON("patch", []map[string]any{}).Immutable(),
+	}
+}
+
+// Indexes of the Audit.
+func (Audit) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("user_id", "id")}
 }

@@ -3,6 +3,7 @@
 package token
 
 import (
+	"fmt"
 	"time"
 
 	"entgo.io/ent/dialect/sql"
@@ -28,6 +29,8 @@ const (
 	FieldRevoked = "revoked"
 	// FieldUserID holds the string denoting the user_id field in the database.
 	FieldUserID = "user_id"
+	// FieldKind holds the string denoting the kind field in the database.
+	FieldKind = "kind"
 	// EdgeOwner holds the string denoting the owner edge name in mutations.
 	EdgeOwner = "owner"
 	// Table holds the table name of the token in the database.
@@ -51,6 +54,7 @@ var Columns = []string{
 	FieldLastUsed,
 	FieldRevoked,
 	FieldUserID,
+	FieldKind,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -71,6 +75,33 @@ var (
 	// DefaultRevoked holds the default value on creation for the "revoked" field.
 	DefaultRevoked bool
 )
+
+// Kind defines the type for the "kind" enum field.
+type Kind string
+
+// KindToken is the default value of the Kind enum.
+const DefaultKind = KindToken
+
+// Kind values.
+const (
+	KindToken   Kind = "token"
+	KindSession Kind = "session"
+	KindAPIKey  Kind = "api_key"
+)
+
+func (k Kind) String() string {
+	return string(k)
+}
+
+// KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
+func KindValidator(k Kind) error {
+	switch k {
+	case KindToken, KindSession, KindAPIKey:
+		return nil
+	default:
+		return fmt.Errorf("token: invalid enum value for kind field: %q", k)
+	}
+}
 
 // OrderOption defines the ordering options for the Token queries.
 type OrderOption func(*sql.Selector)
@@ -113,6 +144,11 @@ func ByRevoked(opts ...sql.OrderTermOption) OrderOption {
 // ByUserID orders the results by the user_id field.
 func ByUserID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldUserID, opts...).ToFunc()
+}
+
+// ByKind orders the results by the kind field.
+func ByKind(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldKind, opts...).ToFunc()
 }
 
 // ByOwnerField orders the results by owner field.

@@ -430,6 +430,26 @@ func UserIDContainsFold(v string) predicate.Token {
 	return predicate.Token(sql.FieldContainsFold(FieldUserID, v))
 }
 
+// KindEQ applies the EQ predicate on the "kind" field.
+func KindEQ(v Kind) predicate.Token {
+	return predicate.Token(sql.FieldEQ(FieldKind, v))
+}
+
+// KindNEQ applies the NEQ predicate on the "kind" field.
+func KindNEQ(v Kind) predicate.Token {
+	return predicate.Token(sql.FieldNEQ(FieldKind, v))
+}
+
+// KindIn applies the In predicate on the "kind" field.
+func KindIn(vs ...Kind) predicate.Token {
+	return predicate.Token(sql.FieldIn(FieldKind, vs...))
+}
+
+// KindNotIn applies the NotIn predicate on the "kind" field.
+func KindNotIn(vs ...Kind) predicate.Token {
+	return predicate.Token(sql.FieldNotIn(FieldKind, vs...))
+}
+
 // HasOwner applies the HasEdge predicate on the "owner" edge.
 func HasOwner() predicate.Token {
 	return predicate.Token(func(s *sql.Selector) {

@@ -60,6 +60,8 @@ const (
 	FieldDeletedAt = "deleted_at"
 	// FieldVersion holds the string denoting the version field in the database.
 	FieldVersion = "version"
+	// FieldDailyQuota holds the string denoting the daily_quota field in the database.
+	FieldDailyQuota = "daily_quota"
 	// EdgeTokens holds the string denoting the tokens edge name in mutations.
 	EdgeTokens = "tokens"
 	// Table holds the table name of the user in the database.
@@ -99,6 +101,7 @@ var Columns = []string{
 	FieldRole,
 	FieldDeletedAt,
 	FieldVersion,
+	FieldDailyQuota,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -259,6 +262,11 @@ func ByDeletedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByVersion orders the results by the version field.
 func ByVersion(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldVersion, opts...).ToFunc()
+}
+
+// ByDailyQuota orders the results by the daily_quota field.
+func ByDailyQuota(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDailyQuota, opts...).ToFunc()
 }
 
 // ByTokensCount orders the results by tokens count.

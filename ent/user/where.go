@@ -165,6 +165,11 @@ func Version(v int64) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldVersion, v))
 }
 
+// DailyQuota applies equality check predicate on the "daily_quota" field. It's identical to DailyQuotaEQ.
+func DailyQuota(v int64) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldDailyQuota, v))
+}
+
 // NameEQ applies the EQ predicate on the "name" field.
 func NameEQ(v string) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldName, v))
@@ -1328,6 +1333,56 @@ func VersionLT(v int64) predicate.User {
 // VersionLTE applies the LTE predicate on the "version" field.
 func VersionLTE(v int64) predicate.User {
 	return predicate.User(sql.FieldLTE(FieldVersion, v))
+}
+
+// DailyQuotaEQ applies the EQ predicate on the "daily_quota" field.
+func DailyQuotaEQ(v int64) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldDailyQuota, v))
+}
+
+// DailyQuotaNEQ applies the NEQ predicate on the "daily_quota" field.
+func DailyQuotaNEQ(v int64) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldDailyQuota, v))
+}
+
+// DailyQuotaIn applies the In predicate on the "daily_quota" field.
+func DailyQuotaIn(vs ...int64) predicate.User {
+	return predicate.User(sql.FieldIn(FieldDailyQuota, vs...))
+}
+
+// DailyQuotaNotIn applies the NotIn predicate on the "daily_quota" field.
+func DailyQuotaNotIn(vs ...int64) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldDailyQuota, vs...))
+}
+
+// DailyQuotaGT applies the GT predicate on the "daily_quota" field.
+func DailyQuotaGT(v int64) predicate.User {
+	return predicate.User(sql.FieldGT(FieldDailyQuota, v))
+}
+
+// DailyQuotaGTE applies the GTE predicate on the "daily_quota" field.
+func DailyQuotaGTE(v int64) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldDailyQuota, v))
+}
+
+// DailyQuotaLT applies the LT predicate on the "daily_quota" field.
+func DailyQuotaLT(v int64) predicate.User {
+	return predicate.User(sql.FieldLT(FieldDailyQuota, v))
+}
+
+// DailyQuotaLTE applies the LTE predicate on the "daily_quota" field.
+func DailyQuotaLTE(v int64) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldDailyQuota, v))
+}
+
+// DailyQuotaIsNil applies the IsNil predicate on the "daily_quota" field.
+func DailyQuotaIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldDailyQuota))
+}
+
+// DailyQuotaNotNil applies the NotNil predicate on the "daily_quota" field.
+func DailyQuotaNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldDailyQuota))
 }
 
 // HasTokens applies the HasEdge predicate on the "tokens" edge.

@@ -7,12 +7,112 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"usersvc"
 )
+
+type CreateAPIKeyPayload struct {
+	// The secret, shown only this once.
+	Key    string          `json:"key"`
+	APIKey *usersvc.APIKey `json:"apiKey"`
+}
 
 type Mutation struct {
 }
 
+type PageInfo struct {
+	HasNextPage     bool    `json:"hasNextPage"`
+	HasPreviousPage bool    `json:"hasPreviousPage"`
+	StartCursor     *string `json:"startCursor,omitempty"`
+	EndCursor       *string `json:"endCursor,omitempty"`
+}
+
 type Query struct {
+}
+
+// A page of users in (creation, id) order.
+type UserConnection struct {
+	Edges    []UserEdge `json:"edges"`
+	PageInfo *PageInfo  `json:"pageInfo"`
+	// How many users match the filter, over all pages.
+	TotalCount int64 `json:"totalCount"`
+}
+
+type UserEdge struct {
+	Node   *usersvc.User `json:"node"`
+	Cursor string        `json:"cursor"`
+}
+
+// Users are always ordered by creation, then id.
+type UserOrder struct {
+	Direction OrderDirection `json:"direction"`
+}
+
+type UserWhereInput struct {
+	// Exact, case-insensitive.
+	Email *string `json:"email,omitempty"`
+	Group *string `json:"group,omitempty"`
+	// user or admin
+	Role     *string `json:"role,omitempty"`
+	Disabled *bool   `json:"disabled,omitempty"`
+	// true lists soft-deleted users instead of live ones (admins).
+	Deleted *bool `json:"deleted,omitempty"`
+	// A case-insensitive substring of the name or email.
+	Search *string `json:"search,omitempty"`
+}
+
+type OrderDirection string
+
+const (
+	OrderDirectionAsc  OrderDirection = "ASC"
+	OrderDirectionDesc OrderDirection = "DESC"
+)
+
+var AllOrderDirection = []OrderDirection{
+	OrderDirectionAsc,
+	OrderDirectionDesc,
+}
+
+func (e OrderDirection) IsValid() bool {
+	switch e {
+	case OrderDirectionAsc, OrderDirectionDesc:
+		return true
+	}
+	return false
+}
+
+func (e OrderDirection) String() string {
+	return string(e)
+}
+
+func (e *OrderDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OrderDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OrderDirection", str)
+	}
+	return nil
+}
+
+func (e OrderDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OrderDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // RFC 6902 operation names.

@@ -186,7 +186,7 @@ func Start(t *testing.T, db DB) *Env {
 func (e *Env) NewUser(t *testing.T, name, email, tz string, role usersvc.Role) (*usersvc.User, string) {
 	t.Helper()
 	ctx := usersvc.SystemContext(context.Background())
-	u, err := e.Svc.CreateUser(ctx, usersvc.NewUserInput{Name: name, Email: email, Country: "ES", TimeZone: tz, Role: role})
+	u, err := e.Svc.CreateUser(ctx, usersvc.NewUserInput{Name: name, Email: email, Country: "ES", TimeZone: tz, Role: role}.Document())
 	if err != nil {
 		t.Fatalf("create user: %v", err)
 	}

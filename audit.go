@@ -1,0 +1,84 @@
+package usersvc
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"time"
+)
+
+// AuditEntry is one entry of a user's history.
+type AuditEntry struct {
+	ID      int64            `json:"-"`
+	UserID  string           `json:"-"`
+	At      time.Time        `json:"at"`
+	Actor   string           `json:"actor"`
+	Action  string           `json:"action"`
+	Address string           `json:"address"`
+	Patch   []PatchOperation `json:"patch"`
+}
+
+func (s *Service) audit(ctx context.Context, st Store, actor, userID, action string, patch []PatchOperation) error {
+	return st.AppendAudit(ctx, &AuditEntry{
+		UserID: userID, At: s.now(), Actor: actor, Action: action, Address: ClientAddr(ctx), Patch: patch,
+	})
+}
+
+// Page sizes.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 100
+)
+
+func pageSize(first *int64) (int, error) {
+	if first == nil {
+		return DefaultPageSize, nil
+	}
+	if *first < 1 || *first > MaxPageSize {
+		return 0, FieldErrorf(EInvalid, "first", "Page size must be between 1 and %d.", MaxPageSize)
+	}
+	return int(*first), nil
+}
+
+// HistoryPage is one page of a user's history, newest first.
+type HistoryPage struct {
+	Entries    []*AuditEntry
+	NextCursor *string
+}
+
+// History lists what was done to a user, newest first. Admins and the user
+// themselves may read it.
+func (s *Service) History(ctx context.Context, userID string, first *int64, after *string) (*HistoryPage, error) {
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := pageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	var before int64
+	if after != nil && *after != "" {
+		b, err := base64.RawURLEncoding.DecodeString(*after)
+		if err == nil {
+			before, err = strconv.ParseInt(string(b), 10, 64)
+		}
+		if err != nil || before <= 0 {
+			return nil, FieldErrorf(EInvalid, "after", "Invalid cursor.")
+		}
+	}
+	if _, err := s.visibleUser(ctx, s.Store, actor, userID, false); err != nil {
+		return nil, err
+	}
+	entries, err := s.Store.Audit(ctx, userID, before, n+1)
+	if err != nil {
+		return nil, err
+	}
+	page := &HistoryPage{Entries: entries}
+	if len(entries) > n {
+		page.Entries = entries[:n]
+		c := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(entries[n-1].ID, 10)))
+		page.NextCursor = &c
+	}
+	return page, nil
+}

@@ -1,0 +1,342 @@
+package usersvc
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Session is the answer to a successful sign-in.
+type Session struct {
+	Token   string
+	Expires time.Time
+}
+
+var errSignIn = Errorf(EUnauthenticated, "Invalid API key or username.")
+
+// Login exchanges an email and password for a session token.
+func (s *Service) Login(ctx context.Context, email, password string) (*Session, error) {
+	return s.signIn(ctx, email, func(u *User) bool {
+		hash := s.dummy()
+		if u != nil && u.PasswordHash != "" {
+			hash = []byte(u.PasswordHash)
+		}
+		ok := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+		return ok && u != nil && u.PasswordHash != ""
+	})
+}
+
+// LoginWithAPIKey exchanges an email and API key for a session token.
+func (s *Service) LoginWithAPIKey(ctx context.Context, email, key string) (*Session, error) {
+	return s.signIn(ctx, email, func(u *User) bool {
+		if !wellFormedSecret(key, APIKeyPrefix) {
+			return false
+		}
+		t, err := s.Store.TokenByHash(ctx, HashToken(key))
+		if err != nil || u == nil || t.Kind != KindAPIKey || t.UserID != u.ID || !tokenLive(t, s.now()) {
+			return false
+		}
+		_ = s.touch(ctx, s.Store, t, s.now()) // last use is informative; a failed write must not refuse the sign-in
+		return true
+	})
+}
+
+// dummy is a hash to compare against when the user does not exist, so that
+// a failed sign-in costs the same either way.
+func (s *Service) dummy() []byte {
+	s.dummyOnce.Do(func() {
+		s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), s.BcryptCost)
+	})
+	return s.dummyHash
+}
+
+// signIn is both sign-in flows: throttle, look the user up, check the
+// secret (always at the same cost), and on success issue a session, set
+// lastLogin and record it. Every failure has the same message.
+func (s *Service) signIn(ctx context.Context, email string, check func(u *User) bool) (*Session, error) {
+	now := s.Now()
+	addr := ClientAddr(ctx)
+	acct := "acct:" + EmailKey(email)
+	if wait := s.Throttle.Blocked(now, acct, "addr:"+addr); wait > 0 {
+		e := Errorf(ERateLimited, "Too many failed sign-ins; try again later.")
+		e.RetryAfter = int64(wait.Seconds() + 0.999)
+		return nil, e
+	}
+	var u *User
+	if len(email) <= MaxEmailLen && utf8.ValidString(email) {
+		found, err := s.Store.UserByEmail(ctx, EmailKey(email))
+		if err != nil && ErrorCode(err) != ENotFound {
+			return nil, err
+		}
+		u = found
+	}
+	if ok := check(u); !ok || usable(u, s.now()) != nil {
+		s.Throttle.Fail(now, acct, "addr:"+addr)
+		return nil, errSignIn
+	}
+	s.Throttle.Reset(acct)
+	secret, err := newSecret(TokenPrefix)
+	if err != nil {
+		return nil, Internal(err)
+	}
+	at := s.now()
+	expires := at.Add(s.SessionTTL)
+	sys := WithPrincipal(ctx, &Principal{User: u})
+	_, err = s.write(sys, u.ID, nil, ActionLogin, func(tx Store, actor, before *User) (*User, bool, error) {
+		if err := tx.CreateToken(ctx, &Token{UserID: u.ID, Kind: KindSession, Label: "sign-in",
+			Hash: HashToken(secret), Created: at, Expires: &expires}); err != nil {
+			return nil, false, err
+		}
+		after := before.Clone()
+		after.LastLogin = &at
+		return after, false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Token: secret, Expires: expires}, nil
+}
+
+// Throttle counts failed sign-ins per key (an account, a client address)
+// in a sliding window and blocks a key that reached its limit until its
+// oldest failure leaves the window. It lives in memory: each process
+// throttles on its own.
+type Throttle struct {
+	Window       time.Duration
+	AccountLimit int
+	AddressLimit int
+
+	mu       sync.Mutex
+	failures map[string][]time.Time
+}
+
+// NewThrottle allows 5 failures per account and 20 per address in 15 minutes.
+func NewThrottle() *Throttle {
+	return &Throttle{Window: 15 * time.Minute, AccountLimit: 5, AddressLimit: 20, failures: map[string][]time.Time{}}
+}
+
+// maxThrottleKeys bounds the memory the throttle may hold.
+const maxThrottleKeys = 100_000
+
+func (t *Throttle) limit(key string) int {
+	if len(key) > 5 && key[:5] == "addr:" {
+		return t.AddressLimit
+	}
+	return t.AccountLimit
+}
+
+func (t *Throttle) recent(now time.Time, key string) []time.Time {
+	fs := t.failures[key]
+	i := 0
+	for i < len(fs) && now.Sub(fs[i]) >= t.Window {
+		i++
+	}
+	fs = fs[i:]
+	if len(fs) == 0 {
+		delete(t.failures, key)
+	} else {
+		t.failures[key] = fs
+	}
+	return fs
+}
+
+// Blocked returns how long until the first of keys may try again, 0 if none is blocked.
+func (t *Throttle) Blocked(now time.Time, keys ...string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var wait time.Duration
+	for _, k := range keys {
+		fs := t.recent(now, k)
+		if len(fs) >= t.limit(k) {
+			if w := fs[len(fs)-t.limit(k)].Add(t.Window).Sub(now); w > wait {
+				wait = w
+			}
+		}
+	}
+	return wait
+}
+
+// Fail records a failure for each key.
+func (t *Throttle) Fail(now time.Time, keys ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.failures) > maxThrottleKeys {
+		for k := range t.failures {
+			t.recent(now, k)
+		}
+	}
+	for _, k := range keys {
+		if len(t.failures) < maxThrottleKeys || t.failures[k] != nil {
+			fs := t.recent(now, k)
+			if len(fs) < 2*t.limit(k) {
+				t.failures[k] = append(fs, now)
+			}
+		}
+	}
+}
+
+// Reset forgets a key's failures (after a success).
+func (t *Throttle) Reset(key string) {
+	t.mu.Lock()
+	delete(t.failures, key)
+	t.mu.Unlock()
+}
+
+// APIKey is the public record of an API key: never its secret.
+type APIKey struct {
+	ID       int        `json:"id"`
+	Label    string     `json:"label"`
+	Creation time.Time  `json:"creation"`
+	LastUsed *time.Time `json:"lastUsed"`
+}
+
+func apiKeyOf(t *Token) *APIKey {
+	return &APIKey{ID: t.ID, Label: t.Label, Creation: t.Created, LastUsed: t.LastUsed}
+}
+
+// CreateAPIKey makes a new API key for userID (the caller themselves, or
+// anyone for an admin) and returns its secret, shown only this once.
+func (s *Service) CreateAPIKey(ctx context.Context, userID, label string) (string, *APIKey, error) {
+	if label == "" || utf8.RuneCountInString(label) > MaxAPIKeyLabelLen || !utf8.ValidString(label) {
+		return "", nil, FieldErrorf(EInvalid, "label", "An API key needs a label of 1 to %d characters.", MaxAPIKeyLabelLen)
+	}
+	secret, err := newSecret(APIKeyPrefix)
+	if err != nil {
+		return "", nil, Internal(err)
+	}
+	t := &Token{Kind: KindAPIKey, Label: label, Hash: HashToken(secret), Created: s.now()}
+	if err := s.tokenChange(ctx, userID, ActionAPIKeyCreate, func(tx Store, owner string) error {
+		t.UserID = owner
+		return tx.CreateToken(ctx, t)
+	}); err != nil {
+		return "", nil, err
+	}
+	return secret, apiKeyOf(t), nil
+}
+
+// RevokeAPIKey revokes one of userID's API keys.
+func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIKey, error) {
+	id, err := strconv.Atoi(keyID)
+	if err != nil || id <= 0 {
+		return nil, Errorf(ENotFound, "API key not found.")
+	}
+	var revoked *Token
+	err = s.tokenChange(ctx, userID, ActionAPIKeyRevoke, func(tx Store, owner string) error {
+		t, err := tx.RevokeToken(ctx, owner, KindAPIKey, id)
+		if err != nil {
+			if ErrorCode(err) == ENotFound {
+				return Errorf(ENotFound, "API key not found.")
+			}
+			return err
+		}
+		revoked = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return apiKeyOf(revoked), nil
+}
+
+// tokenChange runs a change to userID's keys (the caller's when userID is
+// "") with the same visibility rule as any other access, and records it in
+// the history.
+func (s *Service) tokenChange(ctx context.Context, userID, action string, fn func(tx Store, owner string) error) error {
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return err
+	}
+	if userID == "" {
+		userID = actor.ID
+	}
+	return s.Store.InTx(ctx, func(tx Store) error {
+		if _, err := s.visibleUser(ctx, tx, actor, userID, false); err != nil {
+			return err
+		}
+		if err := fn(tx, userID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor.ID, userID, action, []PatchOperation{})
+	})
+}
+
+// APIKeys lists userID's (by default the caller's) live API keys, newest first.
+func (s *Service) APIKeys(ctx context.Context, userID string) ([]APIKey, error) {
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if userID == "" {
+		userID = actor.ID
+	}
+	if _, err := s.visibleUser(ctx, s.Store, actor, userID, false); err != nil {
+		return nil, err
+	}
+	toks, err := s.Store.Tokens(ctx, userID, KindAPIKey)
+	if err != nil {
+		return nil, err
+	}
+	keys := []APIKey{}
+	for _, t := range toks {
+		if !t.Revoked {
+			keys = append(keys, *apiKeyOf(t))
+		}
+	}
+	return keys, nil
+}
+
+// CreateToken issues an operator API token for userID (CLI) and returns its
+// secret. ttl 0 means no expiry.
+func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl time.Duration) (string, error) {
+	if ttl < 0 {
+		return "", Errorf(EInvalid, "Token lifetime must be positive.")
+	}
+	secret, err := newSecret(TokenPrefix)
+	if err != nil {
+		return "", Internal(err)
+	}
+	now := s.now()
+	t := &Token{Kind: KindToken, Label: label, Hash: HashToken(secret), Created: now}
+	if ttl > 0 {
+		exp := now.Add(ttl)
+		t.Expires = &exp
+	}
+	if err := s.tokenChange(ctx, userID, ActionTokenCreate, func(tx Store, owner string) error {
+		t.UserID = owner
+		return tx.CreateToken(ctx, t)
+	}); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// BootstrapAdmin is the user created on first start with an empty database.
+var BootstrapAdmin = NewUserInput{
+	Name: "Administrator", Email: "admin@example.com", Country: "US", TimeZone: "UTC", Role: RoleAdmin,
+}
+
+// Bootstrap creates the first admin and a token for it when the database
+// has no users. created is false (and token "") when users already exist.
+func (s *Service) Bootstrap(ctx context.Context) (token string, created bool, err error) {
+	n, err := s.Store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", false, err
+	}
+	sys := SystemContext(ctx)
+	u, err := s.CreateUser(sys, BootstrapAdmin.Document())
+	if err != nil {
+		if ErrorCode(err) == EConflict { // another process bootstrapped first
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	token, err = s.CreateToken(sys, u.ID, "bootstrap", 0)
+	if err != nil {
+		return "", false, err
+	}
+	return token, true, nil
+}

@@ -1,0 +1,314 @@
+package usersvc
+
+import (
+	"context"
+	"encoding/json"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Audit actions.
+const (
+	ActionCreate       = "create"
+	ActionReplace      = "replace"
+	ActionPatch        = "patch"
+	ActionDelete       = "delete"
+	ActionRestore      = "restore"
+	ActionLogin        = "login"
+	ActionAPIKeyCreate = "apiKey.create"
+	ActionAPIKeyRevoke = "apiKey.revoke"
+	ActionTokenCreate  = "token.create"
+)
+
+// change computes the user a write would store. It returns the new user and
+// whether it sets a new password (already hashed into the user).
+type change func(tx Store, actor, before *User) (after *User, passwordChanged bool, err error)
+
+// write is the one write path for an existing user: in one transaction it
+// reads the user fresh (locked), checks the caller may see it and the
+// precondition, computes the change, applies the rules every write obeys
+// (the last active admin stays), saves when anything changed, records the
+// history entry, and revokes sign-in sessions when the password changed.
+func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action string, fn change) (*User, error) {
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var result *User
+	err = s.Store.InTx(ctx, func(tx Store) error {
+		before, err := s.visibleUser(ctx, tx, actor, id, true)
+		if err != nil {
+			return err
+		}
+		if ifVersion != nil && *ifVersion != before.Version {
+			return Errorf(EPreconditionFailed, "Precondition Failed")
+		}
+		after, pwChanged, err := fn(tx, actor, before)
+		if err != nil {
+			return err
+		}
+		changed := ChangedFields(before, after)
+		if !pwChanged && len(changed) == 0 {
+			result = before
+			return nil
+		}
+		if activeAdmin(before) && !activeAdmin(after) {
+			n, err := tx.CountActiveAdmins(ctx, before.ID, true)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return Errorf(EConflict, "The last active administrator cannot be demoted, disabled or deleted.")
+			}
+		}
+		after.Version = before.Version + 1
+		if action != ActionLogin { // signing in is not an edit of the user
+			after.Modification = s.now()
+		}
+		if err := tx.UpdateUser(ctx, after); err != nil {
+			return err
+		}
+		if pwChanged {
+			if err := tx.RevokeTokens(ctx, after.ID, KindSession); err != nil {
+				return err
+			}
+		}
+		if err := s.audit(ctx, tx, actor.ID, after.ID, action, DiffPatch(before, after, pwChanged)); err != nil {
+			return err
+		}
+		result = after
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result, nil
+}
+
+func activeAdmin(u *User) bool { return u.IsAdmin() && u.DeletedAt == nil && !u.Disabled }
+
+// fromDocument is the change of PUT and of both patch formats: decode the
+// new document, apply it over the stored user, validate, authorize.
+func (s *Service) fromDocument(build func(before *User) (any, error)) change {
+	return func(tx Store, actor, before *User) (*User, bool, error) {
+		doc, err := build(before)
+		if err != nil {
+			return nil, false, err
+		}
+		in, err := DecodeInput(doc)
+		if err != nil {
+			return nil, false, err
+		}
+		if in.ID != nil && *in.ID != before.ID {
+			return nil, false, FieldErrorf(EInvalid, "id", "The id in the body does not match the id in the path.")
+		}
+		after := applyInput(before, in, actor.IsAdmin())
+		if err := Validate(after); err != nil {
+			return nil, false, err
+		}
+		pwChanged := in.Password != nil
+		if pwChanged {
+			if err := s.setPassword(after, *in.Password); err != nil {
+				return nil, false, err
+			}
+		}
+		if err := AuthorizeChange(actor, before, after, pwChanged); err != nil {
+			return nil, false, err
+		}
+		return after, pwChanged, nil
+	}
+}
+
+func (s *Service) setPassword(u *User, password string) error {
+	if err := ValidatePassword(password); err != nil {
+		return err
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.BcryptCost)
+	if err != nil {
+		return Internal(err)
+	}
+	u.PasswordHash = string(h)
+	return nil
+}
+
+// ReplaceUser is the full replace (PUT, updateUser). body is a generic JSON
+// object. ifVersion, when set, must equal the stored version.
+func (s *Service) ReplaceUser(ctx context.Context, id string, body any, ifVersion *int64) (*User, error) {
+	return s.write(ctx, id, ifVersion, ActionReplace, s.fromDocument(func(*User) (any, error) { return body, nil }))
+}
+
+// PatchUser applies an RFC 6902 JSON Patch (a generic JSON array) to the
+// user's public document and saves the result through the replace path.
+func (s *Service) PatchUser(ctx context.Context, id string, patch any, ifVersion *int64) (*User, error) {
+	ops, err := ParsePatch(patch)
+	if err != nil {
+		return nil, err
+	}
+	if len(ops) == 0 {
+		return nil, Errorf(EInvalid, "The patch is empty.")
+	}
+	return s.write(ctx, id, ifVersion, ActionPatch, s.fromDocument(func(before *User) (any, error) {
+		doc, err := before.documentMap()
+		if err != nil {
+			return nil, Internal(err)
+		}
+		return ApplyPatch(doc, ops)
+	}))
+}
+
+// MergePatchUser applies an RFC 7396 merge patch, then the replace path.
+func (s *Service) MergePatchUser(ctx context.Context, id string, patch any, ifVersion *int64) (*User, error) {
+	if m, ok := patch.(map[string]any); !ok || len(m) == 0 {
+		return nil, Errorf(EInvalid, "The patch is empty.")
+	}
+	return s.write(ctx, id, ifVersion, ActionPatch, s.fromDocument(func(before *User) (any, error) {
+		doc, err := before.documentMap()
+		if err != nil {
+			return nil, Internal(err)
+		}
+		return ApplyMergePatch(doc, patch), nil
+	}))
+}
+
+// DeleteUser soft-deletes a user: admins delete anyone, users themselves.
+// The user's tokens stop working at once (authentication refuses deleted
+// owners). Deleting a deleted user changes nothing.
+func (s *Service) DeleteUser(ctx context.Context, id string) (*User, error) {
+	return s.write(ctx, id, nil, ActionDelete, func(tx Store, actor, before *User) (*User, bool, error) {
+		after := before.Clone()
+		if after.DeletedAt == nil {
+			now := s.now()
+			after.DeletedAt = &now
+		}
+		return after, false, nil
+	})
+}
+
+// RestoreUser un-deletes a user. Admins only.
+func (s *Service) RestoreUser(ctx context.Context, id string) (*User, error) {
+	return s.write(ctx, id, nil, ActionRestore, func(tx Store, actor, before *User) (*User, bool, error) {
+		after := before.Clone()
+		after.DeletedAt = nil
+		return after, false, AuthorizeChange(actor, before, after, false)
+	})
+}
+
+// applyInput builds the user a replace would store. Omitted optional fields
+// are cleared, except password, role and deletedAt, which keep their values;
+// for non-admins, fields they may not write also keep their values when the
+// body omits them.
+func applyInput(before *User, in *Input, admin bool) *User {
+	u := before.Clone()
+	u.Name, u.Email, u.Country, u.TimeZone = in.Name, in.Email, in.Country, in.TimeZone
+	u.Description = in.Description
+	set := func(field string, apply func()) {
+		if admin || in.Present[field] {
+			apply()
+		}
+	}
+	set("message", func() { u.Message = in.Message })
+	set("disabled", func() { u.Disabled = in.Disabled })
+	set("disabledMessage", func() { u.DisabledMessage = in.DisabledMessage })
+	set("tags", func() { u.Tags = in.Tags })
+	set("privileges", func() { u.Privileges = in.Privileges })
+	set("group", func() { u.Group = in.Group })
+	set("deviceId", func() { u.DeviceID = in.DeviceID })
+	set("adminDevices", func() { u.AdminDevices = in.AdminDevices })
+	set("from", func() { u.From = in.From })
+	set("expires", func() { u.Expires = in.Expires })
+	set("dailyQuota", func() { u.DailyQuota = in.DailyQuota })
+	if in.Role != nil {
+		u.Role = *in.Role
+	}
+	if in.DeletedAtSet {
+		u.DeletedAt = in.DeletedAt
+	}
+	return u
+}
+
+// NewUserInput is what the command line's user create takes.
+type NewUserInput struct {
+	Name, Email, Country, TimeZone string
+	Role                           Role
+	Password                       *string
+}
+
+// Document returns the input as a create body.
+func (in NewUserInput) Document() map[string]any {
+	doc := map[string]any{"name": in.Name, "email": in.Email, "country": in.Country, "timeZone": in.TimeZone}
+	if in.Role != "" {
+		doc["role"] = string(in.Role)
+	}
+	if in.Password != nil {
+		doc["password"] = *in.Password
+	}
+	return doc
+}
+
+// CreateUser creates a user from a body with the fields and rules of a
+// full replace (password optional; role defaults to user; a deletedAt or
+// id in the body is ignored). Admins only.
+func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !actor.IsAdmin() {
+		return nil, Errorf(EForbidden, "Only administrators may create users.")
+	}
+	in, err := DecodeInput(body)
+	if err != nil {
+		return nil, err
+	}
+	in.DeletedAtSet = false
+	now := s.now()
+	blank := &User{ID: NewUserID(), Role: RoleUser, Tags: map[string]string{}, Privileges: []string{},
+		Creation: now, Modification: now, Version: 1}
+	u := applyInput(blank, in, true)
+	if err := Validate(u); err != nil {
+		return nil, err
+	}
+	if in.Password != nil {
+		if err := s.setPassword(u, *in.Password); err != nil {
+			return nil, err
+		}
+	}
+	err = s.Store.InTx(ctx, func(tx Store) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, in.Password != nil))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// PatchOperation is one operation of a recorded patch.
+type PatchOperation = map[string]any
+
+// DiffPatch is the JSON Patch taking before's document to after's: one
+// replace per changed field (add of the whole document when before is nil).
+// A password change appears only as "password changed".
+func DiffPatch(before, after *User, passwordChanged bool) []PatchOperation {
+	ops := []PatchOperation{}
+	if before == nil {
+		doc, _ := after.documentMap() // a Document always marshals
+		if passwordChanged {
+			doc["password"] = "password changed"
+		}
+		return append(ops, PatchOperation{"op": "add", "path": "", "value": doc})
+	}
+	vals := fieldValues(after)
+	for _, f := range ChangedFields(before, after) {
+		v, _ := json.Marshal(vals[f])
+		var generic any
+		_ = json.Unmarshal(v, &generic)
+		ops = append(ops, PatchOperation{"op": "replace", "path": "/" + f, "value": generic})
+	}
+	if passwordChanged {
+		ops = append(ops, PatchOperation{"op": "replace", "path": "/password", "value": "password changed"})
+	}
+	return ops
+}
