@@ -9,7 +9,6 @@ import (
 
 	"usersvc"
 	"usersvc/internal/testenv"
-	"usersvc/server"
 )
 
 func path(u *usersvc.User) string { return "/api/users/" + u.ID }
@@ -235,7 +234,7 @@ func TestUsageCounters(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := testenv.OpenStore(t, db)
-		h := server.New(testenv.NewService(st, e.Clock), server.Config{})
+		h := testenv.NewHandler(testenv.NewService(st, e.Clock))
 		again := testenv.Do(t, h, "GET", path(e.Alice), e.AliceToken, "")
 		if again.Int(t, "apiUsage") != start+n+2 {
 			t.Fatalf("after restart apiUsage = %d, want %d", again.Int(t, "apiUsage"), start+n+2)
@@ -251,7 +250,7 @@ func TestUsageAcrossProcesses(t *testing.T) {
 			t.Skip("several server processes share a PostgreSQL database; SQLite is single-process")
 		}
 		e := testenv.Start(t, db)
-		other := server.New(testenv.NewService(testenv.OpenStore(t, db), e.Clock), server.Config{})
+		other := testenv.NewHandler(testenv.NewService(testenv.OpenStore(t, db), e.Clock))
 		const n = 100
 		var wg sync.WaitGroup
 		for i := 0; i < n; i++ {

@@ -49,6 +49,9 @@ type Options struct {
 	// uses one connection: SQLite allows one writer at a time, and a single
 	// connection turns would-be SQLITE_BUSY failures into orderly waiting.
 	MaxOpenConns int
+	// OnQuery, when set, is called for every statement ent runs (tests
+	// count queries with it).
+	OnQuery func()
 }
 
 // Open connects to the database that url names: a postgres:// or
@@ -97,7 +100,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connecting to the database: %w", err)
 	}
-	drv := entsql.OpenDB(d, db)
+	var drv dialect.Driver = entsql.OpenDB(d, db)
+	if opts.OnQuery != nil {
+		drv = dialect.DebugWithContext(drv, func(context.Context, ...any) { opts.OnQuery() })
+	}
 	return &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d}, nil
 }
 

@@ -171,20 +171,28 @@ func Start(t *testing.T, db DB) *Env {
 	st := OpenStore(t, db)
 	svc := NewService(st, clock)
 	e := &Env{DB: db, Store: st, Svc: svc, Clock: clock}
-	e.Handler = server.New(svc, server.Config{
-		Introspection: true,
-		CORSOrigins:   []string{"https://app.example.com"},
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	e.Handler = NewHandler(svc)
 	e.Admin, e.AdminToken = e.NewUser(t, "Admin", "admin@example.com", "UTC", usersvc.RoleAdmin)
 	e.Alice, e.AliceToken = e.NewUser(t, "Alice", "alice@example.com", "Europe/Madrid", usersvc.RoleUser)
 	e.Bob, e.BobToken = e.NewUser(t, "Bob", "bob@example.com", "America/New_York", usersvc.RoleUser)
 	return e
 }
 
-// NewUser creates a user and a token for it.
+// NewHandler is the service's whole HTTP handler as tests use it:
+// introspection on, one allowed CORS origin, logs discarded.
+func NewHandler(svc *usersvc.Service) http.Handler {
+	return server.New(svc, server.Config{
+		Introspection: true,
+		CORSOrigins:   []string{"https://app.example.com"},
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+}
+
+// NewUser creates a user and a token for it. The clock moves on a
+// millisecond first, so users sort in the order tests create them.
 func (e *Env) NewUser(t *testing.T, name, email, tz string, role usersvc.Role) (*usersvc.User, string) {
 	t.Helper()
+	e.Clock.Advance(time.Millisecond)
 	ctx := usersvc.SystemContext(context.Background())
 	u, err := e.Svc.CreateUser(ctx, usersvc.NewUserInput{Name: name, Email: email, Country: "ES", TimeZone: tz, Role: role}.Document())
 	if err != nil {
