@@ -48,7 +48,9 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 			return err
 		}
 		changed := ChangedFields(before, after)
-		if !pwChanged && len(changed) == 0 {
+		// A sign-in is always recorded, even when lastLogin did not move
+		// (two sign-ins within the clock's resolution).
+		if !pwChanged && len(changed) == 0 && action != ActionLogin {
 			result = before
 			return nil
 		}

@@ -455,8 +455,12 @@ func TestHistory(t *testing.T) {
 		dan := r.JSON["id"].(string)
 		var keyID string
 		steps := []func(){
-			func() { e.Do(t, "PUT", "/api/users/"+dan, e.AdminToken, `{"name":"Dan B","email":"dan@example.com","country":"ES","timeZone":"UTC","role":"admin"}`) },
-			func() { patch(t, e, e.AdminToken, dan, `[{"op":"replace","path":"/password","value":"new dan passphrase"}]`) },
+			func() {
+				e.Do(t, "PUT", "/api/users/"+dan, e.AdminToken, `{"name":"Dan B","email":"dan@example.com","country":"ES","timeZone":"UTC","role":"admin"}`)
+			},
+			func() {
+				patch(t, e, e.AdminToken, dan, `[{"op":"replace","path":"/password","value":"new dan passphrase"}]`)
+			},
 			func() { signIn(t, e, `{"userName":"dan@example.com","password":"new dan passphrase"}`) },
 			func() {
 				k := e.Do(t, "POST", "/api/users/"+dan+"/apiKeys", e.AdminToken, `{"label":"k"}`)

@@ -36,6 +36,8 @@ type config struct {
 	CORSOrigins   []string
 	LogFormat     string
 	Introspection bool
+	DailyQuota    int64
+	SessionTTL    time.Duration
 }
 
 func envOr(key, def string) string {
@@ -156,6 +158,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("USERSVC_INTROSPECTION must be true or false")
 	}
 	fs.BoolVar(&c.Introspection, "introspection", introspection, "enable GraphQL introspection [USERSVC_INTROSPECTION]")
+	quota, err := strconv.ParseInt(envOr("USERSVC_DAILY_QUOTA", "10000"), 10, 64)
+	if err != nil || quota < 0 {
+		return errors.New("USERSVC_DAILY_QUOTA must be a whole number >= 0")
+	}
+	fs.Int64Var(&c.DailyQuota, "daily-quota", quota, "default requests per user per local day [USERSVC_DAILY_QUOTA]")
+	ttl, err := time.ParseDuration(envOr("USERSVC_SESSION_TTL", "24h"))
+	if err != nil || ttl <= 0 {
+		return errors.New("USERSVC_SESSION_TTL must be a positive duration such as 24h")
+	}
+	fs.DurationVar(&c.SessionTTL, "session-ttl", ttl, "lifetime of sign-in tokens [USERSVC_SESSION_TTL]")
 	if err := parse(fs, args, &c); err != nil {
 		return err
 	}
@@ -176,7 +188,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if c.DailyQuota < 0 || c.SessionTTL <= 0 {
+		return errors.New("-daily-quota must be >= 0 and -session-ttl positive")
+	}
 	svc := usersvc.NewService(st)
+	svc.DailyQuota, svc.SessionTTL = c.DailyQuota, c.SessionTTL
 	token, created, err := svc.Bootstrap(ctx)
 	if err != nil {
 		return fmt.Errorf("creating the first admin: %w", err)

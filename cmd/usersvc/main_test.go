@@ -19,6 +19,7 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"bad cors origin", []string{"serve", "-database-url", db, "-cors-origins", "example.com"}, "is not an origin"},
 		{"unknown flag", []string{"migrate", "-nope"}, "flag provided but not defined"},
+		{"bad quota", []string{"serve", "-database-url", db, "-daily-quota", "-1"}, "-daily-quota must be"},
 		{"bad role", []string{"user", "create", "-database-url", db, "--role", "root"}, "--role must be"},
 		{"token without user", []string{"token", "create", "-database-url", db}, "--user is required"},
 	} {
