@@ -17,10 +17,11 @@ test:
 	@scripts/postgres-notice.sh
 	$(GO) test $(GOTESTFLAGS) ./...
 
-## generate: ent first, then gqlgen (gqlgen reads the ent model)
+## generate: ent first, then gqlgen (gqlgen reads the ent model), then the zone list
 generate:
 	cd ent && $(GO) run -mod=mod entc.go
 	$(GO) tool gqlgen generate
+	$(GO) run zones_gen.go
 
 ## vet: go vet and gofmt
 vet:
