@@ -2,7 +2,9 @@
 GO ?= go
 GOTESTFLAGS ?=
 
-.PHONY: run build test generate vet fmt check-generated
+FUZZTIME ?= 30s
+
+.PHONY: run build test generate vet fmt check-generated fuzz
 
 ## run: serve on :8080 with the embedded SQLite database (data/usersvc.db)
 run:
@@ -31,3 +33,10 @@ vet:
 ## check-generated: regenerate and fail if anything changed
 check-generated: generate
 	git diff --exit-code -- ent graph
+
+## fuzz: run every fuzz target for FUZZTIME each (seed corpora run in make test too)
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzApplyPatch$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePointer$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeInput$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzPatchEndpoint$$' -fuzztime $(FUZZTIME) ./rest/

@@ -113,7 +113,7 @@ func ForEachDB(t *testing.T, fn func(t *testing.T, db DB)) {
 }
 
 // newSchema creates a schema of its own for t and returns a URL that uses it.
-func newSchema(t *testing.T, base string) string {
+func newSchema(t testing.TB, base string) string {
 	t.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
@@ -143,7 +143,7 @@ func newSchema(t *testing.T, base string) string {
 }
 
 // OpenStore opens and migrates db; it is closed when t ends.
-func OpenStore(t *testing.T, db DB) *store.Store {
+func OpenStore(t testing.TB, db DB) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), db.URL, store.Options{})
 	if err != nil {
@@ -165,7 +165,7 @@ func NewService(st *store.Store, clock *Clock) *usersvc.Service {
 }
 
 // Start builds an Env on db: an admin, Alice (Europe/Madrid) and Bob.
-func Start(t *testing.T, db DB) *Env {
+func Start(t testing.TB, db DB) *Env {
 	t.Helper()
 	clock := &Clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
 	st := OpenStore(t, db)
@@ -190,7 +190,7 @@ func NewHandler(svc *usersvc.Service) http.Handler {
 
 // NewUser creates a user and a token for it. The clock moves on a
 // millisecond first, so users sort in the order tests create them.
-func (e *Env) NewUser(t *testing.T, name, email, tz string, role usersvc.Role) (*usersvc.User, string) {
+func (e *Env) NewUser(t testing.TB, name, email, tz string, role usersvc.Role) (*usersvc.User, string) {
 	t.Helper()
 	e.Clock.Advance(time.Millisecond)
 	ctx := usersvc.SystemContext(context.Background())
@@ -215,13 +215,13 @@ type Response struct {
 
 // Do sends one request through the handler in-process (httptest).
 // headers are "Name: value" strings.
-func (e *Env) Do(t *testing.T, method, path, token, body string, headers ...string) *Response {
+func (e *Env) Do(t testing.TB, method, path, token, body string, headers ...string) *Response {
 	t.Helper()
 	return Do(t, e.Handler, method, path, token, body, headers...)
 }
 
 // Do sends one request to h.
-func Do(t *testing.T, h http.Handler, method, path, token, body string, headers ...string) *Response {
+func Do(t testing.TB, h http.Handler, method, path, token, body string, headers ...string) *Response {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -252,7 +252,7 @@ func Do(t *testing.T, h http.Handler, method, path, token, body string, headers 
 }
 
 // GraphQL posts a GraphQL request and returns the answer.
-func (e *Env) GraphQL(t *testing.T, token, query string, vars map[string]any, headers ...string) *Response {
+func (e *Env) GraphQL(t testing.TB, token, query string, vars map[string]any, headers ...string) *Response {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
@@ -262,7 +262,7 @@ func (e *Env) GraphQL(t *testing.T, token, query string, vars map[string]any, he
 }
 
 // Int reads a JSON number field.
-func (r *Response) Int(t *testing.T, key string) int64 {
+func (r *Response) Int(t testing.TB, key string) int64 {
 	t.Helper()
 	n, ok := r.JSON[key].(json.Number)
 	if !ok {
