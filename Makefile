@@ -4,7 +4,7 @@ GOTESTFLAGS ?=
 
 FUZZTIME ?= 30s
 
-.PHONY: run build test generate vet fmt check-generated fuzz
+.PHONY: run build test generate vet fmt check-generated fuzz e2e
 
 ## run: serve on :8080 with the embedded SQLite database (data/usersvc.db)
 run:
@@ -40,3 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePointer$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeInput$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzPatchEndpoint$$' -fuzztime $(FUZZTIME) ./rest/
+
+## e2e: the GraphQL-over-HTTP audit and a graphql-request client against a started server (needs Node)
+e2e:
+	scripts/e2e.sh

@@ -220,3 +220,18 @@ func TestFieldAccess(t *testing.T) {
 		}
 	})
 }
+
+func TestGraphQLOverHTTPStatuses(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		body := `{"query":"{"}`
+		r := e.Do(t, "POST", "/graphql", e.AliceToken, body, "Accept: application/json")
+		if r.Status != 200 || errCode(r) == "" {
+			t.Fatalf("parse error, application/json: %d %s", r.Status, r.Body)
+		}
+		r = e.Do(t, "POST", "/graphql", e.AliceToken, body, "Accept: application/graphql-response+json")
+		if _, hasData := r.JSON["data"]; r.Status != 400 || hasData || errCode(r) == "" {
+			t.Fatalf("parse error, graphql-response+json: %d %s", r.Status, r.Body)
+		}
+	})
+}

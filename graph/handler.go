@@ -76,7 +76,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 		}
 		return resp
 	})
-	return srv
+	return specStatus(srv)
 }
 
 // presentError renders domain errors with their code (and field) in

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# End-to-end checks against a real server process: the GraphQL-over-HTTP
+# audit (../shared/conformance/graphql-http-audit.mjs) and a real GraphQL
+# client (e2e/client.mjs, graphql-request). Needs Node 18+ and npm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+audit="${AUDIT_JS:-$root/../shared/conformance/graphql-http-audit.mjs}"
+[ -f "$audit" ] || { echo "e2e: $audit not found (shared/ must sit beside the checkout)" >&2; exit 1; }
+
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+
+work=$(mktemp -d)
+port=$((20000 + RANDOM % 20000))
+go build -o "$work/usersvc" ./cmd/usersvc
+USERSVC_DATABASE_URL="$work/db/usersvc.db" USERSVC_ADDR="127.0.0.1:$port" \
+  "$work/usersvc" serve >"$work/stdout" 2>"$work/stderr" &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/stderr"; echo "e2e: server did not become ready" >&2; exit 1; }
+token=$(tail -n 1 "$work/stdout")
+case "$token" in usv_*) ;; *) echo "e2e: no bootstrap token printed" >&2; cat "$work/stdout"; exit 1 ;; esac
+
+echo "== GraphQL-over-HTTP audit"
+(cd e2e && node "$audit" "http://127.0.0.1:$port/graphql" -H "Authorization: Bearer $token")
+echo "== GraphQL client (graphql-request)"
+(cd e2e && node client.mjs "http://127.0.0.1:$port/graphql" "$token")
+
+kill -TERM "$pid"
+wait "$pid"
+echo "e2e: server stopped cleanly"
