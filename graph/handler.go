@@ -29,6 +29,8 @@ type Options struct {
 	TokenLimit int
 	// Logger receives internal errors.
 	Logger *slog.Logger
+	// OnOperation, when set, is told each operation's name.
+	OnOperation func(name string)
 }
 
 // NewHandler builds the GraphQL HTTP handler: handler.New with explicit
@@ -64,6 +66,16 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 		logger.ErrorContext(ctx, "panic in resolver", "panic", p)
 		return usersvc.Errorf(usersvc.EInternal, "Internal server error.")
 	})
+	if opts.OnOperation != nil {
+		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+			name := ""
+			if oc := graphql.GetOperationContext(ctx); oc.Operation != nil {
+				name = oc.Operation.Name
+			}
+			opts.OnOperation(name)
+			return next(ctx)
+		})
+	}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
 		if p := usersvc.PrincipalFrom(ctx); p != nil && resp != nil {

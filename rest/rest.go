@@ -54,6 +54,12 @@ func NewHandler(svc *usersvc.Service, logger *slog.Logger) *Handler {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
+// Pattern names the route r matches (for metrics), "/" when none does.
+func (h *Handler) Pattern(r *http.Request) string {
+	_, p := h.mux.Handler(r)
+	return p
+}
+
 // head starts every REST answer: success, error, and the caller's counters.
 type head struct {
 	Success       bool   `json:"success"`

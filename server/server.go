@@ -29,6 +29,10 @@ type Config struct {
 	// Introspection enables GraphQL schema introspection.
 	Introspection bool
 	Logger        *slog.Logger
+	// Metrics, when set, is served at /metrics and fed by every request.
+	Metrics *Metrics
+	// MetricsToken, when set, must be presented as a bearer token to read /metrics.
+	MetricsToken string
 }
 
 // New returns the service's whole HTTP handler.
@@ -38,7 +42,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 		logger = slog.Default()
 	}
 	restHandler := rest.NewHandler(svc, logger)
-	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger})
+	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger, OnOperation: cfg.Metrics.Operation})
 	restAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
 		rest.WriteError(w, r, logger, err)
 	}, nil)
@@ -62,6 +66,9 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	mux.Handle("GET /playground", playground.Handler("usersvc", "/graphql"))
 	mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
 	mux.Handle("/graphql", gqlAuth(gqlHandler))
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics.handler(cfg.MetricsToken))
+	}
 	mux.Handle("POST /api/Auth/Token", restHandler) // signing in needs no token
 	mux.Handle("/api/", restAuth(restHandler))
 
@@ -78,7 +85,13 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	h = language(h)
 	h = clientAddr(h)
 	h = securityHeaders(h)
-	h = requestLog(logger, h)
+	route := func(r *http.Request) string {
+		if _, p := mux.Handler(r); p != "/api/" {
+			return p
+		}
+		return restHandler.Pattern(r)
+	}
+	h = requestLog(logger, cfg.Metrics, route, h)
 	h = recoverer(logger, h)
 	h = requestID(h)
 	return h
@@ -233,7 +246,7 @@ type recorderKey struct{}
 
 // requestLog writes one line per request: never the query string (it may
 // hold secrets), never a header value other than the request id.
-func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
+func requestLog(logger *slog.Logger, metrics *Metrics, route func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
@@ -243,10 +256,12 @@ func requestLog(logger *slog.Logger, next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		elapsed := time.Since(start)
+		metrics.observe(route(r), r.Method, rec.status, elapsed)
 		logger.InfoContext(ctx, "request",
 			"request_id", r.Header.Get("X-Request-Id"),
 			"method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000,
 			"user", rec.userID)
 	})
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -60,6 +61,36 @@ func TestRequestLogAndRoutes(t *testing.T) {
 		}
 		if r := testenv.Do(t, h, "GET", "/api/nothing", e.AliceToken, ""); r.Status != 404 || r.JSON["success"] != false {
 			t.Fatalf("unknown route: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+func TestMetrics(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		m := server.NewMetrics(e.Store.DB())
+		h := server.New(e.Svc, server.Config{Metrics: m, MetricsToken: "s3cret", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		testenv.Do(t, h, "GET", "/api/users/"+e.Alice.ID, e.AliceToken, "")
+		testenv.Do(t, h, "GET", "/api/users/usr-nope", e.AliceToken, "")
+		testenv.Do(t, h, "POST", "/graphql", e.AliceToken, `{"query":"query Mine { me { id } }"}`)
+		if r := testenv.Do(t, h, "GET", "/metrics", "", ""); r.Status != 401 {
+			t.Fatalf("metrics without the token: %d", r.Status)
+		}
+		r := testenv.Do(t, h, "GET", "/metrics", "s3cret", "")
+		body := string(r.Body)
+		for _, want := range []string{
+			`usersvc_http_requests_total{method="GET",route="GET /api/users/{userId}",status="200"} 1`,
+			`usersvc_http_requests_total{method="GET",route="GET /api/users/{userId}",status="404"} 1`,
+			`usersvc_http_request_duration_seconds_bucket{method="POST",route="/graphql"`,
+			`usersvc_graphql_operations_total{operation="Mine"} 1`,
+			`go_sql_open_connections{db_name="usersvc"}`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+		if strings.Contains(body, e.Alice.ID) {
+			t.Error("a user id became a label")
 		}
 	})
 }

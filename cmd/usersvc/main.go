@@ -38,6 +38,7 @@ type config struct {
 	Introspection bool
 	DailyQuota    int64
 	SessionTTL    time.Duration
+	MetricsToken  string
 }
 
 func envOr(key, def string) string {
@@ -168,6 +169,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("USERSVC_SESSION_TTL must be a positive duration such as 24h")
 	}
 	fs.DurationVar(&c.SessionTTL, "session-ttl", ttl, "lifetime of sign-in tokens [USERSVC_SESSION_TTL]")
+	fs.StringVar(&c.MetricsToken, "metrics-token", envOr("USERSVC_METRICS_TOKEN", ""), "bearer token required to read /metrics; empty: open [USERSVC_METRICS_TOKEN]")
 	if err := parse(fs, args, &c); err != nil {
 		return err
 	}
@@ -201,8 +203,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Created the first admin (%s). Its API token, shown only this once:\n%s\n", usersvc.BootstrapAdmin.Email, token)
 	}
 	srv := &http.Server{
-		Addr:              c.Addr,
-		Handler:           server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger}),
+		Addr: c.Addr,
+		Handler: server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger,
+			Metrics: server.NewMetrics(st.DB()), MetricsToken: c.MetricsToken}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -1,0 +1,115 @@
+package server
+
+import (
+	"crypto/subtle"
+	"database/sql"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the service's Prometheus metrics, on a registry of their own.
+type Metrics struct {
+	Registry   *prometheus.Registry
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	operations *prometheus.CounterVec
+
+	mu       sync.Mutex
+	opNames  map[string]bool
+	maxNames int
+}
+
+// NewMetrics registers the request, latency and GraphQL operation metrics,
+// Go and process metrics, and the database pool's statistics when db is set.
+func NewMetrics(db *sql.DB) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "usersvc_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "usersvc_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "method"}),
+		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "usersvc_graphql_operations_total", Help: "GraphQL operations by operation name (\"anonymous\" when unnamed, \"other\" past 100 names).",
+		}, []string{"operation"}),
+		opNames: map[string]bool{}, maxNames: 100,
+	}
+	reg.MustRegister(m.requests, m.latency, m.operations,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if db != nil {
+		reg.MustRegister(collectors.NewDBStatsCollector(db, "usersvc"))
+	}
+	return m
+}
+
+func (m *Metrics) observe(route, method string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// Operation counts one GraphQL operation. Names are client-chosen, so only
+// the first 100 distinct well-formed names get a series of their own.
+func (m *Metrics) Operation(name string) {
+	if m == nil {
+		return
+	}
+	label := name
+	if label == "" {
+		label = "anonymous"
+	} else if !saneOperationName(name) {
+		label = "other"
+	} else {
+		m.mu.Lock()
+		if !m.opNames[name] {
+			if len(m.opNames) >= m.maxNames {
+				label = "other"
+			} else {
+				m.opNames[name] = true
+			}
+		}
+		m.mu.Unlock()
+	}
+	m.operations.WithLabelValues(label).Inc()
+}
+
+func saneOperationName(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// handler serves /metrics, requiring "Authorization: Bearer <token>" when
+// token is set.
+func (m *Metrics) handler(token string) http.Handler {
+	h := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+	if token == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := r.Header.Get("Authorization")
+		if subtle.ConstantTimeCompare([]byte(got), []byte("Bearer "+token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics token required", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
