@@ -10,6 +10,13 @@ audit="${AUDIT_JS:-$root/../shared/conformance/graphql-http-audit.mjs}"
 
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
+echo "== OpenAPI lint (redocly): no errors, no warnings"
+lint=$(cd e2e && npx --no-install redocly lint ../api/openapi.json --format=stylish 2>&1) || { echo "$lint"; exit 1; }
+echo "$lint" | grep -v -i deprecat | grep -E "valid|warning|error" || true
+if echo "$lint" | grep -v -i "deprecation\|node.js" | grep -q -E "^ +[0-9]+:[0-9]+ +(warning|error)"; then
+  echo "e2e: the OpenAPI lint has findings" >&2; exit 1
+fi
+
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 go build -o "$work/usersvc" ./cmd/usersvc

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/cors"
 
 	"usersvc"
+	"usersvc/api"
 	"usersvc/graph"
 	"usersvc/rest"
 )
@@ -69,6 +70,10 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics.handler(cfg.MetricsToken))
 	}
+	mux.HandleFunc("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(api.OpenAPI)
+	})
 	mux.Handle("POST /api/Auth/Token", restHandler) // signing in needs no token
 	mux.Handle("/api/", restAuth(restHandler))
 
