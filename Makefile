@@ -4,11 +4,15 @@ GOTESTFLAGS ?=
 
 FUZZTIME ?= 30s
 
-.PHONY: run build test generate vet fmt check-generated fuzz e2e
+.PHONY: run build test generate vet fmt check-generated fuzz e2e playground
 
 ## run: serve on :8080 with the embedded SQLite database (data/usersvc.db)
 run:
 	$(GO) run ./cmd/usersvc serve
+
+## playground: build the offline GraphiQL assets (npm graphiql + esbuild) that the binary embeds
+playground:
+	cd playground && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 ## build: build the binary into bin/usersvc
 build:

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# End-to-end checks against a real server process: the GraphQL-over-HTTP
-# audit (../shared/conformance/graphql-http-audit.mjs) and a real GraphQL
-# client (e2e/client.mjs, graphql-request). Needs Node 18+ and npm.
+# End-to-end checks against a real server process: the OpenAPI lint, the
+# GraphQL-over-HTTP audit (../shared/conformance/graphql-http-audit.mjs), a
+# real GraphQL client (e2e/client.mjs, graphql-request) and the offline
+# GraphiQL playground in headless Chromium (e2e/browser.mjs, playwright-core;
+# screenshot in e2e/out/). Needs Node 18+, npm and /usr/bin/chromium
+# (Debian package chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -16,6 +19,9 @@ echo "$lint" | grep -v -i deprecat | grep -E "valid|warning|error" || true
 if echo "$lint" | grep -v -i "deprecation\|node.js" | grep -q -E "^ +[0-9]+:[0-9]+ +(warning|error)"; then
   echo "e2e: the OpenAPI lint has findings" >&2; exit 1
 fi
+
+echo "== building the offline GraphiQL assets"
+make playground
 
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
@@ -38,6 +44,12 @@ echo "== GraphQL-over-HTTP audit"
 (cd e2e && node "$audit" "http://127.0.0.1:$port/graphql" -H "Authorization: Bearer $token")
 echo "== GraphQL client (graphql-request)"
 (cd e2e && node client.mjs "http://127.0.0.1:$port/graphql" "$token")
+
+echo "== GraphiQL in headless Chromium"
+chromium_bin="${CHROMIUM:-/usr/bin/chromium}"
+[ -x "$chromium_bin" ] || { echo "e2e: $chromium_bin not found (apt-get install chromium)" >&2; exit 1; }
+mkdir -p e2e/out
+(cd e2e && CHROMIUM="$chromium_bin" node browser.mjs "http://127.0.0.1:$port" "$token" admin@example.com out/playground.png)
 
 kill -TERM "$pid"
 wait "$pid"

@@ -14,12 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/rs/cors"
 
 	"usersvc"
 	"usersvc/api"
 	"usersvc/graph"
+	"usersvc/playground"
 	"usersvc/rest"
 )
 
@@ -64,7 +64,10 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.Handle("GET /playground", playground.Handler("usersvc", "/graphql"))
+	pg := playground.Handler()
+	mux.Handle("GET /playground", pg)
+	mux.Handle("GET /playground/", pg)
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
 	mux.Handle("/graphql", gqlAuth(gqlHandler))
 	if cfg.Metrics != nil {

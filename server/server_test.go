@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"usersvc/internal/testenv"
+	"usersvc/playground"
 	"usersvc/server"
 )
 
@@ -53,8 +54,19 @@ func TestRequestLogAndRoutes(t *testing.T) {
 		if r := testenv.Do(t, h, "GET", "/", "", ""); r.Status != 302 || r.Header.Get("Location") != "/playground" {
 			t.Fatalf("/: %d %s", r.Status, r.Header.Get("Location"))
 		}
-		if r := testenv.Do(t, h, "GET", "/playground", "", ""); r.Status != 200 || !strings.Contains(string(r.Body), "/graphql") {
-			t.Fatalf("/playground: %d", r.Status)
+		r = testenv.Do(t, h, "GET", "/playground", "", "")
+		if r.Status != 200 || !strings.Contains(string(r.Body), `id="token"`) || !strings.Contains(r.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+			t.Fatalf("/playground: %d %v", r.Status, r.Header)
+		}
+		if strings.Contains(string(r.Body), "https://") {
+			t.Fatalf("the playground page loads something from elsewhere: %s", r.Body)
+		}
+		if playground.Available() {
+			if a := testenv.Do(t, h, "GET", "/playground/graphiql.js", "", ""); a.Status != 200 || len(a.Body) < 100000 {
+				t.Fatalf("graphiql.js: %d, %d bytes", a.Status, len(a.Body))
+			}
+		} else if !strings.Contains(string(r.Body), "make playground") {
+			t.Fatalf("the page does not say how to build the assets: %s", r.Body)
 		}
 		if r := testenv.Do(t, h, "POST", "/api/users/"+e.Alice.ID, e.AliceToken, ""); r.Status != 405 || r.JSON["success"] != false {
 			t.Fatalf("POST on a user: %d %s", r.Status, r.Body)

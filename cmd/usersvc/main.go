@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"usersvc"
+	"usersvc/playground"
 	"usersvc/server"
 	"usersvc/store"
 )
@@ -215,6 +216,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	logger.Info("serving", "addr", c.Addr, "database", st.Dialect())
+	if !playground.Available() {
+		logger.Warn(playground.BuildHint)
+	}
 	select {
 	case err := <-errc:
 		return err
