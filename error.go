@@ -1,6 +1,7 @@
 package usersvc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,6 +20,7 @@ const (
 	ERateLimited        = "rate_limited"
 	ETooLarge           = "too_large"
 	EUnsupportedMedia   = "unsupported_media_type"
+	ETimeout            = "timeout"
 	EInternal           = "internal"
 )
 
@@ -37,6 +39,7 @@ var codeTable = map[string]struct {
 	ERateLimited:        {http.StatusTooManyRequests, "RATE_LIMITED"},
 	ETooLarge:           {http.StatusRequestEntityTooLarge, "TOO_LARGE"},
 	EUnsupportedMedia:   {http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"},
+	ETimeout:            {http.StatusServiceUnavailable, "TIMEOUT"},
 	EInternal:           {http.StatusInternalServerError, "INTERNAL"},
 }
 
@@ -69,6 +72,9 @@ func Internal(err error) error {
 	var e *Error
 	if errors.As(err, &e) {
 		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &Error{Code: ETimeout, Message: "The request took too long.", Err: err}
 	}
 	return &Error{Code: EInternal, Message: "Internal server error.", Err: err}
 }

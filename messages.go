@@ -70,6 +70,7 @@ var spanish = map[string]string{
 	"API key not found.":                                                                            "Clave de API no encontrada.",
 	"The last active administrator cannot be demoted, disabled or deleted.":                         "El último administrador activo no puede ser degradado, deshabilitado ni eliminado.",
 	"Field %q must be \"asc\" or \"desc\".":                                                         "El campo %q debe ser \"asc\" o \"desc\".",
+	"The request took too long.":                                                                    "La petición tardó demasiado.",
 	"Method not allowed.":                                                                           "Método no permitido.",
 	"Not found.":                                                                                    "No encontrado.",
 	"Tokens are accepted only in the Authorization header.":                                         "Los tokens solo se aceptan en la cabecera Authorization.",

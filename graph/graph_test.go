@@ -159,8 +159,17 @@ func TestHardening(t *testing.T) {
 			q.WriteString(string(rune('a'+i%26)) + string(rune('a'+(i/26)%26)) + ": me { id }")
 		}
 		q.WriteString("}")
-		if r := e.GraphQL(t, e.AliceToken, q.String(), nil); errCode(r) == "" {
-			t.Fatalf("a query over the complexity limit ran")
+		if r := e.GraphQL(t, e.AliceToken, q.String(), nil); errCode(r) == "" || !strings.Contains(errMessage(r), "complexity") {
+			t.Fatalf("a query over the complexity limit ran: %.200s", r.Body)
+		}
+		// Batched operations are not accepted.
+		if r := e.Do(t, "POST", "/graphql", e.AliceToken, `[{"query":"{ me { id } }"},{"query":"{ me { id } }"}]`); r.Status < 400 || strings.Contains(string(r.Body), e.Alice.ID) {
+			t.Fatalf("a batch ran: %d %s", r.Status, r.Body)
+		}
+		// The parser stops at its token limit.
+		long := "{ me { " + strings.Repeat("id ", 6000) + "} }"
+		if r := e.GraphQL(t, e.AliceToken, long, nil); errCode(r) == "" || strings.Contains(string(r.Body), e.Alice.ID) {
+			t.Fatalf("a query over the token limit ran: %.200s", r.Body)
 		}
 	})
 }

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -34,6 +35,27 @@ type Config struct {
 	Metrics *Metrics
 	// MetricsToken, when set, must be presented as a bearer token to read /metrics.
 	MetricsToken string
+	// RequestTimeout bounds each request's work, database calls included
+	// (default 15 s); past it the answer is 503.
+	RequestTimeout time.Duration
+}
+
+// Timeouts of the HTTP server: slow clients cannot hold connections.
+type Timeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// DefaultTimeouts are the production server timeouts.
+var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 120 * time.Second}
+
+// NewHTTPServer returns an http.Server for h with the given timeouts and a
+// 64 KiB header limit.
+func NewHTTPServer(addr string, h http.Handler, t Timeouts) *http.Server {
+	return &http.Server{
+		Addr: addr, Handler: h,
+		ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle,
+		MaxHeaderBytes: 64 << 10,
+	}
 }
 
 // New returns the service's whole HTTP handler.
@@ -88,7 +110,12 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 		AllowCredentials: false, // bearer tokens, not cookies
 		MaxAge:           600,
 	})
+	timeout := cfg.RequestTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
 	var h http.Handler = mux
+	h = deadline(timeout, h)
 	h = c.Handler(h)
 	h = language(h)
 	h = clientAddr(h)
@@ -143,6 +170,16 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// deadline bounds the work of one request; storage calls see the deadline
+// through the context and give up, and the answer is 503.
+func deadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // clientAddr records the client's address (the TCP peer: X-Forwarded-For is

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"usersvc/internal/testenv"
 	"usersvc/playground"
@@ -103,6 +106,49 @@ func TestMetrics(t *testing.T) {
 		}
 		if strings.Contains(body, e.Alice.ID) {
 			t.Error("a user id became a label")
+		}
+	})
+}
+
+// TestSlowClientsAreCut: a client that never finishes its headers loses
+// the connection after the read-header timeout.
+func TestSlowClientsAreCut(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	srv := server.NewHTTPServer("", h, server.Timeouts{ReadHeader: 200 * time.Millisecond, Read: time.Second, Write: time.Second, Idle: time.Second})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a bound, so a broken server fails instead of hanging
+	buf := make([]byte, 1024)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("the server kept a slow client's connection open")
+			}
+			return // closed by the server
+		}
+	}
+}
+
+// TestRequestDeadline: work past the request deadline is abandoned with 503.
+func TestRequestDeadline(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		h := server.New(e.Svc, server.Config{RequestTimeout: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		r := testenv.Do(t, h, "GET", "/api/users/"+e.Alice.ID, e.AliceToken, "")
+		if r.Status != 503 || r.JSON["error"] != "The request took too long." {
+			t.Fatalf("%d %s", r.Status, r.Body)
 		}
 	})
 }

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -203,16 +202,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if created {
 		fmt.Fprintf(stdout, "Created the first admin (%s). Its API token, shown only this once:\n%s\n", usersvc.BootstrapAdmin.Email, token)
 	}
-	srv := &http.Server{
-		Addr: c.Addr,
-		Handler: server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger,
-			Metrics: server.NewMetrics(st.DB()), MetricsToken: c.MetricsToken}),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := server.NewHTTPServer(c.Addr, server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger,
+		Metrics: server.NewMetrics(st.DB()), MetricsToken: c.MetricsToken}), server.DefaultTimeouts)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	logger.Info("serving", "addr", c.Addr, "database", st.Dialect())
