@@ -290,3 +290,25 @@ func TestCatalogComplete(t *testing.T) {
 		t.Fatalf("found only %d messages; the scan is broken", found)
 	}
 }
+
+func TestLookupsAreValid(t *testing.T) {
+	zs := TimeZones()
+	if len(zs) < 300 {
+		t.Fatalf("only %d zones", len(zs))
+	}
+	for _, z := range zs {
+		if _, err := LoadLocation(z); err != nil {
+			t.Errorf("listed zone %q does not load", z)
+		}
+	}
+	seen := map[string]bool{}
+	for _, c := range Countries() {
+		if len(c.Code) != 2 || c.Name == "" || seen[c.Code] {
+			t.Errorf("bad country %+v", c)
+		}
+		seen[c.Code] = true
+	}
+	if len(seen) != 249 {
+		t.Errorf("%d countries, want 249", len(seen))
+	}
+}

@@ -3,6 +3,7 @@ package usersvc
 import (
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // IANA zones work on machines without system tzdata
 	"unicode/utf8"
@@ -34,7 +35,14 @@ const (
 // LoadLocation resolves an IANA time zone name. The zone database is embedded
 // (time/tzdata), so this works without system tzdata. Names such as "Local"
 // are refused: they mean different things on different machines.
+//
+// Loaded zones are cached: time.LoadLocation reads the zone database each
+// time, which dominated the cost of validating a user. Only valid names
+// are cached, so the cache holds at most the few hundred real zones.
 func LoadLocation(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	if name == "" || name == "Local" || len(name) > MaxTimeZoneLen {
 		return nil, FieldErrorf(EInvalid, "timeZone", "Invalid time zone.")
 	}
@@ -42,8 +50,11 @@ func LoadLocation(name string) (*time.Location, error) {
 	if err != nil {
 		return nil, FieldErrorf(EInvalid, "timeZone", "Invalid time zone.")
 	}
+	locations.Store(name, loc)
 	return loc, nil
 }
+
+var locations sync.Map // zone name -> *time.Location
 
 // ValidateEmail checks that s is one bare address, no display name.
 func ValidateEmail(s string) error {

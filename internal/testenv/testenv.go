@@ -108,12 +108,12 @@ func ForEachDB(t *testing.T, fn func(t *testing.T, db DB)) {
 			}
 			t.Skipf("PostgreSQL suite skipped: %s", why)
 		}
-		fn(t, DB{Name: "postgres", URL: newSchema(t, base)})
+		fn(t, DB{Name: "postgres", URL: NewSchema(t, base)})
 	})
 }
 
-// newSchema creates a schema of its own for t and returns a URL that uses it.
-func newSchema(t testing.TB, base string) string {
+// NewSchema creates a schema of its own for t and returns a URL that uses it.
+func NewSchema(t testing.TB, base string) string {
 	t.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
