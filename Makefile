@@ -4,7 +4,7 @@ GOTESTFLAGS ?=
 
 FUZZTIME ?= 30s
 
-.PHONY: run build test generate vet fmt check-generated fuzz e2e playground
+.PHONY: run build test generate vet fmt check-generated fuzz e2e playground bench
 
 ## run: serve on :8080 with the embedded SQLite database (data/usersvc.db)
 run:
@@ -48,3 +48,8 @@ fuzz:
 ## e2e: the GraphQL-over-HTTP audit and a graphql-request client against a started server (needs Node)
 e2e:
 	scripts/e2e.sh
+
+## bench: load harness on PostgreSQL (100,000 users, 1,000 tokens) with wrk; prints the table for docs/benchmarks.md
+bench:
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk"; exit 1; }
+	$(GO) run ./bench/run $(BENCHFLAGS)

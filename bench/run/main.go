@@ -1,0 +1,335 @@
+// Command run is `make bench`: it builds a PostgreSQL database of users and
+// tokens (deterministic), starts usersvc and the hand-written reference
+// server in turn, loads each with wrk, and prints req/s, p50, p99, server
+// CPU per request, peak and idle RSS, and start-to-ready time, with each
+// ratio to the reference. Every run is bounded by -duration per scenario.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/lib/pq"
+
+	"usersvc/store"
+)
+
+var (
+	pgURL    = flag.String("pg", envOr("USERSVC_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL URL to create the bench database from")
+	dbName   = flag.String("dbname", "usersvc_bench", "bench database (dropped and created)")
+	users    = flag.Int("users", 100_000, "users to create")
+	tokens   = flag.Int("tokens", 1_000, "tokens to create (token i belongs to user i)")
+	duration = flag.Duration("duration", 10*time.Second, "measured load per scenario")
+	warmup   = flag.Duration("warmup", 2*time.Second, "warm-up per scenario")
+	conns    = flag.Int("connections", 64, "wrk connections")
+	threads  = flag.Int("threads", 2, "wrk threads")
+	only     = flag.String("only", "", "comma-separated scenario names to run (default all)")
+)
+
+func envOr(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func secret(i int) string {
+	sum := sha256.Sum256([]byte("bench-token-" + strconv.Itoa(i)))
+	return "usv_" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func userID(i int) string { return fmt.Sprintf("usr-bench%07d", i) }
+
+func main() {
+	flag.Parse()
+	if _, err := exec.LookPath("wrk"); err != nil {
+		must(fmt.Errorf("wrk not found: apt-get install wrk"))
+	}
+	work, err := os.MkdirTemp("", "usersvc-bench-")
+	must(err)
+	defer os.RemoveAll(work)
+	benchURL := setupDB()
+	fmt.Fprintln(os.Stderr, "building binaries")
+	must(run("go", "build", "-o", filepath.Join(work, "usersvc"), "./cmd/usersvc"))
+	must(run("go", "build", "-o", filepath.Join(work, "reference"), "./bench/reference"))
+	scripts := writeScripts(work)
+
+	type scenario struct {
+		name, server, script string
+	}
+	all := []scenario{
+		{"reference GET", "reference", "get"},
+		{"REST GET", "usersvc", "get"},
+		{"GraphQL user", "usersvc", "graphql"},
+		{"PATCH (one replace)", "usersvc", "patch"},
+		{"PUT", "usersvc", "put"},
+		{"REST GET, one token", "usersvc", "onetoken"},
+	}
+	var results []result
+	for _, s := range all {
+		if *only != "" && !strings.Contains(","+*only+",", ","+s.script+",") && !strings.Contains(","+*only+",", ","+s.server+",") {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "== %s\n", s.name)
+		r := measure(work, s.server, benchURL, scripts[s.script])
+		r.name = s.name
+		results = append(results, r)
+	}
+	printTable(results)
+}
+
+// setupDB drops and creates the bench database, migrates it and seeds it.
+func setupDB() string {
+	admin, err := sql.Open("postgres", *pgURL)
+	must(err)
+	defer admin.Close()
+	fmt.Fprintf(os.Stderr, "creating %s: %d users, %d tokens\n", *dbName, *users, *tokens)
+	_, err = admin.Exec("DROP DATABASE IF EXISTS " + *dbName + " WITH (FORCE)")
+	must(err)
+	_, err = admin.Exec("CREATE DATABASE " + *dbName)
+	must(err)
+	u, err := url.Parse(*pgURL)
+	must(err)
+	u.Path = "/" + *dbName
+	ctx := context.Background()
+	st, err := store.Open(ctx, u.String(), store.Options{})
+	must(err)
+	must(st.Migrate(ctx))
+	db := st.DB()
+	_, err = db.Exec(`INSERT INTO users (id, name, email, email_key, country, time_zone, disabled, tags, privileges,
+	  admin_devices, creation, modification, password_hash, role, version)
+	  SELECT 'usr-bench' || lpad(i::text, 7, '0'), 'User ' || i, 'user' || i || '@example.com', 'user' || i || '@example.com',
+	    'ES', 'Europe/Madrid', false, '{"fleet":"bench"}'::jsonb, '["tracks.read"]'::jsonb, 0,
+	    timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second', timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second',
+	    '', CASE WHEN i = 1 THEN 'admin' ELSE 'user' END, 1
+	  FROM generate_series(1, $1) AS i`, *users)
+	must(err)
+	tx, err := db.Begin()
+	must(err)
+	stmt, err := tx.Prepare(`INSERT INTO tokens (hash, label, created_at, revoked, user_id, kind) VALUES ($1, 'bench', now(), false, $2, 'token')`)
+	must(err)
+	for i := 1; i <= *tokens; i++ {
+		sum := sha256.Sum256([]byte(secret(i)))
+		_, err := stmt.Exec(hex.EncodeToString(sum[:]), userID(i))
+		must(err)
+	}
+	must(tx.Commit())
+	_, err = db.Exec("ANALYZE")
+	must(err)
+	must(st.Close())
+	return u.String()
+}
+
+func run(name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
+}
+
+// writeScripts writes the wrk Lua scripts; each thread walks the tokens.
+func writeScripts(dir string) map[string]string {
+	var creds strings.Builder
+	creds.WriteString("local creds = {\n")
+	for i := 1; i <= *tokens; i++ {
+		fmt.Fprintf(&creds, "{%q,%q},\n", userID(i), secret(i))
+	}
+	creds.WriteString("}\nlocal n = 0\nlocal function next_cred() n = n + 1; return creds[(n % #creds) + 1] end\n")
+	bodies := map[string]string{
+		"get": `request = function() local c = next_cred()
+  return wrk.format("GET", "/api/users/" .. c[1], {["Authorization"] = "Bearer " .. c[2]}) end`,
+		"onetoken": `request = function() local c = creds[1]
+  return wrk.format("GET", "/api/users/" .. c[1], {["Authorization"] = "Bearer " .. c[2]}) end`,
+		"graphql": `request = function() local c = next_cred()
+  local body = '{"query":"query($id: ID!) { user(id: $id) { id name email country timeZone tags privileges role } }","variables":{"id":"' .. c[1] .. '"}}'
+  return wrk.format("POST", "/graphql", {["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json"}, body) end`,
+		"patch": `request = function() local c = next_cred()
+  local body = '[{"op":"replace","path":"/description","value":"d' .. n .. '"}]'
+  return wrk.format("PATCH", "/api/users/" .. c[1], {["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json-patch+json"}, body) end`,
+		"put": `request = function() local c = next_cred()
+  local i = tonumber(string.sub(c[1], 10))
+  local body = '{"name":"User ' .. i .. '","email":"user' .. i .. '@example.com","country":"ES","timeZone":"Europe/Madrid","description":"p' .. n .. '"}'
+  return wrk.format("PUT", "/api/users/" .. c[1], {["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json"}, body) end`,
+	}
+	out := map[string]string{}
+	for name, body := range bodies {
+		p := filepath.Join(dir, name+".lua")
+		must(os.WriteFile(p, []byte(creds.String()+body+"\n"), 0o644))
+		out[name] = p
+	}
+	return out
+}
+
+type result struct {
+	name             string
+	rps, p50, p99    float64 // req/s, ms, ms
+	requests, errors int64
+	cpuPerReq        float64 // microseconds of server CPU per request
+	peakRSS, idleRSS int64   // KiB
+	ready            time.Duration
+}
+
+func measure(work, server, dbURL, script string) result {
+	port := 18500
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	var cmd *exec.Cmd
+	if server == "reference" {
+		cmd = exec.Command(filepath.Join(work, "reference"), "-addr", addr, "-db", dbURL)
+	} else {
+		cmd = exec.Command(filepath.Join(work, "usersvc"), "serve")
+		cmd.Env = append(os.Environ(), "USERSVC_ADDR="+addr, "USERSVC_DATABASE_URL="+dbURL, "USERSVC_LOG_FORMAT=json",
+			"USERSVC_DAILY_QUOTA=1000000000")
+	}
+	logf, err := os.Create(filepath.Join(work, server+".log"))
+	must(err)
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	start := time.Now()
+	must(cmd.Start())
+	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	var ready time.Duration
+	for i := 0; i < 2000; i++ { // at most 10 s
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				ready = time.Since(start)
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if ready == 0 {
+		must(fmt.Errorf("%s did not become ready (see %s)", server, logf.Name()))
+	}
+	time.Sleep(time.Second)
+	idle := procStatus(cmd.Process.Pid, "VmRSS")
+	wrk := func(d time.Duration) string {
+		out, err := exec.Command("wrk", "-t", strconv.Itoa(*threads), "-c", strconv.Itoa(*conns), "-d", d.String(),
+			"--latency", "-s", script, "http://"+addr).CombinedOutput()
+		must(err)
+		return string(out)
+	}
+	wrk(*warmup)
+	cpu0 := procCPU(cmd.Process.Pid)
+	out := wrk(*duration)
+	cpu1 := procCPU(cmd.Process.Pid)
+	r := parseWrk(out)
+	r.idleRSS, r.peakRSS, r.ready = idle, procStatus(cmd.Process.Pid, "VmHWM"), ready
+	if r.requests > 0 {
+		r.cpuPerReq = (cpu1 - cpu0) / float64(r.requests) * 1e6
+	}
+	fmt.Fprint(os.Stderr, out)
+	return r
+}
+
+var (
+	reRPS   = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
+	reP50   = regexp.MustCompile(`\s50%\s+([\d.]+)(us|ms|s)`)
+	reP99   = regexp.MustCompile(`\s99%\s+([\d.]+)(us|ms|s)`)
+	reTotal = regexp.MustCompile(`(\d+) requests in`)
+	reNon2  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+	reErr   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
+)
+
+func ms(m []string) float64 {
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	switch m[2] {
+	case "us":
+		return v / 1000
+	case "s":
+		return v * 1000
+	}
+	return v
+}
+
+func parseWrk(out string) result {
+	var r result
+	if m := reRPS.FindStringSubmatch(out); m != nil {
+		r.rps, _ = strconv.ParseFloat(m[1], 64)
+	}
+	r.p50, r.p99 = ms(reP50.FindStringSubmatch(out)), ms(reP99.FindStringSubmatch(out))
+	if m := reTotal.FindStringSubmatch(out); m != nil {
+		r.requests, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	if m := reNon2.FindStringSubmatch(out); m != nil {
+		r.errors, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	if m := reErr.FindStringSubmatch(out); m != nil {
+		for _, s := range m[1:] {
+			n, _ := strconv.ParseInt(s, 10, 64)
+			r.errors += n
+		}
+	}
+	return r
+}
+
+// procCPU is the process's user+system CPU time in seconds.
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ
+}
+
+func procStatus(pid int, key string) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), key+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func printTable(rs []result) {
+	var ref *result
+	for i := range rs {
+		if rs[i].name == "reference GET" {
+			ref = &rs[i]
+		}
+	}
+	fmt.Printf("| scenario | req/s | vs reference | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | idle RSS MiB | ready ms | errors |\n")
+	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rs {
+		ratio := "-"
+		if ref != nil && ref.rps > 0 {
+			ratio = fmt.Sprintf("%.2fx", r.rps/ref.rps)
+		}
+		fmt.Printf("| %s | %.0f | %s | %.2f | %.2f | %.0f | %.1f | %.1f | %.0f | %d |\n", r.name, r.rps, ratio, r.p50, r.p99,
+			r.cpuPerReq, float64(r.peakRSS)/1024, float64(r.idleRSS)/1024, float64(r.ready.Microseconds())/1000, r.errors)
+	}
+}
