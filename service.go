@@ -46,9 +46,12 @@ type Store interface {
 	// RevokeTokens revokes all of userID's tokens of kind.
 	RevokeTokens(ctx context.Context, userID string, kind TokenKind) error
 
-	// AddUsage counts one request for userID on day (the caller's local
-	// date, YYYY-MM-DD) and returns the counts including it.
-	AddUsage(ctx context.Context, userID, day string) (Usage, error)
+	// UsageCounts reads userID's stored counts: all time, and on day (the
+	// caller's local date, YYYY-MM-DD).
+	UsageCounts(ctx context.Context, userID, day string) (Usage, error)
+	// AddUsage adds n requests for userID on day, atomically to the
+	// all-time and the day's count, and returns both after.
+	AddUsage(ctx context.Context, userID, day string, n int64) (Usage, error)
 
 	AppendAudit(ctx context.Context, e *AuditEntry) error
 	// Audit lists userID's history newest first, entries with ID < before
@@ -170,7 +173,10 @@ type Service struct {
 	SessionTTL time.Duration
 	// Throttle limits failed sign-ins.
 	Throttle *Throttle
+	// Meter counts requests and writes them in batches.
+	Meter *Meter
 
+	auth *authCache
 	dummyOnce sync.Once
 	dummyHash []byte
 }
@@ -180,6 +186,7 @@ func NewService(s Store) *Service {
 	return &Service{
 		Store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute,
 		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: NewThrottle(),
+		Meter: NewMeter(s), auth: newAuthCache(time.Second),
 	}
 }
 
@@ -238,31 +245,41 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*Prin
 	if !ok || !strings.EqualFold(scheme, "Bearer") || !wellFormedSecret(secret, TokenPrefix) {
 		return nil, errBadToken
 	}
-	tok, err := s.Store.TokenByHash(ctx, HashToken(secret))
-	if err != nil {
-		if ErrorCode(err) == ENotFound {
-			return nil, errBadToken
+	hash := HashToken(secret)
+	tok, owner, cached := s.auth.get(hash)
+	if !cached {
+		var err error
+		if tok, err = s.Store.TokenByHash(ctx, hash); err != nil {
+			if ErrorCode(err) == ENotFound {
+				return nil, errBadToken
+			}
+			return nil, err
 		}
-		return nil, err
+		if owner, err = s.Store.User(ctx, tok.UserID, false); err != nil {
+			if ErrorCode(err) == ENotFound {
+				return nil, errBadToken
+			}
+			return nil, err
+		}
+		s.auth.put(hash, tok, owner)
 	}
 	now := s.now()
 	if tok.Kind == KindAPIKey || !tokenLive(tok, now) {
 		return nil, errBadToken
 	}
-	owner, err := s.Store.User(ctx, tok.UserID, false)
-	if err != nil {
-		if ErrorCode(err) == ENotFound {
-			return nil, errBadToken
-		}
-		return nil, err
-	}
 	if err := usable(owner, now); err != nil {
 		return nil, err
 	}
-	if err := s.touch(ctx, s.Store, tok, now); err != nil {
-		return nil, err
+	if tok.LastUsed == nil || now.Sub(*tok.LastUsed) >= s.TokenTouchInterval {
+		if err := s.Store.TouchToken(ctx, tok.ID, now); err != nil {
+			return nil, err
+		}
+		touched := *tok
+		touched.LastUsed = &now
+		tok = &touched
+		s.auth.put(hash, tok, owner)
 	}
-	usage, err := s.Store.AddUsage(ctx, owner.ID, s.localDay(owner, now))
+	usage, err := s.Meter.Count(ctx, owner.ID, s.localDay(owner, now))
 	if err != nil {
 		return nil, err
 	}
@@ -271,13 +288,6 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*Prin
 
 func tokenLive(t *Token, now time.Time) bool {
 	return !t.Revoked && (t.Expires == nil || now.Before(*t.Expires))
-}
-
-func (s *Service) touch(ctx context.Context, st Store, tok *Token, now time.Time) error {
-	if tok.LastUsed == nil || now.Sub(*tok.LastUsed) >= s.TokenTouchInterval {
-		return st.TouchToken(ctx, tok.ID, now)
-	}
-	return nil
 }
 
 // quota computes the caller's quota state after this request.
@@ -384,6 +394,9 @@ func (s *Service) visibleUser(ctx context.Context, st Store, actor *User, id str
 	}
 	return u, nil
 }
+
+// Flush writes the metered counts to the store (see Meter).
+func (s *Service) Flush(ctx context.Context) error { return s.Meter.Flush(ctx) }
 
 // Ready reports whether storage answers.
 func (s *Service) Ready(ctx context.Context) error { return s.Store.Ping(ctx) }

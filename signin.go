@@ -40,7 +40,9 @@ func (s *Service) LoginWithAPIKey(ctx context.Context, email, key string) (*Sess
 		if err != nil || u == nil || t.Kind != KindAPIKey || t.UserID != u.ID || !tokenLive(t, s.now()) {
 			return false
 		}
-		_ = s.touch(ctx, s.Store, t, s.now()) // last use is informative; a failed write must not refuse the sign-in
+		if t.LastUsed == nil || s.now().Sub(*t.LastUsed) >= s.TokenTouchInterval {
+			_ = s.Store.TouchToken(ctx, t.ID, s.now()) // last use is informative; a failed write must not refuse the sign-in
+		}
 		return true
 	})
 }

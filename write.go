@@ -84,6 +84,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	if err != nil {
 		return nil, err
 	}
+	s.auth.forget(id) // after the commit, so no request re-caches the old state
 	return result, nil
 }
 

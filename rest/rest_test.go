@@ -229,7 +229,10 @@ func TestUsageCounters(t *testing.T) {
 			t.Fatalf("apiUsage %d after %d concurrent requests from %d", got, n, start)
 		}
 
-		// The counts survive a restart.
+		// The counts survive a restart (a graceful stop flushes them).
+		if err := e.Svc.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		if err := e.Store.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +253,8 @@ func TestUsageAcrossProcesses(t *testing.T) {
 			t.Skip("several server processes share a PostgreSQL database; SQLite is single-process")
 		}
 		e := testenv.Start(t, db)
-		other := testenv.NewHandler(testenv.NewService(testenv.OpenStore(t, db), e.Clock))
+		otherSvc := testenv.NewService(testenv.OpenStore(t, db), e.Clock)
+		other := testenv.NewHandler(otherSvc)
 		const n = 100
 		var wg sync.WaitGroup
 		for i := 0; i < n; i++ {
@@ -267,6 +271,12 @@ func TestUsageAcrossProcesses(t *testing.T) {
 			}(i)
 		}
 		wg.Wait()
+		// Both processes stop gracefully (flush); a fresh read sees every count.
+		for _, s := range []*usersvc.Service{e.Svc, otherSvc} {
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
 		r := e.Do(t, "GET", path(e.Bob), e.BobToken, "")
 		if r.Int(t, "apiUsage") != n+1 || r.Int(t, "apiDailyUsage") != n+1 {
 			t.Fatalf("counts %s, want %d", r.Body, n+1)

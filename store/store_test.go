@@ -76,3 +76,64 @@ func TestBootstrap(t *testing.T) {
 		}
 	})
 }
+
+// TestMeter: counts answer at once, reach the store on Flush, keep each day
+// apart across a day change, and survive a failed flush.
+func TestMeter(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		st := testenv.OpenStore(t, db)
+		svc := testenv.NewService(st, &testenv.Clock{})
+		u, err := svc.CreateUser(usersvc.SystemContext(context.Background()), usersvc.NewUserInput{Name: "M", Email: "m@example.com", Country: "ES", TimeZone: "UTC"}.Document())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		m := usersvc.NewMeter(st)
+		var last usersvc.Usage
+		for i := 0; i < 3; i++ {
+			if last, err = m.Count(ctx, u.ID, "2026-06-01"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if last != (usersvc.Usage{Total: 3, Daily: 3}) {
+			t.Fatalf("day 1: %+v", last)
+		}
+		for i := 0; i < 2; i++ {
+			last, _ = m.Count(ctx, u.ID, "2026-06-02")
+		}
+		if last != (usersvc.Usage{Total: 5, Daily: 2}) {
+			t.Fatalf("day 2 before a flush: %+v", last)
+		}
+		if got, _ := st.UsageCounts(ctx, u.ID, "2026-06-02"); got != (usersvc.Usage{}) {
+			t.Fatalf("stored before a flush: %+v", got)
+		}
+		if err := m.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for day, want := range map[string]usersvc.Usage{"2026-06-01": {Total: 5, Daily: 3}, "2026-06-02": {Total: 5, Daily: 2}} {
+			if got, _ := st.UsageCounts(ctx, u.ID, day); got != want {
+				t.Fatalf("stored %s: %+v, want %+v", day, got, want)
+			}
+		}
+		// Another meter (another process) continues from the stored counts.
+		other := usersvc.NewMeter(st)
+		if got, _ := other.Count(ctx, u.ID, "2026-06-02"); got != (usersvc.Usage{Total: 6, Daily: 3}) {
+			t.Fatalf("second meter: %+v", got)
+		}
+		// A flush that fails keeps its counts for the next one.
+		_, _ = other.Count(ctx, u.ID, "2026-06-02")
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Flush(ctx); err == nil {
+			t.Fatal("flush to a closed store did not fail")
+		}
+		if got, err := other.Count(ctx, u.ID, "2026-06-02"); err != nil || got != (usersvc.Usage{Total: 8, Daily: 5}) {
+			t.Fatalf("counts after a failed flush: %+v %v", got, err)
+		}
+		st2 := testenv.OpenStore(t, db)
+		if got, _ := st2.UsageCounts(ctx, u.ID, "2026-06-02"); got != (usersvc.Usage{Total: 5, Daily: 2}) {
+			t.Fatalf("a failed flush wrote something: %+v", got)
+		}
+	})
+}

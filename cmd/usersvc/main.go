@@ -204,6 +204,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	srv := server.NewHTTPServer(c.Addr, server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger,
 		Metrics: server.NewMetrics(st.DB()), MetricsToken: c.MetricsToken}), server.DefaultTimeouts)
+	meterCtx, stopMeter := context.WithCancel(context.WithoutCancel(ctx))
+	meterDone := make(chan struct{})
+	go func() {
+		defer close(meterDone)
+		svc.Meter.Run(meterCtx, time.Second, func(err error) { logger.Error("writing usage counts", "err", err) })
+	}()
+	defer func() { stopMeter(); <-meterDone }() // the last flush, after the last request
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	logger.Info("serving", "addr", c.Addr, "database", st.Dialect())

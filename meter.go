@@ -1,0 +1,149 @@
+package usersvc
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Meter counts requests in memory and writes them to the store in batches
+// (Flush; the server flushes every second and on shutdown). A caller's
+// counts are what the store held when this process last read or flushed
+// them plus what this process has counted since, so every answer includes
+// the current request. After a graceful stop the stored counts are exact;
+// a crash loses at most one flush interval of counts. With several
+// processes each adds its own counts; one process sees another's at its
+// next read of the store (at most one flush interval later).
+type Meter struct {
+	store Store
+
+	mu      sync.Mutex
+	entries map[string]*meterEntry // by user id
+}
+
+type meterEntry struct {
+	baseTotal int64            // stored all-time count when last read or flushed
+	day       string           // the day baseDaily is for
+	baseDaily int64            // stored count of day
+	pending   map[string]int64 // counted here, not yet stored, by day
+}
+
+// NewMeter returns a meter over s.
+func NewMeter(s Store) *Meter { return &Meter{store: s, entries: map[string]*meterEntry{}} }
+
+func (e *meterEntry) usage(day string) Usage {
+	var sum int64
+	for _, n := range e.pending {
+		sum += n
+	}
+	return Usage{Total: e.baseTotal + sum, Daily: e.baseDaily + e.pending[day]}
+}
+
+// Count counts one request for userID on day and returns the counts
+// including it.
+func (m *Meter) Count(ctx context.Context, userID, day string) (Usage, error) {
+	m.mu.Lock()
+	e := m.entries[userID]
+	if e != nil && e.day == day {
+		e.pending[day]++
+		u := e.usage(day)
+		m.mu.Unlock()
+		return u, nil
+	}
+	m.mu.Unlock()
+	// First request here for this user, or their day turned: read the
+	// stored counts (outside the lock).
+	stored, err := m.store.UsageCounts(ctx, userID, day)
+	if err != nil {
+		return Usage{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e = m.entries[userID]
+	switch {
+	case e == nil:
+		e = &meterEntry{baseTotal: stored.Total, day: day, baseDaily: stored.Daily, pending: map[string]int64{}}
+		m.entries[userID] = e
+	case e.day != day:
+		// Only the day's base is new; the total stays as it was counted.
+		e.day, e.baseDaily = day, stored.Daily
+	}
+	e.pending[day]++
+	return e.usage(day), nil
+}
+
+type meterDelta struct {
+	user, day string
+	n         int64
+}
+
+// Flush writes every pending count to the store. Counts that fail to be
+// written stay pending for the next flush. Users with nothing pending
+// afterwards are forgotten, so their next request reads the store again and
+// sees other processes' counts.
+func (m *Meter) Flush(ctx context.Context) error {
+	m.mu.Lock()
+	var deltas []meterDelta
+	for user, e := range m.entries {
+		for day, n := range e.pending {
+			if n > 0 {
+				deltas = append(deltas, meterDelta{user, day, n})
+			}
+		}
+	}
+	m.mu.Unlock()
+	var firstErr error
+	for _, d := range deltas {
+		stored, err := m.store.AddUsage(ctx, d.user, d.day, d.n)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		m.mu.Lock()
+		if e := m.entries[d.user]; e != nil {
+			e.pending[d.day] -= d.n
+			e.baseTotal = stored.Total
+			if e.day == d.day {
+				e.baseDaily = stored.Daily
+			}
+		}
+		m.mu.Unlock()
+	}
+	m.mu.Lock()
+	for user, e := range m.entries {
+		busy := false
+		for day, n := range e.pending {
+			if n == 0 {
+				delete(e.pending, day)
+			} else {
+				busy = true
+			}
+		}
+		if !busy {
+			delete(m.entries, user)
+		}
+	}
+	m.mu.Unlock()
+	return firstErr
+}
+
+// Run flushes every interval until ctx ends, then once more.
+func (m *Meter) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := m.Flush(context.WithoutCancel(ctx)); err != nil && onErr != nil {
+				onErr(err)
+			}
+			return
+		case <-t.C:
+			if err := m.Flush(ctx); err != nil && onErr != nil {
+				onErr(err)
+			}
+		}
+	}
+}
