@@ -176,7 +176,7 @@ type Service struct {
 	// Meter counts requests and writes them in batches.
 	Meter *Meter
 
-	auth *authCache
+	auth      *authCache
 	dummyOnce sync.Once
 	dummyHash []byte
 }
