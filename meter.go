@@ -26,6 +26,7 @@ type meterEntry struct {
 	day       string           // the day baseDaily is for
 	baseDaily int64            // stored count of day
 	pending   map[string]int64 // counted here, not yet stored, by day
+	idle      int              // flushes in a row that found nothing pending
 }
 
 // NewMeter returns a meter over s.
@@ -78,9 +79,10 @@ type meterDelta struct {
 }
 
 // Flush writes every pending count to the store. Counts that fail to be
-// written stay pending for the next flush. Users with nothing pending
-// afterwards are forgotten, so their next request reads the store again and
-// sees other processes' counts.
+// written stay pending for the next flush. Each write reads back the stored
+// counts, other processes' included, so an active user's base stays fresh
+// without extra reads; a user with nothing pending at two flushes in a row
+// is forgotten, and their next request reads the store again.
 func (m *Meter) Flush(ctx context.Context) error {
 	m.mu.Lock()
 	var deltas []meterDelta
@@ -111,6 +113,10 @@ func (m *Meter) Flush(ctx context.Context) error {
 		}
 		m.mu.Unlock()
 	}
+	flushed := map[string]bool{}
+	for _, d := range deltas {
+		flushed[d.user] = true
+	}
 	m.mu.Lock()
 	for user, e := range m.entries {
 		busy := false
@@ -121,8 +127,13 @@ func (m *Meter) Flush(ctx context.Context) error {
 				busy = true
 			}
 		}
-		if !busy {
+		switch {
+		case busy || flushed[user]:
+			e.idle = 0
+		case e.idle >= 1:
 			delete(m.entries, user)
+		default:
+			e.idle++
 		}
 	}
 	m.mu.Unlock()

@@ -271,13 +271,14 @@ func TestUsageAcrossProcesses(t *testing.T) {
 			}(i)
 		}
 		wg.Wait()
-		// Both processes stop gracefully (flush); a fresh read sees every count.
+		// Both processes stop gracefully (flush); a new process sees every count.
 		for _, s := range []*usersvc.Service{e.Svc, otherSvc} {
 			if err := s.Flush(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 		}
-		r := e.Do(t, "GET", path(e.Bob), e.BobToken, "")
+		third := testenv.NewHandler(testenv.NewService(testenv.OpenStore(t, db), e.Clock))
+		r := testenv.Do(t, third, "GET", path(e.Bob), e.BobToken, "")
 		if r.Int(t, "apiUsage") != n+1 || r.Int(t, "apiDailyUsage") != n+1 {
 			t.Fatalf("counts %s, want %d", r.Body, n+1)
 		}

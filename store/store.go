@@ -101,15 +101,20 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("connecting to the database: %w", err)
 	}
 	var drv dialect.Driver = entsql.OpenDB(d, db)
+	if d == dialect.Postgres {
+		drv = newPreparedDriver(db)
+	}
 	if opts.OnQuery != nil {
 		drv = dialect.DebugWithContext(drv, func(context.Context, ...any) { opts.OnQuery() })
 	}
 	return &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d}, nil
 }
 
-// Migrate brings the schema up to date.
+// Migrate brings the schema up to date. It runs on a plain (unprepared)
+// driver so that no DDL or catalog query lands in the statement cache.
 func (s *Store) Migrate(ctx context.Context) error {
-	if err := s.client.Schema.Create(ctx); err != nil {
+	plain := ent.NewClient(ent.Driver(entsql.OpenDB(s.dialect, s.db)))
+	if err := plain.Schema.Create(ctx); err != nil {
 		return fmt.Errorf("migrating the schema: %w", err)
 	}
 	return nil
