@@ -7,13 +7,17 @@ import (
 
 // authCache remembers, for a short time, the token and owner a bearer
 // secret resolved to, so a busy client does not cost a database read per
-// request. Entries live AuthCacheTTL (1 s) of real time, so a revocation,
-// password change, disable or delete made by any process takes effect
-// within a second; writes made through this process drop the user's
-// entries at once.
+// request. Writes made through this process drop the user's entries at
+// once; writes made by other processes arrive as notices (PostgreSQL
+// LISTEN/NOTIFY, see Service.WatchChanges) and do the same. Without a
+// watcher entries live 1 s of real time, so a revocation, password change,
+// disable or delete by any process takes effect within a second; with one,
+// entries may live longer, and the cache is bypassed whenever notices
+// could be missed.
 type authCache struct {
 	mu     sync.Mutex
 	ttl    time.Duration
+	down   bool // notices may be missed: bypass
 	byHash map[string]*authEntry
 	byUser map[string]map[string]struct{}
 }
@@ -32,24 +36,30 @@ func newAuthCache(ttl time.Duration) *authCache {
 }
 
 func (c *authCache) get(hash string) (*Token, *User, bool) {
-	if c == nil || c.ttl <= 0 {
+	if c == nil {
 		return nil, nil, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.ttl <= 0 {
+		return nil, nil, false
+	}
 	e := c.byHash[hash]
-	if e == nil || time.Now().After(e.expires) {
+	if c.down || e == nil || time.Now().After(e.expires) {
 		return nil, nil, false
 	}
 	return e.tok, e.owner, true
 }
 
 func (c *authCache) put(hash string, tok *Token, owner *User) {
-	if c == nil || c.ttl <= 0 {
+	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.down || c.ttl <= 0 {
+		return
+	}
 	if len(c.byHash) >= maxAuthEntries {
 		c.byHash, c.byUser = map[string]*authEntry{}, map[string]map[string]struct{}{}
 	}
@@ -71,4 +81,19 @@ func (c *authCache) forget(userID string) {
 		delete(c.byHash, h)
 	}
 	delete(c.byUser, userID)
+}
+
+// setLive turns the cache on (notices arrive) or off (they may be missed);
+// either way it starts empty.
+func (c *authCache) setLive(live bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = !live
+	c.byHash, c.byUser = map[string]*authEntry{}, map[string]map[string]struct{}{}
+}
+
+func (c *authCache) setTTL(ttl time.Duration) {
+	c.mu.Lock()
+	c.ttl = ttl
+	c.mu.Unlock()
 }

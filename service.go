@@ -58,6 +58,15 @@ type Store interface {
 	// (all when before is 0), at most limit.
 	Audit(ctx context.Context, userID string, before int64, limit int) ([]*AuditEntry, error)
 
+	// NotifyUserChanged tells every process sharing the database, when the
+	// surrounding transaction commits, that a user or their tokens changed.
+	NotifyUserChanged(ctx context.Context, userID string) error
+	// ListenUserChanges calls changed for each such notice until ctx ends;
+	// live(false) when notices may be missed (disconnected), live(true)
+	// once they are delivered again. A store without other processes
+	// (SQLite) returns at once.
+	ListenUserChanges(ctx context.Context, changed func(userID string), live func(bool)) error
+
 	Ping(ctx context.Context) error
 }
 
@@ -393,6 +402,22 @@ func (s *Service) visibleUser(ctx context.Context, st Store, actor *User, id str
 		return nil, errUserNotFound
 	}
 	return u, nil
+}
+
+// WatchChanges keeps the token cache right when other processes change
+// users: their notices drop the user's entries at once, so the cache can
+// live AuthCacheTTL; while notices could be missed the cache is bypassed.
+// It blocks until ctx ends.
+func (s *Service) WatchChanges(ctx context.Context, ttl time.Duration) error {
+	s.auth.setTTL(ttl)
+	return s.Store.ListenUserChanges(ctx, s.auth.forget, s.auth.setLive)
+}
+
+// AuthCached reports whether a bearer secret's check is cached (for tests
+// and diagnostics).
+func (s *Service) AuthCached(secret string) bool {
+	_, _, ok := s.auth.get(HashToken(secret))
+	return ok
 }
 
 // Flush writes the metered counts to the store (see Meter).

@@ -262,6 +262,9 @@ func (s *Service) tokenChange(ctx context.Context, userID, action string, fn fun
 		if err := fn(tx, userID); err != nil {
 			return err
 		}
+		if err := tx.NotifyUserChanged(ctx, userID); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, actor.ID, userID, action, []PatchOperation{})
 	})
 }

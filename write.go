@@ -78,6 +78,9 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		if err := s.audit(ctx, tx, actor.ID, after.ID, action, DiffPatch(before, after, pwChanged)); err != nil {
 			return err
 		}
+		if err := tx.NotifyUserChanged(ctx, after.ID); err != nil {
+			return err
+		}
 		result = after
 		return nil
 	})

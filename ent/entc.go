@@ -14,8 +14,9 @@ import (
 func main() {
 	err := entc.Generate("./schema", &gen.Config{
 		Features: []gen.Feature{
-			gen.FeatureUpsert, // ON CONFLICT for the usage counters
-			gen.FeatureLock,   // SELECT ... FOR UPDATE on PostgreSQL writes
+			gen.FeatureUpsert,    // ON CONFLICT for the usage counters
+			gen.FeatureLock,      // SELECT ... FOR UPDATE on PostgreSQL writes
+			gen.FeatureExecQuery, // pg_notify inside write transactions
 		},
 	})
 	if err != nil {

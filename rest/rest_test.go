@@ -333,3 +333,50 @@ func TestHealthAndReadiness(t *testing.T) {
 		}
 	})
 }
+
+// TestCacheFollowsOtherProcesses: with the token cache living long, a user
+// disabled through another process is refused here as soon as the notice
+// arrives (PostgreSQL LISTEN/NOTIFY).
+func TestCacheFollowsOtherProcesses(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		if db.Name != "postgres" {
+			t.Skip("several processes share a PostgreSQL database; SQLite is single-process")
+		}
+		e := testenv.Start(t, db)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		otherSvc := testenv.NewService(testenv.OpenStore(t, db), e.Clock)
+		other := testenv.NewHandler(otherSvc)
+		watching := make(chan error, 1)
+		go func() { watching <- e.Svc.WatchChanges(ctx, time.Hour) }()
+		// Wait (bounded) until the cache is live: a second request is a hit.
+		ok := false
+		for i := 0; i < 100 && !ok; i++ {
+			if r := e.Do(t, "GET", path(e.Bob), e.BobToken, ""); r.Status != 200 {
+				t.Fatalf("bob: %d", r.Status)
+			}
+			time.Sleep(20 * time.Millisecond)
+			ok = e.Svc.AuthCached(e.BobToken)
+		}
+		if !ok {
+			t.Fatal("the token cache never went live")
+		}
+		if r := testenv.Do(t, other, "PATCH", path(e.Bob), e.AdminToken, `[{"op":"replace","path":"/disabled","value":true}]`, jsonPatch); r.Status != 200 {
+			t.Fatalf("disable through the other process: %d", r.Status)
+		}
+		refused := false
+		for i := 0; i < 250 && !refused; i++ { // at most ~5 s
+			refused = e.Do(t, "GET", path(e.Bob), e.BobToken, "").Status == 403
+			if !refused {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		if !refused {
+			t.Fatal("a user disabled by another process was still served from the cache")
+		}
+		cancel()
+		if err := <-watching; err != nil {
+			t.Fatal(err)
+		}
+	})
+}

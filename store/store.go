@@ -15,7 +15,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq"  // PostgreSQL driver
+	"github.com/lib/pq"    // PostgreSQL driver and LISTEN
 	_ "modernc.org/sqlite" // SQLite driver, no cgo
 
 	"usersvc"
@@ -32,6 +32,7 @@ type Store struct {
 	client  *ent.Client
 	db      *sql.DB
 	dialect string
+	url     string
 	// tx is set on the Store handed to InTx callbacks.
 	tx *ent.Tx
 }
@@ -107,7 +108,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.OnQuery != nil {
 		drv = dialect.DebugWithContext(drv, func(context.Context, ...any) { opts.OnQuery() })
 	}
-	return &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d}, nil
+	return &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: url}, nil
 }
 
 // Migrate brings the schema up to date. It runs on a plain (unprepared)
@@ -160,7 +161,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx usersvc.Store) error) (err 
 			panic(p)
 		}
 	}()
-	if err := fn(&Store{client: s.client, db: s.db, dialect: s.dialect, tx: tx}); err != nil {
+	if err := fn(&Store{client: s.client, db: s.db, dialect: s.dialect, url: s.url, tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -528,4 +529,54 @@ func (s *Store) Audit(ctx context.Context, userID string, before int64, limit in
 			Action: r.Action, Address: r.Address, Patch: patch}
 	}
 	return out, nil
+}
+
+// notifyChannel carries "this user or their tokens changed" between processes.
+const notifyChannel = "usersvc_user_changed"
+
+// NotifyUserChanged sends the notice on PostgreSQL (delivered when the
+// transaction commits); SQLite serves one process and needs none.
+func (s *Store) NotifyUserChanged(ctx context.Context, userID string) (err error) {
+	defer internal(&err)
+	if s.dialect != dialect.Postgres {
+		return nil
+	}
+	rows, err := s.c().QueryContext(ctx, "SELECT pg_notify($1, $2)", notifyChannel, userID)
+	if err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// ListenUserChanges follows other processes' notices on PostgreSQL with a
+// lib/pq Listener (it reconnects by itself; live reports whether notices
+// can be missed). On SQLite it returns at once.
+func (s *Store) ListenUserChanges(ctx context.Context, changed func(string), live func(bool)) error {
+	if s.dialect != dialect.Postgres {
+		return nil
+	}
+	live(false)
+	l := pq.NewListener(s.url, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
+		switch ev {
+		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
+			live(false)
+		}
+	})
+	defer l.Close()
+	if err := l.Listen(notifyChannel); err != nil {
+		return fmt.Errorf("listening for user changes: %w", err)
+	}
+	live(true)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case n := <-l.Notify:
+			if n == nil { // reconnected: anything sent meanwhile is lost
+				live(true)
+				continue
+			}
+			changed(n.Extra)
+		}
+	}
 }

@@ -211,6 +211,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		svc.Meter.Run(meterCtx, time.Second, func(err error) { logger.Error("writing usage counts", "err", err) })
 	}()
 	defer func() { stopMeter(); <-meterDone }() // the last flush, after the last request
+	go func() {
+		// Other processes' user changes reach the token cache as notices
+		// (PostgreSQL), so cached entries may live 30 s.
+		if err := svc.WatchChanges(meterCtx, 30*time.Second); err != nil {
+			logger.Error("watching user changes; token cache kept at 1 s", "err", err)
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	logger.Info("serving", "addr", c.Addr, "database", st.Dialect())
