@@ -370,7 +370,15 @@ var errUserNotFound = Errorf(ENotFound, "User not found.")
 
 // User returns the user with id, as the caller may see it. Users other than
 // the caller are "not found" to non-admins, exactly like ids that do not exist.
+//
+// A caller reading themselves gets the user their token check loaded: it
+// is as fresh as a second read would be (the token cache drops a user on
+// any change, by this process or, through notices, by another), and it
+// saves the read.
 func (s *Service) User(ctx context.Context, id string) (*User, error) {
+	if p := PrincipalFrom(ctx); p != nil && p.Token != nil && p.User != nil && p.User.ID == id {
+		return p.User, nil
+	}
 	actor, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
@@ -384,7 +392,7 @@ func (s *Service) Me(ctx context.Context) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.visibleUser(ctx, s.Store, actor, actor.ID, false)
+	return s.User(ctx, actor.ID)
 }
 
 func (s *Service) visibleUser(ctx context.Context, st Store, actor *User, id string, forUpdate bool) (*User, error) {
