@@ -97,3 +97,18 @@ func (c *authCache) setTTL(ttl time.Duration) {
 	c.ttl = ttl
 	c.mu.Unlock()
 }
+
+// refresh puts a user's new state into their entries, unless a newer one
+// is there already (concurrent writes may finish out of order).
+func (c *authCache) refresh(u *User) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h := range c.byUser[u.ID] {
+		if e := c.byHash[h]; e != nil && e.owner.Version < u.Version {
+			e.owner = u
+		}
+	}
+}

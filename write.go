@@ -35,6 +35,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		return nil, err
 	}
 	var result *User
+	var pwChanged bool
 	err = s.Store.InTx(ctx, func(tx Store) error {
 		before, err := s.visibleUser(ctx, tx, actor, id, true)
 		if err != nil {
@@ -43,10 +44,11 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		if ifVersion != nil && *ifVersion != before.Version {
 			return Errorf(EPreconditionFailed, "Precondition Failed")
 		}
-		after, pwChanged, err := fn(tx, actor, before)
+		after, pw, err := fn(tx, actor, before)
 		if err != nil {
 			return err
 		}
+		pwChanged = pw
 		changed := ChangedFields(before, after)
 		// A sign-in is always recorded, even when lastLogin did not move
 		// (two sign-ins within the clock's resolution).
@@ -87,7 +89,14 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	if err != nil {
 		return nil, err
 	}
-	s.auth.forget(id) // after the commit, so no request re-caches the old state
+	// After the commit, so no request re-caches the old state. A password
+	// change revoked sessions: drop the user's entries; otherwise the new
+	// state replaces the cached one.
+	if pwChanged {
+		s.auth.forget(id)
+	} else {
+		s.auth.refresh(result)
+	}
 	return result, nil
 }
 

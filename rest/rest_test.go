@@ -380,3 +380,29 @@ func TestCacheFollowsOtherProcesses(t *testing.T) {
 		}
 	})
 }
+
+// TestCacheFollowsLocalWrites: a cached token check sees a change made
+// through this process at once.
+func TestCacheFollowsLocalWrites(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		for _, step := range []struct {
+			patch string
+			want  int
+		}{
+			{"", 200},
+			{`[{"op":"replace","path":"/disabled","value":true}]`, 403},
+			{`[{"op":"replace","path":"/disabled","value":false}]`, 200},
+			{`[{"op":"replace","path":"/expires","value":"2000-01-01T00:00:00Z"}]`, 403},
+		} {
+			if step.patch != "" {
+				if r := e.Do(t, "PATCH", path(e.Bob), e.AdminToken, step.patch, jsonPatch); r.Status != 200 {
+					t.Fatalf("admin patch: %d %s", r.Status, r.Body)
+				}
+			}
+			if r := e.Do(t, "GET", path(e.Bob), e.BobToken, ""); r.Status != step.want {
+				t.Fatalf("after %s: %d, want %d", step.patch, r.Status, step.want)
+			}
+		}
+	})
+}

@@ -5,7 +5,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -33,6 +35,8 @@ type Store struct {
 	db      *sql.DB
 	dialect string
 	url     string
+	// instance tells this process's notices from other processes'.
+	instance string
 	// tx is set on the Store handed to InTx callbacks.
 	tx *ent.Tx
 }
@@ -108,7 +112,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.OnQuery != nil {
 		drv = dialect.DebugWithContext(drv, func(context.Context, ...any) { opts.OnQuery() })
 	}
-	return &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: url}, nil
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: url, instance: hex.EncodeToString(b)}, nil
 }
 
 // Migrate brings the schema up to date. It runs on a plain (unprepared)
@@ -161,7 +167,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx usersvc.Store) error) (err 
 			panic(p)
 		}
 	}()
-	if err := fn(&Store{client: s.client, db: s.db, dialect: s.dialect, url: s.url, tx: tx}); err != nil {
+	if err := fn(&Store{client: s.client, db: s.db, dialect: s.dialect, url: s.url, instance: s.instance, tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -227,20 +233,21 @@ func (s *Store) CreateUser(ctx context.Context, u *usersvc.User) (err error) {
 // UpdateUser writes every field of u.
 func (s *Store) UpdateUser(ctx context.Context, u *usersvc.User) (err error) {
 	defer internal(&err)
-	upd := s.c().User.UpdateOneID(u.ID).
+	// A bulk update by id is one UPDATE; UpdateOne would read the row back.
+	upd := s.c().User.Update().Where(user.ID(u.ID)).
 		SetName(u.Name).SetEmail(u.Email).SetEmailKey(usersvc.EmailKey(u.Email)).
 		SetCountry(u.Country).SetTimeZone(u.TimeZone).
 		SetDisabled(u.Disabled).SetTags(u.Tags).SetPrivileges(u.Privileges).
 		SetAdminDevices(u.AdminDevices).SetModification(u.Modification).
 		SetPasswordHash(u.PasswordHash).SetRole(user.Role(u.Role)).SetVersion(u.Version)
-	optStr := func(v *string, set func(string) *ent.UserUpdateOne, clear func() *ent.UserUpdateOne) {
+	optStr := func(v *string, set func(string) *ent.UserUpdate, clear func() *ent.UserUpdate) {
 		if v != nil {
 			set(*v)
 		} else {
 			clear()
 		}
 	}
-	optTime := func(v *time.Time, set func(time.Time) *ent.UserUpdateOne, clear func() *ent.UserUpdateOne) {
+	optTime := func(v *time.Time, set func(time.Time) *ent.UserUpdate, clear func() *ent.UserUpdate) {
 		if v != nil {
 			set(*v)
 		} else {
@@ -261,9 +268,12 @@ func (s *Store) UpdateUser(ctx context.Context, u *usersvc.User) (err error) {
 	} else {
 		upd.ClearDailyQuota()
 	}
-	_, err = upd.Save(ctx)
+	n, err := upd.Save(ctx)
 	if err != nil {
-		return notFound(saveErr(err), "User not found.")
+		return saveErr(err)
+	}
+	if n == 0 {
+		return usersvc.Errorf(usersvc.ENotFound, "User not found.")
 	}
 	return nil
 }
@@ -541,7 +551,7 @@ func (s *Store) NotifyUserChanged(ctx context.Context, userID string) (err error
 	if s.dialect != dialect.Postgres {
 		return nil
 	}
-	rows, err := s.c().QueryContext(ctx, "SELECT pg_notify($1, $2)", notifyChannel, userID)
+	rows, err := s.c().QueryContext(ctx, "SELECT pg_notify($1, $2)", notifyChannel, s.instance+":"+userID)
 	if err != nil {
 		return err
 	}
@@ -576,7 +586,10 @@ func (s *Store) ListenUserChanges(ctx context.Context, changed func(string), liv
 				live(true)
 				continue
 			}
-			changed(n.Extra)
+			from, userID, _ := strings.Cut(n.Extra, ":")
+			if from != s.instance { // this process already updated its cache
+				changed(userID)
+			}
 		}
 	}
 }
