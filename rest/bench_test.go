@@ -2,7 +2,6 @@ package rest_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"usersvc/internal/testenv"
@@ -11,11 +10,7 @@ import (
 // BenchmarkPatchEndpoint is a PATCH with one replace through the whole
 // handler, on SQLite and (when it answers) PostgreSQL.
 func BenchmarkPatchEndpoint(b *testing.B) {
-	dbs := []testenv.DB{{Name: "sqlite", URL: "sqlite:" + filepath.Join(b.TempDir(), "bench.db")}}
-	if base, _ := testenv.PostgresURL(); base != "" {
-		dbs = append(dbs, testenv.DB{Name: "postgres", URL: testenv.NewSchema(b, base)})
-	}
-	for _, db := range dbs {
+	for _, db := range testenv.BenchDBs(b) {
 		b.Run(db.Name, func(b *testing.B) {
 			e := testenv.Start(b, db)
 			i := 0

@@ -2,22 +2,16 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"usersvc"
 	"usersvc/internal/testenv"
 )
 
 // BenchmarkAuthenticate is the token check every request makes, metering
 // included, on SQLite and (when it answers) PostgreSQL.
 func BenchmarkAuthenticate(b *testing.B) {
-	dbs := []testenv.DB{{Name: "sqlite", URL: "sqlite:" + filepath.Join(b.TempDir(), "bench.db")}}
-	if base, _ := testenv.PostgresURL(); base != "" {
-		dbs = append(dbs, testenv.DB{Name: "postgres", URL: testenv.NewSchema(b, base)})
-	}
-	for _, db := range dbs {
+	for _, db := range testenv.BenchDBs(b) {
 		b.Run(db.Name, func(b *testing.B) {
 			e := testenv.Start(b, db)
 			e.Svc.Now = time.Now
@@ -32,5 +26,4 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		})
 	}
-	_ = usersvc.TokenPrefix
 }

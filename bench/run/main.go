@@ -39,6 +39,7 @@ var (
 	conns    = flag.Int("connections", 64, "wrk connections")
 	threads  = flag.Int("threads", 2, "wrk threads")
 	only     = flag.String("only", "", "comma-separated scenario names to run (default all)")
+	keep     = flag.Bool("keep", false, "keep the bench database afterwards")
 )
 
 func envOr(k, d string) string {
@@ -98,6 +99,13 @@ func main() {
 		results = append(results, r)
 	}
 	printTable(results)
+	if !*keep {
+		admin, err := sql.Open("postgres", *pgURL)
+		must(err)
+		defer admin.Close()
+		_, err = admin.Exec("DROP DATABASE IF EXISTS " + *dbName + " WITH (FORCE)")
+		must(err)
+	}
 }
 
 // setupDB drops and creates the bench database, migrates it and seeds it.

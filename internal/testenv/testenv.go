@@ -112,6 +112,16 @@ func ForEachDB(t *testing.T, fn func(t *testing.T, db DB)) {
 	})
 }
 
+// BenchDBs is SQLite in tb's temp dir and, when it answers, a PostgreSQL
+// schema of tb's own: the databases benchmarks run on.
+func BenchDBs(tb testing.TB) []DB {
+	dbs := []DB{{Name: "sqlite", URL: "sqlite:" + filepath.Join(tb.TempDir(), "bench.db")}}
+	if base, _ := PostgresURL(); base != "" {
+		dbs = append(dbs, DB{Name: "postgres", URL: NewSchema(tb, base)})
+	}
+	return dbs
+}
+
 // NewSchema creates a schema of its own for t and returns a URL that uses it.
 func NewSchema(t testing.TB, base string) string {
 	t.Helper()
