@@ -16,6 +16,9 @@ import (
 // next read of the store (at most one flush interval later).
 type Meter struct {
 	store Store
+	// Flushed, when set, hears of every flush: the users written and the
+	// error if any (for metrics).
+	Flushed func(users int, err error)
 
 	mu      sync.Mutex
 	entries map[string]*meterEntry // by user id
@@ -116,6 +119,9 @@ func (m *Meter) Flush(ctx context.Context) error {
 	flushed := map[string]bool{}
 	for _, d := range deltas {
 		flushed[d.user] = true
+	}
+	if m.Flushed != nil {
+		m.Flushed(len(flushed), firstErr)
 	}
 	m.mu.Lock()
 	for user, e := range m.entries {

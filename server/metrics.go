@@ -19,6 +19,8 @@ type Metrics struct {
 	requests   *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	operations *prometheus.CounterVec
+	flushes    *prometheus.CounterVec
+	flushUsers prometheus.Counter
 
 	mu       sync.Mutex
 	opNames  map[string]bool
@@ -41,9 +43,15 @@ func NewMetrics(db *sql.DB) *Metrics {
 		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "usersvc_graphql_operations_total", Help: "GraphQL operations by operation name (\"anonymous\" when unnamed, \"other\" past 100 names).",
 		}, []string{"operation"}),
+		flushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "usersvc_usage_flushes_total", Help: "Usage-counter flushes by result (ok, error).",
+		}, []string{"result"}),
+		flushUsers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "usersvc_usage_flushed_users_total", Help: "Users whose counts a flush wrote.",
+		}),
 		opNames: map[string]bool{}, maxNames: 100,
 	}
-	reg.MustRegister(m.requests, m.latency, m.operations,
+	reg.MustRegister(m.requests, m.latency, m.operations, m.flushes, m.flushUsers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
 		reg.MustRegister(collectors.NewDBStatsCollector(db, "usersvc"))
@@ -57,6 +65,19 @@ func (m *Metrics) observe(route, method string, status int, d time.Duration) {
 	}
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// UsageFlushed records one usage-counter flush (see usersvc.Meter.Flushed).
+func (m *Metrics) UsageFlushed(users int, err error) {
+	if m == nil {
+		return
+	}
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.flushes.WithLabelValues(result).Inc()
+	m.flushUsers.Add(float64(users))
 }
 
 // Operation counts one GraphQL operation. Names are client-chosen, so only

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -84,10 +85,14 @@ func TestMetrics(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		m := server.NewMetrics(e.Store.DB())
+		e.Svc.Meter.Flushed = m.UsageFlushed
 		h := server.New(e.Svc, server.Config{Metrics: m, MetricsToken: "s3cret", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		testenv.Do(t, h, "GET", "/api/users/"+e.Alice.ID, e.AliceToken, "")
 		testenv.Do(t, h, "GET", "/api/users/usr-nope", e.AliceToken, "")
 		testenv.Do(t, h, "POST", "/graphql", e.AliceToken, `{"query":"query Mine { me { id } }"}`)
+		if err := e.Svc.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		if r := testenv.Do(t, h, "GET", "/metrics", "", ""); r.Status != 401 {
 			t.Fatalf("metrics without the token: %d", r.Status)
 		}
@@ -99,6 +104,8 @@ func TestMetrics(t *testing.T) {
 			`usersvc_http_request_duration_seconds_bucket{method="POST",route="/graphql"`,
 			`usersvc_graphql_operations_total{operation="Mine"} 1`,
 			`go_sql_open_connections{db_name="usersvc"}`,
+			`usersvc_usage_flushes_total{result="ok"} 1`,
+			`usersvc_usage_flushed_users_total 1`,
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("metrics lack %s", want)

@@ -202,8 +202,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if created {
 		fmt.Fprintf(stdout, "Created the first admin (%s). Its API token, shown only this once:\n%s\n", usersvc.BootstrapAdmin.Email, token)
 	}
+	metrics := server.NewMetrics(st.DB())
+	svc.Meter.Flushed = metrics.UsageFlushed
 	srv := server.NewHTTPServer(c.Addr, server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger,
-		Metrics: server.NewMetrics(st.DB()), MetricsToken: c.MetricsToken}), server.DefaultTimeouts)
+		Metrics: metrics, MetricsToken: c.MetricsToken}), server.DefaultTimeouts)
 	meterCtx, stopMeter := context.WithCancel(context.WithoutCancel(ctx))
 	meterDone := make(chan struct{})
 	go func() {
