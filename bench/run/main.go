@@ -40,6 +40,7 @@ var (
 	threads  = flag.Int("threads", 2, "wrk threads")
 	only     = flag.String("only", "", "comma-separated scenario names to run (default all)")
 	keep     = flag.Bool("keep", false, "keep the bench database afterwards")
+	loadgen  = flag.String("loadgen", "auto", "load generator: wrk, go, or auto (wrk when installed)")
 )
 
 func envOr(k, d string) string {
@@ -65,9 +66,18 @@ func userID(i int) string { return fmt.Sprintf("usr-bench%07d", i) }
 
 func main() {
 	flag.Parse()
-	if _, err := exec.LookPath("wrk"); err != nil {
-		must(fmt.Errorf("wrk not found: apt-get install wrk"))
+	if *loadgen == "auto" {
+		*loadgen = "go"
+		if _, err := exec.LookPath("wrk"); err == nil {
+			*loadgen = "wrk"
+		}
 	}
+	if *loadgen == "wrk" {
+		if _, err := exec.LookPath("wrk"); err != nil {
+			must(fmt.Errorf("wrk not found: apt-get install wrk, or -loadgen go"))
+		}
+	}
+	fmt.Fprintf(os.Stderr, "load generator: %s\n", *loadgen)
 	work, err := os.MkdirTemp("", "usersvc-bench-")
 	must(err)
 	defer os.RemoveAll(work)
@@ -94,7 +104,7 @@ func main() {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "== %s\n", s.name)
-		r := measure(work, s.server, benchURL, scripts[s.script])
+		r := measure(work, s.server, benchURL, s.script, scripts[s.script])
 		r.name = s.name
 		results = append(results, r)
 	}
@@ -198,7 +208,7 @@ type result struct {
 	ready            time.Duration
 }
 
-func measure(work, server, dbURL, script string) result {
+func measure(work, server, dbURL, scenario, script string) result {
 	port := 18500
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	var cmd *exec.Cmd
@@ -232,17 +242,20 @@ func measure(work, server, dbURL, script string) result {
 	}
 	time.Sleep(time.Second)
 	idle := procStatus(cmd.Process.Pid, "VmRSS")
-	wrk := func(d time.Duration) string {
+	load := func(d time.Duration) (result, string) {
+		if *loadgen == "go" {
+			r := goLoad(addr, scenario, *conns, d)
+			return r, fmt.Sprintf("%d requests, %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d errors\n", r.requests, r.rps, r.p50, r.p99, r.errors)
+		}
 		out, err := exec.Command("wrk", "-t", strconv.Itoa(*threads), "-c", strconv.Itoa(*conns), "-d", d.String(),
 			"--latency", "-s", script, "http://"+addr).CombinedOutput()
 		must(err)
-		return string(out)
+		return parseWrk(string(out)), string(out)
 	}
-	wrk(*warmup)
+	load(*warmup)
 	cpu0 := procCPU(cmd.Process.Pid)
-	out := wrk(*duration)
+	r, out := load(*duration)
 	cpu1 := procCPU(cmd.Process.Pid)
-	r := parseWrk(out)
 	r.idleRSS, r.peakRSS, r.ready = idle, procStatus(cmd.Process.Pid, "VmHWM"), ready
 	if r.requests > 0 {
 		r.cpuPerReq = (cpu1 - cpu0) / float64(r.requests) * 1e6

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// goLoad is the load generator used when wrk is not installed: conns
+// keep-alive connections, each sending the scenario's next request as soon
+// as the last one is answered, for d. It reports what parseWrk reads.
+func goLoad(addr, scenario string, conns int, d time.Duration) result {
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		latencies []time.Duration
+		errs      atomic.Int64
+		seq       atomic.Int64
+	)
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for c := 0; c < conns; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}, Timeout: 10 * time.Second}
+			var local []time.Duration
+			for time.Now().Before(deadline) {
+				req := buildRequest(addr, scenario, int(seq.Add(1)))
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				local = append(local, time.Since(t0))
+				if resp.StatusCode >= 300 {
+					errs.Add(1)
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	pct := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
+	return result{rps: float64(len(latencies)) / elapsed.Seconds(), p50: pct(0.50), p99: pct(0.99),
+		requests: int64(len(latencies)), errors: errs.Load()}
+}
+
+// buildRequest mirrors the wrk scripts of writeScripts.
+func buildRequest(addr, scenario string, n int) *http.Request {
+	i := n%*tokens + 1
+	if scenario == "onetoken" {
+		i = 1
+	}
+	id, tok := userID(i), secret(i)
+	var method, path, ctype, body string
+	switch scenario {
+	case "get", "onetoken":
+		method, path = "GET", "/api/users/"+id
+	case "graphql":
+		method, path, ctype = "POST", "/graphql", "application/json"
+		body = `{"query":"query($id: ID!) { user(id: $id) { id name email country timeZone tags privileges role } }","variables":{"id":"` + id + `"}}`
+	case "patch":
+		method, path, ctype = "PATCH", "/api/users/"+id, "application/json-patch+json"
+		body = fmt.Sprintf(`[{"op":"replace","path":"/description","value":"d%d"}]`, n)
+	case "put":
+		method, path, ctype = "PUT", "/api/users/"+id, "application/json"
+		body = fmt.Sprintf(`{"name":"User %d","email":"user%d@example.com","country":"ES","timeZone":"Europe/Madrid","description":"p%d"}`, i, i, n)
+	}
+	req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	return req
+}
