@@ -88,14 +88,16 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 	at := s.now()
 	expires := at.Add(s.SessionTTL)
 	sys := WithPrincipal(ctx, &Principal{User: u})
-	_, err = s.write(sys, u.ID, nil, ActionLogin, func(tx Store, actor, before *User) (*User, bool, error) {
+	_, err = s.write(sys, u.ID, nil, ActionLogin, func(tx Store, actor, before *User) (edit, error) {
 		if err := tx.CreateToken(ctx, &Token{UserID: u.ID, Kind: KindSession, Label: "sign-in",
 			Hash: HashToken(secret), Created: at, Expires: &expires}); err != nil {
-			return nil, false, err
+			return edit{}, err
 		}
 		after := before.Clone()
 		after.LastLogin = &at
-		return after, false, nil
+		// Recorded even when lastLogin did not move (two sign-ins within the
+		// clock's resolution): a session was issued.
+		return edit{after: after, effect: true}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -228,11 +230,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIK
 	}
 	var revoked *Token
 	err = s.tokenChange(ctx, userID, ActionAPIKeyRevoke, func(tx Store, owner string) error {
-		t, err := tx.RevokeToken(ctx, owner, KindAPIKey, id)
+		t, err := tx.RevokeToken(ctx, owner, KindAPIKey, id) // ENotFound "API key not found." when none
 		if err != nil {
-			if ErrorCode(err) == ENotFound {
-				return Errorf(ENotFound, "API key not found.")
-			}
 			return err
 		}
 		revoked = t
@@ -246,7 +245,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIK
 
 // tokenChange runs a change to userID's keys (the caller's when userID is
 // "") with the same visibility rule as any other access, and records it in
-// the history.
+// the history. It sends no change notice: API keys are never bearer tokens
+// and a new operator token is not in any cache, so no token check goes stale.
 func (s *Service) tokenChange(ctx context.Context, userID, action string, fn func(tx Store, owner string) error) error {
 	actor, err := s.caller(ctx)
 	if err != nil {
@@ -260,9 +260,6 @@ func (s *Service) tokenChange(ctx context.Context, userID, action string, fn fun
 			return err
 		}
 		if err := fn(tx, userID); err != nil {
-			return err
-		}
-		if err := tx.NotifyUserChanged(ctx, userID); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, actor.ID, userID, action, []PatchOperation{})

@@ -20,9 +20,31 @@ const (
 	ActionTokenCreate  = "token.create"
 )
 
-// change computes the user a write would store. It returns the new user and
-// whether it sets a new password (already hashed into the user).
-type change func(tx Store, actor, before *User) (after *User, passwordChanged bool, err error)
+// edit is what a change computed.
+type edit struct {
+	after *User
+	// password, when set, is a new password (already validated): it is
+	// hashed only once the change is authorized and will be saved.
+	password *string
+	// effect says the change did something besides the user's fields (a
+	// sign-in issued a session), so it is saved and recorded even when no
+	// field moved.
+	effect bool
+}
+
+// change computes the edit a write would make.
+type change func(tx Store, actor, before *User) (edit, error)
+
+// edited reports whether a change is an edit of the user, which moves
+// modification: any field changed but lastLogin, which the service keeps.
+func edited(changed []string, passwordChanged bool) bool {
+	for _, f := range changed {
+		if f != "lastLogin" {
+			return true
+		}
+	}
+	return passwordChanged
+}
 
 // write is the one write path for an existing user: in one transaction it
 // reads the user fresh (locked), checks the caller may see it and the
@@ -35,7 +57,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		return nil, err
 	}
 	var result *User
-	var pwChanged bool
+	var pwChanged bool // read after the commit
 	err = s.Store.InTx(ctx, func(tx Store) error {
 		before, err := s.visibleUser(ctx, tx, actor, id, true)
 		if err != nil {
@@ -44,15 +66,14 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		if ifVersion != nil && *ifVersion != before.Version {
 			return Errorf(EPreconditionFailed, "Precondition Failed")
 		}
-		after, pw, err := fn(tx, actor, before)
+		e, err := fn(tx, actor, before)
 		if err != nil {
 			return err
 		}
-		pwChanged = pw
+		after := e.after
+		pwChanged = e.password != nil
 		changed := ChangedFields(before, after)
-		// A sign-in is always recorded, even when lastLogin did not move
-		// (two sign-ins within the clock's resolution).
-		if !pwChanged && len(changed) == 0 && action != ActionLogin {
+		if !pwChanged && len(changed) == 0 && !e.effect {
 			result = before
 			return nil
 		}
@@ -65,8 +86,13 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 				return Errorf(EConflict, "The last active administrator cannot be demoted, disabled or deleted.")
 			}
 		}
+		if pwChanged {
+			if err := s.hashPassword(after, *e.password); err != nil {
+				return err
+			}
+		}
 		after.Version = before.Version + 1
-		if action != ActionLogin { // signing in is not an edit of the user
+		if edited(changed, pwChanged) {
 			after.Modification = s.now()
 		}
 		if err := tx.UpdateUser(ctx, after); err != nil {
@@ -105,39 +131,36 @@ func activeAdmin(u *User) bool { return u.IsAdmin() && u.DeletedAt == nil && !u.
 // fromDocument is the change of PUT and of both patch formats: decode the
 // new document, apply it over the stored user, validate, authorize.
 func (s *Service) fromDocument(build func(before *User) (any, error)) change {
-	return func(tx Store, actor, before *User) (*User, bool, error) {
+	return func(tx Store, actor, before *User) (edit, error) {
 		doc, err := build(before)
 		if err != nil {
-			return nil, false, err
+			return edit{}, err
 		}
 		in, err := DecodeInput(doc)
 		if err != nil {
-			return nil, false, err
+			return edit{}, err
 		}
 		if in.ID != nil && *in.ID != before.ID {
-			return nil, false, FieldErrorf(EInvalid, "id", "The id in the body does not match the id in the path.")
+			return edit{}, FieldErrorf(EInvalid, "id", "The id in the body does not match the id in the path.")
 		}
 		after := applyInput(before, in, actor.IsAdmin())
 		if err := Validate(after); err != nil {
-			return nil, false, err
+			return edit{}, err
 		}
-		pwChanged := in.Password != nil
-		if pwChanged {
-			if err := s.setPassword(after, *in.Password); err != nil {
-				return nil, false, err
+		if in.Password != nil {
+			if err := ValidatePassword(*in.Password); err != nil {
+				return edit{}, err
 			}
 		}
-		if err := AuthorizeChange(actor, before, after, pwChanged); err != nil {
-			return nil, false, err
+		if err := AuthorizeChange(actor, before, after, in.Password != nil); err != nil {
+			return edit{}, err
 		}
-		return after, pwChanged, nil
+		return edit{after: after, password: in.Password}, nil
 	}
 }
 
-func (s *Service) setPassword(u *User, password string) error {
-	if err := ValidatePassword(password); err != nil {
-		return err
-	}
+// hashPassword stores a bcrypt hash of an already validated password in u.
+func (s *Service) hashPassword(u *User, password string) error {
 	h, err := bcrypt.GenerateFromPassword([]byte(password), s.BcryptCost)
 	if err != nil {
 		return Internal(err)
@@ -189,22 +212,22 @@ func (s *Service) MergePatchUser(ctx context.Context, id string, patch any, ifVe
 // The user's tokens stop working at once (authentication refuses deleted
 // owners). Deleting a deleted user changes nothing.
 func (s *Service) DeleteUser(ctx context.Context, id string) (*User, error) {
-	return s.write(ctx, id, nil, ActionDelete, func(tx Store, actor, before *User) (*User, bool, error) {
+	return s.write(ctx, id, nil, ActionDelete, func(tx Store, actor, before *User) (edit, error) {
 		after := before.Clone()
 		if after.DeletedAt == nil {
 			now := s.now()
 			after.DeletedAt = &now
 		}
-		return after, false, nil
+		return edit{after: after}, nil
 	})
 }
 
 // RestoreUser un-deletes a user. Admins only.
 func (s *Service) RestoreUser(ctx context.Context, id string) (*User, error) {
-	return s.write(ctx, id, nil, ActionRestore, func(tx Store, actor, before *User) (*User, bool, error) {
+	return s.write(ctx, id, nil, ActionRestore, func(tx Store, actor, before *User) (edit, error) {
 		after := before.Clone()
 		after.DeletedAt = nil
-		return after, false, AuthorizeChange(actor, before, after, false)
+		return edit{after: after}, AuthorizeChange(actor, before, after, false)
 	})
 }
 
@@ -284,7 +307,10 @@ func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
 		return nil, err
 	}
 	if in.Password != nil {
-		if err := s.setPassword(u, *in.Password); err != nil {
+		if err := ValidatePassword(*in.Password); err != nil {
+			return nil, err
+		}
+		if err := s.hashPassword(u, *in.Password); err != nil {
 			return nil, err
 		}
 	}

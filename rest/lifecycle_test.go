@@ -296,13 +296,20 @@ func TestSignInAndAPIKeys(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		patch(t, e, e.AliceToken, e.Alice.ID, `[{"op":"add","path":"/password","value":"alice passphrase"}]`)
+		e.Clock.Advance(time.Minute)
+		pre := e.Do(t, "GET", path(e.Alice), e.AdminToken, "")
 		r := signIn(t, e, `{"userName":"ALICE@example.com","password":"alice passphrase"}`)
 		if r.Status != 200 || r.JSON["success"] != true || r.JSON["expires"] != usersvc.FormatTime(e.Clock.Now().Add(24*time.Hour)) {
 			t.Fatalf("sign in: %d %s", r.Status, r.Body)
 		}
 		session := r.JSON["token"].(string)
-		if g := e.Do(t, "GET", path(e.Alice), session, ""); g.Status != 200 || g.JSON["lastLogin"] == nil {
+		g := e.Do(t, "GET", path(e.Alice), session, "")
+		if g.Status != 200 || g.JSON["lastLogin"] == nil {
 			t.Fatalf("session token: %d %s", g.Status, g.Body)
+		}
+		// Signing in moves lastLogin and the version (the ETag), not modification.
+		if g.JSON["modification"] != pre.JSON["modification"] || g.Header.Get("ETag") == pre.Header.Get("ETag") {
+			t.Fatalf("sign-in: modification %v -> %v, ETag %s -> %s", pre.JSON["modification"], g.JSON["modification"], pre.Header.Get("ETag"), g.Header.Get("ETag"))
 		}
 		for _, bad := range []string{
 			`{"userName":"alice@example.com","password":"wrong"}`,

@@ -161,7 +161,7 @@ func TestUserStatesRefused(t *testing.T) {
 		}
 		// A soft-deleted user's token is refused; admins still read the user.
 		u, tok := e.NewUser(t, "D", "deleted@example.com", "UTC", usersvc.RoleUser)
-		if _, err := e.Store.DB().Exec(softDeleteSQL(e, u.ID)); err != nil {
+		if _, err := e.Store.DB().Exec(softDeleteSQL(u.ID)); err != nil {
 			t.Fatal(err)
 		}
 		if r := e.Do(t, "GET", path(u), tok, ""); r.Status != 403 || r.JSON["error"] != "This account has been deleted." {
@@ -177,7 +177,7 @@ func TestUserStatesRefused(t *testing.T) {
 	})
 }
 
-func softDeleteSQL(e *testenv.Env, id string) string {
+func softDeleteSQL(id string) string {
 	ts := "'2026-01-01 00:00:00+00:00'"
 	return "UPDATE users SET deleted_at = " + ts + " WHERE id = '" + id + "'"
 }
