@@ -1,0 +1,161 @@
+package usersvc
+
+import (
+	"context"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// APIKey is the public record of an API key: never its secret.
+type APIKey struct {
+	ID       int        `json:"id"`
+	Label    string     `json:"label"`
+	Creation time.Time  `json:"creation"`
+	LastUsed *time.Time `json:"lastUsed"`
+}
+
+func apiKeyOf(t *Token) *APIKey {
+	return &APIKey{ID: t.ID, Label: t.Label, Creation: t.Created, LastUsed: t.LastUsed}
+}
+
+// CreateAPIKey makes a new API key for userID (the caller themselves, or
+// anyone for an admin) and returns its secret, shown only this once.
+func (s *Service) CreateAPIKey(ctx context.Context, userID, label string) (string, *APIKey, error) {
+	if label == "" || utf8.RuneCountInString(label) > MaxAPIKeyLabelLen || !utf8.ValidString(label) {
+		return "", nil, FieldErrorf(EInvalid, "label", "An API key needs a label of 1 to %d characters.", MaxAPIKeyLabelLen)
+	}
+	secret, err := newSecret(APIKeyPrefix)
+	if err != nil {
+		return "", nil, Internal(err)
+	}
+	t := &Token{Kind: KindAPIKey, Label: label, Hash: HashToken(secret), Created: s.now()}
+	if err := s.tokenChange(ctx, userID, ActionAPIKeyCreate, func(tx Store, owner string) error {
+		t.UserID = owner
+		return tx.CreateToken(ctx, t)
+	}); err != nil {
+		return "", nil, err
+	}
+	return secret, apiKeyOf(t), nil
+}
+
+// RevokeAPIKey revokes one of userID's API keys.
+func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIKey, error) {
+	id, err := strconv.Atoi(keyID)
+	if err != nil || id <= 0 {
+		return nil, Errorf(ENotFound, "API key not found.")
+	}
+	var revoked *Token
+	err = s.tokenChange(ctx, userID, ActionAPIKeyRevoke, func(tx Store, owner string) error {
+		t, err := tx.RevokeToken(ctx, owner, KindAPIKey, id) // ENotFound "API key not found." when none
+		if err != nil {
+			return err
+		}
+		revoked = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return apiKeyOf(revoked), nil
+}
+
+// tokenChange runs a change to userID's keys (the caller's when userID is
+// "") with the same visibility rule as any other access, and records it in
+// the history. It sends no change notice: API keys are never bearer tokens
+// and a new operator token is not in any cache, so no token check goes stale.
+func (s *Service) tokenChange(ctx context.Context, userID, action string, fn func(tx Store, owner string) error) error {
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return err
+	}
+	if userID == "" {
+		userID = actor.ID
+	}
+	return s.Store.InTx(ctx, func(tx Store) error {
+		if _, err := s.visibleUser(ctx, tx, actor, userID, false); err != nil {
+			return err
+		}
+		if err := fn(tx, userID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor.ID, userID, action, []PatchOperation{})
+	})
+}
+
+// APIKeys lists userID's (by default the caller's) live API keys, newest first.
+func (s *Service) APIKeys(ctx context.Context, userID string) ([]APIKey, error) {
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if userID == "" {
+		userID = actor.ID
+	}
+	if _, err := s.visibleUser(ctx, s.Store, actor, userID, false); err != nil {
+		return nil, err
+	}
+	toks, err := s.Store.Tokens(ctx, userID, KindAPIKey)
+	if err != nil {
+		return nil, err
+	}
+	keys := []APIKey{}
+	for _, t := range toks {
+		if !t.Revoked {
+			keys = append(keys, *apiKeyOf(t))
+		}
+	}
+	return keys, nil
+}
+
+// CreateToken issues an operator API token for userID (CLI) and returns its
+// secret. ttl 0 means no expiry.
+func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl time.Duration) (string, error) {
+	if ttl < 0 {
+		return "", Errorf(EInvalid, "Token lifetime must be positive.")
+	}
+	secret, err := newSecret(TokenPrefix)
+	if err != nil {
+		return "", Internal(err)
+	}
+	now := s.now()
+	t := &Token{Kind: KindToken, Label: label, Hash: HashToken(secret), Created: now}
+	if ttl > 0 {
+		exp := now.Add(ttl)
+		t.Expires = &exp
+	}
+	if err := s.tokenChange(ctx, userID, ActionTokenCreate, func(tx Store, owner string) error {
+		t.UserID = owner
+		return tx.CreateToken(ctx, t)
+	}); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// BootstrapAdmin is the user created on first start with an empty database.
+var BootstrapAdmin = NewUserInput{
+	Name: "Administrator", Email: "admin@example.com", Country: "US", TimeZone: "UTC", Role: RoleAdmin,
+}
+
+// Bootstrap creates the first admin and a token for it when the database
+// has no users. created is false (and token "") when users already exist.
+func (s *Service) Bootstrap(ctx context.Context) (token string, created bool, err error) {
+	n, err := s.Store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", false, err
+	}
+	sys := SystemContext(ctx)
+	u, err := s.CreateUser(sys, BootstrapAdmin.Document())
+	if err != nil {
+		if ErrorCode(err) == EConflict { // another process bootstrapped first
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	token, err = s.CreateToken(sys, u.ID, "bootstrap", 0)
+	if err != nil {
+		return "", false, err
+	}
+	return token, true, nil
+}
