@@ -63,9 +63,11 @@ type Store interface {
 	NotifyUserChanged(ctx context.Context, userID string) error
 	// ListenUserChanges calls changed for each such notice until ctx ends;
 	// live(false) when notices may be missed (disconnected), live(true)
-	// once they are delivered again. A store without other processes
-	// (SQLite) returns at once.
-	ListenUserChanges(ctx context.Context, changed func(userID string), live func(bool)) error
+	// once they are delivered again; and, several times a second,
+	// heard(sent): every notice committed before sent has been delivered
+	// (a heartbeat this process sent at sent came back). A store without
+	// other processes (SQLite) returns at once.
+	ListenUserChanges(ctx context.Context, changed func(userID string), live func(bool), heard func(sent time.Time)) error
 
 	Ping(ctx context.Context) error
 }
@@ -255,6 +257,9 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*Prin
 		return nil, errBadToken
 	}
 	hash := HashToken(secret)
+	// The ticket comes before any read: a change committed after it
+	// invalidates the owner, and then nothing read here is cached.
+	ticket := s.auth.ticket()
 	tok, owner, cached := s.auth.get(hash)
 	if !cached {
 		var err error
@@ -270,7 +275,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*Prin
 			}
 			return nil, err
 		}
-		s.auth.put(hash, tok, owner)
+		s.auth.put(ticket, hash, tok, owner)
 	}
 	now := s.now()
 	if tok.Kind == KindAPIKey || !tokenLive(tok, now) {
@@ -286,7 +291,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*Prin
 		touched := *tok
 		touched.LastUsed = &now
 		tok = &touched
-		s.auth.put(hash, tok, owner)
+		s.auth.put(ticket, hash, tok, owner)
 	}
 	usage, err := s.Meter.Count(ctx, owner.ID, s.localDay(owner, now))
 	if err != nil {
@@ -413,12 +418,13 @@ func (s *Service) visibleUser(ctx context.Context, st Store, actor *User, id str
 }
 
 // WatchChanges keeps the token cache right when other processes change
-// users: their notices drop the user's entries at once, so the cache can
-// live AuthCacheTTL; while notices could be missed the cache is bypassed.
-// It blocks until ctx ends.
+// users: their notices drop the user's entries at once, so entries can
+// live ttl; while notices could be missed, or the listener has not
+// confirmed for a second that it hears everything, the cache is bypassed
+// (see authCache). It blocks until ctx ends.
 func (s *Service) WatchChanges(ctx context.Context, ttl time.Duration) error {
 	s.auth.setTTL(ttl)
-	return s.Store.ListenUserChanges(ctx, s.auth.forget, s.auth.setLive)
+	return s.Store.ListenUserChanges(ctx, s.auth.forget, s.auth.setLive, s.auth.heard)
 }
 
 // AuthCached reports whether a bearer secret's check is cached (for tests
