@@ -647,7 +647,14 @@ func (h *heartbeats) sent(seq string) (time.Time, bool) {
 
 // sendHeartbeats notifies this process's own listener every heartbeatEvery
 // until ctx ends. A heartbeat that fails or is slow is simply not heard.
+// It has a connection of its own, so a busy pool does not delay it.
 func (s *Store) sendHeartbeats(ctx context.Context, beats *heartbeats) {
+	db, err := sql.Open("postgres", s.url)
+	if err != nil {
+		return // never heard: the cache is bypassed, which is safe
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
 	t := time.NewTicker(heartbeatEvery)
 	defer t.Stop()
 	for {
@@ -658,7 +665,7 @@ func (s *Store) sendHeartbeats(ctx context.Context, beats *heartbeats) {
 		}
 		seq := beats.add(time.Now()) // before sending: the notice commits after this time
 		c, cancel := context.WithTimeout(ctx, time.Second)
-		_, _ = s.db.ExecContext(c, "SELECT pg_notify($1, $2)", notifyChannel, s.instance+":hb:"+seq)
+		_, _ = db.ExecContext(c, "SELECT pg_notify($1, $2)", notifyChannel, s.instance+":hb:"+seq)
 		cancel()
 	}
 }
