@@ -57,7 +57,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		return nil, err
 	}
 	var result *User
-	var pwChanged bool // read after the commit
+	var pwChanged, saved bool // read after the commit
 	err = s.Store.InTx(ctx, func(tx Store) error {
 		before, err := s.visibleUser(ctx, tx, actor, id, true)
 		if err != nil {
@@ -109,7 +109,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		if err := tx.NotifyUserChanged(ctx, after.ID); err != nil {
 			return err
 		}
-		result = after
+		result, saved = after, true
 		return nil
 	})
 	if err != nil {
@@ -118,11 +118,15 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	// After the commit, so no request re-caches the old state. A password
 	// change revoked sessions: drop the user's entries; otherwise the new
 	// state replaces the cached one.
+	if !saved {
+		return result, nil
+	}
 	if pwChanged {
 		s.auth.forget(id)
 	} else {
 		s.auth.refresh(result)
 	}
+	s.feed.publish(id)
 	return result, nil
 }
 
@@ -318,11 +322,15 @@ func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, in.Password != nil))
+		if err := s.audit(ctx, tx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, in.Password != nil)); err != nil {
+			return err
+		}
+		return tx.NotifyUserChanged(ctx, u.ID) // for other processes' subscriptions
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.feed.publish(u.ID)
 	return u, nil
 }
 

@@ -65,12 +65,13 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 		logger = slog.Default()
 	}
 	restHandler := rest.NewHandler(svc, logger)
-	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger, OnOperation: cfg.Metrics.Operation})
+	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger, OnOperation: cfg.Metrics.Operation, Origins: cfg.CORSOrigins})
 	restAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
 		rest.WriteError(w, r, logger, err)
 	}, nil)
 	gqlAuth := authenticate(svc, graph.WriteHTTPError, graph.AnonymousOperation)
 
+	cfg.Metrics.registerLive(svc.Subscriptions)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -91,7 +92,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	mux.Handle("GET /playground/", pg)
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
-	mux.Handle("/graphql", gqlAuth(gqlHandler))
+	mux.Handle("/graphql", webSocket(gqlHandler, gqlAuth(gqlHandler)))
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics.handler(cfg.MetricsToken))
 	}
@@ -173,9 +174,14 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 }
 
 // deadline bounds the work of one request; storage calls see the deadline
-// through the context and give up, and the answer is 503.
+// through the context and give up, and the answer is 503. A WebSocket
+// lives as long as its client keeps it (its events are bounded one by one).
 func deadline(d time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if graph.IsWebSocket(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
