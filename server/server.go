@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/cors"
@@ -38,6 +39,13 @@ type Config struct {
 	// RequestTimeout bounds each request's work, database calls included
 	// (default 15 s); past it the answer is 503.
 	RequestTimeout time.Duration
+	// Draining, when set and true, makes /readyz answer 503 "draining" while
+	// everything else is still served: a load balancer stops sending
+	// requests before the server stops accepting them.
+	Draining *atomic.Bool
+	// Closing, when closed, ends every open WebSocket (with a normal close,
+	// which clients such as graphql-ws answer by reconnecting).
+	Closing <-chan struct{}
 }
 
 // Timeouts of the HTTP server: slow clients cannot hold connections.
@@ -79,6 +87,11 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if cfg.Draining != nil && cfg.Draining.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("draining\n"))
+			return
+		}
 		if err := svc.Ready(r.Context()); err != nil {
 			logger.WarnContext(r.Context(), "not ready", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -92,7 +105,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	mux.Handle("GET /playground/", pg)
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
-	mux.Handle("/graphql", webSocket(gqlHandler, gqlAuth(gqlHandler)))
+	mux.Handle("/graphql", webSocket(gqlHandler, gqlAuth(gqlHandler), cfg.Closing))
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics.handler(cfg.MetricsToken))
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"net/http"
 	"sync"
@@ -20,14 +21,27 @@ var openSockets atomic.Int64
 
 // webSocket serves /graphql upgrades without the HTTP authentication (the
 // connection_init payload carries the token; graph checks it) and lets the
-// socket take over the connection with deadlines of its own.
-func webSocket(ws, plain http.Handler) http.Handler {
+// socket take over the connection with deadlines of its own. When closing
+// is closed (the server shuts down) every socket ends: http.Server.Shutdown
+// does not wait for, or close, connections taken over.
+func webSocket(ws, plain http.Handler, closing <-chan struct{}) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !graph.IsWebSocket(r) {
 			plain.ServeHTTP(w, r)
 			return
 		}
-		ws.ServeHTTP(&hijackWriter{ResponseWriter: w}, r)
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		if closing != nil {
+			go func() {
+				select {
+				case <-closing:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+		}
+		ws.ServeHTTP(&hijackWriter{ResponseWriter: w}, r.WithContext(ctx))
 	})
 }
 
