@@ -4,7 +4,7 @@ GOTESTFLAGS ?=
 
 FUZZTIME ?= 30s
 
-.PHONY: run build test generate vet fmt check-generated fuzz e2e playground bench
+.PHONY: run build test generate vet fmt check-generated fuzz e2e playground bench cluster live
 
 ## run: serve on :8080 with the embedded SQLite database (data/usersvc.db)
 run:
@@ -48,6 +48,14 @@ fuzz:
 ## e2e: the GraphQL-over-HTTP audit and a graphql-request client against a started server (needs Node)
 e2e:
 	scripts/e2e.sh
+
+## cluster: three replicas on one PostgreSQL database behind HAProxy at 127.0.0.1:18080 (needs haproxy; Ctrl-C stops it and drops its database)
+cluster: build
+	$(GO) run ./e2e/cluster -mode serve -bin bin/usersvc
+
+## live: subscriptions across two processes (npm graphql-ws) and the rolling-restart test behind HAProxy (PostgreSQL, Node, haproxy)
+live:
+	scripts/live.sh
 
 ## bench: load harness on PostgreSQL (100,000 users, 1,000 tokens) with wrk (or a Go load generator when wrk is missing)
 bench:
