@@ -36,7 +36,7 @@ type Store struct {
 	client  *ent.Client
 	db      *sql.DB
 	dialect string
-	url     string
+	url     string // for LISTEN and heartbeats (Options.ListenURL)
 	// instance tells this process's notices from other processes'.
 	instance string
 	// tx is set on the Store handed to InTx callbacks.
@@ -59,6 +59,15 @@ type Options struct {
 	// OnQuery, when set, is called for every statement ent runs (tests
 	// count queries with it).
 	OnQuery func()
+	// NoPrepare turns PostgreSQL's statement cache off: every statement is
+	// sent unprepared. Needed behind a pooler in transaction mode
+	// (pgbouncer pool_mode=transaction), where a prepared statement may
+	// not exist on the next transaction's server connection.
+	NoPrepare bool
+	// ListenURL, when set, is the PostgreSQL URL the change listener (and
+	// its heartbeats) use instead of the main one: LISTEN needs a session
+	// of its own, which a pooler in transaction mode does not keep.
+	ListenURL string
 }
 
 // Open connects to the database that url names: a postgres:// or
@@ -108,7 +117,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("connecting to the database: %w", err)
 	}
 	var drv dialect.Driver = entsql.OpenDB(d, db)
-	if d == dialect.Postgres {
+	if d == dialect.Postgres && !opts.NoPrepare {
 		drv = newPreparedDriver(db)
 	}
 	if opts.OnQuery != nil {
@@ -116,7 +125,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: url, instance: hex.EncodeToString(b)}, nil
+	listenURL := url
+	if opts.ListenURL != "" {
+		listenURL = opts.ListenURL
+	}
+	return &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: listenURL, instance: hex.EncodeToString(b)}, nil
 }
 
 // Migrate brings the schema up to date. It runs on a plain (unprepared)

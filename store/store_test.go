@@ -3,10 +3,13 @@ package store_test
 import (
 	"context"
 	"reflect"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"usersvc"
 	"usersvc/internal/testenv"
+	"usersvc/store"
 )
 
 // TestJSONColumns checks that tags and privileges round-trip identically on
@@ -174,6 +177,54 @@ func TestMeterSeesOtherProcesses(t *testing.T) {
 		flush(p1) // nothing of its own to write: must still learn of p2's 5
 		if got := count(p1, 1); got != (usersvc.Usage{Total: 9, Daily: 9}) {
 			t.Fatalf("p1 after both flushed: %+v, want 9/9", got)
+		}
+	})
+}
+
+// TestPoolerOptions: with the statement cache off (behind a pooler in
+// transaction mode) the store works the same, and the change listener on
+// its own URL keeps the token cache live.
+func TestPoolerOptions(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		if db.Name != "postgres" {
+			t.Skip("PostgreSQL options")
+		}
+		var queries atomic.Int64
+		st, err := store.Open(context.Background(), db.URL, store.Options{NoPrepare: true, ListenURL: db.URL, OnQuery: func() { queries.Add(1) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		svc := testenv.NewService(st, &testenv.Clock{})
+		sys := usersvc.SystemContext(context.Background())
+		u, err := svc.CreateUser(sys, usersvc.NewUserInput{Name: "P", Email: "p@example.com", Country: "ES", TimeZone: "UTC"}.Document())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := svc.CreateToken(sys, u.ID, "t", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- svc.WatchChanges(ctx, time.Hour) }()
+		defer func() { cancel(); <-done }()
+		cached := false
+		for i := 0; i < 300 && !cached; i++ {
+			if _, err := svc.Authenticate(context.Background(), "Bearer "+tok); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
+			cached = svc.AuthCached(tok)
+		}
+		if !cached {
+			t.Fatal("the token cache never went live with the listener on its own URL")
+		}
+		if queries.Load() == 0 {
+			t.Fatal("no statement went through the unprepared driver")
 		}
 	})
 }

@@ -41,6 +41,9 @@ type config struct {
 	SessionTTL    time.Duration
 	MetricsToken  string
 	DrainDelay    time.Duration
+	NoPrepare     bool
+	ListenURL     string
+	envErr        error // a bad environment value seen while registering flags
 }
 
 func envOr(key, def string) string {
@@ -54,9 +57,18 @@ func envOr(key, def string) string {
 func commonFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.DatabaseURL, "database-url", envOr("USERSVC_DATABASE_URL", "data/usersvc.db"), "postgres:// URL, or a SQLite file path (optionally sqlite:path) [USERSVC_DATABASE_URL]")
 	fs.StringVar(&c.LogFormat, "log-format", envOr("USERSVC_LOG_FORMAT", "text"), "log format: text or json [USERSVC_LOG_FORMAT]")
+	noPrepare, err := strconv.ParseBool(envOr("USERSVC_PG_NO_PREPARE", "false"))
+	if err != nil {
+		c.envErr = errors.New("USERSVC_PG_NO_PREPARE must be true or false")
+	}
+	fs.BoolVar(&c.NoPrepare, "pg-no-prepare", noPrepare, "PostgreSQL: send every statement unprepared (behind pgbouncer in transaction mode) [USERSVC_PG_NO_PREPARE=true]")
+	fs.StringVar(&c.ListenURL, "listen-url", envOr("USERSVC_LISTEN_URL", ""), "PostgreSQL: a direct URL for the change listener when the main one goes through a pooler in transaction mode [USERSVC_LISTEN_URL]")
 }
 
 func (c *config) check() error {
+	if c.envErr != nil {
+		return c.envErr
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("USERSVC_LOG_FORMAT / -log-format must be text or json, not %q", c.LogFormat)
 	}
@@ -122,7 +134,7 @@ func parse(fs *flag.FlagSet, args []string, c *config) error {
 
 // open connects and migrates.
 func open(ctx context.Context, c *config) (*store.Store, error) {
-	st, err := store.Open(ctx, c.DatabaseURL, store.Options{})
+	st, err := store.Open(ctx, c.DatabaseURL, store.Options{NoPrepare: c.NoPrepare, ListenURL: c.ListenURL})
 	if err != nil {
 		return nil, err
 	}
