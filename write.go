@@ -3,6 +3,7 @@ package usersvc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -51,67 +52,97 @@ func edited(changed []string, passwordChanged bool) bool {
 // precondition, computes the change, applies the rules every write obeys
 // (the last active admin stays), saves when anything changed, records the
 // history entry, and revokes sign-in sessions when the password changed.
+//
+// A change that carries a password is decided outside the lock: the first
+// transaction stops once the change is authorized, the password is compared
+// with the stored hash (and hashed when it differs) with no lock held, and
+// the write runs again. Re-sending the stored password is no change.
 func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action string, fn change) (*User, error) {
 	actor, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var result *User
-	var pwChanged bool // read after the commit
-	err = s.Store.InTx(ctx, func(tx Store) error {
-		before, err := s.visibleUser(ctx, tx, actor, id, true)
-		if err != nil {
-			return err
-		}
-		if ifVersion != nil && *ifVersion != before.Version {
-			return Errorf(EPreconditionFailed, "Precondition Failed")
-		}
-		e, err := fn(tx, actor, before)
-		if err != nil {
-			return err
-		}
-		after := e.after
-		pwChanged = e.password != nil
-		changed := ChangedFields(before, after)
-		if !pwChanged && len(changed) == 0 && !e.effect {
-			result = before
-			return nil
-		}
-		if activeAdmin(before) && !activeAdmin(after) {
-			n, err := tx.CountActiveAdmins(ctx, before.ID, true)
+	var pwChanged bool       // read after the commit
+	var pw *passwordDecision // decided outside the lock
+	for {
+		var undecided *passwordDecision
+		err = s.Store.InTx(ctx, func(tx Store) error {
+			before, err := s.visibleUser(ctx, tx, actor, id, true)
 			if err != nil {
 				return err
 			}
-			if n == 0 {
-				return Errorf(EConflict, "The last active administrator cannot be demoted, disabled or deleted.")
+			if ifVersion != nil && *ifVersion != before.Version {
+				return Errorf(EPreconditionFailed, "Precondition Failed")
 			}
-		}
-		if pwChanged {
-			if err := s.hashPassword(after, *e.password); err != nil {
+			e, err := fn(tx, actor, before)
+			if err != nil {
 				return err
 			}
-		}
-		after.Version = before.Version + 1
-		if edited(changed, pwChanged) {
-			after.Modification = s.now()
-		}
-		if err := tx.UpdateUser(ctx, after); err != nil {
-			return err
-		}
-		if pwChanged {
-			if err := tx.RevokeTokens(ctx, after.ID, KindSession); err != nil {
+			if e.password != nil {
+				if !pw.holds(before.PasswordHash, *e.password) {
+					if pw == nil { // first pass: decide with no lock held, then again
+						undecided = &passwordDecision{stored: before.PasswordHash, password: *e.password}
+						return errDecidePassword
+					}
+					// The stored hash moved in between (rare): decide under the lock.
+					pw = &passwordDecision{stored: before.PasswordHash, password: *e.password}
+					if err := pw.decide(s.BcryptCost); err != nil {
+						return err
+					}
+				}
+				if pw.same {
+					e.password = nil
+				}
+			}
+			after := e.after
+			pwChanged = e.password != nil
+			changed := ChangedFields(before, after)
+			if !pwChanged && len(changed) == 0 && !e.effect {
+				result = before
+				return nil
+			}
+			if activeAdmin(before) && !activeAdmin(after) {
+				n, err := tx.CountActiveAdmins(ctx, before.ID, true)
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					return Errorf(EConflict, "The last active administrator cannot be demoted, disabled or deleted.")
+				}
+			}
+			if pwChanged {
+				after.PasswordHash = pw.hash
+			}
+			after.Version = before.Version + 1
+			if edited(changed, pwChanged) {
+				after.Modification = s.now()
+			}
+			if err := tx.UpdateUser(ctx, after); err != nil {
 				return err
 			}
+			if pwChanged {
+				if err := tx.RevokeTokens(ctx, after.ID, KindSession); err != nil {
+					return err
+				}
+			}
+			if err := s.audit(ctx, tx, actor.ID, after.ID, action, DiffPatch(before, after, pwChanged)); err != nil {
+				return err
+			}
+			if err := tx.NotifyUserChanged(ctx, after.ID); err != nil {
+				return err
+			}
+			result = after
+			return nil
+		})
+		if !errors.Is(err, errDecidePassword) || undecided == nil {
+			break
 		}
-		if err := s.audit(ctx, tx, actor.ID, after.ID, action, DiffPatch(before, after, pwChanged)); err != nil {
-			return err
+		if err := undecided.decide(s.BcryptCost); err != nil {
+			return nil, err
 		}
-		if err := tx.NotifyUserChanged(ctx, after.ID); err != nil {
-			return err
-		}
-		result = after
-		return nil
-	})
+		pw = undecided
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +155,36 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		s.auth.refresh(result)
 	}
 	return result, nil
+}
+
+// errDecidePassword stops a write's first pass so that its password is
+// decided with no lock held. It never leaves write.
+var errDecidePassword = &Error{Code: EInternal, Message: "Internal server error."}
+
+// passwordDecision says whether a password sent in a write equals the
+// stored one (the bcrypt hash stored), and if not, its new hash.
+type passwordDecision struct {
+	stored, password string
+	same             bool
+	hash             string
+}
+
+// holds reports whether d was decided for this stored hash and password.
+func (d *passwordDecision) holds(stored, password string) bool {
+	return d != nil && d.stored == stored && d.password == password
+}
+
+func (d *passwordDecision) decide(cost int) error {
+	d.same = d.stored != "" && bcrypt.CompareHashAndPassword([]byte(d.stored), []byte(d.password)) == nil
+	if d.same {
+		return nil
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(d.password), cost)
+	if err != nil {
+		return Internal(err)
+	}
+	d.hash = string(h)
+	return nil
 }
 
 func activeAdmin(u *User) bool { return u.IsAdmin() && u.DeletedAt == nil && !u.Disabled }
