@@ -68,7 +68,7 @@ var spanish = map[string]string{
 	"Too many failed sign-ins; try again later.":                                                    "Demasiados inicios de sesión fallidos; inténtelo más tarde.",
 	"An API key needs a label of 1 to %d characters.":                                               "Una clave de API necesita una etiqueta de 1 a %d caracteres.",
 	"API key not found.":                                                                            "Clave de API no encontrada.",
-	"The last active administrator cannot be demoted, disabled or deleted.":                         "El último administrador activo no puede ser degradado, deshabilitado ni eliminado.",
+	"The last active administrator cannot be demoted, disabled, deleted or made inactive.":          "El último administrador activo no puede ser degradado, deshabilitado, eliminado ni desactivado.",
 	"Field %q must be \"asc\" or \"desc\".":                                                         "El campo %q debe ser \"asc\" o \"desc\".",
 	"The request took too long.":                                                                    "La petición tardó demasiado.",
 	"Method not allowed.":                                                                           "Método no permitido.",

@@ -32,9 +32,10 @@ type Store interface {
 	// ListUsers answers one page of q and the number of users matching
 	// q's filter (ignoring the cursor).
 	ListUsers(ctx context.Context, q ListQuery) ([]*User, int, error)
-	// CountActiveAdmins counts admins that are neither deleted nor disabled,
-	// except the user with id except; lock locks their rows.
-	CountActiveAdmins(ctx context.Context, except string, lock bool) (int, error)
+	// CountActiveAdmins counts admins that can act at now (not deleted, not
+	// disabled, from ≤ now < expires, as usable says), except the user with
+	// id except; lock locks their rows.
+	CountActiveAdmins(ctx context.Context, except string, now time.Time, lock bool) (int, error)
 
 	TokenByHash(ctx context.Context, hash string) (*Token, error)
 	CreateToken(ctx context.Context, t *Token) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -102,13 +103,13 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 				result = before
 				return nil
 			}
-			if activeAdmin(before) && !activeAdmin(after) {
-				n, err := tx.CountActiveAdmins(ctx, before.ID, true)
+			if now := s.now(); activeAdmin(before, now) && !activeAdmin(after, now) {
+				n, err := tx.CountActiveAdmins(ctx, before.ID, now, true)
 				if err != nil {
 					return err
 				}
 				if n == 0 {
-					return Errorf(EConflict, "The last active administrator cannot be demoted, disabled or deleted.")
+					return Errorf(EConflict, "The last active administrator cannot be demoted, disabled, deleted or made inactive.")
 				}
 			}
 			if pwChanged {
@@ -187,7 +188,11 @@ func (d *passwordDecision) decide(cost int) error {
 	return nil
 }
 
-func activeAdmin(u *User) bool { return u.IsAdmin() && u.DeletedAt == nil && !u.Disabled }
+// activeAdmin reports whether u can act as an administrator at now: an
+// admin who may use the API (not deleted, not disabled, from ≤ now <
+// expires). Every way an admin stops being one counts: role, disabled,
+// deletedAt, from and expires. Store.CountActiveAdmins uses the same notion.
+func activeAdmin(u *User, now time.Time) bool { return u.IsAdmin() && usable(u, now) == nil }
 
 // fromDocument is the change of PUT and of both patch formats: decode the
 // new document, apply it over the stored user, validate, authorize.

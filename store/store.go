@@ -452,12 +452,15 @@ func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersv
 	return out, total, nil
 }
 
-// CountActiveAdmins counts admins that are neither deleted nor disabled,
-// other than except. On PostgreSQL lock takes their row locks, so two
-// concurrent demotions cannot both see the other as the remaining admin.
-func (s *Store) CountActiveAdmins(ctx context.Context, except string, lock bool) (_ int, err error) {
+// CountActiveAdmins counts admins that can act at now (not deleted, not
+// disabled, valid_from ≤ now < valid_until, absent bounds open), other than
+// except. On PostgreSQL lock takes their row locks, so two concurrent
+// demotions cannot both see the other as the remaining admin.
+func (s *Store) CountActiveAdmins(ctx context.Context, except string, now time.Time, lock bool) (_ int, err error) {
 	defer internal(&err)
-	q := s.c().User.Query().Where(user.RoleEQ(user.RoleAdmin), user.DeletedAtIsNil(), user.Disabled(false), user.IDNEQ(except))
+	q := s.c().User.Query().Where(user.RoleEQ(user.RoleAdmin), user.DeletedAtIsNil(), user.Disabled(false), user.IDNEQ(except),
+		user.Or(user.ValidFromIsNil(), user.ValidFromLTE(now)),
+		user.Or(user.ValidUntilIsNil(), user.ValidUntilGT(now)))
 	if lock && s.tx != nil && s.dialect == dialect.Postgres {
 		ids, err := q.ForUpdate().IDs(ctx)
 		return len(ids), err
