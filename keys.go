@@ -133,6 +133,24 @@ func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl tim
 	return secret, nil
 }
 
+// AccountStatus says whether u can use the API now: "active", or why not
+// ("deleted", "disabled", "not active yet", "expired"). The command line's
+// user list shows it.
+func (s *Service) AccountStatus(u *User) string {
+	now := s.now()
+	switch {
+	case usable(u, now) == nil:
+		return "active"
+	case u.DeletedAt != nil:
+		return "deleted"
+	case u.Disabled:
+		return "disabled"
+	case u.From != nil && now.Before(*u.From):
+		return "not active yet"
+	}
+	return "expired"
+}
+
 // BootstrapAdmin is the user created on first start with an empty database.
 var BootstrapAdmin = NewUserInput{
 	Name: "Administrator", Email: "admin@example.com", Country: "US", TimeZone: "UTC", Role: RoleAdmin,
@@ -140,6 +158,8 @@ var BootstrapAdmin = NewUserInput{
 
 // Bootstrap creates the first admin and a token for it when the database
 // has no users. created is false (and token "") when users already exist.
+// The token is shown only once: call it only when the server can serve
+// (serve binds its listener first).
 func (s *Service) Bootstrap(ctx context.Context) (token string, created bool, err error) {
 	n, err := s.Store.CountUsers(ctx)
 	if err != nil || n > 0 {
