@@ -19,30 +19,30 @@ var errSignIn = Errorf(EUnauthenticated, "Invalid API key or username.")
 
 // Login exchanges an email and password for a session token.
 func (s *Service) Login(ctx context.Context, email, password string) (*Session, error) {
-	return s.signIn(ctx, email, func(u *User) bool {
+	return s.signIn(ctx, email, func(u *User) (*Token, bool) {
 		hash := s.dummy()
 		if u != nil && u.PasswordHash != "" {
 			hash = []byte(u.PasswordHash)
 		}
 		ok := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
-		return ok && u != nil && u.PasswordHash != ""
+		return nil, ok && u != nil && u.PasswordHash != ""
 	})
 }
 
 // LoginWithAPIKey exchanges an email and API key for a session token.
 func (s *Service) LoginWithAPIKey(ctx context.Context, email, key string) (*Session, error) {
-	return s.signIn(ctx, email, func(u *User) bool {
+	return s.signIn(ctx, email, func(u *User) (*Token, bool) {
 		if !wellFormedSecret(key, APIKeyPrefix) {
-			return false
+			return nil, false
 		}
 		t, err := s.Store.TokenByHash(ctx, HashToken(key))
 		if err != nil || u == nil || t.Kind != KindAPIKey || t.UserID != u.ID || !tokenLive(t, s.now()) {
-			return false
+			return nil, false
 		}
 		if t.LastUsed == nil || s.now().Sub(*t.LastUsed) >= s.TokenTouchInterval {
 			_ = s.Store.TouchToken(ctx, t.ID, s.now()) // last use is informative; a failed write must not refuse the sign-in
 		}
-		return true
+		return t, true
 	})
 }
 
@@ -57,8 +57,10 @@ func (s *Service) dummy() []byte {
 
 // signIn is both sign-in flows: throttle, look the user up, check the
 // secret (always at the same cost), and on success issue a session, set
-// lastLogin and record it. Every failure has the same message.
-func (s *Service) signIn(ctx context.Context, email string, check func(u *User) bool) (*Session, error) {
+// lastLogin and record it. Every failure has the same message. check
+// returns the API key used, if any: the session remembers it, so that
+// revoking the key ends the session.
+func (s *Service) signIn(ctx context.Context, email string, check func(u *User) (apiKey *Token, ok bool)) (*Session, error) {
 	now := s.Now()
 	addr := ClientAddr(ctx)
 	acct := "acct:" + EmailKey(email)
@@ -75,7 +77,8 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 		}
 		u = found
 	}
-	if ok := check(u); !ok || usable(u, s.now()) != nil {
+	key, ok := check(u)
+	if !ok || usable(u, s.now()) != nil {
 		s.Throttle.Fail(now, acct, "addr:"+addr)
 		return nil, errSignIn
 	}
@@ -88,8 +91,20 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 	expires := at.Add(s.SessionTTL)
 	sys := WithPrincipal(ctx, &Principal{User: u})
 	_, err = s.write(sys, u.ID, nil, ActionLogin, func(tx Store, actor, before *User) (edit, error) {
-		if err := tx.CreateToken(ctx, &Token{UserID: u.ID, Kind: KindSession, Label: "sign-in",
-			Hash: HashToken(secret), Created: at, Expires: &expires}); err != nil {
+		session := &Token{UserID: u.ID, Kind: KindSession, Label: "sign-in", Hash: HashToken(secret), Created: at, Expires: &expires}
+		if key != nil {
+			// Again under the user's lock, which a revocation takes too:
+			// a key revoked meanwhile issues no session.
+			k, err := tx.TokenByHash(ctx, key.Hash)
+			if err != nil && ErrorCode(err) != ENotFound {
+				return edit{}, err
+			}
+			if err != nil || !tokenLive(k, at) {
+				return edit{}, errSignIn
+			}
+			session.APIKeyID = &k.ID
+		}
+		if err := tx.CreateToken(ctx, session); err != nil {
 			return edit{}, err
 		}
 		after := before.Clone()

@@ -52,7 +52,8 @@ func edited(changed []string, passwordChanged bool) bool {
 // reads the user fresh (locked), checks the caller may see it and the
 // precondition, computes the change, applies the rules every write obeys
 // (the last active admin stays), saves when anything changed, records the
-// history entry, and revokes sign-in sessions when the password changed.
+// history entry, and revokes sign-in sessions when the password changed or
+// the user was deleted (a restore does not bring them back).
 //
 // A change that carries a password is decided outside the lock: the first
 // transaction stops once the change is authorized, the password is compared
@@ -64,7 +65,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		return nil, err
 	}
 	var result *User
-	var pwChanged bool       // read after the commit
+	var endSessions bool     // read after the commit
 	var pw *passwordDecision // decided outside the lock
 	for {
 		var undecided *passwordDecision
@@ -97,7 +98,8 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 				}
 			}
 			after := e.after
-			pwChanged = e.password != nil
+			pwChanged := e.password != nil
+			endSessions = pwChanged || before.DeletedAt == nil && after.DeletedAt != nil
 			changed := ChangedFields(before, after)
 			if !pwChanged && len(changed) == 0 && !e.effect {
 				result = before
@@ -122,7 +124,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 			if err := tx.UpdateUser(ctx, after); err != nil {
 				return err
 			}
-			if pwChanged {
+			if endSessions {
 				if err := tx.RevokeTokens(ctx, after.ID, KindSession); err != nil {
 					return err
 				}
@@ -148,9 +150,9 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		return nil, err
 	}
 	// After the commit, so no request re-caches the old state. A password
-	// change revoked sessions: drop the user's entries; otherwise the new
-	// state replaces the cached one.
-	if pwChanged {
+	// change or a delete revoked sessions: drop the user's entries;
+	// otherwise the new state replaces the cached one.
+	if endSessions {
 		s.auth.forget(id)
 	} else {
 		s.auth.refresh(result)
@@ -276,7 +278,9 @@ func (s *Service) MergePatchUser(ctx context.Context, id string, patch any, ifVe
 
 // DeleteUser soft-deletes a user: admins delete anyone, users themselves.
 // The user's tokens stop working at once (authentication refuses deleted
-// owners). Deleting a deleted user changes nothing.
+// owners) and their sign-in sessions are revoked, so a restore does not
+// revive them; operator tokens and API keys work again after a restore.
+// Deleting a deleted user changes nothing.
 func (s *Service) DeleteUser(ctx context.Context, id string) (*User, error) {
 	return s.write(ctx, id, nil, ActionDelete, func(tx Store, actor, before *User) (edit, error) {
 		after := before.Clone()

@@ -292,6 +292,7 @@ func tokenToDomain(t *ent.Token) *usersvc.Token {
 	return &usersvc.Token{
 		ID: t.ID, UserID: t.UserID, Kind: usersvc.TokenKind(t.Kind), Label: t.Label, Hash: t.Hash,
 		Created: t.CreatedAt.UTC(), Expires: utcPtr(t.ExpiresAt), LastUsed: utcPtr(t.LastUsed), Revoked: t.Revoked,
+		APIKeyID: t.APIKeyID,
 	}
 }
 
@@ -300,7 +301,7 @@ func (s *Store) CreateToken(ctx context.Context, t *usersvc.Token) (err error) {
 	defer internal(&err)
 	created, err := s.c().Token.Create().
 		SetHash(t.Hash).SetLabel(t.Label).SetCreatedAt(t.Created).SetNillableExpiresAt(t.Expires).
-		SetUserID(t.UserID).SetKind(token.Kind(t.Kind)).Save(ctx)
+		SetUserID(t.UserID).SetKind(token.Kind(t.Kind)).SetNillableAPIKeyID(t.APIKeyID).Save(ctx)
 	if err != nil {
 		return notFound(err, "User not found.")
 	}
@@ -506,6 +507,14 @@ func (s *Store) RevokeTokens(ctx context.Context, userID string, kind usersvc.To
 	defer internal(&err)
 	_, err = s.c().Token.Update().Where(token.UserID(userID), token.KindEQ(token.Kind(kind)), token.Revoked(false)).
 		SetRevoked(true).Save(ctx)
+	return err
+}
+
+// RevokeSessionsOfKey revokes userID's live sessions exchanged for the API key apiKeyID.
+func (s *Store) RevokeSessionsOfKey(ctx context.Context, userID string, apiKeyID int) (err error) {
+	defer internal(&err)
+	_, err = s.c().Token.Update().Where(token.UserID(userID), token.KindEQ(token.KindSession),
+		token.APIKeyID(apiKeyID), token.Revoked(false)).SetRevoked(true).Save(ctx)
 	return err
 }
 
