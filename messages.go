@@ -66,6 +66,7 @@ var spanish = map[string]string{
 	"Daily request quota exceeded.":                                                                 "Cuota diaria de peticiones superada.",
 	"Invalid API key or username.":                                                                  "Clave de API o nombre de usuario inválidos.",
 	"Too many failed sign-ins; try again later.":                                                    "Demasiados inicios de sesión fallidos; inténtelo más tarde.",
+	"Only one sign-in per request.":                                                                 "Solo un inicio de sesión por petición.",
 	"An API key needs a label of 1 to %d characters.":                                               "Una clave de API necesita una etiqueta de 1 a %d caracteres.",
 	"API key not found.":                                                                            "Clave de API no encontrada.",
 	"The last active administrator cannot be demoted, disabled, deleted or made inactive.":          "El último administrador activo no puede ser degradado, deshabilitado, eliminado ni desactivado.",
