@@ -7,19 +7,60 @@ import (
 
 // authCache remembers, for a short time, the token and owner a bearer
 // secret resolved to, so a busy client does not cost a database read per
-// request. Writes made through this process drop the user's entries at
-// once; writes made by other processes arrive as notices (PostgreSQL
-// LISTEN/NOTIFY, see Service.WatchChanges) and do the same. Without a
-// watcher entries live 1 s of real time, so a revocation, password change,
-// disable or delete by any process takes effect within a second; with one,
-// entries may live longer, and the cache is bypassed whenever notices
-// could be missed.
+// request.
+//
+// The guarantee: once a change that ends access commits (disable, delete,
+// password change, role change, from/expires change, revocation), no token
+// check in any process accepts an affected token from this cache more than
+// a notice's delivery later (milliseconds; the README promises 1 s).
+// Three mechanisms keep it:
+//
+//   - Every change made through this process invalidates the user after
+//     its commit (forget or refresh); every change made by another process
+//     arrives as a notice (PostgreSQL LISTEN/NOTIFY, see
+//     Service.WatchChanges) and invalidates the same way.
+//   - A fill cannot land stale. A check takes a ticket (the invalidation
+//     sequence) before it reads the database; an invalidation of the user
+//     records the sequence it happened at; put refuses a fill whose ticket
+//     is older than the user's last invalidation. So a read that began
+//     before a change and finishes after the change's invalidation is used
+//     for the one request that made it and never cached.
+//   - While notices may be missed (the listener is reconnecting) nothing is
+//     cached or served from the cache, and fills that began before the
+//     listener came back are refused.
+//   - A listener can also fall silent without noticing (a frozen network
+//     or database). So it sends itself a heartbeat notice several times a
+//     second; PostgreSQL delivers notices in commit order, so a heartbeat
+//     sent at S coming back proves every change committed before S has
+//     been heard. The cache serves only while the last heartbeat heard was
+//     sent less than maxNoticeLag ago: a change is invalidated, or the
+//     cache bypassed, at most maxNoticeLag after it commits.
+//
+// Without a watcher (SQLite, or before WatchChanges runs) entries live 1 s
+// of real time, which bounds what a process that cannot hear notices
+// (the command-line tools) may leave stale.
 type authCache struct {
 	mu     sync.Mutex
 	ttl    time.Duration
 	down   bool // notices may be missed: bypass
 	byHash map[string]*authEntry
 	byUser map[string]map[string]struct{}
+
+	// seq counts invalidations; gen holds, per user, the seq of their last
+	// one; fills with a ticket below floor are refused (gen was cleared, or
+	// notices may have been missed, after they began).
+	seq   uint64
+	gen   map[string]uint64
+	floor uint64
+
+	// listening is set while a listener is live; heardAt is the send time
+	// of the last heartbeat it heard.
+	listening bool
+	heardAt   time.Time
+
+	// beforePut, when set (tests only), runs after a fill's database read
+	// and before it is put, to force the interleavings put must survive.
+	beforePut func(owner *User)
 }
 
 type authEntry struct {
@@ -28,11 +69,26 @@ type authEntry struct {
 	expires time.Time
 }
 
-// maxAuthEntries bounds the cache; past it, it starts over.
+// maxNoticeLag is how old the last heartbeat heard may be while the cache
+// is served: the bound on how long a change may go unheard.
+const maxNoticeLag = time.Second
+
+// maxAuthEntries bounds the cache (and the per-user generations); past
+// it, it starts over.
 const maxAuthEntries = 100_000
 
 func newAuthCache(ttl time.Duration) *authCache {
-	return &authCache{ttl: ttl, byHash: map[string]*authEntry{}, byUser: map[string]map[string]struct{}{}}
+	return &authCache{ttl: ttl, byHash: map[string]*authEntry{}, byUser: map[string]map[string]struct{}{}, gen: map[string]uint64{}}
+}
+
+// ticket is taken before the database read whose result may be put.
+func (c *authCache) ticket() uint64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seq
 }
 
 func (c *authCache) get(hash string) (*Token, *User, bool) {
@@ -45,19 +101,27 @@ func (c *authCache) get(hash string) (*Token, *User, bool) {
 		return nil, nil, false
 	}
 	e := c.byHash[hash]
-	if c.down || e == nil || time.Now().After(e.expires) {
+	if c.stale() || e == nil || time.Now().After(e.expires) {
 		return nil, nil, false
 	}
 	return e.tok, e.owner, true
 }
 
-func (c *authCache) put(hash string, tok *Token, owner *User) {
+// put caches a check whose database read began at ticket, unless the
+// owner was invalidated since.
+func (c *authCache) put(ticket uint64, hash string, tok *Token, owner *User) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
+	h := c.beforePut
+	c.mu.Unlock()
+	if h != nil {
+		h(owner)
+	}
+	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.down || c.ttl <= 0 {
+	if c.stale() || c.ttl <= 0 || ticket < c.floor || c.gen[owner.ID] > ticket {
 		return
 	}
 	if len(c.byHash) >= maxAuthEntries {
@@ -70,13 +134,38 @@ func (c *authCache) put(hash string, tok *Token, owner *User) {
 	c.byUser[owner.ID][hash] = struct{}{}
 }
 
-// forget drops every entry of a user.
+// stale reports whether notices may have been missed; c.mu is held.
+func (c *authCache) stale() bool {
+	return c.down || c.listening && time.Since(c.heardAt) > maxNoticeLag
+}
+
+// heard records that every notice committed before sent has arrived.
+func (c *authCache) heard(sent time.Time) {
+	c.mu.Lock()
+	if sent.After(c.heardAt) {
+		c.heardAt = sent
+	}
+	c.mu.Unlock()
+}
+
+// invalidate records that userID changed now; c.mu is held.
+func (c *authCache) invalidate(userID string) {
+	c.seq++
+	if len(c.gen) >= maxAuthEntries {
+		c.gen = map[string]uint64{}
+		c.floor = c.seq
+	}
+	c.gen[userID] = c.seq
+}
+
+// forget drops every entry of a user, and refuses fills that began before.
 func (c *authCache) forget(userID string) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.invalidate(userID)
 	for h := range c.byUser[userID] {
 		delete(c.byHash, h)
 	}
@@ -84,11 +173,16 @@ func (c *authCache) forget(userID string) {
 }
 
 // setLive turns the cache on (notices arrive) or off (they may be missed);
-// either way it starts empty.
+// either way it starts empty, and fills that began before are refused.
 func (c *authCache) setLive(live bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.down = !live
+	c.listening = live
+	c.heardAt = time.Now() // the listener listens from now on
+	c.seq++
+	c.floor = c.seq
+	c.gen = map[string]uint64{}
 	c.byHash, c.byUser = map[string]*authEntry{}, map[string]map[string]struct{}{}
 }
 
@@ -99,13 +193,15 @@ func (c *authCache) setTTL(ttl time.Duration) {
 }
 
 // refresh puts a user's new state into their entries, unless a newer one
-// is there already (concurrent writes may finish out of order).
+// is there already (concurrent writes may finish out of order), and
+// refuses fills that began before: they may hold the old state.
 func (c *authCache) refresh(u *User) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.invalidate(u.ID)
 	for h := range c.byUser[u.ID] {
 		if e := c.byHash[h]; e != nil && e.owner.Version < u.Version {
 			e.owner = u

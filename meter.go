@@ -13,7 +13,9 @@ import (
 // the current request. After a graceful stop the stored counts are exact;
 // a crash loses at most one flush interval of counts. With several
 // processes each adds its own counts; one process sees another's at its
-// next read of the store (at most one flush interval later).
+// next read of the store: every flush refreshes the stored counts of the
+// users it remembers, so an answer includes every count another process
+// made more than two flush intervals (2 s) earlier.
 type Meter struct {
 	store Store
 	// Flushed, when set, hears of every flush: the users written and the
@@ -122,6 +124,31 @@ func (m *Meter) Flush(ctx context.Context) error {
 	}
 	if m.Flushed != nil {
 		m.Flushed(len(flushed), firstErr)
+	}
+	// Users remembered but not written: read their stored counts again,
+	// which other processes may have moved.
+	type stale struct{ user, day string }
+	var refresh []stale
+	m.mu.Lock()
+	for user, e := range m.entries {
+		if !flushed[user] {
+			refresh = append(refresh, stale{user, e.day})
+		}
+	}
+	m.mu.Unlock()
+	for _, r := range refresh {
+		stored, err := m.store.UsageCounts(ctx, r.user, r.day)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		m.mu.Lock()
+		if e := m.entries[r.user]; e != nil && e.day == r.day { // stored never includes what is pending here
+			e.baseTotal, e.baseDaily = stored.Total, stored.Daily
+		}
+		m.mu.Unlock()
 	}
 	m.mu.Lock()
 	for user, e := range m.entries {

@@ -67,9 +67,11 @@ type Store interface {
 	NotifyUserChanged(ctx context.Context, userID string) error
 	// ListenUserChanges calls changed for each such notice until ctx ends;
 	// live(false) when notices may be missed (disconnected), live(true)
-	// once they are delivered again. A store without other processes
-	// (SQLite) returns at once.
-	ListenUserChanges(ctx context.Context, changed func(userID string), live func(bool)) error
+	// once they are delivered again; and, several times a second,
+	// heard(sent): every notice committed before sent has been delivered
+	// (a heartbeat this process sent at sent came back). A store without
+	// other processes (SQLite) returns at once.
+	ListenUserChanges(ctx context.Context, changed func(userID string), live func(bool), heard func(sent time.Time)) error
 
 	Ping(ctx context.Context) error
 }
@@ -193,6 +195,7 @@ type Service struct {
 	Meter *Meter
 
 	auth      *authCache
+	feed      *feed
 	dummyOnce sync.Once
 	dummyHash []byte
 }
@@ -202,7 +205,7 @@ func NewService(s Store) *Service {
 	return &Service{
 		Store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute,
 		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: NewThrottle(),
-		Meter: NewMeter(s), auth: newAuthCache(time.Second),
+		Meter: NewMeter(s), auth: newAuthCache(time.Second), feed: newFeed(),
 	}
 }
 
@@ -262,28 +265,12 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*Prin
 		return nil, errBadToken
 	}
 	hash := HashToken(secret)
-	tok, owner, cached := s.auth.get(hash)
-	if !cached {
-		var err error
-		if tok, err = s.Store.TokenByHash(ctx, hash); err != nil {
-			if ErrorCode(err) == ENotFound {
-				return nil, errBadToken
-			}
-			return nil, err
-		}
-		if owner, err = s.Store.User(ctx, tok.UserID, false); err != nil {
-			if ErrorCode(err) == ENotFound {
-				return nil, errBadToken
-			}
-			return nil, err
-		}
-		s.auth.put(hash, tok, owner)
+	tok, owner, ticket, err := s.lookupToken(ctx, hash)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
-	if tok.Kind == KindAPIKey || !tokenLive(tok, now) {
-		return nil, errBadToken
-	}
-	if err := usable(owner, now); err != nil {
+	if err := s.admits(tok, owner, now); err != nil {
 		return nil, err
 	}
 	if tok.LastUsed == nil || now.Sub(*tok.LastUsed) >= s.TokenTouchInterval {
@@ -293,13 +280,49 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*Prin
 		touched := *tok
 		touched.LastUsed = &now
 		tok = &touched
-		s.auth.put(hash, tok, owner)
+		s.auth.put(ticket, hash, tok, owner)
 	}
 	usage, err := s.Meter.Count(ctx, owner.ID, s.localDay(owner, now))
 	if err != nil {
 		return nil, err
 	}
 	return &Principal{User: owner, Token: tok, Usage: usage, Quota: s.quota(owner, usage, now)}, nil
+}
+
+// lookupToken resolves a token's hash to the token and its owner, from
+// the cache or the store (and then caches them). The ticket is the one
+// taken before the read, for re-caching the pair (see authCache).
+func (s *Service) lookupToken(ctx context.Context, hash string) (*Token, *User, uint64, error) {
+	// The ticket comes before any read: a change committed after it
+	// invalidates the owner, and then nothing read here is cached.
+	ticket := s.auth.ticket()
+	if tok, owner, ok := s.auth.get(hash); ok {
+		return tok, owner, ticket, nil
+	}
+	tok, err := s.Store.TokenByHash(ctx, hash)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil, nil, 0, errBadToken
+		}
+		return nil, nil, 0, err
+	}
+	owner, err := s.Store.User(ctx, tok.UserID, false)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil, nil, 0, errBadToken
+		}
+		return nil, nil, 0, err
+	}
+	s.auth.put(ticket, hash, tok, owner)
+	return tok, owner, ticket, nil
+}
+
+// admits says whether a bearer token and its owner may act at now.
+func (s *Service) admits(tok *Token, owner *User, now time.Time) error {
+	if tok.Kind == KindAPIKey || !tokenLive(tok, now) {
+		return errBadToken
+	}
+	return usable(owner, now)
 }
 
 func tokenLive(t *Token, now time.Time) bool {
@@ -420,12 +443,13 @@ func (s *Service) visibleUser(ctx context.Context, st Store, actor *User, id str
 }
 
 // WatchChanges keeps the token cache right when other processes change
-// users: their notices drop the user's entries at once, so the cache can
-// live AuthCacheTTL; while notices could be missed the cache is bypassed.
-// It blocks until ctx ends.
+// users: their notices drop the user's entries at once, so entries can
+// live ttl; while notices could be missed, or the listener has not
+// confirmed for a second that it hears everything, the cache is bypassed
+// (see authCache). It blocks until ctx ends.
 func (s *Service) WatchChanges(ctx context.Context, ttl time.Duration) error {
 	s.auth.setTTL(ttl)
-	return s.Store.ListenUserChanges(ctx, s.auth.forget, s.auth.setLive)
+	return s.Store.ListenUserChanges(ctx, s.userChanged, s.listenerLive, s.auth.heard)
 }
 
 // AuthCached reports whether a bearer secret's check is cached (for tests

@@ -65,8 +65,8 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		return nil, err
 	}
 	var result *User
-	var endSessions bool     // read after the commit
-	var pw *passwordDecision // decided outside the lock
+	var endSessions, saved bool // read after the commit
+	var pw *passwordDecision    // decided outside the lock
 	for {
 		var undecided *passwordDecision
 		err = s.Store.InTx(ctx, func(tx Store) error {
@@ -135,7 +135,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 			if err := tx.NotifyUserChanged(ctx, after.ID); err != nil {
 				return err
 			}
-			result = after
+			result, saved = after, true
 			return nil
 		})
 		if !errors.Is(err, errDecidePassword) || undecided == nil {
@@ -149,6 +149,9 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	if err != nil {
 		return nil, err
 	}
+	if !saved {
+		return result, nil
+	}
 	// After the commit, so no request re-caches the old state. A password
 	// change or a delete revoked sessions: drop the user's entries;
 	// otherwise the new state replaces the cached one.
@@ -157,6 +160,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	} else {
 		s.auth.refresh(result)
 	}
+	s.feed.publish(id)
 	return result, nil
 }
 
@@ -388,11 +392,15 @@ func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, in.Password != nil))
+		if err := s.audit(ctx, tx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, in.Password != nil)); err != nil {
+			return err
+		}
+		return tx.NotifyUserChanged(ctx, u.ID) // for other processes' subscriptions
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.feed.publish(u.ID)
 	return u, nil
 }
 

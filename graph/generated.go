@@ -33,6 +33,7 @@ type ResolverRoot interface {
 	AuditEntry() AuditEntryResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	User() UserResolver
 }
 
@@ -103,6 +104,11 @@ type ComplexityRoot struct {
 		Users     func(childComplexity int, first *int64, after *string, where *model.UserWhereInput, orderBy *model.UserOrder) int
 	}
 
+	Subscription struct {
+		UserChanged  func(childComplexity int, id *string) int
+		UsersChanged func(childComplexity int) int
+	}
+
 	User struct {
 		AdminDevices    func(childComplexity int) int
 		Country         func(childComplexity int) int
@@ -167,6 +173,10 @@ type QueryResolver interface {
 	Countries(ctx context.Context) ([]usersvc.Country, error)
 	TimeZones(ctx context.Context) ([]string, error)
 	APIKeys(ctx context.Context, userID *string) ([]usersvc.APIKey, error)
+}
+type SubscriptionResolver interface {
+	UserChanged(ctx context.Context, id *string) (<-chan *usersvc.User, error)
+	UsersChanged(ctx context.Context) (<-chan *usersvc.User, error)
 }
 type UserResolver interface {
 	Role(ctx context.Context, obj *usersvc.User) (string, error)
@@ -478,6 +488,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["first"].(*int64), args["after"].(*string), args["where"].(*model.UserWhereInput), args["orderBy"].(*model.UserOrder)), true
 
+	case "Subscription.userChanged":
+		if e.ComplexityRoot.Subscription.UserChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_userChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.UserChanged(childComplexity, args["id"].(*string)), true
+	case "Subscription.usersChanged":
+		if e.ComplexityRoot.Subscription.UsersChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.UsersChanged(childComplexity), true
+
 	case "User.adminDevices":
 		if e.ComplexityRoot.User.AdminDevices == nil {
 			break
@@ -718,6 +746,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -992,6 +1037,20 @@ type Mutation {
   createApiKey(label: String!, userId: ID): CreateApiKeyPayload!
   "Revokes an API key."
   revokeApiKey(id: ID!, userId: ID): ApiKey!
+}
+
+"""
+Live updates, over WebSocket with the graphql-transport-ws protocol (the
+npm graphql-ws client, GraphiQL). The token goes in the connection_init
+payload: {"Authorization": "Bearer <token>"}. Access is checked again before
+every event; when it ends (token revoked, account disabled or deleted) the
+subscription ends with that error.
+"""
+type Subscription {
+  "The user after every committed change, made through any server (the caller when id is omitted). Non-admins may follow only themselves; other ids are NOT_FOUND."
+  userChanged(id: ID): User!
+  "Every user after every committed change, a created user included. Admins only (FORBIDDEN otherwise)."
+  usersChanged: User!
 }
 `, BuiltIn: false},
 }
@@ -1544,6 +1603,20 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orderBy"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_userChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -2830,6 +2903,82 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_userChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_userChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().UserChanged(ctx, fc.Args["id"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *usersvc.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖusersvcᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_userChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_userChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_usersChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_usersChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().UsersChanged(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *usersvc.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖusersvcᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_usersChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5637,6 +5786,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "userChanged":
+		return ec._Subscription_userChanged(ctx, fields[0])
+	case "usersChanged":
+		return ec._Subscription_usersChanged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var userImplementors = []string{"User"}

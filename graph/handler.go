@@ -31,6 +31,9 @@ type Options struct {
 	Logger *slog.Logger
 	// OnOperation, when set, is told each operation's name.
 	OnOperation func(name string)
+	// Origins are the browser origins allowed to open a WebSocket besides
+	// the server's own (the CORS origins).
+	Origins []string
 }
 
 // NewHandler builds the GraphQL HTTP handler: handler.New with explicit
@@ -47,7 +50,12 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Svc: svc}}))
+	logger := opts.Logger
+	present := func(ctx context.Context, err error) *gqlerror.Error {
+		return presentError(ctx, logger, err)
+	}
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Svc: svc, present: present}}))
+	srv.AddTransport(websocketTransport(svc, opts.Origins))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -58,14 +66,12 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	logger := opts.Logger
-	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
-		return presentError(ctx, logger, err)
-	})
+	srv.SetErrorPresenter(present)
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		logger.ErrorContext(ctx, "panic in resolver", "panic", p)
 		return usersvc.Errorf(usersvc.EInternal, "Internal server error.")
 	})
+	srv.AroundOperations(limitSubscriptions)
 	if opts.OnOperation != nil {
 		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 			name := ""
@@ -78,6 +84,11 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
+		// Counters describe the request that carried them; a subscription's
+		// events come long after its one counted request.
+		if oc := graphql.GetOperationContext(ctx); oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
+			return resp
+		}
 		if p := usersvc.PrincipalFrom(ctx); p != nil && resp != nil {
 			if resp.Extensions == nil {
 				resp.Extensions = map[string]any{}

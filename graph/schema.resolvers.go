@@ -91,6 +91,16 @@ func (r *queryResolver) APIKeys(ctx context.Context, userID *string) ([]usersvc.
 	return r.Svc.APIKeys(ctx, deref(userID))
 }
 
+// UserChanged is the resolver for the userChanged field.
+func (r *subscriptionResolver) UserChanged(ctx context.Context, id *string) (<-chan *usersvc.User, error) {
+	return stream(ctx, r.present)(r.Svc.WatchUser(ctx, deref(id)))
+}
+
+// UsersChanged is the resolver for the usersChanged field.
+func (r *subscriptionResolver) UsersChanged(ctx context.Context) (<-chan *usersvc.User, error) {
+	return stream(ctx, r.present)(r.Svc.WatchUsers(ctx))
+}
+
 // Role is the resolver for the role field.
 func (r *userResolver) Role(ctx context.Context, obj *usersvc.User) (string, error) {
 	return string(obj.Role), nil
@@ -110,12 +120,16 @@ func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
 type (
-	auditEntryResolver struct{ *Resolver }
-	mutationResolver   struct{ *Resolver }
-	queryResolver      struct{ *Resolver }
-	userResolver       struct{ *Resolver }
+	auditEntryResolver   struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
+	userResolver         struct{ *Resolver }
 )

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/cors"
@@ -38,6 +39,13 @@ type Config struct {
 	// RequestTimeout bounds each request's work, database calls included
 	// (default 15 s); past it the answer is 503.
 	RequestTimeout time.Duration
+	// Draining, when set and true, makes /readyz answer 503 "draining" while
+	// everything else is still served: a load balancer stops sending
+	// requests before the server stops accepting them.
+	Draining *atomic.Bool
+	// Closing, when closed, ends every open WebSocket (with a normal close,
+	// which clients such as graphql-ws answer by reconnecting).
+	Closing <-chan struct{}
 }
 
 // Timeouts of the HTTP server: slow clients cannot hold connections.
@@ -65,12 +73,13 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 		logger = slog.Default()
 	}
 	restHandler := rest.NewHandler(svc, logger)
-	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger, OnOperation: cfg.Metrics.Operation})
+	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger, OnOperation: cfg.Metrics.Operation, Origins: cfg.CORSOrigins})
 	restAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
 		rest.WriteError(w, r, logger, err)
 	}, nil)
 	gqlAuth := authenticate(svc, graph.WriteHTTPError, graph.AnonymousOperation)
 
+	cfg.Metrics.registerLive(svc.Subscriptions)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -78,6 +87,11 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if cfg.Draining != nil && cfg.Draining.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("draining\n"))
+			return
+		}
 		if err := svc.Ready(r.Context()); err != nil {
 			logger.WarnContext(r.Context(), "not ready", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -91,7 +105,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	mux.Handle("GET /playground/", pg)
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
-	mux.Handle("/graphql", gqlAuth(gqlHandler))
+	mux.Handle("/graphql", webSocket(gqlHandler, gqlAuth(gqlHandler), cfg.Closing))
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics.handler(cfg.MetricsToken))
 	}
@@ -173,9 +187,14 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 }
 
 // deadline bounds the work of one request; storage calls see the deadline
-// through the context and give up, and the answer is 503.
+// through the context and give up, and the answer is 503. A WebSocket
+// lives as long as its client keeps it (its events are bounded one by one).
 func deadline(d time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if graph.IsWebSocket(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))

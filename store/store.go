@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -570,10 +572,17 @@ func (s *Store) NotifyUserChanged(ctx context.Context, userID string) (err error
 	return rows.Close()
 }
 
+// heartbeatEvery is how often a listener sends itself a heartbeat notice;
+// the token cache needs one heard within a second (usersvc.authCache).
+const heartbeatEvery = 200 * time.Millisecond
+
 // ListenUserChanges follows other processes' notices on PostgreSQL with a
 // lib/pq Listener (it reconnects by itself; live reports whether notices
-// can be missed). On SQLite it returns at once.
-func (s *Store) ListenUserChanges(ctx context.Context, changed func(string), live func(bool)) error {
+// can be missed). It also sends itself a heartbeat notice every 200 ms
+// through the pool and reports each one that comes back through heard:
+// notices arrive in commit order, so everything committed before the
+// heartbeat was sent has arrived. On SQLite it returns at once.
+func (s *Store) ListenUserChanges(ctx context.Context, changed func(string), live func(bool), heard func(time.Time)) error {
 	if s.dialect != dialect.Postgres {
 		return nil
 	}
@@ -589,6 +598,10 @@ func (s *Store) ListenUserChanges(ctx context.Context, changed func(string), liv
 		return fmt.Errorf("listening for user changes: %w", err)
 	}
 	live(true)
+	beats := newHeartbeats()
+	hbCtx, stopBeats := context.WithCancel(ctx)
+	defer stopBeats()
+	go s.sendHeartbeats(hbCtx, beats)
 	for {
 		select {
 		case <-ctx.Done():
@@ -598,10 +611,73 @@ func (s *Store) ListenUserChanges(ctx context.Context, changed func(string), liv
 				live(true)
 				continue
 			}
-			from, userID, _ := strings.Cut(n.Extra, ":")
+			from, rest, _ := strings.Cut(n.Extra, ":")
+			if kind, seq, ok := strings.Cut(rest, ":"); ok && kind == "hb" {
+				if from == s.instance {
+					if sent, ok := beats.sent(seq); ok {
+						heard(sent)
+					}
+				}
+				continue
+			}
 			if from != s.instance { // this process already updated its cache
-				changed(userID)
+				changed(rest)
 			}
 		}
+	}
+}
+
+// heartbeats remembers when recent heartbeats were sent.
+type heartbeats struct {
+	mu   sync.Mutex
+	next uint64
+	at   map[uint64]time.Time
+}
+
+func newHeartbeats() *heartbeats { return &heartbeats{at: map[uint64]time.Time{}} }
+
+// add records a heartbeat about to be sent and returns its payload part.
+func (h *heartbeats) add(now time.Time) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.next++
+	h.at[h.next] = now
+	delete(h.at, h.next-64) // a heartbeat 64 beats old is of no use
+	return strconv.FormatUint(h.next, 10)
+}
+
+func (h *heartbeats) sent(seq string) (time.Time, bool) {
+	n, err := strconv.ParseUint(seq, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.at[n]
+	return t, ok
+}
+
+// sendHeartbeats notifies this process's own listener every heartbeatEvery
+// until ctx ends. A heartbeat that fails or is slow is simply not heard.
+// It has a connection of its own, so a busy pool does not delay it.
+func (s *Store) sendHeartbeats(ctx context.Context, beats *heartbeats) {
+	db, err := sql.Open("postgres", s.url)
+	if err != nil {
+		return // never heard: the cache is bypassed, which is safe
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		seq := beats.add(time.Now()) // before sending: the notice commits after this time
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		_, _ = db.ExecContext(c, "SELECT pg_notify($1, $2)", notifyChannel, s.instance+":hb:"+seq)
+		cancel()
 	}
 }

@@ -137,3 +137,43 @@ func TestMeter(t *testing.T) {
 		}
 	})
 }
+
+// TestMeterSeesOtherProcesses: each flush refreshes what a meter
+// remembers, so once both processes have flushed twice, an answer in one
+// includes every count the other made, even when the first had nothing
+// of its own left to write.
+func TestMeterSeesOtherProcesses(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		st := testenv.OpenStore(t, db)
+		svc := testenv.NewService(st, &testenv.Clock{})
+		u, err := svc.CreateUser(usersvc.SystemContext(context.Background()), usersvc.NewUserInput{Name: "M", Email: "m@example.com", Country: "ES", TimeZone: "UTC"}.Document())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		const day = "2026-06-01"
+		p1, p2 := usersvc.NewMeter(st), usersvc.NewMeter(testenv.OpenStore(t, db))
+		count := func(m *usersvc.Meter, n int) usersvc.Usage {
+			var last usersvc.Usage
+			for i := 0; i < n; i++ {
+				if last, err = m.Count(ctx, u.ID, day); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return last
+		}
+		count(p1, 3)
+		count(p2, 5)
+		flush := func(m *usersvc.Meter) {
+			if err := m.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		flush(p1) // stores 3
+		flush(p2) // stores 5 more
+		flush(p1) // nothing of its own to write: must still learn of p2's 5
+		if got := count(p1, 1); got != (usersvc.Usage{Total: 9, Daily: 9}) {
+			t.Fatalf("p1 after both flushed: %+v, want 9/9", got)
+		}
+	})
+}

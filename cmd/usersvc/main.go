@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,6 +42,7 @@ type config struct {
 	DailyQuota    int64
 	SessionTTL    time.Duration
 	MetricsToken  string
+	DrainDelay    time.Duration
 }
 
 func envOr(key, def string) string {
@@ -175,6 +177,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fs.DurationVar(&c.SessionTTL, "session-ttl", ttl, "lifetime of sign-in tokens [USERSVC_SESSION_TTL]")
 	fs.StringVar(&c.MetricsToken, "metrics-token", envOr("USERSVC_METRICS_TOKEN", ""), "bearer token required to read /metrics; empty: open [USERSVC_METRICS_TOKEN]")
+	drain, err := time.ParseDuration(envOr("USERSVC_DRAIN_DELAY", "0s"))
+	if err != nil || drain < 0 {
+		return errors.New("USERSVC_DRAIN_DELAY must be a duration >= 0 such as 2s")
+	}
+	fs.DurationVar(&c.DrainDelay, "drain-delay", drain, "on SIGTERM, how long /readyz says 503 while requests are still served, before the listener closes; set it above the load balancer's health-check fall time [USERSVC_DRAIN_DELAY]")
 	if err := parse(fs, args, &c); err != nil {
 		return err
 	}
@@ -216,8 +223,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	metrics := server.NewMetrics(st.DB())
 	svc.Meter.Flushed = metrics.UsageFlushed
+	var draining atomic.Bool
+	closing := make(chan struct{})
 	srv := server.NewHTTPServer(c.Addr, server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger,
-		Metrics: metrics, MetricsToken: c.MetricsToken}), server.DefaultTimeouts)
+		Metrics: metrics, MetricsToken: c.MetricsToken, Draining: &draining, Closing: closing}), server.DefaultTimeouts)
+	srv.RegisterOnShutdown(func() { close(closing) })
 	meterCtx, stopMeter := context.WithCancel(context.WithoutCancel(ctx))
 	meterDone := make(chan struct{})
 	go func() {
@@ -242,6 +252,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	// Drain: report not ready and keep serving while the load balancer
+	// notices, then stop accepting and finish what is in flight.
+	draining.Store(true)
+	if c.DrainDelay > 0 {
+		logger.Info("draining", "for", c.DrainDelay.String())
+		time.Sleep(c.DrainDelay)
 	}
 	logger.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

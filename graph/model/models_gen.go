@@ -29,6 +29,14 @@ type PageInfo struct {
 type Query struct {
 }
 
+// Live updates, over WebSocket with the graphql-transport-ws protocol (the
+// npm graphql-ws client, GraphiQL). The token goes in the connection_init
+// payload: {"Authorization": "Bearer <token>"}. Access is checked again before
+// every event; when it ends (token revoked, account disabled or deleted) the
+// subscription ends with that error.
+type Subscription struct {
+}
+
 // A page of users in (creation, id) order.
 type UserConnection struct {
 	Edges    []UserEdge `json:"edges"`

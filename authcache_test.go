@@ -1,0 +1,300 @@
+package usersvc_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"usersvc"
+	"usersvc/internal/testenv"
+)
+
+// accessChanges are the changes that end (or narrow) what a token may do,
+// each made by an admin through svc. check says whether a token check
+// answered after the change is right: refused, or, for the role change,
+// carrying the new role.
+var accessChanges = []struct {
+	name   string
+	change func(ctx context.Context, svc *usersvc.Service, id string) error
+	right  func(p *usersvc.Principal, err error) bool
+}{
+	{"disable", patchOp(`[{"op":"replace","path":"/disabled","value":true}]`), refused},
+	{"delete", func(ctx context.Context, svc *usersvc.Service, id string) error {
+		_, err := svc.DeleteUser(ctx, id)
+		return err
+	}, refused},
+	{"password change", patchOp(`[{"op":"add","path":"/password","value":"a new password 1"}]`), refused},
+	{"expires in the past", patchOp(`[{"op":"replace","path":"/expires","value":"2020-01-01T00:00:00Z"}]`), refused},
+	{"from in the future", patchOp(`[{"op":"replace","path":"/from","value":"2099-01-01T00:00:00Z"}]`), refused},
+	{"role change", patchOp(`[{"op":"replace","path":"/role","value":"user"}]`), func(p *usersvc.Principal, err error) bool {
+		return err == nil && p.User.Role == usersvc.RoleUser
+	}},
+}
+
+func patchOp(patch string) func(ctx context.Context, svc *usersvc.Service, id string) error {
+	return func(ctx context.Context, svc *usersvc.Service, id string) error {
+		ops, err := usersvc.ParseJSON([]byte(patch))
+		if err != nil {
+			return err
+		}
+		_, err = svc.PatchUser(ctx, id, ops, nil)
+		return err
+	}
+}
+
+func refused(p *usersvc.Principal, err error) bool {
+	c := usersvc.ErrorCode(err)
+	return c == usersvc.EUnauthenticated || c == usersvc.EForbidden
+}
+
+// newVictim makes an admin (so a role change narrows it) with a password,
+// and signs it in: the session token (the kind a password change revokes)
+// has not been checked by any process yet.
+func newVictim(t *testing.T, e *testenv.Env, name string) (*usersvc.User, string) {
+	t.Helper()
+	sys := usersvc.SystemContext(context.Background())
+	pw := "the old password 1"
+	email := fmt.Sprintf("victim%d@example.com", time.Now().UnixNano())
+	u, err := e.Svc.CreateUser(sys, usersvc.NewUserInput{Name: name, Email: email, Country: "ES",
+		TimeZone: "UTC", Role: usersvc.RoleAdmin, Password: &pw}.Document())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := e.Svc.Login(usersvc.WithClientAddr(context.Background(), "127.0.0.1"), email, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, sess.Token
+}
+
+func auth(svc *usersvc.Service, token string) (*usersvc.Principal, error) {
+	return svc.Authenticate(context.Background(), "Bearer "+token)
+}
+
+// TestCacheFillRacesLocalChange forces the bad interleaving inside one
+// process: a token check reads the user, the change commits and
+// invalidates the cache, and only then does the check try to cache what
+// it read. What it read must not be cached: the next check is right.
+func TestCacheFillRacesLocalChange(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		admin := usersvc.SystemContext(context.Background())
+		for _, c := range accessChanges {
+			t.Run(c.name, func(t *testing.T) {
+				victim, token := newVictim(t, e, c.name)
+				var once sync.Once
+				usersvc.SetAuthBeforePut(e.Svc, func(owner *usersvc.User) {
+					if owner.ID != victim.ID {
+						return
+					}
+					once.Do(func() {
+						if err := c.change(admin, e.Svc, victim.ID); err != nil {
+							t.Errorf("change: %v", err)
+						}
+					})
+				})
+				defer usersvc.SetAuthBeforePut(e.Svc, nil)
+				// The check that raced the change read the old state; it may
+				// answer with it (it began before the change).
+				if _, err := auth(e.Svc, token); err != nil {
+					t.Fatalf("the racing check read the user before the change, so it passes: %v", err)
+				}
+				usersvc.SetAuthBeforePut(e.Svc, nil)
+				for i := 0; i < 3; i++ {
+					if p, err := auth(e.Svc, token); !c.right(p, err) {
+						t.Fatalf("check %d after the change committed: principal %+v, err %v", i+1, p, err)
+					}
+				}
+			})
+		}
+	})
+}
+
+// startWatching runs svc.WatchChanges with a long cache life until t ends
+// and waits (bounded) until it listens.
+func startWatching(t *testing.T, svc *usersvc.Service) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.WatchChanges(ctx, time.Hour) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watch: %v", err)
+		}
+	})
+	for i := 0; i < 500 && !usersvc.AuthListening(svc); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !usersvc.AuthListening(svc) {
+		t.Fatal("the change listener never went live")
+	}
+}
+
+// waitHeard waits (bounded) until svc has seen a notice about userID newer
+// than gen.
+func waitHeard(t *testing.T, svc *usersvc.Service, userID string, gen uint64) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		if usersvc.AuthGeneration(svc, userID) > gen {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no change notice about %s arrived", userID)
+}
+
+// TestCacheFillRacesOtherProcess forces the interleaving across two
+// processes on one PostgreSQL database: process 2 reads the user, process
+// 1 commits the change, process 2 hears the notice, and only then tries to
+// cache what it read.
+func TestCacheFillRacesOtherProcess(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		if db.Name != "postgres" {
+			t.Skip("processes share a PostgreSQL database; SQLite is single-process")
+		}
+		e := testenv.Start(t, db)
+		p1 := e.Svc
+		p2 := testenv.NewService(testenv.OpenStore(t, db), e.Clock)
+		startWatching(t, p2)
+		admin := usersvc.SystemContext(context.Background())
+		for _, c := range accessChanges {
+			t.Run(c.name, func(t *testing.T) {
+				victim, token := newVictim(t, e, c.name)
+				var once sync.Once
+				usersvc.SetAuthBeforePut(p2, func(owner *usersvc.User) {
+					if owner.ID != victim.ID {
+						return
+					}
+					once.Do(func() {
+						gen := usersvc.AuthGeneration(p2, victim.ID)
+						if err := c.change(admin, p1, victim.ID); err != nil {
+							t.Errorf("change: %v", err)
+						}
+						waitHeard(t, p2, victim.ID, gen)
+					})
+				})
+				defer usersvc.SetAuthBeforePut(p2, nil)
+				if _, err := auth(p2, token); err != nil {
+					t.Fatalf("the racing check read the user before the change, so it passes: %v", err)
+				}
+				usersvc.SetAuthBeforePut(p2, nil)
+				for i := 0; i < 3; i++ {
+					if p, err := auth(p2, token); !c.right(p, err) {
+						t.Fatalf("process 2, check %d after the change committed and was heard: principal %+v, err %v", i+1, p, err)
+					}
+				}
+			})
+		}
+	})
+}
+
+// TestFirstUseTokensDuringDisable is the measured failure: hundreds of a
+// user's fresh tokens are checked for the first time, concurrently, while
+// an admin disables the user. Once the change is committed and heard, no
+// process accepts any of them. Run with the change through the same
+// process and through another one.
+func TestFirstUseTokensDuringDisable(t *testing.T) {
+	const tokens, workers = 300, 16
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		procs := map[string]*usersvc.Service{"same process": e.Svc}
+		if db.Name == "postgres" {
+			p2 := testenv.NewService(testenv.OpenStore(t, db), e.Clock)
+			startWatching(t, p2)
+			procs["other process"] = p2
+		}
+		for name, checker := range procs {
+			t.Run(name, func(t *testing.T) {
+				victim, _ := e.NewUser(t, "Victim", fmt.Sprintf("first-use-%d@example.com", time.Now().UnixNano()), "UTC", usersvc.RoleUser)
+				sys := usersvc.SystemContext(context.Background())
+				secrets := make([]string, tokens)
+				for i := range secrets {
+					s, err := e.Svc.CreateToken(sys, victim.ID, "t", 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					secrets[i] = s
+				}
+				gen := usersvc.AuthGeneration(checker, victim.ID)
+				var next atomic.Int64
+				var checked atomic.Int64
+				var wg sync.WaitGroup
+				for w := 0; w < workers; w++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							i := next.Add(1) - 1
+							if i >= tokens {
+								return
+							}
+							_, _ = auth(checker, secrets[i]) // before or during the change: either answer is right
+							checked.Add(1)
+						}
+					}()
+				}
+				// Disable while checks are in flight.
+				for checked.Load() < tokens/4 {
+					time.Sleep(time.Millisecond)
+				}
+				if _, err := e.Svc.PatchUser(sys, victim.ID, []any{map[string]any{"op": "replace", "path": "/disabled", "value": true}}, nil); err != nil {
+					t.Fatal(err)
+				}
+				wg.Wait()
+				if checker != e.Svc {
+					waitHeard(t, checker, victim.ID, gen)
+				}
+				for _, svc := range procs {
+					accepted := 0
+					for _, s := range secrets {
+						if _, err := auth(svc, s); !refused(nil, err) {
+							accepted++
+						}
+					}
+					if accepted > 0 {
+						t.Errorf("%d of %d tokens still accepted after the disable committed and was heard", accepted, tokens)
+					}
+				}
+			})
+		}
+	})
+}
+
+// TestCacheNeedsHeartbeats: on PostgreSQL the cache is served only while
+// the listener keeps hearing its own heartbeats; once it stops, entries
+// stop being served (within the lag bound; AuthCacheRules pins the bound).
+func TestCacheNeedsHeartbeats(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		if db.Name != "postgres" {
+			t.Skip("the listener and its heartbeats are PostgreSQL's")
+		}
+		e := testenv.Start(t, db)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Svc.WatchChanges(ctx, time.Hour) }()
+		for i := 0; i < 500 && !usersvc.AuthListening(e.Svc); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if _, err := auth(e.Svc, e.BobToken); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // longer than the lag bound: only heartbeats keep it served
+		if !e.Svc.AuthCached(e.BobToken) {
+			t.Fatal("the entry is not served although the listener is live (no heartbeats heard?)")
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 300 && e.Svc.AuthCached(e.BobToken); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if e.Svc.AuthCached(e.BobToken) {
+			t.Fatal("still served after the listener stopped hearing")
+		}
+	})
+}

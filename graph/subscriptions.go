@@ -1,0 +1,128 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"usersvc"
+)
+
+// Subscriptions run over WebSocket (graphql-transport-ws, and the older
+// graphql-ws protocol gqlgen also speaks). The HTTP upgrade carries no
+// token: the connection_init payload does, and is checked (and counted
+// as one request) like an Authorization header.
+
+// Limits of one WebSocket connection.
+const (
+	// MaxSubscriptionsPerConnection caps a connection's open subscriptions.
+	MaxSubscriptionsPerConnection = 10
+	// wsInitTimeout is how long a connection may take to send connection_init.
+	wsInitTimeout = 5 * time.Second
+	// wsPingInterval is the keepalive: a ping every interval; a client that
+	// does not answer within two is dropped.
+	wsPingInterval = 15 * time.Second
+)
+
+// Close codes of graphql-transport-ws.
+const (
+	closeForbidden = 4403
+)
+
+// IsWebSocket reports whether r asks to upgrade to a WebSocket.
+func IsWebSocket(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != ""
+}
+
+type connSubsKey struct{}
+
+// websocketTransport is gqlgen's WebSocket transport with the service's
+// authentication, origin check, limits and keepalive.
+func websocketTransport(svc *usersvc.Service, origins []string) transport.Websocket {
+	return transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
+			OriginPatterns: origins, // the CORS origins; same-origin pages and non-browser clients (no Origin) too
+		}},
+		InitTimeout:           wsInitTimeout,
+		PingPongInterval:      wsPingInterval,
+		KeepAlivePingInterval: wsPingInterval,
+		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			p, err := svc.Authenticate(ctx, payload.Authorization())
+			if err == nil {
+				err = svc.CheckQuota(p)
+			}
+			if err != nil {
+				msg := usersvc.ErrorMessage(err, usersvc.LangFrom(ctx))
+				ctx = transport.WithWebsocketCloseCode(ctx, closeForbidden)
+				return transport.AppendCloseReason(ctx, truncate(msg, 120)), nil, err
+			}
+			ctx = usersvc.WithPrincipal(ctx, p)
+			return context.WithValue(ctx, connSubsKey{}, new(atomic.Int32)), nil, nil
+		},
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// limitSubscriptions refuses a subscription past the connection's limit,
+// and subscriptions outside a WebSocket connection.
+func limitSubscriptions(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription {
+		return next(ctx)
+	}
+	n, _ := ctx.Value(connSubsKey{}).(*atomic.Int32)
+	if n == nil {
+		return graphql.OneShot(graphql.ErrorResponse(ctx, "Subscriptions need a WebSocket connection to /graphql (graphql-transport-ws)."))
+	}
+	if n.Add(1) > MaxSubscriptionsPerConnection {
+		n.Add(-1)
+		return graphql.OneShot(graphql.ErrorResponse(ctx, "Too many subscriptions on this connection (at most %d).", MaxSubscriptionsPerConnection))
+	}
+	responses := next(ctx)
+	var done atomic.Bool
+	return func(ctx context.Context) *graphql.Response {
+		r := responses(ctx)
+		if r == nil && done.CompareAndSwap(false, true) {
+			n.Add(-1)
+		}
+		return r
+	}
+}
+
+// stream adapts a domain event stream to a gqlgen subscription: users are
+// sent as they come; an error is sent with its code and ends it.
+func stream(ctx context.Context, present graphql.ErrorPresenterFunc) func(<-chan usersvc.Event, error) (<-chan *usersvc.User, error) {
+	return func(events <-chan usersvc.Event, err error) (<-chan *usersvc.User, error) {
+		if err != nil {
+			return nil, err
+		}
+		out := make(chan *usersvc.User)
+		go func() {
+			defer close(out)
+			for ev := range events {
+				if ev.Err != nil {
+					transport.AddSubscriptionError(ctx, present(ctx, ev.Err))
+					return
+				}
+				select {
+				case out <- ev.User:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		return out, nil
+	}
+}

@@ -1,0 +1,91 @@
+package usersvc_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"usersvc"
+	"usersvc/internal/testenv"
+)
+
+// TestSlowSubscriberDropped: a subscriber that does not read is not
+// buffered for without limit: past the event buffer its subscription ends.
+func TestSlowSubscriberDropped(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		p, err := e.Svc.Authenticate(context.Background(), "Bearer "+e.AdminToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(usersvc.WithPrincipal(context.Background(), p))
+		defer cancel()
+		events, err := e.Svc.WatchUsers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := e.Svc.Subscriptions(); n != 1 {
+			t.Fatalf("%d subscriptions", n)
+		}
+		sys := usersvc.SystemContext(context.Background())
+		for i := 0; i < 100 && e.Svc.Subscriptions() == 1; i++ {
+			if _, err := e.Svc.CreateUser(sys, usersvc.NewUserInput{Name: "U", Email: fmt.Sprintf("u%d@example.com", i), Country: "ES", TimeZone: "UTC"}.Document()); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * time.Millisecond) // let the subscription take each change on its own
+		}
+		for i := 0; i < 300 && e.Svc.Subscriptions() != 0; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := e.Svc.Subscriptions(); n != 0 {
+			t.Fatalf("a subscriber that never reads still has %d subscription(s) open", n)
+		}
+		got := 0
+		for range events {
+			got++
+		}
+		if got > 17 {
+			t.Fatalf("%d events were buffered for a subscriber that never read", got)
+		}
+	})
+}
+
+// TestWatchRules: who may follow whom, in the domain.
+func TestWatchRules(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		as := func(token string) context.Context {
+			p, err := e.Svc.Authenticate(context.Background(), "Bearer "+token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(usersvc.WithPrincipal(context.Background(), p))
+			t.Cleanup(cancel)
+			return ctx
+		}
+		for _, tc := range []struct {
+			name  string
+			watch func() error
+			want  string
+		}{
+			{"user follows self", func() error { _, err := e.Svc.WatchUser(as(e.AliceToken), ""); return err }, ""},
+			{"user follows other", func() error { _, err := e.Svc.WatchUser(as(e.AliceToken), e.Bob.ID); return err }, usersvc.ENotFound},
+			{"user follows an id that does not exist", func() error { _, err := e.Svc.WatchUser(as(e.AliceToken), "usr-nope"); return err }, usersvc.ENotFound},
+			{"admin follows other", func() error { _, err := e.Svc.WatchUser(as(e.AdminToken), e.Bob.ID); return err }, ""},
+			{"user follows everyone", func() error { _, err := e.Svc.WatchUsers(as(e.BobToken)); return err }, usersvc.EForbidden},
+			{"admin follows everyone", func() error { _, err := e.Svc.WatchUsers(as(e.AdminToken)); return err }, ""},
+			{"no caller", func() error { _, err := e.Svc.WatchUser(context.Background(), ""); return err }, usersvc.EUnauthenticated},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got := ""
+				if err := tc.watch(); err != nil {
+					got = usersvc.ErrorCode(err)
+				}
+				if got != tc.want {
+					t.Fatalf("code %q, want %q", got, tc.want)
+				}
+			})
+		}
+	})
+}
