@@ -59,7 +59,7 @@ func TestFirstStartPortInUse(t *testing.T) {
 		stdout, w := io.Pipe()
 		done := make(chan error, 1)
 		go func() {
-			done <- run(ctx, []string{"serve", "-database-url", db.URL, "-addr", free}, nil, w, io.Discard)
+			done <- run(ctx, []string{"serve", "-database-url", db.URL, "-addr", free, "-drain-delay", "0"}, nil, w, io.Discard)
 			w.Close()
 		}()
 		lines := bufio.NewScanner(stdout)
