@@ -39,7 +39,8 @@ func (s *Service) CreateAPIKey(ctx context.Context, userID, label string) (strin
 	return secret, apiKeyOf(t), nil
 }
 
-// RevokeAPIKey revokes one of userID's API keys.
+// RevokeAPIKey revokes one of userID's API keys and the sessions that were
+// exchanged for it.
 func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIKey, error) {
 	id, err := strconv.Atoi(keyID)
 	if err != nil || id <= 0 {
@@ -52,18 +53,24 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIK
 			return err
 		}
 		revoked = t
-		return nil
+		if err := tx.RevokeSessionsOfKey(ctx, owner, id); err != nil {
+			return err
+		}
+		return tx.NotifyUserChanged(ctx, owner) // other processes drop their cached checks
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.auth.forget(revoked.UserID) // after the commit, so no request re-caches the old state
 	return apiKeyOf(revoked), nil
 }
 
 // tokenChange runs a change to userID's keys (the caller's when userID is
 // "") with the same visibility rule as any other access, and records it in
-// the history. It sends no change notice: API keys are never bearer tokens
-// and a new operator token is not in any cache, so no token check goes stale.
+// the history. It locks the user's row, as a sign-in does, so a key's
+// revocation and a sign-in with that key are one before the other. It
+// sends no change notice itself: a new API key or operator token is in no
+// cache (RevokeAPIKey sends one: it ends sessions).
 func (s *Service) tokenChange(ctx context.Context, userID, action string, fn func(tx Store, owner string) error) error {
 	actor, err := s.caller(ctx)
 	if err != nil {
@@ -73,7 +80,7 @@ func (s *Service) tokenChange(ctx context.Context, userID, action string, fn fun
 		userID = actor.ID
 	}
 	return s.Store.InTx(ctx, func(tx Store) error {
-		if _, err := s.visibleUser(ctx, tx, actor, userID, false); err != nil {
+		if _, err := s.visibleUser(ctx, tx, actor, userID, true); err != nil {
 			return err
 		}
 		if err := fn(tx, userID); err != nil {
@@ -133,6 +140,24 @@ func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl tim
 	return secret, nil
 }
 
+// AccountStatus says whether u can use the API now: "active", or why not
+// ("deleted", "disabled", "not active yet", "expired"). The command line's
+// user list shows it.
+func (s *Service) AccountStatus(u *User) string {
+	now := s.now()
+	switch {
+	case usable(u, now) == nil:
+		return "active"
+	case u.DeletedAt != nil:
+		return "deleted"
+	case u.Disabled:
+		return "disabled"
+	case u.From != nil && now.Before(*u.From):
+		return "not active yet"
+	}
+	return "expired"
+}
+
 // BootstrapAdmin is the user created on first start with an empty database.
 var BootstrapAdmin = NewUserInput{
 	Name: "Administrator", Email: "admin@example.com", Country: "US", TimeZone: "UTC", Role: RoleAdmin,
@@ -140,6 +165,8 @@ var BootstrapAdmin = NewUserInput{
 
 // Bootstrap creates the first admin and a token for it when the database
 // has no users. created is false (and token "") when users already exist.
+// The token is shown only once: call it only when the server can serve
+// (serve binds its listener first).
 func (s *Service) Bootstrap(ctx context.Context) (token string, created bool, err error) {
 	n, err := s.Store.CountUsers(ctx)
 	if err != nil || n > 0 {

@@ -32,9 +32,10 @@ type Store interface {
 	// ListUsers answers one page of q and the number of users matching
 	// q's filter (ignoring the cursor).
 	ListUsers(ctx context.Context, q ListQuery) ([]*User, int, error)
-	// CountActiveAdmins counts admins that are neither deleted nor disabled,
-	// except the user with id except; lock locks their rows.
-	CountActiveAdmins(ctx context.Context, except string, lock bool) (int, error)
+	// CountActiveAdmins counts admins that can act at now (not deleted, not
+	// disabled, from ≤ now < expires, as usable says), except the user with
+	// id except; lock locks their rows.
+	CountActiveAdmins(ctx context.Context, except string, now time.Time, lock bool) (int, error)
 
 	TokenByHash(ctx context.Context, hash string) (*Token, error)
 	CreateToken(ctx context.Context, t *Token) error
@@ -45,6 +46,9 @@ type Store interface {
 	RevokeToken(ctx context.Context, userID string, kind TokenKind, id int) (*Token, error)
 	// RevokeTokens revokes all of userID's tokens of kind.
 	RevokeTokens(ctx context.Context, userID string, kind TokenKind) error
+	// RevokeSessionsOfKey revokes userID's sessions exchanged for the API
+	// key with id apiKeyID.
+	RevokeSessionsOfKey(ctx context.Context, userID string, apiKeyID int) error
 
 	// UsageCounts reads userID's stored counts: all time, and on day (the
 	// caller's local date, YYYY-MM-DD).
@@ -80,7 +84,8 @@ const (
 	// KindToken is an API bearer token issued by an operator (CLI).
 	KindToken TokenKind = "token"
 	// KindSession is a bearer token from sign-in. Changing the password
-	// revokes a user's sessions.
+	// or deleting the user revokes a user's sessions; revoking an API key
+	// revokes the sessions exchanged for it.
 	KindSession TokenKind = "session"
 	// KindAPIKey is a long-lived secret a user exchanges for a session at
 	// sign-in. It is not a bearer token itself.
@@ -98,6 +103,8 @@ type Token struct {
 	Expires  *time.Time
 	LastUsed *time.Time
 	Revoked  bool
+	// APIKeyID is, for a session, the API key it was exchanged for.
+	APIKeyID *int
 }
 
 // Usage is a caller's request count: all time and in their local today.

@@ -2,7 +2,8 @@ package usersvc
 
 import (
 	"context"
-	"sync"
+	"errors"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -19,30 +20,30 @@ var errSignIn = Errorf(EUnauthenticated, "Invalid API key or username.")
 
 // Login exchanges an email and password for a session token.
 func (s *Service) Login(ctx context.Context, email, password string) (*Session, error) {
-	return s.signIn(ctx, email, func(u *User) bool {
+	return s.signIn(ctx, email, func(u *User) (*Token, bool) {
 		hash := s.dummy()
 		if u != nil && u.PasswordHash != "" {
 			hash = []byte(u.PasswordHash)
 		}
 		ok := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
-		return ok && u != nil && u.PasswordHash != ""
+		return nil, ok && u != nil && u.PasswordHash != ""
 	})
 }
 
 // LoginWithAPIKey exchanges an email and API key for a session token.
 func (s *Service) LoginWithAPIKey(ctx context.Context, email, key string) (*Session, error) {
-	return s.signIn(ctx, email, func(u *User) bool {
+	return s.signIn(ctx, email, func(u *User) (*Token, bool) {
 		if !wellFormedSecret(key, APIKeyPrefix) {
-			return false
+			return nil, false
 		}
 		t, err := s.Store.TokenByHash(ctx, HashToken(key))
 		if err != nil || u == nil || t.Kind != KindAPIKey || t.UserID != u.ID || !tokenLive(t, s.now()) {
-			return false
+			return nil, false
 		}
 		if t.LastUsed == nil || s.now().Sub(*t.LastUsed) >= s.TokenTouchInterval {
 			_ = s.Store.TouchToken(ctx, t.ID, s.now()) // last use is informative; a failed write must not refuse the sign-in
 		}
-		return true
+		return t, true
 	})
 }
 
@@ -55,18 +56,43 @@ func (s *Service) dummy() []byte {
 	return s.dummyHash
 }
 
-// signIn is both sign-in flows: throttle, look the user up, check the
-// secret (always at the same cost), and on success issue a session, set
-// lastLogin and record it. Every failure has the same message.
-func (s *Service) signIn(ctx context.Context, email string, check func(u *User) bool) (*Session, error) {
-	now := s.Now()
-	addr := ClientAddr(ctx)
-	acct := "acct:" + EmailKey(email)
-	if wait := s.Throttle.Blocked(now, acct, "addr:"+addr); wait > 0 {
+// signIn is both sign-in flows: one per request, throttle (see Throttle),
+// look the user up, check the secret (always at the same cost), and on
+// success issue a session, set lastLogin and record it. Every failure has
+// the same message. check returns the API key used, if any: the session
+// remembers it, so that revoking the key ends the session.
+func (s *Service) signIn(ctx context.Context, email string, check func(u *User) (apiKey *Token, ok bool)) (*Session, error) {
+	if !firstSignIn(ctx) {
+		return nil, Errorf(EInvalid, "Only one sign-in per request.")
+	}
+	d, attempt := s.Throttle.Begin(s.Now(), accountKey(email), ClientAddr(ctx))
+	if d.Wait > 0 {
 		e := Errorf(ERateLimited, "Too many failed sign-ins; try again later.")
-		e.RetryAfter = int64(wait.Seconds() + 0.999)
+		e.RetryAfter = int64(d.Wait.Seconds() + 0.999)
 		return nil, e
 	}
+	sess, err := s.signInChecked(ctx, email, check)
+	switch {
+	case err == nil:
+		attempt.Succeeded()
+	case !errors.Is(err, errSignIn):
+		attempt.Abandoned() // not the secret's fault: it does not count
+	}
+	return sess, err
+}
+
+// accountKey is the throttle's key for an account: the email as it is
+// looked up (a hash for anything too long to be one).
+func accountKey(email string) string {
+	if len(email) > MaxEmailLen {
+		return "#" + HashToken(email)
+	}
+	return EmailKey(email)
+}
+
+// signInChecked is a sign-in the throttle let run. Every failure of the
+// secret or the account is errSignIn.
+func (s *Service) signInChecked(ctx context.Context, email string, check func(u *User) (apiKey *Token, ok bool)) (*Session, error) {
 	var u *User
 	if len(email) <= MaxEmailLen && utf8.ValidString(email) {
 		found, err := s.Store.UserByEmail(ctx, EmailKey(email))
@@ -75,11 +101,10 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 		}
 		u = found
 	}
-	if ok := check(u); !ok || usable(u, s.now()) != nil {
-		s.Throttle.Fail(now, acct, "addr:"+addr)
+	key, ok := check(u)
+	if !ok || usable(u, s.now()) != nil {
 		return nil, errSignIn
 	}
-	s.Throttle.Reset(acct)
 	secret, err := newSecret(TokenPrefix)
 	if err != nil {
 		return nil, Internal(err)
@@ -88,8 +113,20 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 	expires := at.Add(s.SessionTTL)
 	sys := WithPrincipal(ctx, &Principal{User: u})
 	_, err = s.write(sys, u.ID, nil, ActionLogin, func(tx Store, actor, before *User) (edit, error) {
-		if err := tx.CreateToken(ctx, &Token{UserID: u.ID, Kind: KindSession, Label: "sign-in",
-			Hash: HashToken(secret), Created: at, Expires: &expires}); err != nil {
+		session := &Token{UserID: u.ID, Kind: KindSession, Label: "sign-in", Hash: HashToken(secret), Created: at, Expires: &expires}
+		if key != nil {
+			// Again under the user's lock, which a revocation takes too:
+			// a key revoked meanwhile issues no session.
+			k, err := tx.TokenByHash(ctx, key.Hash)
+			if err != nil && ErrorCode(err) != ENotFound {
+				return edit{}, err
+			}
+			if err != nil || !tokenLive(k, at) {
+				return edit{}, errSignIn
+			}
+			session.APIKeyID = &k.ID
+		}
+		if err := tx.CreateToken(ctx, session); err != nil {
 			return edit{}, err
 		}
 		after := before.Clone()
@@ -104,87 +141,19 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 	return &Session{Token: secret, Expires: expires}, nil
 }
 
-// Throttle counts failed sign-ins per key (an account, a client address)
-// in a sliding window and blocks a key that reached its limit until its
-// oldest failure leaves the window. It lives in memory: each process
-// throttles on its own.
-type Throttle struct {
-	Window       time.Duration
-	AccountLimit int
-	AddressLimit int
+type signInsKey struct{}
 
-	mu       sync.Mutex
-	failures map[string][]time.Time
+// WithOneSignIn marks ctx as one request (the server sets it on every HTTP
+// request): the first sign-in in it runs; any further one (aliased GraphQL
+// login fields, for one) is refused with EInvalid without a password
+// check, so a request costs at most one bcrypt comparison.
+func WithOneSignIn(ctx context.Context) context.Context {
+	return context.WithValue(ctx, signInsKey{}, new(atomic.Bool))
 }
 
-// NewThrottle allows 5 failures per account and 20 per address in 15 minutes.
-func NewThrottle() *Throttle {
-	return &Throttle{Window: 15 * time.Minute, AccountLimit: 5, AddressLimit: 20, failures: map[string][]time.Time{}}
-}
-
-// maxThrottleKeys bounds the memory the throttle may hold.
-const maxThrottleKeys = 100_000
-
-func (t *Throttle) limit(key string) int {
-	if len(key) > 5 && key[:5] == "addr:" {
-		return t.AddressLimit
-	}
-	return t.AccountLimit
-}
-
-func (t *Throttle) recent(now time.Time, key string) []time.Time {
-	fs := t.failures[key]
-	i := 0
-	for i < len(fs) && now.Sub(fs[i]) >= t.Window {
-		i++
-	}
-	fs = fs[i:]
-	if len(fs) == 0 {
-		delete(t.failures, key)
-	} else {
-		t.failures[key] = fs
-	}
-	return fs
-}
-
-// Blocked returns how long until the first of keys may try again, 0 if none is blocked.
-func (t *Throttle) Blocked(now time.Time, keys ...string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var wait time.Duration
-	for _, k := range keys {
-		fs := t.recent(now, k)
-		if len(fs) >= t.limit(k) {
-			if w := fs[len(fs)-t.limit(k)].Add(t.Window).Sub(now); w > wait {
-				wait = w
-			}
-		}
-	}
-	return wait
-}
-
-// Fail records a failure for each key.
-func (t *Throttle) Fail(now time.Time, keys ...string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.failures) > maxThrottleKeys {
-		for k := range t.failures {
-			t.recent(now, k)
-		}
-	}
-	for _, k := range keys {
-		if len(t.failures) < maxThrottleKeys || t.failures[k] != nil {
-			fs := t.recent(now, k)
-			if len(fs) < 2*t.limit(k) {
-				t.failures[k] = append(fs, now)
-			}
-		}
-	}
-}
-
-// Reset forgets a key's failures (after a success).
-func (t *Throttle) Reset(key string) {
-	t.mu.Lock()
-	delete(t.failures, key)
-	t.mu.Unlock()
+// firstSignIn reports whether this is the first sign-in of ctx's request
+// (always true outside a request).
+func firstSignIn(ctx context.Context) bool {
+	used, ok := ctx.Value(signInsKey{}).(*atomic.Bool)
+	return !ok || used.CompareAndSwap(false, true)
 }

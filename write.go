@@ -3,6 +3,8 @@ package usersvc
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -50,78 +52,110 @@ func edited(changed []string, passwordChanged bool) bool {
 // reads the user fresh (locked), checks the caller may see it and the
 // precondition, computes the change, applies the rules every write obeys
 // (the last active admin stays), saves when anything changed, records the
-// history entry, and revokes sign-in sessions when the password changed.
+// history entry, and revokes sign-in sessions when the password changed or
+// the user was deleted (a restore does not bring them back).
+//
+// A change that carries a password is decided outside the lock: the first
+// transaction stops once the change is authorized, the password is compared
+// with the stored hash (and hashed when it differs) with no lock held, and
+// the write runs again. Re-sending the stored password is no change.
 func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action string, fn change) (*User, error) {
 	actor, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var result *User
-	var pwChanged, saved bool // read after the commit
-	err = s.Store.InTx(ctx, func(tx Store) error {
-		before, err := s.visibleUser(ctx, tx, actor, id, true)
-		if err != nil {
-			return err
-		}
-		if ifVersion != nil && *ifVersion != before.Version {
-			return Errorf(EPreconditionFailed, "Precondition Failed")
-		}
-		e, err := fn(tx, actor, before)
-		if err != nil {
-			return err
-		}
-		after := e.after
-		pwChanged = e.password != nil
-		changed := ChangedFields(before, after)
-		if !pwChanged && len(changed) == 0 && !e.effect {
-			result = before
-			return nil
-		}
-		if activeAdmin(before) && !activeAdmin(after) {
-			n, err := tx.CountActiveAdmins(ctx, before.ID, true)
+	var endSessions, saved bool // read after the commit
+	var pw *passwordDecision    // decided outside the lock
+	for {
+		var undecided *passwordDecision
+		err = s.Store.InTx(ctx, func(tx Store) error {
+			before, err := s.visibleUser(ctx, tx, actor, id, true)
 			if err != nil {
 				return err
 			}
-			if n == 0 {
-				return Errorf(EConflict, "The last active administrator cannot be demoted, disabled or deleted.")
+			if ifVersion != nil && *ifVersion != before.Version {
+				return Errorf(EPreconditionFailed, "Precondition Failed")
 			}
-		}
-		if pwChanged {
-			if err := s.hashPassword(after, *e.password); err != nil {
+			e, err := fn(tx, actor, before)
+			if err != nil {
 				return err
 			}
-		}
-		after.Version = before.Version + 1
-		if edited(changed, pwChanged) {
-			after.Modification = s.now()
-		}
-		if err := tx.UpdateUser(ctx, after); err != nil {
-			return err
-		}
-		if pwChanged {
-			if err := tx.RevokeTokens(ctx, after.ID, KindSession); err != nil {
+			if e.password != nil {
+				if !pw.holds(before.PasswordHash, *e.password) {
+					if pw == nil { // first pass: decide with no lock held, then again
+						undecided = &passwordDecision{stored: before.PasswordHash, password: *e.password}
+						return errDecidePassword
+					}
+					// The stored hash moved in between (rare): decide under the lock.
+					pw = &passwordDecision{stored: before.PasswordHash, password: *e.password}
+					if err := pw.decide(s.BcryptCost); err != nil {
+						return err
+					}
+				}
+				if pw.same {
+					e.password = nil
+				}
+			}
+			after := e.after
+			pwChanged := e.password != nil
+			endSessions = pwChanged || before.DeletedAt == nil && after.DeletedAt != nil
+			changed := ChangedFields(before, after)
+			if !pwChanged && len(changed) == 0 && !e.effect {
+				result = before
+				return nil
+			}
+			if now := s.now(); activeAdmin(before, now) && !activeAdmin(after, now) {
+				n, err := tx.CountActiveAdmins(ctx, before.ID, now, true)
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					return Errorf(EConflict, "The last active administrator cannot be demoted, disabled, deleted or made inactive.")
+				}
+			}
+			if pwChanged {
+				after.PasswordHash = pw.hash
+			}
+			after.Version = before.Version + 1
+			if edited(changed, pwChanged) {
+				after.Modification = s.now()
+			}
+			if err := tx.UpdateUser(ctx, after); err != nil {
 				return err
 			}
+			if endSessions {
+				if err := tx.RevokeTokens(ctx, after.ID, KindSession); err != nil {
+					return err
+				}
+			}
+			if err := s.audit(ctx, tx, actor.ID, after.ID, action, DiffPatch(before, after, pwChanged)); err != nil {
+				return err
+			}
+			if err := tx.NotifyUserChanged(ctx, after.ID); err != nil {
+				return err
+			}
+			result, saved = after, true
+			return nil
+		})
+		if !errors.Is(err, errDecidePassword) || undecided == nil {
+			break
 		}
-		if err := s.audit(ctx, tx, actor.ID, after.ID, action, DiffPatch(before, after, pwChanged)); err != nil {
-			return err
+		if err := undecided.decide(s.BcryptCost); err != nil {
+			return nil, err
 		}
-		if err := tx.NotifyUserChanged(ctx, after.ID); err != nil {
-			return err
-		}
-		result, saved = after, true
-		return nil
-	})
+		pw = undecided
+	}
 	if err != nil {
 		return nil, err
 	}
-	// After the commit, so no request re-caches the old state. A password
-	// change revoked sessions: drop the user's entries; otherwise the new
-	// state replaces the cached one.
 	if !saved {
 		return result, nil
 	}
-	if pwChanged {
+	// After the commit, so no request re-caches the old state. A password
+	// change or a delete revoked sessions: drop the user's entries;
+	// otherwise the new state replaces the cached one.
+	if endSessions {
 		s.auth.forget(id)
 	} else {
 		s.auth.refresh(result)
@@ -130,7 +164,41 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	return result, nil
 }
 
-func activeAdmin(u *User) bool { return u.IsAdmin() && u.DeletedAt == nil && !u.Disabled }
+// errDecidePassword stops a write's first pass so that its password is
+// decided with no lock held. It never leaves write.
+var errDecidePassword = &Error{Code: EInternal, Message: "Internal server error."}
+
+// passwordDecision says whether a password sent in a write equals the
+// stored one (the bcrypt hash stored), and if not, its new hash.
+type passwordDecision struct {
+	stored, password string
+	same             bool
+	hash             string
+}
+
+// holds reports whether d was decided for this stored hash and password.
+func (d *passwordDecision) holds(stored, password string) bool {
+	return d != nil && d.stored == stored && d.password == password
+}
+
+func (d *passwordDecision) decide(cost int) error {
+	d.same = d.stored != "" && bcrypt.CompareHashAndPassword([]byte(d.stored), []byte(d.password)) == nil
+	if d.same {
+		return nil
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(d.password), cost)
+	if err != nil {
+		return Internal(err)
+	}
+	d.hash = string(h)
+	return nil
+}
+
+// activeAdmin reports whether u can act as an administrator at now: an
+// admin who may use the API (not deleted, not disabled, from ≤ now <
+// expires). Every way an admin stops being one counts: role, disabled,
+// deletedAt, from and expires. Store.CountActiveAdmins uses the same notion.
+func activeAdmin(u *User, now time.Time) bool { return u.IsAdmin() && usable(u, now) == nil }
 
 // fromDocument is the change of PUT and of both patch formats: decode the
 // new document, apply it over the stored user, validate, authorize.
@@ -214,7 +282,9 @@ func (s *Service) MergePatchUser(ctx context.Context, id string, patch any, ifVe
 
 // DeleteUser soft-deletes a user: admins delete anyone, users themselves.
 // The user's tokens stop working at once (authentication refuses deleted
-// owners). Deleting a deleted user changes nothing.
+// owners) and their sign-in sessions are revoked, so a restore does not
+// revive them; operator tokens and API keys work again after a restore.
+// Deleting a deleted user changes nothing.
 func (s *Service) DeleteUser(ctx context.Context, id string) (*User, error) {
 	return s.write(ctx, id, nil, ActionDelete, func(tx Store, actor, before *User) (edit, error) {
 		after := before.Clone()

@@ -664,6 +664,8 @@ type TokenMutation struct {
 	last_used     *time.Time
 	revoked       *bool
 	kind          *token.Kind
+	api_key_id    *int
+	addapi_key_id *int
 	clearedFields map[string]struct{}
 	owner         *string
 	clearedowner  bool
@@ -1084,6 +1086,76 @@ func (m *TokenMutation) ResetKind() {
 	m.kind = nil
 }
 
+// SetAPIKeyID sets the "api_key_id" field.
+func (m *TokenMutation) SetAPIKeyID(i int) {
+	m.api_key_id = &i
+	m.addapi_key_id = nil
+}
+
+// APIKeyID returns the value of the "api_key_id" field in the mutation.
+func (m *TokenMutation) APIKeyID() (r int, exists bool) {
+	v := m.api_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAPIKeyID returns the old "api_key_id" field's value of the Token entity.
+// If the Token object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TokenMutation) OldAPIKeyID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAPIKeyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAPIKeyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAPIKeyID: %w", err)
+	}
+	return oldValue.APIKeyID, nil
+}
+
+// AddAPIKeyID adds i to the "api_key_id" field.
+func (m *TokenMutation) AddAPIKeyID(i int) {
+	if m.addapi_key_id != nil {
+		*m.addapi_key_id += i
+	} else {
+		m.addapi_key_id = &i
+	}
+}
+
+// AddedAPIKeyID returns the value that was added to the "api_key_id" field in this mutation.
+func (m *TokenMutation) AddedAPIKeyID() (r int, exists bool) {
+	v := m.addapi_key_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearAPIKeyID clears the value of the "api_key_id" field.
+func (m *TokenMutation) ClearAPIKeyID() {
+	m.api_key_id = nil
+	m.addapi_key_id = nil
+	m.clearedFields[token.FieldAPIKeyID] = struct{}{}
+}
+
+// APIKeyIDCleared returns if the "api_key_id" field was cleared in this mutation.
+func (m *TokenMutation) APIKeyIDCleared() bool {
+	_, ok := m.clearedFields[token.FieldAPIKeyID]
+	return ok
+}
+
+// ResetAPIKeyID resets all changes to the "api_key_id" field.
+func (m *TokenMutation) ResetAPIKeyID() {
+	m.api_key_id = nil
+	m.addapi_key_id = nil
+	delete(m.clearedFields, token.FieldAPIKeyID)
+}
+
 // SetOwnerID sets the "owner" edge to the User entity by id.
 func (m *TokenMutation) SetOwnerID(id string) {
 	m.owner = &id
@@ -1158,7 +1230,7 @@ func (m *TokenMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TokenMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.hash != nil {
 		fields = append(fields, token.FieldHash)
 	}
@@ -1182,6 +1254,9 @@ func (m *TokenMutation) Fields() []string {
 	}
 	if m.kind != nil {
 		fields = append(fields, token.FieldKind)
+	}
+	if m.api_key_id != nil {
+		fields = append(fields, token.FieldAPIKeyID)
 	}
 	return fields
 }
@@ -1207,6 +1282,8 @@ func (m *TokenMutation) Field(name string) (ent.Value, bool) {
 		return m.UserID()
 	case token.FieldKind:
 		return m.Kind()
+	case token.FieldAPIKeyID:
+		return m.APIKeyID()
 	}
 	return nil, false
 }
@@ -1232,6 +1309,8 @@ func (m *TokenMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldUserID(ctx)
 	case token.FieldKind:
 		return m.OldKind(ctx)
+	case token.FieldAPIKeyID:
+		return m.OldAPIKeyID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Token field %s", name)
 }
@@ -1297,6 +1376,13 @@ func (m *TokenMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetKind(v)
 		return nil
+	case token.FieldAPIKeyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAPIKeyID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Token field %s", name)
 }
@@ -1304,13 +1390,21 @@ func (m *TokenMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *TokenMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addapi_key_id != nil {
+		fields = append(fields, token.FieldAPIKeyID)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *TokenMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case token.FieldAPIKeyID:
+		return m.AddedAPIKeyID()
+	}
 	return nil, false
 }
 
@@ -1319,6 +1413,13 @@ func (m *TokenMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *TokenMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case token.FieldAPIKeyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAPIKeyID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Token numeric field %s", name)
 }
@@ -1332,6 +1433,9 @@ func (m *TokenMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(token.FieldLastUsed) {
 		fields = append(fields, token.FieldLastUsed)
+	}
+	if m.FieldCleared(token.FieldAPIKeyID) {
+		fields = append(fields, token.FieldAPIKeyID)
 	}
 	return fields
 }
@@ -1352,6 +1456,9 @@ func (m *TokenMutation) ClearField(name string) error {
 		return nil
 	case token.FieldLastUsed:
 		m.ClearLastUsed()
+		return nil
+	case token.FieldAPIKeyID:
+		m.ClearAPIKeyID()
 		return nil
 	}
 	return fmt.Errorf("unknown Token nullable field %s", name)
@@ -1384,6 +1491,9 @@ func (m *TokenMutation) ResetField(name string) error {
 		return nil
 	case token.FieldKind:
 		m.ResetKind()
+		return nil
+	case token.FieldAPIKeyID:
+		m.ResetAPIKeyID()
 		return nil
 	}
 	return fmt.Errorf("unknown Token field %s", name)

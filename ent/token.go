@@ -34,6 +34,8 @@ type Token struct {
 	UserID string `json:"user_id,omitempty"`
 	// Kind holds the value of the "kind" field.
 	Kind token.Kind `json:"kind,omitempty"`
+	// APIKeyID holds the value of the "api_key_id" field.
+	APIKeyID *int `json:"api_key_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the TokenQuery when eager-loading is set.
 	Edges        TokenEdges `json:"edges"`
@@ -67,7 +69,7 @@ func (*Token) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case token.FieldRevoked:
 			values[i] = new(sql.NullBool)
-		case token.FieldID:
+		case token.FieldID, token.FieldAPIKeyID:
 			values[i] = new(sql.NullInt64)
 		case token.FieldHash, token.FieldLabel, token.FieldUserID, token.FieldKind:
 			values[i] = new(sql.NullString)
@@ -144,6 +146,13 @@ func (_m *Token) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Kind = token.Kind(value.String)
 			}
+		case token.FieldAPIKeyID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field api_key_id", values[i])
+			} else if value.Valid {
+				_m.APIKeyID = new(int)
+				*_m.APIKeyID = int(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -211,6 +220,11 @@ func (_m *Token) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("kind=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Kind))
+	builder.WriteString(", ")
+	if v := _m.APIKeyID; v != nil {
+		builder.WriteString("api_key_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

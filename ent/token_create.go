@@ -119,6 +119,20 @@ func (_c *TokenCreate) SetNillableKind(v *token.Kind) *TokenCreate {
 	return _c
 }
 
+// SetAPIKeyID sets the "api_key_id" field.
+func (_c *TokenCreate) SetAPIKeyID(v int) *TokenCreate {
+	_c.mutation.SetAPIKeyID(v)
+	return _c
+}
+
+// SetNillableAPIKeyID sets the "api_key_id" field if the given value is not nil.
+func (_c *TokenCreate) SetNillableAPIKeyID(v *int) *TokenCreate {
+	if v != nil {
+		_c.SetAPIKeyID(*v)
+	}
+	return _c
+}
+
 // SetOwnerID sets the "owner" edge to the User entity by ID.
 func (_c *TokenCreate) SetOwnerID(id string) *TokenCreate {
 	_c.mutation.SetOwnerID(id)
@@ -265,6 +279,10 @@ func (_c *TokenCreate) createSpec() (*Token, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Kind(); ok {
 		_spec.SetField(token.FieldKind, field.TypeEnum, value)
 		_node.Kind = value
+	}
+	if value, ok := _c.mutation.APIKeyID(); ok {
+		_spec.SetField(token.FieldAPIKeyID, field.TypeInt, value)
+		_node.APIKeyID = &value
 	}
 	if nodes := _c.mutation.OwnerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -417,6 +435,9 @@ func (u *TokenUpsertOne) UpdateNewValues() *TokenUpsertOne {
 		}
 		if _, exists := u.create.mutation.Kind(); exists {
 			s.SetIgnore(token.FieldKind)
+		}
+		if _, exists := u.create.mutation.APIKeyID(); exists {
+			s.SetIgnore(token.FieldAPIKeyID)
 		}
 	}))
 	return u
@@ -706,6 +727,9 @@ func (u *TokenUpsertBulk) UpdateNewValues() *TokenUpsertBulk {
 			}
 			if _, exists := b.mutation.Kind(); exists {
 				s.SetIgnore(token.FieldKind)
+			}
+			if _, exists := b.mutation.APIKeyID(); exists {
+				s.SetIgnore(token.FieldAPIKeyID)
 			}
 		}
 	}))

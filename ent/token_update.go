@@ -166,6 +166,9 @@ func (_u *TokenUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Revoked(); ok {
 		_spec.SetField(token.FieldRevoked, field.TypeBool, value)
 	}
+	if _u.mutation.APIKeyIDCleared() {
+		_spec.ClearField(token.FieldAPIKeyID, field.TypeInt)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{token.Label}
@@ -353,6 +356,9 @@ func (_u *TokenUpdateOne) sqlSave(ctx context.Context) (_node *Token, err error)
 	}
 	if value, ok := _u.mutation.Revoked(); ok {
 		_spec.SetField(token.FieldRevoked, field.TypeBool, value)
+	}
+	if _u.mutation.APIKeyIDCleared() {
+		_spec.ClearField(token.FieldAPIKeyID, field.TypeInt)
 	}
 	_node = &Token{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -112,8 +112,8 @@ func TestLifecycleMutations(t *testing.T) {
 		if r := e.GraphQL(t, e.AdminToken, del, map[string]any{"id": erin}); data(t, r, "deleteUser")["deletedAt"] == nil {
 			t.Fatalf("delete: %s", r.Body)
 		}
-		if r := e.GraphQL(t, tok, `{ me { id } }`, nil); r.Status != 403 {
-			t.Fatalf("deleted user's session: %d", r.Status)
+		if r := e.GraphQL(t, tok, `{ me { id } }`, nil); r.Status != 401 {
+			t.Fatalf("deleted user's session: %d (the delete revokes it: 401)", r.Status)
 		}
 		if r := e.GraphQL(t, e.AdminToken, `mutation($id: ID!) { restoreUser(id: $id) { deletedAt } }`, map[string]any{"id": erin}); data(t, r, "restoreUser")["deletedAt"] != nil {
 			t.Fatalf("restore: %s", r.Body)

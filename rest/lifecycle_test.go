@@ -211,8 +211,8 @@ func TestCreateDeleteRestore(t *testing.T) {
 		if r := e.Do(t, "DELETE", carol, carolTok, ""); r.Status != 200 || r.JSON["deletedAt"] == nil {
 			t.Fatalf("self delete: %d %s", r.Status, r.Body)
 		}
-		if r := e.Do(t, "GET", carol, carolTok, ""); r.Status != 403 {
-			t.Fatalf("deleted user's token still works: %d", r.Status)
+		if r := e.Do(t, "GET", carol, carolTok, ""); r.Status != 401 {
+			t.Fatalf("deleted user's session still works: %d (the delete revokes it: 401)", r.Status)
 		}
 		if r := e.Do(t, "GET", "/api/users?search=carol", e.AdminToken, ""); len(ids(t, r)) != 0 {
 			t.Fatalf("deleted user listed without the filter")
@@ -223,8 +223,8 @@ func TestCreateDeleteRestore(t *testing.T) {
 		if r := e.Do(t, "POST", carol+"/restore", e.AdminToken, ""); r.Status != 200 || r.JSON["deletedAt"] != nil {
 			t.Fatalf("restore: %d %s", r.Status, r.Body)
 		}
-		if r := e.Do(t, "GET", carol, carolTok, ""); r.Status != 200 {
-			t.Fatalf("restored user's token: %d", r.Status)
+		if r := e.Do(t, "GET", carol, carolTok, ""); r.Status != 401 {
+			t.Fatalf("restored user's old session: %d, want 401 (the delete ended it)", r.Status)
 		}
 		// Restore by writing deletedAt: null.
 		e.Do(t, "DELETE", carol, e.AdminToken, "")

@@ -202,14 +202,16 @@ func deadline(d time.Duration, next http.Handler) http.Handler {
 }
 
 // clientAddr records the client's address (the TCP peer: X-Forwarded-For is
-// not trusted, since nothing here knows which proxies to believe).
+// not trusted, since nothing here knows which proxies to believe), and
+// marks the request as one, which may sign in once.
 func clientAddr(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
 			host = r.RemoteAddr
 		}
-		next.ServeHTTP(w, r.WithContext(usersvc.WithClientAddr(r.Context(), host)))
+		ctx := usersvc.WithOneSignIn(usersvc.WithClientAddr(r.Context(), host))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

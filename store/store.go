@@ -307,6 +307,7 @@ func tokenToDomain(t *ent.Token) *usersvc.Token {
 	return &usersvc.Token{
 		ID: t.ID, UserID: t.UserID, Kind: usersvc.TokenKind(t.Kind), Label: t.Label, Hash: t.Hash,
 		Created: t.CreatedAt.UTC(), Expires: utcPtr(t.ExpiresAt), LastUsed: utcPtr(t.LastUsed), Revoked: t.Revoked,
+		APIKeyID: t.APIKeyID,
 	}
 }
 
@@ -315,7 +316,7 @@ func (s *Store) CreateToken(ctx context.Context, t *usersvc.Token) (err error) {
 	defer internal(&err)
 	created, err := s.c().Token.Create().
 		SetHash(t.Hash).SetLabel(t.Label).SetCreatedAt(t.Created).SetNillableExpiresAt(t.Expires).
-		SetUserID(t.UserID).SetKind(token.Kind(t.Kind)).Save(ctx)
+		SetUserID(t.UserID).SetKind(token.Kind(t.Kind)).SetNillableAPIKeyID(t.APIKeyID).Save(ctx)
 	if err != nil {
 		return notFound(err, "User not found.")
 	}
@@ -467,12 +468,15 @@ func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersv
 	return out, total, nil
 }
 
-// CountActiveAdmins counts admins that are neither deleted nor disabled,
-// other than except. On PostgreSQL lock takes their row locks, so two
-// concurrent demotions cannot both see the other as the remaining admin.
-func (s *Store) CountActiveAdmins(ctx context.Context, except string, lock bool) (_ int, err error) {
+// CountActiveAdmins counts admins that can act at now (not deleted, not
+// disabled, valid_from ≤ now < valid_until, absent bounds open), other than
+// except. On PostgreSQL lock takes their row locks, so two concurrent
+// demotions cannot both see the other as the remaining admin.
+func (s *Store) CountActiveAdmins(ctx context.Context, except string, now time.Time, lock bool) (_ int, err error) {
 	defer internal(&err)
-	q := s.c().User.Query().Where(user.RoleEQ(user.RoleAdmin), user.DeletedAtIsNil(), user.Disabled(false), user.IDNEQ(except))
+	q := s.c().User.Query().Where(user.RoleEQ(user.RoleAdmin), user.DeletedAtIsNil(), user.Disabled(false), user.IDNEQ(except),
+		user.Or(user.ValidFromIsNil(), user.ValidFromLTE(now)),
+		user.Or(user.ValidUntilIsNil(), user.ValidUntilGT(now)))
 	if lock && s.tx != nil && s.dialect == dialect.Postgres {
 		ids, err := q.ForUpdate().IDs(ctx)
 		return len(ids), err
@@ -518,6 +522,14 @@ func (s *Store) RevokeTokens(ctx context.Context, userID string, kind usersvc.To
 	defer internal(&err)
 	_, err = s.c().Token.Update().Where(token.UserID(userID), token.KindEQ(token.Kind(kind)), token.Revoked(false)).
 		SetRevoked(true).Save(ctx)
+	return err
+}
+
+// RevokeSessionsOfKey revokes userID's live sessions exchanged for the API key apiKeyID.
+func (s *Store) RevokeSessionsOfKey(ctx context.Context, userID string, apiKeyID int) (err error) {
+	defer internal(&err)
+	_, err = s.c().Token.Update().Where(token.UserID(userID), token.KindEQ(token.KindSession),
+		token.APIKeyID(apiKeyID), token.Revoked(false)).SetRevoked(true).Save(ctx)
 	return err
 }
 

@@ -3,6 +3,7 @@
 //	usersvc [serve]        migrate, then serve (the default)
 //	usersvc migrate        bring the schema up to date and exit
 //	usersvc user create    create a user; prints its id
+//	usersvc user list      list users (id, email, role, status), one a line
 //	usersvc token create   create an API token; prints it
 //
 // Configuration comes from flags and USERSVC_* environment variables (flags win).
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -108,8 +110,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "migrate":
 		return migrate(ctx, args, stderr)
 	case "user":
+		if len(args) > 0 && args[0] == "list" {
+			return userList(ctx, args[1:], stdout)
+		}
 		if len(args) == 0 || args[0] != "create" {
-			return errors.New("usage: usersvc user create --name N --email E --country C --time-zone TZ [--role admin|user] [--password-stdin]")
+			return errors.New("usage: usersvc user create --name N --email E --country C --time-zone TZ [--role admin|user] [--password-stdin] | usersvc user list [--role admin|user] [--email E] [--deleted]")
 		}
 		return userCreate(ctx, args[1:], stdin, stdout, stderr)
 	case "token":
@@ -118,7 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return tokenCreate(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q (serve, migrate, user create, token create)", cmd)
+	return fmt.Errorf("unknown command %q (serve, migrate, user create, user list, token create)", cmd)
 }
 
 func parse(fs *flag.FlagSet, args []string, c *config) error {
@@ -214,6 +219,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	svc := usersvc.NewService(st)
 	svc.DailyQuota, svc.SessionTTL = c.DailyQuota, c.SessionTTL
+	// Bind first: the first admin's one-time token is printed only by a
+	// process that can serve, never by one that is about to exit.
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	token, created, err := svc.Bootstrap(ctx)
 	if err != nil {
 		return fmt.Errorf("creating the first admin: %w", err)
@@ -243,8 +255,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	logger.Info("serving", "addr", c.Addr, "database", st.Dialect())
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("serving", "addr", ln.Addr().String(), "database", st.Dialect())
 	if !playground.Available() {
 		logger.Warn(playground.BuildHint)
 	}
@@ -308,6 +320,57 @@ func userCreate(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	fmt.Fprintln(stdout, u.ID)
 	return nil
+}
+
+// userList prints the users matching the filter, one a line: id, email,
+// role and whether they can use the API now (an operator finds an admin's
+// id with it to issue a token: see README, Recovering admin access).
+func userList(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	var role, email string
+	var deleted bool
+	fs := flag.NewFlagSet("user list", flag.ContinueOnError)
+	commonFlags(fs, &c)
+	fs.StringVar(&role, "role", "", "only users with this role (user or admin)")
+	fs.StringVar(&email, "email", "", "only the user with this email (case-insensitive)")
+	fs.BoolVar(&deleted, "deleted", false, "list soft-deleted users instead of live ones")
+	if err := parse(fs, args, &c); err != nil {
+		return err
+	}
+	f := usersvc.UserFilter{Deleted: deleted}
+	switch role {
+	case "":
+	case "user", "admin":
+		r := usersvc.Role(role)
+		f.Role = &r
+	default:
+		return fmt.Errorf("--role must be user or admin, not %q", role)
+	}
+	if email != "" {
+		f.Email = &email
+	}
+	st, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := usersvc.NewService(st)
+	sys := usersvc.SystemContext(ctx)
+	first := int64(100)
+	var after *string
+	for {
+		page, err := svc.ListUsers(sys, f, &first, after, false)
+		if err != nil {
+			return err
+		}
+		for _, u := range page.Users {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Role, svc.AccountStatus(u))
+		}
+		if page.NextCursor == nil {
+			return nil
+		}
+		after = page.NextCursor
+	}
 }
 
 func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

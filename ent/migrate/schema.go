@@ -41,6 +41,7 @@ var (
 		{Name: "last_used", Type: field.TypeTime, Nullable: true},
 		{Name: "revoked", Type: field.TypeBool, Default: false},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"token", "session", "api_key"}, Default: "token"},
+		{Name: "api_key_id", Type: field.TypeInt, Nullable: true},
 		{Name: "user_id", Type: field.TypeString, Size: 64},
 	}
 	// TokensTable holds the schema information for the "tokens" table.
@@ -51,7 +52,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "tokens_users_tokens",
-				Columns:    []*schema.Column{TokensColumns[8]},
+				Columns:    []*schema.Column{TokensColumns[9]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -60,7 +61,7 @@ var (
 			{
 				Name:    "token_user_id_kind",
 				Unique:  false,
-				Columns: []*schema.Column{TokensColumns[8], TokensColumns[7]},
+				Columns: []*schema.Column{TokensColumns[9], TokensColumns[7]},
 			},
 		},
 	}

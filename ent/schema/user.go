@@ -82,6 +82,9 @@ func (Token) Fields() []ent.Field {
 		// bearer token from sign-in) or "api_key" (a long-lived secret that
 		// is only exchanged for a session at sign-in).
 		field.Enum("kind").Values("token", "session", "api_key").Default("token").Immutable(),
+		// api_key_id is, for a session, the API key it was exchanged for
+		// (null for a password sign-in): revoking the key ends its sessions.
+		field.Int("api_key_id").Optional().Nillable().Immutable(),
 	}
 }
 

@@ -31,6 +31,8 @@ const (
 	FieldUserID = "user_id"
 	// FieldKind holds the string denoting the kind field in the database.
 	FieldKind = "kind"
+	// FieldAPIKeyID holds the string denoting the api_key_id field in the database.
+	FieldAPIKeyID = "api_key_id"
 	// EdgeOwner holds the string denoting the owner edge name in mutations.
 	EdgeOwner = "owner"
 	// Table holds the table name of the token in the database.
@@ -55,6 +57,7 @@ var Columns = []string{
 	FieldRevoked,
 	FieldUserID,
 	FieldKind,
+	FieldAPIKeyID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -149,6 +152,11 @@ func ByUserID(opts ...sql.OrderTermOption) OrderOption {
 // ByKind orders the results by the kind field.
 func ByKind(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldKind, opts...).ToFunc()
+}
+
+// ByAPIKeyID orders the results by the api_key_id field.
+func ByAPIKeyID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAPIKeyID, opts...).ToFunc()
 }
 
 // ByOwnerField orders the results by owner field.
