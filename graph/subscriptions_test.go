@@ -180,7 +180,8 @@ func TestSubscriptions(t *testing.T) {
 			}
 			a := mustDial(t, srv)
 			a.init(e.AdminToken)
-			before := e.Svc.Subscriptions()
+			waitSubscribed(t, e.Svc, 0) // the previous subtests' sockets are closed
+			before := 0
 			a.subscribe("1", fmt.Sprintf(`subscription { userChanged(id: %q) { id name } }`, e.Bob.ID))
 			waitSubscribed(t, e.Svc, before+1)
 			patchName(t, e.Handler, e.AdminToken, e.Bob.ID, "Bob Live")
@@ -198,7 +199,8 @@ func TestSubscriptions(t *testing.T) {
 			}
 			a := mustDial(t, srv)
 			a.init(e.AdminToken)
-			before := e.Svc.Subscriptions()
+			waitSubscribed(t, e.Svc, 0) // the previous subtests' sockets are closed
+			before := 0
 			a.subscribe("1", `subscription { usersChanged { id email } }`)
 			waitSubscribed(t, e.Svc, before+1)
 			r := testenv.Do(t, e.Handler, "POST", "/api/users", e.AdminToken, `{"name":"Carol","email":"carol@example.com","country":"ES","timeZone":"UTC"}`)
@@ -218,7 +220,8 @@ func TestSubscriptions(t *testing.T) {
 			victim, token := e.NewUser(t, "Dan", "dan@example.com", "UTC", usersvc.RoleUser)
 			c := mustDial(t, srv)
 			c.init(token)
-			before := e.Svc.Subscriptions()
+			waitSubscribed(t, e.Svc, 0) // the previous subtests' sockets are closed
+			before := 0
 			c.subscribe("1", `subscription { userChanged { id } }`)
 			waitSubscribed(t, e.Svc, before+1)
 			r := testenv.Do(t, e.Handler, "PATCH", "/api/users/"+victim.ID, e.AdminToken, `[{"op":"replace","path":"/disabled","value":true}]`, "Content-Type: application/json-patch+json")
@@ -234,7 +237,8 @@ func TestSubscriptions(t *testing.T) {
 		t.Run("per-connection limit", func(t *testing.T) {
 			c := mustDial(t, srv)
 			c.init(e.AdminToken)
-			before := e.Svc.Subscriptions()
+			waitSubscribed(t, e.Svc, 0) // the previous subtests' sockets are closed
+			before := 0
 			for i := 1; i <= 10; i++ {
 				c.subscribe(fmt.Sprint(i), `subscription { userChanged { id } }`)
 			}
