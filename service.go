@@ -74,6 +74,10 @@ type Store interface {
 	ListenUserChanges(ctx context.Context, changed func(userID string), live func(bool), heard func(sent time.Time)) error
 
 	Ping(ctx context.Context) error
+
+	// FailureLog keeps the sign-in throttle's failures, for every process
+	// sharing the database.
+	FailureLog
 }
 
 // TokenKind says what a stored secret is for.
@@ -204,7 +208,7 @@ type Service struct {
 func NewService(s Store) *Service {
 	return &Service{
 		Store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute,
-		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: NewThrottle(),
+		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: newStoreThrottle(s),
 		Meter: NewMeter(s), auth: newAuthCache(time.Second), feed: newFeed(),
 	}
 }

@@ -3,6 +3,7 @@ package usersvc
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -65,26 +66,34 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 	if !firstSignIn(ctx) {
 		return nil, Errorf(EInvalid, "Only one sign-in per request.")
 	}
-	d, attempt := s.Throttle.Begin(s.Now(), accountKey(email), ClientAddr(ctx))
+	d, attempt, err := s.Throttle.Begin(ctx, s.Now(), accountKey(email), ClientAddr(ctx))
+	if err != nil {
+		return nil, err
+	}
 	if d.Wait > 0 {
 		e := Errorf(ERateLimited, "Too many failed sign-ins; try again later.")
 		e.RetryAfter = int64(d.Wait.Seconds() + 0.999)
 		return nil, e
 	}
 	sess, err := s.signInChecked(ctx, email, check)
+	// The attempt ends even when the request is done (a cancelled context
+	// must not leave a success counted as a failure).
+	end, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	switch {
 	case err == nil:
-		attempt.Succeeded()
+		_ = attempt.Succeeded(end) // a success is not refused for a bookkeeping failure
 	case !errors.Is(err, errSignIn):
-		attempt.Abandoned() // not the secret's fault: it does not count
+		_ = attempt.Abandoned(end) // not the secret's fault: it does not count
 	}
 	return sess, err
 }
 
 // accountKey is the throttle's key for an account: the email as it is
-// looked up (a hash for anything too long to be one).
+// looked up (a hash for anything too long to be one, or that a database
+// text cannot hold).
 func accountKey(email string) string {
-	if len(email) > MaxEmailLen {
+	if len(email) > MaxEmailLen || !utf8.ValidString(email) || strings.ContainsRune(email, 0) {
 		return "#" + HashToken(email)
 	}
 	return EmailKey(email)

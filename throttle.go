@@ -1,6 +1,8 @@
 package usersvc
 
 import (
+	"context"
+	"sort"
 	"sync"
 	"time"
 )
@@ -25,7 +27,12 @@ import (
 // concurrent attempts cannot outrun the count) until it ends otherwise:
 // Succeeded forgets the pair's failures, Abandoned (an attempt that failed
 // for a reason other than the secret, such as a database error) takes
-// it back. It lives in memory: each process throttles on its own.
+// it back.
+//
+// The failures live in Log: by default in this process's memory; serve
+// puts them in the database (the Store's FailureLog), so every process
+// sharing it counts the same failures and N replicas do not give an
+// attacker N times the attempts.
 type Throttle struct {
 	Window           time.Duration
 	PairLimit        int
@@ -33,9 +40,26 @@ type Throttle struct {
 	AccountSlowAfter int
 	BaseDelay        time.Duration
 	MaxDelay         time.Duration
+	// Log keeps the failures (nil: this process's memory).
+	Log FailureLog
 
-	mu       sync.Mutex
-	failures map[string][]time.Time
+	memOnce sync.Once
+	mem     *MemoryFailureLog
+}
+
+// FailureLog keeps the throttle's failures, each a key (see the rules
+// above) and a time.
+type FailureLog interface {
+	// BeginAttempt reads the failures of keys at or after since (oldest
+	// first, one list per key) and runs decide on them; when decide says
+	// so, it records one failure of every key at at. It is atomic with
+	// respect to every other BeginAttempt sharing a key, in every process
+	// the log serves.
+	BeginAttempt(ctx context.Context, keys []string, since, at time.Time, decide func(recent [][]time.Time) bool) error
+	// ForgetFailures drops every failure of key.
+	ForgetFailures(ctx context.Context, key string) error
+	// RemoveFailure takes back the failure of each key recorded at at.
+	RemoveFailure(ctx context.Context, keys []string, at time.Time) error
 }
 
 // NewThrottle: 5 failures per account and address and 20 per address in
@@ -43,8 +67,14 @@ type Throttle struct {
 // after their last failure, doubling to at most a minute.
 func NewThrottle() *Throttle {
 	return &Throttle{Window: 15 * time.Minute, PairLimit: 5, AddressLimit: 20,
-		AccountSlowAfter: 5, BaseDelay: time.Second, MaxDelay: time.Minute,
-		failures: map[string][]time.Time{}}
+		AccountSlowAfter: 5, BaseDelay: time.Second, MaxDelay: time.Minute}
+}
+
+// newStoreThrottle is NewThrottle keeping its failures in s.
+func newStoreThrottle(s Store) *Throttle {
+	t := NewThrottle()
+	t.Log = s
+	return t
 }
 
 // Throttle rules, as Decision.Rule names them.
@@ -53,9 +83,6 @@ const (
 	RuleAddress = "address"
 	RuleAccount = "account slow-down"
 )
-
-// maxThrottleKeys bounds the memory the throttle may hold.
-const maxThrottleKeys = 100_000
 
 // Decision is the throttle's answer to an attempt: Wait 0 lets it run;
 // otherwise it is refused, and Wait says when the client may come back.
@@ -67,37 +94,22 @@ type Decision struct {
 
 // Attempt is a sign-in the throttle let run.
 type Attempt struct {
-	t             *Throttle
-	at            time.Time
-	account, addr string
+	t    *Throttle
+	at   time.Time
+	keys []string // pair, address, account
 }
 
-func pairKey(account, addr string) string { return "pair:" + account + "\x00" + addr }
-
-// keep is how many failures a key needs remembered.
-func (t *Throttle) keep(key string) int {
-	switch key[:5] {
-	case "pair:":
-		return t.PairLimit
-	case "addr:":
-		return t.AddressLimit
+func (t *Throttle) log() FailureLog {
+	if t.Log != nil {
+		return t.Log
 	}
-	return t.AccountSlowAfter + 32 // enough to reach any delay cap
+	t.memOnce.Do(func() { t.mem = NewMemoryFailureLog() })
+	return t.mem
 }
 
-func (t *Throttle) recent(now time.Time, key string) []time.Time {
-	fs := t.failures[key]
-	i := 0
-	for i < len(fs) && now.Sub(fs[i]) >= t.Window {
-		i++
-	}
-	fs = fs[i:]
-	if len(fs) == 0 {
-		delete(t.failures, key)
-	} else {
-		t.failures[key] = fs
-	}
-	return fs
+// throttleKeys are an attempt's keys: pair, address, account.
+func throttleKeys(account, addr string) []string {
+	return []string{"pair:" + account + "\x1f" + addr, "addr:" + addr, "acct:" + account}
 }
 
 // blockedUntil is when a key with limit failures in the window may try again.
@@ -108,29 +120,23 @@ func (t *Throttle) blockedUntil(fs []time.Time, limit int) (time.Time, bool) {
 	return fs[len(fs)-limit].Add(t.Window), true
 }
 
-// Decide says whether a sign-in to account from addr may run at now,
-// without counting it.
-func (t *Throttle) Decide(now time.Time, account, addr string) Decision {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.decide(now, account, addr)
-}
-
-func (t *Throttle) decide(now time.Time, account, addr string) Decision {
+// decide applies the rules to the recent failures of the pair, the
+// address and the account.
+func (t *Throttle) decide(now time.Time, recent [][]time.Time) Decision {
+	pair, addr, acct := recent[0], recent[1], recent[2]
 	var d Decision
 	refuse := func(until time.Time, rule string) {
 		if w := until.Sub(now); w > d.Wait {
 			d = Decision{Wait: w, Rule: rule}
 		}
 	}
-	pair := t.recent(now, pairKey(account, addr))
 	if until, ok := t.blockedUntil(pair, t.PairLimit); ok {
 		refuse(until, RulePair)
 	}
-	if until, ok := t.blockedUntil(t.recent(now, "addr:"+addr), t.AddressLimit); ok {
+	if until, ok := t.blockedUntil(addr, t.AddressLimit); ok {
 		refuse(until, RuleAddress)
 	}
-	if n := len(t.recent(now, "acct:"+account)); len(pair) > 0 && t.AccountSlowAfter > 0 && n >= t.AccountSlowAfter {
+	if n := len(acct); len(pair) > 0 && t.AccountSlowAfter > 0 && n >= t.AccountSlowAfter {
 		delay := t.BaseDelay
 		for i := t.AccountSlowAfter; i < n && delay < t.MaxDelay; i++ {
 			delay *= 2
@@ -143,63 +149,131 @@ func (t *Throttle) decide(now time.Time, account, addr string) Decision {
 	return d
 }
 
+// Decide says whether a sign-in to account from addr may run at now,
+// without counting it.
+func (t *Throttle) Decide(ctx context.Context, now time.Time, account, addr string) (Decision, error) {
+	var d Decision
+	err := t.log().BeginAttempt(ctx, throttleKeys(account, addr), now.Add(-t.Window), now, func(recent [][]time.Time) bool {
+		d = t.decide(now, recent)
+		return false
+	})
+	return d, err
+}
+
 // Begin decides an attempt and, when it may run, counts it as a failure
 // until it ends otherwise (see Attempt).
-func (t *Throttle) Begin(now time.Time, account, addr string) (Decision, *Attempt) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if d := t.decide(now, account, addr); d.Wait > 0 {
-		return d, nil
+func (t *Throttle) Begin(ctx context.Context, now time.Time, account, addr string) (Decision, *Attempt, error) {
+	now = now.Truncate(time.Microsecond) // what the database keeps
+	keys := throttleKeys(account, addr)
+	var d Decision
+	err := t.log().BeginAttempt(ctx, keys, now.Add(-t.Window), now, func(recent [][]time.Time) bool {
+		d = t.decide(now, recent)
+		return d.Wait == 0
+	})
+	if err != nil || d.Wait > 0 {
+		return d, nil, err
 	}
-	if len(t.failures) > maxThrottleKeys {
-		for k := range t.failures {
-			t.recent(now, k)
-		}
-	}
-	for _, k := range []string{pairKey(account, addr), "addr:" + addr, "acct:" + account} {
-		if len(t.failures) < maxThrottleKeys || t.failures[k] != nil {
-			fs := append(t.recent(now, k), now)
-			if len(fs) > t.keep(k) {
-				fs = fs[len(fs)-t.keep(k):]
-			}
-			t.failures[k] = fs
-		}
-	}
-	return Decision{}, &Attempt{t: t, at: now, account: account, addr: addr}
+	return d, &Attempt{t: t, at: now, keys: keys}, nil
 }
 
 // Succeeded ends an attempt whose secret was right: the pair's failures
 // are forgotten. The account's and the address's counts keep the others.
-func (a *Attempt) Succeeded() {
-	a.t.mu.Lock()
-	defer a.t.mu.Unlock()
-	delete(a.t.failures, pairKey(a.account, a.addr))
-	a.t.unfail(a.at, "addr:"+a.addr)
-	a.t.unfail(a.at, "acct:"+a.account)
+func (a *Attempt) Succeeded(ctx context.Context) error {
+	if err := a.t.log().ForgetFailures(ctx, a.keys[0]); err != nil {
+		return err
+	}
+	return a.t.log().RemoveFailure(ctx, a.keys[1:], a.at)
 }
 
 // Abandoned ends an attempt that neither passed nor failed the secret
 // check (the database failed): it no longer counts.
-func (a *Attempt) Abandoned() {
-	a.t.mu.Lock()
-	defer a.t.mu.Unlock()
-	for _, k := range []string{pairKey(a.account, a.addr), "addr:" + a.addr, "acct:" + a.account} {
-		a.t.unfail(a.at, k)
-	}
+func (a *Attempt) Abandoned(ctx context.Context) error {
+	return a.t.log().RemoveFailure(ctx, a.keys, a.at)
 }
 
-// unfail removes one failure recorded at at from key.
-func (t *Throttle) unfail(at time.Time, key string) {
-	fs := t.failures[key]
-	for i := len(fs) - 1; i >= 0; i-- {
-		if fs[i].Equal(at) {
-			fs = append(fs[:i:i], fs[i+1:]...)
-			break
+// MemoryFailureLog is a FailureLog in this process's memory: right for
+// one process (SQLite) and for tests. It keeps at most 64 failures a key
+// (more than any rule needs) and at most 100,000 keys.
+type MemoryFailureLog struct {
+	mu       sync.Mutex
+	failures map[string][]time.Time
+}
+
+const (
+	maxThrottleKeys     = 100_000
+	maxFailuresRemember = 64
+)
+
+// NewMemoryFailureLog returns an empty log.
+func NewMemoryFailureLog() *MemoryFailureLog {
+	return &MemoryFailureLog{failures: map[string][]time.Time{}}
+}
+
+func (m *MemoryFailureLog) recent(since time.Time, key string) []time.Time {
+	fs := m.failures[key]
+	i := sort.Search(len(fs), func(i int) bool { return !fs[i].Before(since) })
+	fs = fs[i:]
+	if len(fs) == 0 {
+		delete(m.failures, key)
+	} else {
+		m.failures[key] = fs
+	}
+	return fs
+}
+
+// BeginAttempt implements FailureLog.
+func (m *MemoryFailureLog) BeginAttempt(_ context.Context, keys []string, since, at time.Time, decide func([][]time.Time) bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	recent := make([][]time.Time, len(keys))
+	for i, k := range keys {
+		recent[i] = m.recent(since, k)
+	}
+	if !decide(recent) {
+		return nil
+	}
+	if len(m.failures) > maxThrottleKeys {
+		for k := range m.failures {
+			m.recent(since, k)
 		}
 	}
-	if len(fs) == 0 {
-		delete(t.failures, key)
-	} else {
-		t.failures[key] = fs
+	for i, k := range keys {
+		if len(m.failures) < maxThrottleKeys || m.failures[k] != nil {
+			fs := append(recent[i][:len(recent[i]):len(recent[i])], at)
+			if len(fs) > maxFailuresRemember {
+				fs = fs[len(fs)-maxFailuresRemember:]
+			}
+			m.failures[k] = fs
+		}
 	}
+	return nil
+}
+
+// ForgetFailures implements FailureLog.
+func (m *MemoryFailureLog) ForgetFailures(_ context.Context, key string) error {
+	m.mu.Lock()
+	delete(m.failures, key)
+	m.mu.Unlock()
+	return nil
+}
+
+// RemoveFailure implements FailureLog.
+func (m *MemoryFailureLog) RemoveFailure(_ context.Context, keys []string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, key := range keys {
+		fs := m.failures[key]
+		for i := len(fs) - 1; i >= 0; i-- {
+			if fs[i].Equal(at) {
+				fs = append(fs[:i:i], fs[i+1:]...)
+				break
+			}
+		}
+		if len(fs) == 0 {
+			delete(m.failures, key)
+		} else {
+			m.failures[key] = fs
+		}
+	}
+	return nil
 }

@@ -1,20 +1,40 @@
 package usersvc_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"usersvc"
+	"usersvc/internal/testenv"
 )
 
-var t0 = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+var (
+	t0 = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	bg = context.Background()
+)
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// onEveryLog runs fn on each failure log the rules must hold on: this
+// process's memory, and the database's (shared by every process), on
+// SQLite and on PostgreSQL.
+func onEveryLog(t *testing.T, fn func(t *testing.T, log usersvc.FailureLog)) {
+	t.Run("memory", func(t *testing.T) { fn(t, usersvc.NewMemoryFailureLog()) })
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) { fn(t, testenv.OpenStore(t, db)) })
+}
 
 // fail records one failed attempt (an attempt that is never ended counts as one).
 func fail(t *testing.T, th *usersvc.Throttle, at time.Time, account, addr string) {
 	t.Helper()
-	if d, a := th.Begin(at, account, addr); d.Wait > 0 || a == nil {
-		t.Fatalf("%s from %s at %s refused: %+v", account, addr, at.Format(time.TimeOnly), d)
+	if d, a, err := th.Begin(bg, at, account, addr); err != nil || d.Wait > 0 || a == nil {
+		t.Fatalf("%s from %s at %s refused: %+v %v", account, addr, at.Format(time.TimeOnly), d, err)
 	}
 }
 
@@ -80,8 +100,9 @@ func TestThrottleDecisions(t *testing.T) {
 			for i := 2; i <= 6; i++ {
 				fail(t, th, t0, "alice", fmt.Sprintf("127.0.0.%d", i))
 			}
-			_, a := th.Begin(t0, "alice", "127.0.0.99")
-			a.Succeeded()
+			_, a, err := th.Begin(bg, t0, "alice", "127.0.0.99")
+			must(t, err)
+			must(t, a.Succeeded(bg))
 		}, []check{
 			{t0, "alice", "127.0.0.2", usersvc.Decision{Wait: time.Second, Rule: usersvc.RuleAccount}},
 			{t0, "alice", "127.0.0.99", allowed},
@@ -90,8 +111,9 @@ func TestThrottleDecisions(t *testing.T) {
 			for i := 0; i < 4; i++ {
 				fail(t, th, t0.Add(time.Duration(i)*time.Minute), "alice", "127.0.0.2")
 			}
-			_, a := th.Begin(t0.Add(4*time.Minute), "alice", "127.0.0.2")
-			a.Succeeded()
+			_, a, err := th.Begin(bg, t0.Add(4*time.Minute), "alice", "127.0.0.2")
+			must(t, err)
+			must(t, a.Succeeded(bg))
 			for i := 5; i < 9; i++ {
 				fail(t, th, t0.Add(time.Duration(i)*time.Minute), "alice", "127.0.0.2")
 			}
@@ -100,28 +122,69 @@ func TestThrottleDecisions(t *testing.T) {
 		}},
 		{"abandoned attempts do not count", func(t *testing.T, th *usersvc.Throttle) {
 			for i := 0; i < 25; i++ {
-				_, a := th.Begin(t0, "alice", "127.0.0.2")
-				a.Abandoned()
+				d, a, err := th.Begin(bg, t0, "alice", "127.0.0.2")
+				if err != nil || a == nil {
+					t.Fatalf("attempt %d: %+v %v", i, d, err)
+				}
+				must(t, a.Abandoned(bg))
 			}
 		}, []check{
 			{t0, "alice", "127.0.0.2", allowed},
 		}},
 		{"attempts still running count: concurrency cannot outrun the limit", func(t *testing.T, th *usersvc.Throttle) {
 			for i := 0; i < 5; i++ {
-				th.Begin(t0, "alice", "127.0.0.2") // none has ended yet
+				_, _, _ = th.Begin(bg, t0, "alice", "127.0.0.2") // none has ended yet
 			}
 		}, []check{
 			{t0, "alice", "127.0.0.2", usersvc.Decision{Wait: 15 * time.Minute, Rule: usersvc.RulePair}},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			th := usersvc.NewThrottle()
-			tc.setup(t, th)
-			for _, c := range tc.checks {
-				if got := th.Decide(c.at, c.account, c.addr); got != c.want {
-					t.Errorf("%s from %s at %s: %+v, want %+v", c.account, c.addr, c.at.Format(time.TimeOnly), got, c.want)
+			onEveryLog(t, func(t *testing.T, log usersvc.FailureLog) {
+				{
+					th := usersvc.NewThrottle()
+					th.Log = log
+					tc.setup(t, th)
+					for _, c := range tc.checks {
+						got, err := th.Decide(bg, c.at, c.account, c.addr)
+						if err != nil || got != c.want {
+							t.Errorf("%s from %s at %s: %+v %v, want %+v", c.account, c.addr, c.at.Format(time.TimeOnly), got, err, c.want)
+						}
+					}
 				}
-			}
+			})
 		})
 	}
+}
+
+// TestThrottleSharedAcrossProcesses: failures counted by one process
+// refuse the attempt in another (the failures live in the database), so
+// replicas do not multiply an attacker's attempts.
+func TestThrottleSharedAcrossProcesses(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		if db.Name != "postgres" {
+			t.Skip("processes share a PostgreSQL database; SQLite is single-process")
+		}
+		e := testenv.Start(t, db)
+		p2 := testenv.NewService(testenv.OpenStore(t, db), e.Clock)
+		from := usersvc.WithClientAddr(context.Background(), "127.0.0.7")
+		for i := 0; i < 5; i++ {
+			svc := e.Svc
+			if i%2 == 1 {
+				svc = p2
+			}
+			if _, err := svc.Login(from, "alice@example.com", "wrong password"); usersvc.ErrorCode(err) != usersvc.EUnauthenticated {
+				t.Fatalf("failure %d: %v", i+1, err)
+			}
+		}
+		for name, svc := range map[string]*usersvc.Service{"process 1": e.Svc, "process 2": p2} {
+			if _, err := svc.Login(from, "alice@example.com", "wrong password"); usersvc.ErrorCode(err) != usersvc.ERateLimited {
+				t.Fatalf("%s: the sixth attempt from the same address: %v, want rate limited", name, err)
+			}
+		}
+		// Another address is not held back by these failures.
+		if _, err := p2.Login(usersvc.WithClientAddr(context.Background(), "127.0.0.8"), "alice@example.com", "wrong password"); usersvc.ErrorCode(err) != usersvc.EUnauthenticated {
+			t.Fatalf("another address: %v", err)
+		}
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"usersvc/ent/migrate"
 
 	"usersvc/ent/audit"
+	"usersvc/ent/signinfailure"
 	"usersvc/ent/token"
 	"usersvc/ent/usage"
 	"usersvc/ent/user"
@@ -31,6 +32,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// Audit is the client for interacting with the Audit builders.
 	Audit *AuditClient
+	// SigninFailure is the client for interacting with the SigninFailure builders.
+	SigninFailure *SigninFailureClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 	// Usage is the client for interacting with the Usage builders.
@@ -49,6 +52,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Audit = NewAuditClient(c.config)
+	c.SigninFailure = NewSigninFailureClient(c.config)
 	c.Token = NewTokenClient(c.config)
 	c.Usage = NewUsageClient(c.config)
 	c.User = NewUserClient(c.config)
@@ -142,12 +146,13 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:    ctx,
-		config: cfg,
-		Audit:  NewAuditClient(cfg),
-		Token:  NewTokenClient(cfg),
-		Usage:  NewUsageClient(cfg),
-		User:   NewUserClient(cfg),
+		ctx:           ctx,
+		config:        cfg,
+		Audit:         NewAuditClient(cfg),
+		SigninFailure: NewSigninFailureClient(cfg),
+		Token:         NewTokenClient(cfg),
+		Usage:         NewUsageClient(cfg),
+		User:          NewUserClient(cfg),
 	}, nil
 }
 
@@ -165,12 +170,13 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:    ctx,
-		config: cfg,
-		Audit:  NewAuditClient(cfg),
-		Token:  NewTokenClient(cfg),
-		Usage:  NewUsageClient(cfg),
-		User:   NewUserClient(cfg),
+		ctx:           ctx,
+		config:        cfg,
+		Audit:         NewAuditClient(cfg),
+		SigninFailure: NewSigninFailureClient(cfg),
+		Token:         NewTokenClient(cfg),
+		Usage:         NewUsageClient(cfg),
+		User:          NewUserClient(cfg),
 	}, nil
 }
 
@@ -200,6 +206,7 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	c.Audit.Use(hooks...)
+	c.SigninFailure.Use(hooks...)
 	c.Token.Use(hooks...)
 	c.Usage.Use(hooks...)
 	c.User.Use(hooks...)
@@ -209,6 +216,7 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	c.Audit.Intercept(interceptors...)
+	c.SigninFailure.Intercept(interceptors...)
 	c.Token.Intercept(interceptors...)
 	c.Usage.Intercept(interceptors...)
 	c.User.Intercept(interceptors...)
@@ -219,6 +227,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *AuditMutation:
 		return c.Audit.mutate(ctx, m)
+	case *SigninFailureMutation:
+		return c.SigninFailure.mutate(ctx, m)
 	case *TokenMutation:
 		return c.Token.mutate(ctx, m)
 	case *UsageMutation:
@@ -360,6 +370,139 @@ func (c *AuditClient) mutate(ctx context.Context, m *AuditMutation) (Value, erro
 		return (&AuditDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Audit mutation op: %q", m.Op())
+	}
+}
+
+// SigninFailureClient is a client for the SigninFailure schema.
+type SigninFailureClient struct {
+	config
+}
+
+// NewSigninFailureClient returns a client for the SigninFailure from the given config.
+func NewSigninFailureClient(c config) *SigninFailureClient {
+	return &SigninFailureClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `signinfailure.Hooks(f(g(h())))`.
+func (c *SigninFailureClient) Use(hooks ...Hook) {
+	c.hooks.SigninFailure = append(c.hooks.SigninFailure, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `signinfailure.Intercept(f(g(h())))`.
+func (c *SigninFailureClient) Intercept(interceptors ...Interceptor) {
+	c.inters.SigninFailure = append(c.inters.SigninFailure, interceptors...)
+}
+
+// Create returns a builder for creating a SigninFailure entity.
+func (c *SigninFailureClient) Create() *SigninFailureCreate {
+	mutation := newSigninFailureMutation(c.config, OpCreate)
+	return &SigninFailureCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of SigninFailure entities.
+func (c *SigninFailureClient) CreateBulk(builders ...*SigninFailureCreate) *SigninFailureCreateBulk {
+	return &SigninFailureCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *SigninFailureClient) MapCreateBulk(slice any, setFunc func(*SigninFailureCreate, int)) *SigninFailureCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &SigninFailureCreateBulk{err: fmt.Errorf("calling to SigninFailureClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*SigninFailureCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &SigninFailureCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for SigninFailure.
+func (c *SigninFailureClient) Update() *SigninFailureUpdate {
+	mutation := newSigninFailureMutation(c.config, OpUpdate)
+	return &SigninFailureUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *SigninFailureClient) UpdateOne(_m *SigninFailure) *SigninFailureUpdateOne {
+	mutation := newSigninFailureMutation(c.config, OpUpdateOne, withSigninFailure(_m))
+	return &SigninFailureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *SigninFailureClient) UpdateOneID(id int64) *SigninFailureUpdateOne {
+	mutation := newSigninFailureMutation(c.config, OpUpdateOne, withSigninFailureID(id))
+	return &SigninFailureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for SigninFailure.
+func (c *SigninFailureClient) Delete() *SigninFailureDelete {
+	mutation := newSigninFailureMutation(c.config, OpDelete)
+	return &SigninFailureDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *SigninFailureClient) DeleteOne(_m *SigninFailure) *SigninFailureDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *SigninFailureClient) DeleteOneID(id int64) *SigninFailureDeleteOne {
+	builder := c.Delete().Where(signinfailure.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &SigninFailureDeleteOne{builder}
+}
+
+// Query returns a query builder for SigninFailure.
+func (c *SigninFailureClient) Query() *SigninFailureQuery {
+	return &SigninFailureQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeSigninFailure},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a SigninFailure entity by its id.
+func (c *SigninFailureClient) Get(ctx context.Context, id int64) (*SigninFailure, error) {
+	return c.Query().Where(signinfailure.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *SigninFailureClient) GetX(ctx context.Context, id int64) *SigninFailure {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *SigninFailureClient) Hooks() []Hook {
+	return c.hooks.SigninFailure
+}
+
+// Interceptors returns the client interceptors.
+func (c *SigninFailureClient) Interceptors() []Interceptor {
+	return c.inters.SigninFailure
+}
+
+func (c *SigninFailureClient) mutate(ctx context.Context, m *SigninFailureMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&SigninFailureCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&SigninFailureUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&SigninFailureUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&SigninFailureDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown SigninFailure mutation op: %q", m.Op())
 	}
 }
 
@@ -797,10 +940,10 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Audit, Token, Usage, User []ent.Hook
+		Audit, SigninFailure, Token, Usage, User []ent.Hook
 	}
 	inters struct {
-		Audit, Token, Usage, User []ent.Interceptor
+		Audit, SigninFailure, Token, Usage, User []ent.Interceptor
 	}
 )
 

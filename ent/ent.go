@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sync"
 	"usersvc/ent/audit"
+	"usersvc/ent/signinfailure"
 	"usersvc/ent/token"
 	"usersvc/ent/usage"
 	"usersvc/ent/user"
@@ -76,10 +77,11 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			audit.Table: audit.ValidColumn,
-			token.Table: token.ValidColumn,
-			usage.Table: usage.ValidColumn,
-			user.Table:  user.ValidColumn,
+			audit.Table:         audit.ValidColumn,
+			signinfailure.Table: signinfailure.ValidColumn,
+			token.Table:         token.ValidColumn,
+			usage.Table:         usage.ValidColumn,
+			user.Table:          user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

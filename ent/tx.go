@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// Audit is the client for interacting with the Audit builders.
 	Audit *AuditClient
+	// SigninFailure is the client for interacting with the SigninFailure builders.
+	SigninFailure *SigninFailureClient
 	// Token is the client for interacting with the Token builders.
 	Token *TokenClient
 	// Usage is the client for interacting with the Usage builders.
@@ -154,6 +156,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Audit = NewAuditClient(tx.config)
+	tx.SigninFailure = NewSigninFailureClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
 	tx.Usage = NewUsageClient(tx.config)
 	tx.User = NewUserClient(tx.config)

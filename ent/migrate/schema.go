@@ -31,6 +31,30 @@ var (
 			},
 		},
 	}
+	// SigninFailuresColumns holds the columns for the "signin_failures" table.
+	SigninFailuresColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "key", Type: field.TypeString},
+		{Name: "at", Type: field.TypeInt64},
+	}
+	// SigninFailuresTable holds the schema information for the "signin_failures" table.
+	SigninFailuresTable = &schema.Table{
+		Name:       "signin_failures",
+		Columns:    SigninFailuresColumns,
+		PrimaryKey: []*schema.Column{SigninFailuresColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "signinfailure_key_at",
+				Unique:  false,
+				Columns: []*schema.Column{SigninFailuresColumns[1], SigninFailuresColumns[2]},
+			},
+			{
+				Name:    "signinfailure_at",
+				Unique:  false,
+				Columns: []*schema.Column{SigninFailuresColumns[2]},
+			},
+		},
+	}
 	// TokensColumns holds the columns for the "tokens" table.
 	TokensColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -129,6 +153,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AuditsTable,
+		SigninFailuresTable,
 		TokensTable,
 		UsagesTable,
 		UsersTable,

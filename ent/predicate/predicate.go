@@ -9,6 +9,9 @@ import (
 // Audit is the predicate function for audit builders.
 type Audit func(*sql.Selector)
 
+// SigninFailure is the predicate function for signinfailure builders.
+type SigninFailure func(*sql.Selector)
+
 // Token is the predicate function for token builders.
 type Token func(*sql.Selector)
 

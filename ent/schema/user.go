@@ -145,3 +145,29 @@ func (Audit) Fields() []ent.Field {
 func (Audit) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("user_id", "id")}
 }
+
+// SigninFailure is one failed (or still running) sign-in attempt under
+// one throttle key (usersvc.Throttle): shared by every process on the
+// database, kept for the throttle's window.
+type SigninFailure struct {
+	ent.Schema
+}
+
+// Fields of the SigninFailure.
+func (SigninFailure) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int64("id"),
+		// key is "pair:<account>\x1f<address>", "addr:<address>" or "acct:<account>".
+		field.String("key").Immutable(),
+		// at is Unix microseconds (compared as a number on both databases).
+		field.Int64("at").Immutable(),
+	}
+}
+
+// Indexes of the SigninFailure.
+func (SigninFailure) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("key", "at"),
+		index.Fields("at"),
+	}
+}

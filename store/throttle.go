@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"github.com/lib/pq"
+
+	"usersvc"
+	"usersvc/ent"
+	"usersvc/ent/signinfailure"
+)
+
+// The sign-in throttle's failures (usersvc.FailureLog), in the database so
+// that every process sharing it counts the same ones.
+
+var _ usersvc.FailureLog = (*Store)(nil)
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// BeginAttempt implements usersvc.FailureLog. On PostgreSQL, attempts
+// sharing a key wait for each other on transaction-scoped advisory locks
+// (one per key, taken in a fixed order); on SQLite the write transaction
+// is exclusive already.
+func (s *Store) BeginAttempt(ctx context.Context, keys []string, since, at time.Time, decide func([][]time.Time) bool) (err error) {
+	defer internal(&err)
+	return s.InTx(ctx, func(txs usersvc.Store) error {
+		c := txs.(*Store).c()
+		if s.dialect == dialect.Postgres {
+			rows, err := c.QueryContext(ctx, `SELECT pg_advisory_xact_lock(h) FROM
+				(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS locks`, pq.Array(keys))
+			if err != nil {
+				return err
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+		}
+		found, err := c.SigninFailure.Query().
+			Where(signinfailure.KeyIn(keys...), signinfailure.AtGTE(micros(since))).
+			Order(ent.Asc(signinfailure.FieldAt), ent.Asc(signinfailure.FieldID)).All(ctx)
+		if err != nil {
+			return err
+		}
+		recent := make([][]time.Time, len(keys))
+		for _, f := range found {
+			for i, k := range keys {
+				if f.Key == k {
+					recent[i] = append(recent[i], time.UnixMicro(f.At).UTC())
+				}
+			}
+		}
+		if !decide(recent) {
+			return nil
+		}
+		creates := make([]*ent.SigninFailureCreate, len(keys))
+		for i, k := range keys {
+			creates[i] = c.SigninFailure.Create().SetKey(k).SetAt(micros(at))
+		}
+		if err := c.SigninFailure.CreateBulk(creates...).Exec(ctx); err != nil {
+			return err
+		}
+		// Failures past the window serve no rule any more.
+		_, err = c.SigninFailure.Delete().Where(signinfailure.AtLT(micros(since))).Exec(ctx)
+		return err
+	})
+}
+
+// ForgetFailures implements usersvc.FailureLog.
+func (s *Store) ForgetFailures(ctx context.Context, key string) (err error) {
+	defer internal(&err)
+	_, err = s.c().SigninFailure.Delete().Where(signinfailure.Key(key)).Exec(ctx)
+	return err
+}
+
+// RemoveFailure implements usersvc.FailureLog: one failure per key.
+func (s *Store) RemoveFailure(ctx context.Context, keys []string, at time.Time) (err error) {
+	defer internal(&err)
+	keys = append([]string(nil), keys...)
+	sort.Strings(keys)
+	for _, k := range keys {
+		f, err := s.c().SigninFailure.Query().Where(signinfailure.Key(k), signinfailure.At(micros(at))).First(ctx)
+		if ent.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.c().SigninFailure.DeleteOneID(f.ID).Exec(ctx); err != nil && !ent.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
