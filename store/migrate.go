@@ -315,7 +315,6 @@ func sqliteForeignKeyCheck(ctx context.Context, tx *sql.Tx) error {
 	return rows.Err()
 }
 
-
 // checkBaseline compares the database's tables with the ones baseline f
 // builds (on a scratch database: SQLite in memory, or a PostgreSQL schema
 // rolled back) and fails, saying what differs, unless they are the same.

@@ -22,7 +22,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/schema"
-	_ "github.com/lib/pq"    // the PostgreSQL dev database
+	_ "github.com/lib/pq"  // the PostgreSQL dev database
 	_ "modernc.org/sqlite" // the SQLite dev database
 
 	entmigrate "usersvc/ent/migrate"
