@@ -128,8 +128,13 @@ type Dev struct {
 	close   func() error
 }
 
-// Close drops the dev database.
-func (d *Dev) Close() error { return d.close() }
+// Close drops the dev database that OpenDev made.
+func (d *Dev) Close() error {
+	if d.close == nil {
+		return nil
+	}
+	return d.close()
+}
 
 // OpenDev opens a clean dev database for dialect d: SQLite in memory, or a
 // new schema of its own on the PostgreSQL server at pgURL.
