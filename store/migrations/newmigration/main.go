@@ -64,7 +64,7 @@ func run(root, name string) error {
 			wrote = true
 			fmt.Printf("wrote %s\n", filepath.Join(root, sub, version+"_"+name+".sql"))
 		} else {
-			fmt.Printf("%s: the migrations already build the ent schema; nothing written\n", sub)
+			fmt.Printf("%s: the migrations already build the ent schema (generated in ent/migrate; ran make generate?); nothing written\n", sub)
 		}
 	}
 	if wrote {
