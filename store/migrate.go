@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -102,7 +103,7 @@ func (s *Store) applyDir(ctx context.Context, dir migrate.Dir) (res MigrationRes
 		if err != nil {
 			return res, err
 		}
-		defer func() { err = errors.Join(err, unlock()) }()
+		defer unlock()
 	}
 	for {
 		done, err := s.migrateStep(ctx, conn, files, &res)
@@ -114,7 +115,7 @@ func (s *Store) applyDir(ctx context.Context, dir migrate.Dir) (res MigrationRes
 
 // pgLock takes the session advisory lock of this schema's migrations
 // (keyed by the current schema, so databases in other schemas do not wait).
-func pgLock(ctx context.Context, conn *sql.Conn) (unlock func() error, err error) {
+func pgLock(ctx context.Context, conn *sql.Conn) (unlock func(), err error) {
 	var schema sql.NullString
 	if err := conn.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 		return nil, err
@@ -126,13 +127,13 @@ func pgLock(ctx context.Context, conn *sql.Conn) (unlock func() error, err error
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(key, "pg_advisory_lock"), schema.String); err != nil {
 		return nil, fmt.Errorf("taking the migration lock: %w", err)
 	}
-	return func() error {
+	return func() {
 		var ok bool
 		if err := conn.QueryRowContext(context.WithoutCancel(ctx), fmt.Sprintf(key, "pg_advisory_unlock"), schema.String).Scan(&ok); err != nil || !ok {
-			// Closing the session releases the lock.
-			_ = conn.Raw(func(any) error { return errors.New("drop this connection") })
+			// Ending the session releases the lock: the pool drops a
+			// connection whose Raw callback reports it bad.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
-		return nil
 	}, nil
 }
 
