@@ -4,7 +4,7 @@ GOTESTFLAGS ?=
 
 FUZZTIME ?= 30s
 
-.PHONY: run build test generate vet fmt check-generated fuzz e2e playground bench cluster live
+.PHONY: run build test generate migration vet fmt check-generated fuzz e2e playground bench cluster live
 
 ## run: serve on :8080 with the embedded SQLite database (data/usersvc.db)
 run:
@@ -28,6 +28,11 @@ generate:
 	cd ent && $(GO) run -mod=mod entc.go
 	$(GO) tool gqlgen generate
 	$(GO) run zones_gen.go
+
+## migration: write the next versioned migration from the ent schema (PostgreSQL and SQLite), e.g. make migration NAME=add_x
+migration:
+	@test -n "$(NAME)" || { echo "usage: make migration NAME=add_x (lower-case letters, digits and _)"; exit 2; }
+	$(GO) run ./store/migrations/newmigration -name '$(NAME)'
 
 ## vet: go vet and gofmt
 vet:

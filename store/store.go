@@ -132,16 +132,6 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	return &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: listenURL, instance: hex.EncodeToString(b)}, nil
 }
 
-// Migrate brings the schema up to date. It runs on a plain (unprepared)
-// driver so that no DDL or catalog query lands in the statement cache.
-func (s *Store) Migrate(ctx context.Context) error {
-	plain := ent.NewClient(ent.Driver(entsql.OpenDB(s.dialect, s.db)))
-	if err := plain.Schema.Create(ctx); err != nil {
-		return fmt.Errorf("migrating the schema: %w", err)
-	}
-	return nil
-}
-
 // Close closes the database.
 func (s *Store) Close() error { return s.client.Close() }
 

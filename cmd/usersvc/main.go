@@ -1,7 +1,7 @@
 // Command usersvc serves the user API and administers its database.
 //
 //	usersvc [serve]        migrate, then serve (the default)
-//	usersvc migrate        bring the schema up to date and exit
+//	usersvc migrate        apply pending schema migrations and exit
 //	usersvc user create    create a user; prints its id
 //	usersvc user list      list users (id, email, role, status), one a line
 //	usersvc token create   create an API token; prints it
@@ -157,12 +157,22 @@ func migrate(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parse(fs, args, &c); err != nil {
 		return err
 	}
-	st, err := open(ctx, &c)
+	st, err := store.Open(ctx, c.DatabaseURL, store.Options{})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintln(stderr, "schema is up to date")
+	res, err := st.ApplyMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	if res.Baseline != "" {
+		fmt.Fprintf(stderr, "recorded %s as applied: the database already had its schema\n", res.Baseline)
+	}
+	for _, f := range res.Applied {
+		fmt.Fprintf(stderr, "applied %s\n", f)
+	}
+	fmt.Fprintf(stderr, "schema is up to date at version %s\n", res.Version)
 	return nil
 }
 

@@ -58,3 +58,26 @@ func TestUserAndTokenCreate(t *testing.T) {
 		t.Fatalf("token for a missing user: err %v, stdout %q", err, out.String())
 	}
 }
+
+// TestMigrateCommand: usersvc migrate says which files it applied, and a
+// second run has nothing to do.
+func TestMigrateCommand(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "m.db")
+	migrate := func() string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), []string{"migrate", "-database-url", db}, nil, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		if out.Len() != 0 {
+			t.Fatalf("stdout %q", out.String())
+		}
+		return errb.String()
+	}
+	if got := migrate(); !strings.HasPrefix(got, "applied 20261123200532_baseline.sql\n") || !strings.Contains(got, "schema is up to date at version ") {
+		t.Fatalf("first run said %q", got)
+	}
+	if got := migrate(); strings.Contains(got, "applied") || !strings.HasPrefix(got, "schema is up to date at version ") {
+		t.Fatalf("second run said %q", got)
+	}
+}
