@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"net/http"
 	"time"
 )
 
@@ -379,14 +380,31 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// ReadBody reads a request body of at most MaxBodyBytes.
+// ReadBody reads a request body of at most MaxBodyBytes: it stops reading
+// one byte past the limit, so a larger body costs no more memory.
 func ReadBody(r io.Reader) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
 	if err != nil {
 		return nil, Errorf(EInvalid, "Could not read the request body.")
 	}
 	if len(b) > MaxBodyBytes {
-		return nil, Errorf(ETooLarge, "Request body is too large (limit %d bytes).", MaxBodyBytes)
+		return nil, errTooLarge()
 	}
 	return b, nil
+}
+
+// ReadRequestBody is ReadBody for an HTTP request: a body whose declared
+// Content-Length is over the limit is refused without reading any of it.
+func ReadRequestBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > MaxBodyBytes {
+		return nil, errTooLarge()
+	}
+	if r.Body == nil {
+		return nil, nil
+	}
+	return ReadBody(r.Body)
+}
+
+func errTooLarge() error {
+	return Errorf(ETooLarge, "Request body is too large (limit %d bytes).", MaxBodyBytes)
 }
