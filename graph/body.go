@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -41,9 +42,23 @@ func readRequest(next http.Handler) http.Handler {
 
 // checkRequest decodes what gqlgen's transports will decode, the same way,
 // so that a request that passes here decodes there too.
+// Text must be valid as written: gqlgen's decoding would turn invalid UTF-8
+// into U+FFFD silently; the error names the innermost key on the way to it
+// (the input field or variable), or "query".
 func checkRequest(r *http.Request, body []byte) error {
-	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
 		return usersvc.Errorf(usersvc.EInvalid, "The query string is malformed.")
+	}
+	if r.Method == http.MethodGet {
+		for _, k := range []string{"query", "operationName"} {
+			if !utf8.ValidString(q.Get(k)) {
+				return badText([]string{k})
+			}
+		}
+		if path, bad := usersvc.BadJSONText([]byte(q.Get("variables"))); bad {
+			return badText(path)
+		}
 	}
 	if r.Method != http.MethodPost {
 		return nil
@@ -57,5 +72,13 @@ func checkRequest(r *http.Request, body []byte) error {
 	if dec.Decode(&params) != nil {
 		return usersvc.Errorf(usersvc.EInvalid, "The request body must be one JSON object with a GraphQL \"query\".")
 	}
+	if path, bad := usersvc.BadJSONText(body); bad {
+		return badText(path)
+	}
 	return nil
+}
+
+func badText(path []string) error {
+	field := path[len(path)-1]
+	return usersvc.FieldErrorf(usersvc.EInvalid, field, "Field %q must be valid text.", field)
 }

@@ -160,14 +160,18 @@ func clip(s string, n int) string {
 // error body.
 func WriteHTTPError(w http.ResponseWriter, r *http.Request, err error) {
 	code := usersvc.ErrorCode(err)
+	ext := map[string]any{"code": usersvc.GraphQLCode(code)}
 	body := map[string]any{"errors": []map[string]any{{
 		"message":    usersvc.ErrorMessage(err, usersvc.LangFrom(r.Context())),
-		"extensions": map[string]any{"code": usersvc.GraphQLCode(code)},
+		"extensions": ext,
 	}}}
 	if p := usersvc.PrincipalFrom(r.Context()); p != nil {
 		body["extensions"] = map[string]any{"apiUsage": p.Usage.Total, "apiDailyUsage": p.Usage.Daily}
 	}
 	var de *usersvc.Error
+	if errors.As(err, &de) && de.Field != "" {
+		ext["field"] = de.Field
+	}
 	if errors.As(err, &de) && de.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(de.RetryAfter, 10))
 	}
