@@ -18,6 +18,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"usersvc"
 )
@@ -65,7 +67,8 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(opts.TokenLimit)
-	srv.SetDisableSuggestion(true)
+	srv.SetDisableSuggestion(true) // field names, missing selections
+	srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
@@ -110,6 +113,27 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 // errors: they quote what they found in the request (a name, a string), and
 // an answer must not echo a request back at length.
 const maxMessageBytes = 256
+
+// rulesWithoutSuggestions are gqlparser's default validation rules with
+// every rule that can say "Did you mean …" swapped for its variant that
+// does not: enum values, argument names, input fields, type names.
+// (SetDisableSuggestion swaps the other two: fields and missing selections.)
+// A misspelling is reported, but never with a name from the schema.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, rule := range []struct {
+		name string
+		with core.Rule
+	}{
+		{rules.ValuesOfCorrectTypeRule.Name, rules.ValuesOfCorrectTypeRuleWithoutSuggestions},
+		{rules.KnownArgumentNamesRule.Name, rules.KnownArgumentNamesRuleWithoutSuggestions},
+		{rules.KnownTypeNamesRule.Name, rules.KnownTypeNamesRuleWithoutSuggestions},
+	} {
+		r.RemoveRule(rule.name)
+		r.AddRule(rule.with.Name, rule.with.RuleFunc)
+	}
+	return r
+}
 
 // presentError renders domain errors with their code (and field) in
 // extensions, localized; internal errors are logged and masked. Errors that
