@@ -166,7 +166,7 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 			}
 			if err != nil {
 				if usersvc.ErrorCode(err) == usersvc.EUnauthenticated {
-					w.Header().Set("WWW-Authenticate", `Bearer realm="usersvc"`)
+					w.Header().Set("WWW-Authenticate", challenge(r))
 				}
 				onErr(w, r, err)
 				return
@@ -184,6 +184,18 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// challenge is the WWW-Authenticate value of a 401 (RFC 6750 §3): a
+// request that brought no Bearer credentials (no Authorization header, or
+// another scheme) gets no error code; one whose token was refused (bad,
+// unknown, expired, revoked, or sent in the URL) gets invalid_token.
+func challenge(r *http.Request) string {
+	scheme, _, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if strings.EqualFold(scheme, "Bearer") || tokenInQuery(r) {
+		return `Bearer realm="usersvc", error="invalid_token"`
+	}
+	return `Bearer realm="usersvc"`
 }
 
 // deadline bounds the work of one request; storage calls see the deadline
