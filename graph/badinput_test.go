@@ -119,3 +119,20 @@ func errField(r *testenv.Response) string {
 	f, _ := ext["field"].(string)
 	return f
 }
+
+// TestSignInWithUnmatchableEmail: a login whose email holds a NUL byte is
+// the ordinary sign-in failure, not a database error.
+func TestSignInWithUnmatchableEmail(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		for _, q := range []string{
+			`mutation { login(email: "alice@example.com\u0000", password: "alice passphrase") { token } }`,
+			`mutation { loginWithApiKey(email: "\u0000", apiKey: "usk_x") { token } }`,
+		} {
+			r := e.GraphQL(t, "", q, nil)
+			if errCode(r) != "UNAUTHENTICATED" || errMessage(r) != "Invalid API key or username." {
+				t.Errorf("%s: %d %s", q, r.Status, r.Body)
+			}
+		}
+	})
+}
