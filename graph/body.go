@@ -42,9 +42,11 @@ func readRequest(next http.Handler) http.Handler {
 
 // checkRequest decodes what gqlgen's transports will decode, the same way,
 // so that a request that passes here decodes there too.
-// Text must be valid as written: gqlgen's decoding would turn invalid UTF-8
-// into U+FFFD silently; the error names the innermost key on the way to it
-// (the input field or variable), or "query".
+//
+// Text must also be valid as written (usersvc.BadJSONText): gqlgen's
+// decoding would turn invalid UTF-8 into U+FFFD silently. The error names
+// the innermost key on the way to the bad string (the input field or the
+// variable), or "query".
 func checkRequest(r *http.Request, body []byte) error {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {

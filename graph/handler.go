@@ -43,7 +43,7 @@ type Options struct {
 
 // NewHandler builds the GraphQL HTTP handler: handler.New with explicit
 // transports (GET for queries, POST), a body limit, a complexity limit, a
-// parser token limit, no field suggestions, and errors mapped through
+// parser token limit, no suggestions, and errors mapped through
 // usersvc's one code table. Callers must authenticate requests first (see
 // server).
 func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
