@@ -60,7 +60,7 @@ func decodeCursor(s string) (*Cursor, error) {
 	}
 	ts, id, ok := strings.Cut(string(b), ":")
 	micros, err := strconv.ParseInt(ts, 10, 64)
-	if !ok || err != nil || id == "" || len(id) > 64 {
+	if !ok || err != nil || !possibleID(id) {
 		return nil, bad
 	}
 	return &Cursor{Creation: time.UnixMicro(micros).UTC(), ID: id}, nil
@@ -84,6 +84,9 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter, first *int64, aft
 			return nil, err
 		}
 	}
+	if err := checkFilter(f); err != nil {
+		return nil, err
+	}
 	if f.Search != nil && len(*f.Search) > MaxNameLen {
 		return nil, FieldErrorf(EInvalid, "search", "Field %q is too long (at most %d characters).", "search", MaxNameLen)
 	}
@@ -104,4 +107,21 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter, first *int64, aft
 		page.Cursors = append(page.Cursors, EncodeCursor(u))
 	}
 	return page, nil
+}
+
+// checkFilter refuses filter values no user can match and no database can
+// compare: text that is not valid UTF-8 or holds a NUL, and unknown roles.
+func checkFilter(f UserFilter) error {
+	for _, t := range []struct {
+		name string
+		val  *string
+	}{{"email", f.Email}, {"group", f.Group}, {"search", f.Search}} {
+		if t.val != nil && !validText(*t.val) {
+			return FieldErrorf(EInvalid, t.name, "Field %q must be valid text.", t.name)
+		}
+	}
+	if f.Role != nil && *f.Role != RoleUser && *f.Role != RoleAdmin {
+		return FieldErrorf(EInvalid, "role", "Field %q must be \"user\" or \"admin\".", "role")
+	}
+	return nil
 }

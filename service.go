@@ -430,7 +430,7 @@ func (s *Service) Me(ctx context.Context) (*User, error) {
 }
 
 func (s *Service) visibleUser(ctx context.Context, st Store, actor *User, id string, forUpdate bool) (*User, error) {
-	if id == "" || len(id) > 64 {
+	if !possibleID(id) {
 		return nil, errUserNotFound
 	}
 	u, err := st.User(ctx, id, forUpdate)
@@ -444,6 +444,13 @@ func (s *Service) visibleUser(ctx context.Context, st Store, actor *User, id str
 		return nil, errUserNotFound
 	}
 	return u, nil
+}
+
+// possibleID reports whether id could name a user: 1 to 64 bytes of text
+// (valid UTF-8, no NUL; PostgreSQL cannot even compare anything else). Any
+// other id is a user that does not exist, on every database.
+func possibleID(id string) bool {
+	return id != "" && len(id) <= 64 && validText(id)
 }
 
 // WatchChanges keeps the token cache right when other processes change

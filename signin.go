@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -103,7 +102,7 @@ func accountKey(email string) string {
 // secret or the account is errSignIn.
 func (s *Service) signInChecked(ctx context.Context, email string, check func(u *User) (apiKey *Token, ok bool)) (*Session, error) {
 	var u *User
-	if len(email) <= MaxEmailLen && utf8.ValidString(email) {
+	if len(email) <= MaxEmailLen && validText(email) {
 		found, err := s.Store.UserByEmail(ctx, EmailKey(email))
 		if err != nil && ErrorCode(err) != ENotFound {
 			return nil, err

@@ -159,8 +159,12 @@ func ValidatePassword(p string) error {
 	return nil
 }
 
+// validText is text every database stores and compares: valid UTF-8
+// without NUL.
+func validText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
 func checkText(field, s string, max int) error {
-	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+	if !validText(s) {
 		return FieldErrorf(EInvalid, field, "Field %q must be valid text.", field)
 	}
 	if utf8.RuneCountInString(s) > max {

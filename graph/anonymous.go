@@ -22,7 +22,7 @@ var anonymousFields = map[string]bool{"login": true, "loginWithApiKey": true, "_
 // Anything it cannot read plainly (fragments at the root, several
 // operations without a name, a bad body) is not anonymous.
 func AnonymousOperation(r *http.Request) bool {
-	if r.Method != http.MethodPost || r.Body == nil {
+	if r.Method != http.MethodPost || r.Body == nil || r.ContentLength > usersvc.MaxBodyBytes {
 		return false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, usersvc.MaxBodyBytes+1))

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -15,6 +18,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"usersvc"
 )
@@ -37,9 +42,10 @@ type Options struct {
 }
 
 // NewHandler builds the GraphQL HTTP handler: handler.New with explicit
-// transports (GET for queries, POST), a complexity limit, a parser token
-// limit, no field suggestions, and errors mapped through usersvc's one code
-// table. Callers must authenticate requests first (see server).
+// transports (GET for queries, POST), a body limit, a complexity limit, a
+// parser token limit, no suggestions, and errors mapped through
+// usersvc's one code table. Callers must authenticate requests first (see
+// server).
 func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	if opts.ComplexityLimit <= 0 {
 		opts.ComplexityLimit = 500
@@ -61,7 +67,8 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(opts.TokenLimit)
-	srv.SetDisableSuggestion(true)
+	srv.SetDisableSuggestion(true) // field names, missing selections
+	srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
@@ -99,17 +106,44 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 		}
 		return resp
 	})
-	return specStatus(srv)
+	return readRequest(specStatus(srv))
+}
+
+// maxMessageBytes bounds the messages of parse, validation and coercion
+// errors: they quote what they found in the request (a name, a string), and
+// an answer must not echo a request back at length.
+const maxMessageBytes = 256
+
+// rulesWithoutSuggestions are gqlparser's default validation rules with
+// every rule that can say "Did you mean …" swapped for its variant that
+// does not: enum values, argument names, input fields, type names.
+// (SetDisableSuggestion swaps the other two: fields and missing selections.)
+// A misspelling is reported, but never with a name from the schema.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, rule := range []struct {
+		name string
+		with core.Rule
+	}{
+		{rules.ValuesOfCorrectTypeRule.Name, rules.ValuesOfCorrectTypeRuleWithoutSuggestions},
+		{rules.KnownArgumentNamesRule.Name, rules.KnownArgumentNamesRuleWithoutSuggestions},
+		{rules.KnownTypeNamesRule.Name, rules.KnownTypeNamesRuleWithoutSuggestions},
+	} {
+		r.RemoveRule(rule.name)
+		r.AddRule(rule.with.Name, rule.with.RuleFunc)
+	}
+	return r
 }
 
 // presentError renders domain errors with their code (and field) in
 // extensions, localized; internal errors are logged and masked. Errors that
 // are not domain errors come from GraphQL parsing, validation or argument
-// coercion and are shown as they are.
+// coercion and are shown as they are, cut to maxMessageBytes.
 func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 	var de *usersvc.Error
 	if !errors.As(err, &de) {
+		gqlErr.Message = clip(gqlErr.Message, maxMessageBytes)
 		if gqlErr.Extensions == nil {
 			gqlErr.Extensions = map[string]any{}
 		}
@@ -132,23 +166,65 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 	return gqlErr
 }
 
+// clip cuts s to at most n bytes, on a character boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
+
 // WriteHTTPError answers a GraphQL request that failed before execution
 // (authentication, for one) with the code's HTTP status and a GraphQL
 // error body.
 func WriteHTTPError(w http.ResponseWriter, r *http.Request, err error) {
 	code := usersvc.ErrorCode(err)
+	ext := map[string]any{"code": usersvc.GraphQLCode(code)}
 	body := map[string]any{"errors": []map[string]any{{
 		"message":    usersvc.ErrorMessage(err, usersvc.LangFrom(r.Context())),
-		"extensions": map[string]any{"code": usersvc.GraphQLCode(code)},
+		"extensions": ext,
 	}}}
 	if p := usersvc.PrincipalFrom(r.Context()); p != nil {
 		body["extensions"] = map[string]any{"apiUsage": p.Usage.Total, "apiDailyUsage": p.Usage.Daily}
 	}
 	var de *usersvc.Error
+	if errors.As(err, &de) && de.Field != "" {
+		ext["field"] = de.Field
+	}
 	if errors.As(err, &de) && de.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(de.RetryAfter, 10))
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", responseType(r))
 	w.WriteHeader(usersvc.HTTPStatus(code))
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// responseType picks the answer's media type from Accept as gqlgen's
+// transports do: the first of application/json (also for */* and
+// application/*) or application/graphql-response+json that the client
+// lists; no Accept is application/json; an Accept naming neither gets
+// application/graphql-response+json.
+func responseType(r *http.Request) string {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return "application/json"
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "*/*", "application/*", "application/json":
+			return "application/json"
+		case "application/graphql-response+json":
+			return "application/graphql-response+json"
+		}
+	}
+	return "application/graphql-response+json"
 }

@@ -212,7 +212,7 @@ func mediaType(r *http.Request) string {
 }
 
 func readJSON(r *http.Request) (any, error) {
-	b, err := usersvc.ReadBody(r.Body)
+	b, err := usersvc.ReadRequestBody(r)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,8 +64,37 @@ func (m *Metrics) observe(route, method string, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
+	method = methodLabel(method)
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// routeLabel turns the mux pattern a request matched into its route label:
+// the path pattern alone (the method is a label of its own), "/" for the
+// root, and "unmatched" for every request no route served (unknown paths,
+// and REST's catch-all), so raw paths never become labels.
+func routeLabel(pattern string) string {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		pattern = path
+	}
+	switch pattern {
+	case "", "/":
+		return "unmatched"
+	case "/{$}":
+		return "/"
+	}
+	return pattern
+}
+
+// methodLabel keeps the method label to the methods HTTP defines: a client
+// may send any token as a method.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // UsageFlushed records one usage-counter flush (see usersvc.Meter.Flushed).
@@ -115,6 +145,14 @@ func saneOperationName(s string) bool {
 		}
 	}
 	return true
+}
+
+// Handler serves GET /metrics, without a token, and 404 for anything else:
+// the handler of the internal metrics address (-metrics-addr).
+func (m *Metrics) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	return mux
 }
 
 // handler serves /metrics, requiring "Authorization: Bearer <token>" when

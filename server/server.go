@@ -32,9 +32,11 @@ type Config struct {
 	// Introspection enables GraphQL schema introspection.
 	Introspection bool
 	Logger        *slog.Logger
-	// Metrics, when set, is served at /metrics and fed by every request.
+	// Metrics, when set, is fed by every request.
 	Metrics *Metrics
-	// MetricsToken, when set, must be presented as a bearer token to read /metrics.
+	// MetricsToken, when set, serves Metrics at /metrics on this handler to
+	// callers presenting it as a bearer token; unset, /metrics is 404 here
+	// (serve Metrics.Handler on an internal address instead).
 	MetricsToken string
 	// RequestTimeout bounds each request's work, database calls included
 	// (default 15 s); past it the answer is 503.
@@ -106,7 +108,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
 	mux.Handle("/graphql", webSocket(gqlHandler, gqlAuth(gqlHandler), cfg.Closing))
-	if cfg.Metrics != nil {
+	if cfg.Metrics != nil && cfg.MetricsToken != "" {
 		mux.Handle("GET /metrics", cfg.Metrics.handler(cfg.MetricsToken))
 	}
 	mux.HandleFunc("GET /api/openapi.json", func(w http.ResponseWriter, r *http.Request) {
@@ -135,10 +137,11 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	h = clientAddr(h)
 	h = securityHeaders(h)
 	route := func(r *http.Request) string {
-		if _, p := mux.Handler(r); p != "/api/" {
-			return p
+		_, p := mux.Handler(r)
+		if p == "/api/" {
+			p = restHandler.Pattern(r)
 		}
-		return restHandler.Pattern(r)
+		return routeLabel(p)
 	}
 	h = requestLog(logger, cfg.Metrics, route, h)
 	h = recoverer(logger, h)
@@ -166,7 +169,7 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 			}
 			if err != nil {
 				if usersvc.ErrorCode(err) == usersvc.EUnauthenticated {
-					w.Header().Set("WWW-Authenticate", `Bearer realm="usersvc"`)
+					w.Header().Set("WWW-Authenticate", challenge(r))
 				}
 				onErr(w, r, err)
 				return
@@ -184,6 +187,18 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// challenge is the WWW-Authenticate value of a 401 (RFC 6750 §3): a
+// request that brought no Bearer credentials (no Authorization header, or
+// another scheme) gets no error code; one whose token was refused (bad,
+// unknown, expired, revoked, or sent in the URL) gets invalid_token.
+func challenge(r *http.Request) string {
+	scheme, _, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if strings.EqualFold(scheme, "Bearer") || tokenInQuery(r) {
+		return `Bearer realm="usersvc", error="invalid_token"`
+	}
+	return `Bearer realm="usersvc"`
 }
 
 // deadline bounds the work of one request; storage calls see the deadline

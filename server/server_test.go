@@ -99,8 +99,8 @@ func TestMetrics(t *testing.T) {
 		r := testenv.Do(t, h, "GET", "/metrics", "s3cret", "")
 		body := string(r.Body)
 		for _, want := range []string{
-			`usersvc_http_requests_total{method="GET",route="GET /api/users/{userId}",status="200"} 1`,
-			`usersvc_http_requests_total{method="GET",route="GET /api/users/{userId}",status="404"} 1`,
+			`usersvc_http_requests_total{method="GET",route="/api/users/{userId}",status="200"} 1`,
+			`usersvc_http_requests_total{method="GET",route="/api/users/{userId}",status="404"} 1`,
 			`usersvc_http_request_duration_seconds_bucket{method="POST",route="/graphql"`,
 			`usersvc_graphql_operations_total{operation="Mine"} 1`,
 			`go_sql_open_connections{db_name="usersvc"}`,

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -46,6 +47,7 @@ type config struct {
 	NoPrepare     bool
 	ListenURL     string
 	envErr        error // a bad environment value seen while registering flags
+	MetricsAddr   string
 }
 
 func envOr(key, def string) string {
@@ -198,7 +200,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("USERSVC_SESSION_TTL must be a positive duration such as 24h")
 	}
 	fs.DurationVar(&c.SessionTTL, "session-ttl", ttl, "lifetime of sign-in tokens [USERSVC_SESSION_TTL]")
-	fs.StringVar(&c.MetricsToken, "metrics-token", envOr("USERSVC_METRICS_TOKEN", ""), "bearer token required to read /metrics; empty: open [USERSVC_METRICS_TOKEN]")
+	fs.StringVar(&c.MetricsToken, "metrics-token", envOr("USERSVC_METRICS_TOKEN", ""), "serve /metrics on the public address to this bearer token; empty: not there [USERSVC_METRICS_TOKEN]")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", envOr("USERSVC_METRICS_ADDR", ""), "internal listen address serving /metrics without a token; empty: none [USERSVC_METRICS_ADDR]")
 	drain, err := time.ParseDuration(envOr("USERSVC_DRAIN_DELAY", "0s"))
 	if err != nil || drain < 0 {
 		return errors.New("USERSVC_DRAIN_DELAY must be a duration >= 0 such as 2s")
@@ -236,6 +239,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ln.Close()
+	var metricsLn net.Listener
+	if c.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			return err
+		}
+		defer metricsLn.Close()
+	}
 	token, created, err := svc.Bootstrap(ctx)
 	if err != nil {
 		return fmt.Errorf("creating the first admin: %w", err)
@@ -264,14 +274,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logger.Error("watching user changes; token cache kept at 1 s", "err", err)
 		}
 	}()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("serving", "addr", ln.Addr().String(), "database", st.Dialect())
+	var metricsSrv *http.Server
+	if metricsLn != nil {
+		metricsSrv = server.NewHTTPServer(c.MetricsAddr, metrics.Handler(), server.DefaultTimeouts)
+		go func() { errc <- metricsSrv.Serve(metricsLn) }()
+		logger.Info("serving metrics", "addr", metricsLn.Addr().String())
+	}
 	if !playground.Available() {
 		logger.Warn(playground.BuildHint)
 	}
 	select {
-	case err := <-errc:
+	case err := <-errc: // a listener could not start or failed: stop the other
+		_ = srv.Close()
+		if metricsSrv != nil {
+			_ = metricsSrv.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
@@ -285,10 +305,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		return err
+	err = srv.Shutdown(shutCtx)
+	if metricsSrv != nil { // last, so the shutdown itself can be watched
+		_ = metricsSrv.Shutdown(shutCtx)
 	}
-	return nil
+	return err
 }
 
 func userCreate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

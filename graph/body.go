@@ -1,0 +1,86 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"unicode/utf8"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"usersvc"
+)
+
+// readRequest runs before gqlgen sees a request. It caps the body at
+// usersvc.MaxBodyBytes like REST (413 TOO_LARGE; a declared Content-Length
+// over the limit is refused unread, a longer stream is read one byte past
+// it and no further), and it answers requests gqlgen cannot decode with a
+// fixed message: gqlgen's own decode error quotes the whole body, and its
+// query-string error quotes part of the URL.
+func readRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if IsWebSocket(r) { // no body; the socket's messages have limits of their own
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := usersvc.ReadRequestBody(r)
+		if err != nil {
+			WriteHTTPError(w, r, err)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err := checkRequest(r, body); err != nil {
+			WriteHTTPError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// checkRequest decodes what gqlgen's transports will decode, the same way,
+// so that a request that passes here decodes there too.
+//
+// Text must also be valid as written (usersvc.BadJSONText): gqlgen's
+// decoding would turn invalid UTF-8 into U+FFFD silently. The error names
+// the innermost key on the way to the bad string (the input field or the
+// variable), or "query".
+func checkRequest(r *http.Request, body []byte) error {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return usersvc.Errorf(usersvc.EInvalid, "The query string is malformed.")
+	}
+	if r.Method == http.MethodGet {
+		for _, k := range []string{"query", "operationName"} {
+			if !utf8.ValidString(q.Get(k)) {
+				return badText([]string{k})
+			}
+		}
+		if path, bad := usersvc.BadJSONText([]byte(q.Get("variables"))); bad {
+			return badText(path)
+		}
+	}
+	if r.Method != http.MethodPost {
+		return nil
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return nil // not for the POST transport; gqlgen refuses it without quoting it
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var params graphql.RawParams
+	if dec.Decode(&params) != nil {
+		return usersvc.Errorf(usersvc.EInvalid, "The request body must be one JSON object with a GraphQL \"query\".")
+	}
+	if path, bad := usersvc.BadJSONText(body); bad {
+		return badText(path)
+	}
+	return nil
+}
+
+func badText(path []string) error {
+	field := path[len(path)-1]
+	return usersvc.FieldErrorf(usersvc.EInvalid, field, "Field %q must be valid text.", field)
+}
