@@ -115,6 +115,16 @@ func fillOldRelease(t *testing.T, db testenv.DB, raw *sql.DB) {
 }
 
 // withExtra is the embedded directory plus files, with atlas.sum rewritten.
+// buildFiles counts this build's migration files for dialect.
+func buildFiles(t *testing.T, dialect string) int {
+	t.Helper()
+	files, err := withExtra(t, dialect).Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(files)
+}
+
 func withExtra(t *testing.T, dialect string, extra ...string) migrate.Dir {
 	t.Helper()
 	base, err := migrations.Dir(dialect)
