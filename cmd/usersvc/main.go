@@ -46,6 +46,7 @@ type config struct {
 	DrainDelay    time.Duration
 	NoPrepare     bool
 	ListenURL     string
+	MaxConns      int
 	envErr        error // a bad environment value seen while registering flags
 	MetricsAddr   string
 }
@@ -66,12 +67,20 @@ func commonFlags(fs *flag.FlagSet, c *config) {
 		c.envErr = errors.New("USERSVC_PG_NO_PREPARE must be true or false")
 	}
 	fs.BoolVar(&c.NoPrepare, "pg-no-prepare", noPrepare, "PostgreSQL: send every statement unprepared (behind pgbouncer in transaction mode) [USERSVC_PG_NO_PREPARE=true]")
+	maxConns, err := strconv.Atoi(envOr("USERSVC_PG_MAX_CONNS", "16"))
+	if err != nil || maxConns < 1 {
+		c.envErr = errors.New("USERSVC_PG_MAX_CONNS must be a whole number >= 1")
+	}
+	fs.IntVar(&c.MaxConns, "pg-max-conns", maxConns, "PostgreSQL: the connection pool's size (the listener and its heartbeats take 2 more) [USERSVC_PG_MAX_CONNS]")
 	fs.StringVar(&c.ListenURL, "listen-url", envOr("USERSVC_LISTEN_URL", ""), "PostgreSQL: a direct URL for the change listener when the main one goes through a pooler in transaction mode [USERSVC_LISTEN_URL]")
 }
 
 func (c *config) check() error {
 	if c.envErr != nil {
 		return c.envErr
+	}
+	if c.MaxConns < 1 {
+		return errors.New("-pg-max-conns must be >= 1")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("USERSVC_LOG_FORMAT / -log-format must be text or json, not %q", c.LogFormat)
@@ -141,7 +150,7 @@ func parse(fs *flag.FlagSet, args []string, c *config) error {
 
 // open connects and migrates.
 func open(ctx context.Context, c *config) (*store.Store, error) {
-	st, err := store.Open(ctx, c.DatabaseURL, store.Options{NoPrepare: c.NoPrepare, ListenURL: c.ListenURL})
+	st, err := store.Open(ctx, c.DatabaseURL, store.Options{NoPrepare: c.NoPrepare, ListenURL: c.ListenURL, MaxOpenConns: c.MaxConns})
 	if err != nil {
 		return nil, err
 	}
