@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strings"
@@ -66,14 +67,22 @@ func goLoad(addr, scenario string, conns int, d time.Duration) result {
 // buildRequest mirrors the wrk scripts of writeScripts.
 func buildRequest(addr, scenario string, n int) *http.Request {
 	i := n%*tokens + 1
-	if scenario == "onetoken" {
-		i = 1
+	if scenario == "onetoken" || scenario == "other" || scenario == "users" {
+		i = 1 // user 1 is the admin
 	}
 	id, tok := userID(i), secret(i)
 	var method, path, ctype, body string
 	switch scenario {
 	case "get", "onetoken":
 		method, path = "GET", "/api/users/"+id
+	case "other":
+		method, path = "GET", "/api/users/"+userID(rand.IntN(*users)+1)
+	case "users":
+		method, path, ctype = "POST", "/graphql", "application/json"
+		body = `{"query":"{ users(first: 50) { totalCount edges { cursor node { id name email country timeZone tags role } } } }"}`
+	case "signin":
+		method, path, ctype = "POST", "/api/Auth/Token", "application/json"
+		body = fmt.Sprintf(`{"userName":"user%d@example.com","password":%q}`, i, benchPassword)
 	case "graphql":
 		method, path, ctype = "POST", "/graphql", "application/json"
 		body = `{"query":"query($id: ID!) { user(id: $id) { id name email country timeZone tags privileges role } }","variables":{"id":"` + id + `"}}`

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	_ "github.com/lib/pq"
+	"golang.org/x/crypto/bcrypt"
 
 	"usersvc/store"
 )
@@ -89,14 +90,21 @@ func main() {
 
 	type scenario struct {
 		name, server, script string
+		conns                int // 0: -connections
 	}
 	all := []scenario{
-		{"reference GET", "reference", "get"},
-		{"REST GET", "usersvc", "get"},
-		{"GraphQL user", "usersvc", "graphql"},
-		{"PATCH (one replace)", "usersvc", "patch"},
-		{"PUT", "usersvc", "put"},
-		{"REST GET, one token", "usersvc", "onetoken"},
+		{"reference GET", "reference", "get", 0},
+		{"REST GET", "usersvc", "get", 0},
+		{"GraphQL user", "usersvc", "graphql", 0},
+		{"PATCH (one replace)", "usersvc", "patch", 0},
+		{"PUT", "usersvc", "put", 0},
+		{"REST GET, one token", "usersvc", "onetoken", 0},
+		{"REST GET another user (admin, random of all users)", "usersvc", "other", 0},
+		{"GraphQL users page of 50 (admin)", "usersvc", "users", 0},
+		// 8 connections: one client address may have at most 20 sign-ins
+		// in flight (the throttle counts a running attempt as a failure).
+		{"sign-in, 8 connections (bcrypt cost 12; no target)", "usersvc", "signin", 8},
+		{"pgbench -M prepared: single-row UPDATE", "pgbench", "pgbench", 0},
 	}
 	var results []result
 	for _, s := range all {
@@ -104,7 +112,16 @@ func main() {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "== %s\n", s.name)
-		r := measure(work, s.server, benchURL, s.script, scripts[s.script])
+		var r result
+		if s.server == "pgbench" {
+			r = measurePgbench(work, benchURL)
+		} else {
+			c := *conns
+			if s.conns > 0 {
+				c = s.conns
+			}
+			r = measure(work, s.server, benchURL, s.script, scripts[s.script], c)
+		}
 		r.name = s.name
 		results = append(results, r)
 	}
@@ -144,6 +161,10 @@ func setupDB() string {
 	    '', CASE WHEN i = 1 THEN 'admin' ELSE 'user' END, 1
 	  FROM generate_series(1, $1) AS i`, *users)
 	must(err)
+	hash, err := bcrypt.GenerateFromPassword([]byte(benchPassword), 12)
+	must(err)
+	_, err = db.Exec(`UPDATE users SET password_hash = $1 WHERE id <= $2`, string(hash), userID(*tokens))
+	must(err)
 	tx, err := db.Begin()
 	must(err)
 	stmt, err := tx.Prepare(`INSERT INTO tokens (hash, label, created_at, revoked, user_id, kind) VALUES ($1, 'bench', now(), false, $2, 'token')`)
@@ -160,6 +181,9 @@ func setupDB() string {
 	return u.String()
 }
 
+// benchPassword is the password of the users that own tokens (sign-in).
+const benchPassword = "bench password"
+
 func run(name string, args ...string) error {
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -174,6 +198,7 @@ func writeScripts(dir string) map[string]string {
 		fmt.Fprintf(&creds, "{%q,%q},\n", userID(i), secret(i))
 	}
 	creds.WriteString("}\nlocal n = 0\nlocal function next_cred() n = n + 1; return creds[(n % #creds) + 1] end\n")
+	fmt.Fprintf(&creds, "local users = %d\nmath.randomseed(os.time())\n", *users)
 	bodies := map[string]string{
 		"get": `request = function() local c = next_cred()
   return wrk.format("GET", "/api/users/" .. c[1], {["Authorization"] = "Bearer " .. c[2]}) end`,
@@ -185,6 +210,16 @@ func writeScripts(dir string) map[string]string {
 		"patch": `request = function() local c = next_cred()
   local body = '[{"op":"replace","path":"/description","value":"d' .. n .. '"}]'
   return wrk.format("PATCH", "/api/users/" .. c[1], {["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json-patch+json"}, body) end`,
+		"other": `request = function() local c = creds[1]
+  local id = string.format("usr-bench%07d", math.random(1, users))
+  return wrk.format("GET", "/api/users/" .. id, {["Authorization"] = "Bearer " .. c[2]}) end`,
+		"users": `request = function() local c = creds[1]
+  local body = '{"query":"{ users(first: 50) { totalCount edges { cursor node { id name email country timeZone tags role } } } }"}'
+  return wrk.format("POST", "/graphql", {["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json"}, body) end`,
+		"signin": `request = function() local c = next_cred()
+  local i = tonumber(string.sub(c[1], 10))
+  local body = '{"userName":"user' .. i .. '@example.com","password":"` + benchPassword + `"}'
+  return wrk.format("POST", "/api/Auth/Token", {["Content-Type"] = "application/json"}, body) end`,
 		"put": `request = function() local c = next_cred()
   local i = tonumber(string.sub(c[1], 10))
   local body = '{"name":"User ' .. i .. '","email":"user' .. i .. '@example.com","country":"ES","timeZone":"Europe/Madrid","description":"p' .. n .. '"}'
@@ -208,7 +243,7 @@ type result struct {
 	ready            time.Duration
 }
 
-func measure(work, server, dbURL, scenario, script string) result {
+func measure(work, server, dbURL, scenario, script string, conns int) result {
 	port := 18500
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	var cmd *exec.Cmd
@@ -244,10 +279,10 @@ func measure(work, server, dbURL, scenario, script string) result {
 	idle := procStatus(cmd.Process.Pid, "VmRSS")
 	load := func(d time.Duration) (result, string) {
 		if *loadgen == "go" {
-			r := goLoad(addr, scenario, *conns, d)
+			r := goLoad(addr, scenario, conns, d)
 			return r, fmt.Sprintf("%d requests, %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d errors\n", r.requests, r.rps, r.p50, r.p99, r.errors)
 		}
-		out, err := exec.Command("wrk", "-t", strconv.Itoa(*threads), "-c", strconv.Itoa(*conns), "-d", d.String(),
+		out, err := exec.Command("wrk", "-t", strconv.Itoa(*threads), "-c", strconv.Itoa(conns), "-d", d.String(),
 			"--latency", "-s", script, "http://"+addr).CombinedOutput()
 		must(err)
 		return parseWrk(string(out)), string(out)
@@ -353,4 +388,42 @@ func printTable(rs []result) {
 		fmt.Printf("| %s | %.0f | %s | %.2f | %.2f | %.0f | %.1f | %.1f | %.0f | %d |\n", r.name, r.rps, ratio, r.p50, r.p99,
 			r.cpuPerReq, float64(r.peakRSS)/1024, float64(r.idleRSS)/1024, float64(r.ready.Microseconds())/1000, r.errors)
 	}
+	for _, pg := range rs {
+		if pg.name != "pgbench -M prepared: single-row UPDATE" || pg.rps == 0 {
+			continue
+		}
+		fmt.Printf("\n(pgbench's p50 column is its average latency.)\n")
+		for _, r := range rs {
+			if strings.HasPrefix(r.name, "PATCH") || r.name == "PUT" {
+				fmt.Printf("%s: %.2fx pgbench's single-row UPDATE (target 0.6x), p99 %.1f ms (target 60 ms)\n", r.name, r.rps/pg.rps, r.p99)
+			}
+		}
+	}
+}
+
+// measurePgbench is what the database allows for a write: pgbench with
+// prepared statements updating one random user's row per transaction, with
+// synchronous commit (the server's default), at the same connection count.
+func measurePgbench(work, dbURL string) result {
+	script := filepath.Join(work, "update.sql")
+	must(os.WriteFile(script, []byte(fmt.Sprintf("\\set i random(1, %d)\nUPDATE users SET description = 'pgbench' WHERE id = 'usr-bench' || lpad(:i::text, 7, '0');\n", *users)), 0o644))
+	secs := int(duration.Seconds())
+	if secs < 1 {
+		secs = 1
+	}
+	out, err := exec.Command("pgbench", "-n", "-M", "prepared", "-c", strconv.Itoa(*conns), "-j", strconv.Itoa(*threads),
+		"-T", strconv.Itoa(secs), "-r", "-f", script, dbURL).CombinedOutput()
+	fmt.Fprint(os.Stderr, string(out))
+	must(err)
+	var r result
+	if m := regexp.MustCompile(`tps = ([\d.]+)`).FindStringSubmatch(string(out)); m != nil {
+		r.rps, _ = strconv.ParseFloat(m[1], 64)
+	}
+	if m := regexp.MustCompile(`number of transactions actually processed: (\d+)`).FindStringSubmatch(string(out)); m != nil {
+		r.requests, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	if m := regexp.MustCompile(`latency average = ([\d.]+) ms`).FindStringSubmatch(string(out)); m != nil {
+		r.p50, _ = strconv.ParseFloat(m[1], 64) // pgbench reports the average, shown in the p50 column
+	}
+	return r
 }
