@@ -458,15 +458,19 @@ func rollingRestartTest(ctx context.Context, c *cluster, adminToken string) erro
 		}
 	}()
 
-	// Restart each replica in turn, spread over the run.
-	gap := *duration / time.Duration(len(c.replicas)+1)
+	// Restart each replica in turn, the last well before the load ends, so
+	// that a subscription on it has time to reconnect and receive again:
+	// replica i at (i+1)/(n+2) of the run.
+	start := time.Now()
 	var restartErr error
-	for _, r := range c.replicas {
+	for i, r := range c.replicas {
+		at := start.Add(*duration * time.Duration(i+1) / time.Duration(len(c.replicas)+2))
 		select {
-		case <-time.After(gap):
+		case <-time.After(time.Until(at)):
 		case <-loadCtx.Done():
 		}
 		if loadCtx.Err() != nil {
+			restartErr = fmt.Errorf("the load ended before %s could be restarted", r.name)
 			break
 		}
 		log.Printf("restarting %s", r.name)
