@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 )
 
@@ -77,6 +78,44 @@ func Internal(err error) error {
 		return &Error{Code: ETimeout, Message: "The request took too long.", Err: err}
 	}
 	return &Error{Code: EInternal, Message: "Internal server error.", Err: err}
+}
+
+// LogValue makes a logged *Error show its cause (driver text, the whole
+// wrapped chain) after its message; answers never carry the cause.
+func (e *Error) LogValue() slog.Value {
+	msg := e.Localize("en")
+	if e.Err != nil {
+		msg += " cause: " + e.Err.Error()
+	}
+	return slog.StringValue(msg)
+}
+
+// LogFailure logs a failed request's error with its cause and the request
+// id: internal errors as errors, a request out of time as a warning;
+// failures the client caused are not logged.
+func LogFailure(ctx context.Context, logger *slog.Logger, err error) {
+	if logger == nil {
+		return
+	}
+	switch ErrorCode(err) {
+	case EInternal:
+		logger.ErrorContext(ctx, "internal error", "request_id", RequestID(ctx), "err", err)
+	case ETimeout:
+		logger.WarnContext(ctx, "request out of time", "request_id", RequestID(ctx), "err", err)
+	}
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request's id (X-Request-Id).
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id carried by ctx, "" if none.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }
 
 // Errorf returns an *Error. format must be a catalog entry so that it can be

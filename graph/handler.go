@@ -107,9 +107,7 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 		}
 		return gqlErr
 	}
-	if de.Code == usersvc.EInternal {
-		logger.ErrorContext(ctx, "internal error", "err", err)
-	}
+	usersvc.LogFailure(ctx, logger, de)
 	gqlErr.Message = usersvc.ErrorMessage(de, usersvc.LangFrom(ctx))
 	gqlErr.Extensions = map[string]any{"code": usersvc.GraphQLCode(de.Code)}
 	if de.Field != "" {

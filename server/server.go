@@ -69,7 +69,10 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	restAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
 		rest.WriteError(w, r, logger, err)
 	}, nil)
-	gqlAuth := authenticate(svc, graph.WriteHTTPError, graph.AnonymousOperation)
+	gqlAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
+		usersvc.LogFailure(r.Context(), logger, err)
+		graph.WriteHTTPError(w, r, err)
+	}, graph.AnonymousOperation)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +82,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if err := svc.Ready(r.Context()); err != nil {
-			logger.WarnContext(r.Context(), "not ready", "err", err)
+			logger.WarnContext(r.Context(), "not ready", "request_id", usersvc.RequestID(r.Context()), "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("database unavailable\n"))
 			return
@@ -239,7 +242,7 @@ func requestID(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		r.Header.Set("X-Request-Id", id)
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(usersvc.WithRequestID(r.Context(), id)))
 	})
 }
 
