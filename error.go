@@ -22,6 +22,7 @@ const (
 	ETooLarge           = "too_large"
 	EUnsupportedMedia   = "unsupported_media_type"
 	ETimeout            = "timeout"
+	EUnavailable        = "unavailable"
 	EInternal           = "internal"
 )
 
@@ -41,6 +42,7 @@ var codeTable = map[string]struct {
 	ETooLarge:           {http.StatusRequestEntityTooLarge, "TOO_LARGE"},
 	EUnsupportedMedia:   {http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"},
 	ETimeout:            {http.StatusServiceUnavailable, "TIMEOUT"},
+	EUnavailable:        {http.StatusServiceUnavailable, "UNAVAILABLE"},
 	EInternal:           {http.StatusInternalServerError, "INTERNAL"},
 }
 
@@ -75,9 +77,19 @@ func Internal(err error) error {
 		return err
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return &Error{Code: ETimeout, Message: "The request took too long.", Err: err}
+		return &Error{Code: ETimeout, Message: "The request took too long.", RetryAfter: RetryAfterUnavailable, Err: err}
 	}
 	return &Error{Code: EInternal, Message: "Internal server error.", Err: err}
+}
+
+// RetryAfterUnavailable is the Retry-After, in seconds, of answers that say
+// the database is unavailable or the request ran out of time.
+const RetryAfterUnavailable = 5
+
+// Unavailable wraps err, which says the database cannot be reached or
+// cannot serve now, as an unavailable error (503 with Retry-After).
+func Unavailable(err error) error {
+	return &Error{Code: EUnavailable, Message: "The database is unavailable; try again shortly.", RetryAfter: RetryAfterUnavailable, Err: err}
 }
 
 // LogValue makes a logged *Error show its cause (driver text, the whole
@@ -91,8 +103,8 @@ func (e *Error) LogValue() slog.Value {
 }
 
 // LogFailure logs a failed request's error with its cause and the request
-// id: internal errors as errors, a request out of time as a warning;
-// failures the client caused are not logged.
+// id: internal errors as errors, an unavailable database or a request out
+// of time as warnings; failures the client caused are not logged.
 func LogFailure(ctx context.Context, logger *slog.Logger, err error) {
 	if logger == nil {
 		return
@@ -100,8 +112,8 @@ func LogFailure(ctx context.Context, logger *slog.Logger, err error) {
 	switch ErrorCode(err) {
 	case EInternal:
 		logger.ErrorContext(ctx, "internal error", "request_id", RequestID(ctx), "err", err)
-	case ETimeout:
-		logger.WarnContext(ctx, "request out of time", "request_id", RequestID(ctx), "err", err)
+	case EUnavailable, ETimeout:
+		logger.WarnContext(ctx, "database unavailable or request out of time", "request_id", RequestID(ctx), "err", err)
 	}
 }
 

@@ -78,6 +78,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
+		markUnavailable(ctx, resp)
 		if p := usersvc.PrincipalFrom(ctx); p != nil && resp != nil {
 			if resp.Extensions == nil {
 				resp.Extensions = map[string]any{}
@@ -88,7 +89,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 		}
 		return resp
 	})
-	return specStatus(srv)
+	return unavailableStatus(specStatus(srv))
 }
 
 // presentError renders domain errors with their code (and field) in

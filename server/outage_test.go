@@ -1,14 +1,33 @@
 package server_test
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"usersvc/internal/testenv"
 	"usersvc/server"
 )
+
+// bounded runs one request and fails the test if it does not come back:
+// a bound against hangs, not a measurement.
+func bounded(t *testing.T, do func() *testenv.Response) *testenv.Response {
+	t.Helper()
+	done := make(chan *testenv.Response, 1)
+	go func() { done <- do() }()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatal("the request hung on the unavailable database")
+		return nil
+	}
+}
 
 // gqlCode reads errors[0].extensions.code of a GraphQL answer.
 func gqlCode(r *testenv.Response) string {
@@ -19,6 +38,151 @@ func gqlCode(r *testenv.Response) string {
 	ext, _ := errs[0].(map[string]any)["extensions"].(map[string]any)
 	code, _ := ext["code"].(string)
 	return code
+}
+
+// TestFrozenDatabase: with the database frozen (PostgreSQL behind a proxy
+// that stops forwarding but keeps every socket open) or refusing
+// connections, REST and GraphQL answer 503 with Retry-After within the
+// request bound and /readyz answers 503; once the database is back,
+// everything works again. The log names the driver's error and the request
+// id; the answers do not.
+func TestFrozenDatabase(t *testing.T) {
+	base, why := testenv.PostgresURL()
+	if base == "" {
+		t.Skip(why)
+	}
+	proxy := testenv.NewProxy(t, "127.0.0.1:5432")
+	e := testenv.Start(t, testenv.DB{Name: "postgres", URL: proxy.ProxyURL(testenv.NewSchema(t, base))})
+	t.Cleanup(proxy.Cut) // before the store closes: a hung call ends, and Close need not wait for it
+	var logs syncBuffer
+	h := server.New(e.Svc, server.Config{RequestTimeout: time.Second, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	get := func(id string) *testenv.Response {
+		return bounded(t, func() *testenv.Response {
+			return testenv.Do(t, h, "GET", "/api/users/"+e.Bob.ID, e.AdminToken, "", "X-Request-Id: "+id)
+		})
+	}
+	gql := func(id string) *testenv.Response {
+		return bounded(t, func() *testenv.Response {
+			b, _ := json.Marshal(map[string]any{"query": `{ user(id: "` + e.Bob.ID + `") { id } }`})
+			return testenv.Do(t, h, "POST", "/graphql", e.AdminToken, string(b), "X-Request-Id: "+id)
+		})
+	}
+	ready := func() int {
+		return bounded(t, func() *testenv.Response { return testenv.Do(t, h, "GET", "/readyz", "", "") }).Status
+	}
+	healthy := func(when string) {
+		t.Helper()
+		if r := get("ok"); r.Status != 200 {
+			t.Fatalf("%s: REST %d %s", when, r.Status, r.Body)
+		}
+		if r := gql("ok"); r.Status != 200 || gqlCode(r) != "" {
+			t.Fatalf("%s: GraphQL %d %s", when, r.Status, r.Body)
+		}
+		if s := ready(); s != 200 {
+			t.Fatalf("%s: readyz %d", when, s)
+		}
+	}
+	down := func(when, id, cause string) {
+		t.Helper()
+		r := get(id + "-rest")
+		if r.Status != 503 || r.Header.Get("Retry-After") != "5" || r.JSON["error"] != "The database is unavailable; try again shortly." {
+			t.Fatalf("%s: REST %d Retry-After %q %s", when, r.Status, r.Header.Get("Retry-After"), r.Body)
+		}
+		g := gql(id + "-gql")
+		if g.Status != 503 || g.Header.Get("Retry-After") != "5" || gqlCode(g) != "UNAVAILABLE" {
+			t.Fatalf("%s: GraphQL %d Retry-After %q %s", when, g.Status, g.Header.Get("Retry-After"), g.Body)
+		}
+		for _, b := range [][]byte{r.Body, g.Body} {
+			if strings.Contains(string(b), cause) || strings.Contains(string(b), "pq:") {
+				t.Fatalf("%s: the answer shows the cause: %s", when, b)
+			}
+		}
+		if s := ready(); s != 503 {
+			t.Fatalf("%s: readyz %d", when, s)
+		}
+		out := logs.String()
+		for _, rid := range []string{id + "-rest", id + "-gql"} {
+			found := false
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, `"request_id":"`+rid+`"`) && strings.Contains(line, cause) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("%s: no log line names request %s and the cause %q:\n%s", when, rid, cause, out)
+			}
+		}
+	}
+
+	healthy("before")
+	proxy.Freeze()
+	down("frozen", "frozen", "i/o timeout")
+	proxy.Resume()
+	healthy("after thawing")
+	proxy.Cut()
+	down("cut", "cut", "connection refused")
+	proxy.Resume()
+	healthy("after reconnecting")
+}
+
+// TestLockedSQLiteDatabase: SQLite has no server to lose; what can make it
+// unavailable is another process holding the database file's write lock
+// longer than the request may wait. Writes then answer 503 with
+// Retry-After on both transports (reads go on: WAL), and once the lock is
+// released writes work again.
+func TestLockedSQLiteDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locked.db")
+	e := testenv.Start(t, testenv.DB{Name: "sqlite", URL: "sqlite:" + path})
+	var logs syncBuffer
+	h := server.New(e.Svc, server.Config{RequestTimeout: time.Second, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lock, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	patch := func(name string) *testenv.Response {
+		return bounded(t, func() *testenv.Response {
+			return testenv.Do(t, h, "PATCH", "/api/users/"+e.Bob.ID, e.AdminToken,
+				`[{"op":"replace","path":"/name","value":"`+name+`"}]`, "Content-Type: application/json-patch+json", "X-Request-Id: locked-rest")
+		})
+	}
+	mutate := func(name string) *testenv.Response {
+		return bounded(t, func() *testenv.Response {
+			b, _ := json.Marshal(map[string]any{"query": `mutation($id: ID!, $n: JSON) { patchUser(id: $id, patch: [{op: replace, path: "/name", value: $n}]) { name } }`,
+				"variables": map[string]any{"id": e.Bob.ID, "n": name}})
+			return testenv.Do(t, h, "POST", "/graphql", e.AdminToken, string(b), "X-Request-Id: locked-gql")
+		})
+	}
+	if _, err := lock.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	// The request's bound (1 s here) is shorter than SQLite's busy timeout
+	// (10 s), so the answer is the timeout's; past the busy timeout it
+	// would be "unavailable" (TestClassify).
+	r := patch("Locked")
+	if r.Status != 503 || r.Header.Get("Retry-After") != "5" || r.JSON["error"] != "The request took too long." {
+		t.Fatalf("PATCH with the file locked: %d Retry-After %q %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	g := mutate("Locked")
+	if g.Status != 503 || g.Header.Get("Retry-After") != "5" || gqlCode(g) != "TIMEOUT" {
+		t.Fatalf("mutation with the file locked: %d Retry-After %q %s", g.Status, g.Header.Get("Retry-After"), g.Body)
+	}
+	for _, id := range []string{"locked-rest", "locked-gql"} {
+		if !strings.Contains(logs.String(), `"request_id":"`+id+`","err":"The request took too long. cause: context deadline exceeded"`) {
+			t.Fatalf("no warning with the cause for %s:\n%s", id, logs.String())
+		}
+	}
+	if _, err := lock.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if r := patch("Unlocked"); r.Status != 200 || r.JSON["name"] != "Unlocked" {
+		t.Fatalf("PATCH after the lock: %d %s", r.Status, r.Body)
+	}
 }
 
 // TestInternalErrorLogsCause: an internal error is logged with the

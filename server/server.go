@@ -40,6 +40,9 @@ type Config struct {
 	RequestTimeout time.Duration
 }
 
+// ReadyTimeout bounds /readyz's database check: past it the answer is 503.
+const ReadyTimeout = 1500 * time.Millisecond
+
 // Timeouts of the HTTP server: slow clients cannot hold connections.
 type Timeouts struct {
 	ReadHeader, Read, Write, Idle time.Duration
@@ -81,7 +84,11 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := svc.Ready(r.Context()); err != nil {
+		// Its own short bound: a load balancer's check must not wait on a
+		// database that has stopped answering.
+		ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
+		defer cancel()
+		if err := svc.Ready(ctx); err != nil {
 			logger.WarnContext(r.Context(), "not ready", "request_id", usersvc.RequestID(r.Context()), "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("database unavailable\n"))

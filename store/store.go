@@ -70,10 +70,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	)
 	if IsPostgresURL(url) {
 		d = dialect.Postgres
-		db, err = sql.Open("postgres", url)
+		conn, err := newConnector(url)
 		if err != nil {
 			return nil, fmt.Errorf("database URL: %w", err)
 		}
+		db = sql.OpenDB(conn)
 		n := opts.MaxOpenConns
 		if n <= 0 {
 			n = 16
@@ -121,6 +122,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 // driver so that no DDL or catalog query lands in the statement cache.
 func (s *Store) Migrate(ctx context.Context) error {
 	plain := ent.NewClient(ent.Driver(entsql.OpenDB(s.dialect, s.db)))
+	// Migrations may take long on big tables: an hour rather than CallTimeout.
+	ctx, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
 	if err := plain.Schema.Create(ctx); err != nil {
 		return fmt.Errorf("migrating the schema: %w", err)
 	}
@@ -176,7 +180,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx usersvc.Store) error) (err 
 
 // internal turns storage and driver errors into internal domain errors at
 // the storage boundary, so no transport can show their text.
-func internal(err *error) { *err = usersvc.Internal(*err) }
+func internal(err *error) { *err = usersvc.Internal(classify(*err)) }
 
 func notFound(err error, what string) error {
 	if ent.IsNotFound(err) {
@@ -566,7 +570,11 @@ func (s *Store) ListenUserChanges(ctx context.Context, changed func(string), liv
 		return nil
 	}
 	live(false)
-	l := pq.NewListener(s.url, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
+	// Every read of the listener's connection is bounded (listenerIdle) and
+	// the server is pinged more often than that, so a server that stops
+	// answering drops the connection and the listener reconnects instead
+	// of waiting for notices that cannot come.
+	l := pq.NewDialListener(dialer{idle: listenerIdle}, s.url, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
 		switch ev {
 		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
 			live(false)
@@ -577,10 +585,14 @@ func (s *Store) ListenUserChanges(ctx context.Context, changed func(string), liv
 		return fmt.Errorf("listening for user changes: %w", err)
 	}
 	live(true)
+	ping := time.NewTicker(listenerPing)
+	defer ping.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-ping.C:
+			go func() { _ = l.Ping() }() // a dead connection fails its reads; the listener reconnects
 		case n := <-l.Notify:
 			if n == nil { // reconnected: anything sent meanwhile is lost
 				live(true)
