@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -222,4 +223,74 @@ func TestInternalErrorLogsCause(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSlowDatabaseCancelsStatement: when a live PostgreSQL does not finish
+// a statement within the request's bound (here it waits for a row lock
+// another transaction holds), the statement is cancelled on the server,
+// not left waiting there, and the client gets 503 TIMEOUT with
+// Retry-After on both transports, not 500.
+func TestSlowDatabaseCancelsStatement(t *testing.T) {
+	base, why := testenv.PostgresURL()
+	if base == "" {
+		t.Skip(why)
+	}
+	e := testenv.Start(t, testenv.DB{Name: "postgres", URL: testenv.NewSchema(t, base)})
+	h := server.New(e.Svc, server.Config{RequestTimeout: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	other, err := sql.Open("postgres", e.DB.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	holder, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	var pid int
+	if err := holder.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.ExecContext(ctx, "SELECT id FROM users WHERE id = $1 FOR UPDATE", e.Bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	waiting := func() int {
+		var n int
+		if err := other.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	r := bounded(t, func() *testenv.Response {
+		return testenv.Do(t, h, "PATCH", "/api/users/"+e.Bob.ID, e.AdminToken,
+			`[{"op":"replace","path":"/name","value":"Slow"}]`, "Content-Type: application/json-patch+json")
+	})
+	if r.Status != 503 || r.Header.Get("Retry-After") != "5" || r.JSON["error"] != "The request took too long." {
+		t.Fatalf("REST: %d Retry-After %q %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	if n := waiting(); n != 0 {
+		t.Fatalf("%d statements still wait on the server after the answer", n)
+	}
+	g := bounded(t, func() *testenv.Response {
+		b, _ := json.Marshal(map[string]any{"query": `mutation($id: ID!) { patchUser(id: $id, patch: [{op: replace, path: "/name", value: "Slow"}]) { name } }`,
+			"variables": map[string]any{"id": e.Bob.ID}})
+		return testenv.Do(t, h, "POST", "/graphql", e.AdminToken, string(b))
+	})
+	if g.Status != 503 || g.Header.Get("Retry-After") != "5" || gqlCode(g) != "TIMEOUT" {
+		t.Fatalf("GraphQL: %d Retry-After %q %s", g.Status, g.Header.Get("Retry-After"), g.Body)
+	}
+	if n := waiting(); n != 0 {
+		t.Fatalf("%d statements still wait on the server after the answer", n)
+	}
+	if _, err := holder.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if r := testenv.Do(t, h, "PATCH", "/api/users/"+e.Bob.ID, e.AdminToken,
+		`[{"op":"replace","path":"/name","value":"Fast"}]`, "Content-Type: application/json-patch+json"); r.Status != 200 || r.JSON["name"] != "Fast" {
+		t.Fatalf("after the lock: %d %s", r.Status, r.Body)
+	}
 }

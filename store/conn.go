@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -49,6 +50,10 @@ var tcpKeepAlive = net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Int
 
 const tcpUserTimeout = 30 * time.Second
 
+// cancelWait bounds a lib/pq cancel request: dial, send, and the wait for
+// the server to hang up.
+const cancelWait = 250 * time.Millisecond
+
 // dialer is lib/pq's Dialer for this package: keepalive and user timeout on
 // every TCP connection, the dial context's deadline on the new connection
 // (so lib/pq's cancel requests, which dial with a 10 s context and then
@@ -67,6 +72,16 @@ func (d dialer) DialTimeout(network, address string, timeout time.Duration) (net
 }
 
 func (d dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	slot, pooled := ctx.Value(slotKey{}).(*connSlot)
+	if !pooled && d.idle == 0 {
+		// lib/pq's cancel request (sent when a call's context ends). It only
+		// has to reach the server; lib/pq then waits for the server to hang
+		// up, and for prepared statements the call waits for that, so it is
+		// kept short: a silent server must not hold the caller.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cancelWait)
+		defer cancel()
+	}
 	nd := net.Dialer{Timeout: ConnectTimeout, KeepAliveConfig: tcpKeepAlive, Control: setUserTimeout}
 	c, err := nd.DialContext(ctx, network, address)
 	if err != nil {
@@ -75,7 +90,7 @@ func (d dialer) DialContext(ctx context.Context, network, address string) (net.C
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	if slot, ok := ctx.Value(slotKey{}).(*connSlot); ok {
+	if pooled {
 		slot.c = c
 	}
 	if d.idle > 0 {
@@ -131,12 +146,14 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 func (c *connector) Driver() driver.Driver { return c.pq.Driver() }
 
 // boundedConn sets its network connection's deadline before every call
-// from the call's context, a little before the context's own deadline:
-// the read then fails by itself, the connection is discarded as bad, and
-// the caller hears "the database did not answer" while its context is
-// still alive, whatever lib/pq's cancel request does. A commit or rollback
-// (no context in database/sql/driver) runs under the deadline of the
-// transaction's last statement.
+// from the call's context, a little after the context's own deadline. At
+// the context's deadline lib/pq sends the server a cancel request: a live
+// server stops the statement and answers (the caller's error is then a
+// timeout). A server that does not answer even so is cut off a moment
+// later by the deadline: the read fails, lib/pq closes the connection, and
+// the caller hears that the database did not answer (unavailable). A
+// commit or rollback (no context in database/sql/driver) runs under the
+// deadline of the transaction's last statement.
 type boundedConn struct {
 	driver.Conn
 	nc net.Conn
@@ -157,51 +174,69 @@ var (
 	_ pq.DialerContext          = dialer{}
 )
 
-// callDeadline is when a call under ctx must have its answer.
+// callDeadline is when a call under ctx must have its answer: the
+// context's deadline plus a grace for the server to answer lib/pq's cancel
+// request (5% of the time left, 50 ms to 250 ms).
 func callDeadline(ctx context.Context) time.Time {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return time.Now().Add(CallTimeout)
 	}
-	margin := time.Until(dl) / 20
-	if margin > 250*time.Millisecond {
-		margin = 250 * time.Millisecond
-	}
-	if margin < 0 {
-		margin = 0
-	}
-	return dl.Add(-margin)
+	grace := min(max(time.Until(dl)/20, 50*time.Millisecond), 250*time.Millisecond)
+	return dl.Add(grace)
 }
 
 func (c *boundedConn) bound(ctx context.Context) { _ = c.nc.SetDeadline(callDeadline(ctx)) }
 
+// noAnswer is a call that ended with its context without a word from the
+// server. It does not unwrap, so database/sql does not retry the call on
+// another connection (the context has ended anyway).
+type noAnswer struct{ err error }
+
+func (e *noAnswer) Error() string { return "the database did not answer in time: " + e.err.Error() }
+
+// outcome tells a server that never answered from one that answered.
+func outcome(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) { // it answered (a cancelled statement, say)
+		return err
+	}
+	return &noAnswer{err: err}
+}
+
 func (c *boundedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	c.bound(ctx)
-	return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	rows, err := c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	return rows, outcome(ctx, err)
 }
 
 func (c *boundedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	c.bound(ctx)
-	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+	res, err := c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+	return res, outcome(ctx, err)
 }
 
 func (c *boundedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	c.bound(ctx)
 	s, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
 	if err != nil {
-		return nil, err
+		return nil, outcome(ctx, err)
 	}
 	return &boundedStmt{Stmt: s, c: c}, nil
 }
 
 func (c *boundedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	c.bound(ctx)
-	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	return tx, outcome(ctx, err)
 }
 
 func (c *boundedConn) Ping(ctx context.Context) error {
 	c.bound(ctx)
-	return c.Conn.(driver.Pinger).Ping(ctx)
+	return outcome(ctx, c.Conn.(driver.Pinger).Ping(ctx))
 }
 
 func (c *boundedConn) ResetSession(ctx context.Context) error {
@@ -221,12 +256,14 @@ type boundedStmt struct {
 
 func (s *boundedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	s.c.bound(ctx)
-	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	rows, err := s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	return rows, outcome(ctx, err)
 }
 
 func (s *boundedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	s.c.bound(ctx)
-	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	res, err := s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	return res, outcome(ctx, err)
 }
 
 // unavailable reports whether err says the database cannot be reached or
@@ -237,6 +274,10 @@ func (s *boundedStmt) ExecContext(ctx context.Context, args []driver.NamedValue)
 func unavailable(err error) bool {
 	if err == nil {
 		return false
+	}
+	var silent *noAnswer
+	if errors.As(err, &silent) {
+		return true
 	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
@@ -273,11 +314,17 @@ func unavailable(err error) bool {
 }
 
 // classify marks errors that say the database is unavailable as such (503
-// with Retry-After); the rest are left to usersvc.Internal.
+// with Retry-After) and a statement the server cancelled (a request out of
+// time, or statement_timeout) as a timeout; the rest are left to
+// usersvc.Internal.
 func classify(err error) error {
 	var e *usersvc.Error
 	if err == nil || errors.As(err, &e) {
 		return err
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "57014" { // query_canceled
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return err

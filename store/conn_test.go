@@ -59,6 +59,8 @@ func TestClassify(t *testing.T) {
 		{"cannot connect now", &pq.Error{Code: "57P03"}, usersvc.EUnavailable},
 		{"connection failure", &pq.Error{Code: "08006"}, usersvc.EUnavailable},
 		{"undefined table", &pq.Error{Code: "42P01"}, usersvc.EInternal},
+		{"statement cancelled by the server", &pq.Error{Code: "57014"}, usersvc.ETimeout},
+		{"no answer by the deadline", &noAnswer{err: context.DeadlineExceeded}, usersvc.EUnavailable},
 		{"SQLite busy", busy, usersvc.EUnavailable},
 		{"request deadline", context.DeadlineExceeded, usersvc.ETimeout},
 		{"anything else", errors.New("boom"), usersvc.EInternal},
