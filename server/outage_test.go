@@ -52,7 +52,7 @@ func TestFrozenDatabase(t *testing.T) {
 	if base == "" {
 		t.Skip(why)
 	}
-	proxy := testenv.NewProxy(t, "127.0.0.1:5432")
+	proxy := testenv.NewProxy(t, testenv.PostgresAddr(t, base))
 	e := testenv.Start(t, testenv.DB{Name: "postgres", URL: proxy.ProxyURL(testenv.NewSchema(t, base))})
 	t.Cleanup(proxy.Cut) // before the store closes: a hung call ends, and Close need not wait for it
 	var logs syncBuffer
@@ -236,7 +236,9 @@ func TestSlowDatabaseCancelsStatement(t *testing.T) {
 		t.Skip(why)
 	}
 	e := testenv.Start(t, testenv.DB{Name: "postgres", URL: testenv.NewSchema(t, base)})
-	h := server.New(e.Svc, server.Config{RequestTimeout: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// 3 s: the server's answer to the cancel request has 300 ms (10 %) to
+	// arrive, ample even on a loaded machine.
+	h := server.New(e.Svc, server.Config{RequestTimeout: 3 * time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	other, err := sql.Open("postgres", e.DB.URL)
 	if err != nil {
 		t.Fatal(err)

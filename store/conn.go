@@ -52,7 +52,7 @@ const tcpUserTimeout = 30 * time.Second
 
 // cancelWait bounds a lib/pq cancel request: dial, send, and the wait for
 // the server to hang up.
-const cancelWait = 250 * time.Millisecond
+const cancelWait = 500 * time.Millisecond
 
 // dialer is lib/pq's Dialer for this package: keepalive and user timeout on
 // every TCP connection, the dial context's deadline on the new connection
@@ -176,13 +176,13 @@ var (
 
 // callDeadline is when a call under ctx must have its answer: the
 // context's deadline plus a grace for the server to answer lib/pq's cancel
-// request (5% of the time left, 50 ms to 250 ms).
+// request (10% of the time left, 100 ms to 500 ms).
 func callDeadline(ctx context.Context) time.Time {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return time.Now().Add(CallTimeout)
 	}
-	grace := min(max(time.Until(dl)/20, 50*time.Millisecond), 250*time.Millisecond)
+	grace := min(max(time.Until(dl)/10, 100*time.Millisecond), 500*time.Millisecond)
 	return dl.Add(grace)
 }
 

@@ -19,7 +19,7 @@ func TestListenerNoticesFrozenServer(t *testing.T) {
 		t.Skip(why)
 	}
 	defer store.SetListenerTimeouts(time.Second, 200*time.Millisecond)()
-	proxy := testenv.NewProxy(t, "127.0.0.1:5432")
+	proxy := testenv.NewProxy(t, testenv.PostgresAddr(t, base))
 	st := testenv.OpenStore(t, testenv.DB{Name: "postgres", URL: proxy.ProxyURL(testenv.NewSchema(t, base))})
 	t.Cleanup(proxy.Cut)
 	live := make(chan bool, 100)

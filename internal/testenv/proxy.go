@@ -166,3 +166,20 @@ func (p *Proxy) Resume() {
 		p.serve(ln)
 	}
 }
+
+// PostgresAddr returns the host:port of a postgres:// URL (port 5432 when
+// it names none); a URL without a TCP host skips the test.
+func PostgresAddr(t testing.TB, dbURL string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Hostname() == "" {
+		t.Skip("the PostgreSQL URL names no TCP host to put a proxy in front of")
+	}
+	if u.Port() == "" {
+		return net.JoinHostPort(u.Hostname(), "5432")
+	}
+	return u.Host
+}
