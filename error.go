@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 )
 
@@ -21,6 +22,7 @@ const (
 	ETooLarge           = "too_large"
 	EUnsupportedMedia   = "unsupported_media_type"
 	ETimeout            = "timeout"
+	EUnavailable        = "unavailable"
 	EInternal           = "internal"
 )
 
@@ -40,6 +42,7 @@ var codeTable = map[string]struct {
 	ETooLarge:           {http.StatusRequestEntityTooLarge, "TOO_LARGE"},
 	EUnsupportedMedia:   {http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"},
 	ETimeout:            {http.StatusServiceUnavailable, "TIMEOUT"},
+	EUnavailable:        {http.StatusServiceUnavailable, "UNAVAILABLE"},
 	EInternal:           {http.StatusInternalServerError, "INTERNAL"},
 }
 
@@ -74,9 +77,57 @@ func Internal(err error) error {
 		return err
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return &Error{Code: ETimeout, Message: "The request took too long.", Err: err}
+		return &Error{Code: ETimeout, Message: "The request took too long.", RetryAfter: RetryAfterUnavailable, Err: err}
 	}
 	return &Error{Code: EInternal, Message: "Internal server error.", Err: err}
+}
+
+// RetryAfterUnavailable is the Retry-After, in seconds, of answers that say
+// the database is unavailable or the request ran out of time.
+const RetryAfterUnavailable = 5
+
+// Unavailable wraps err, which says the database cannot be reached or
+// cannot serve now, as an unavailable error (503 with Retry-After).
+func Unavailable(err error) error {
+	return &Error{Code: EUnavailable, Message: "The database is unavailable; try again shortly.", RetryAfter: RetryAfterUnavailable, Err: err}
+}
+
+// LogValue makes a logged *Error show its cause (driver text, the whole
+// wrapped chain) after its message; answers never carry the cause.
+func (e *Error) LogValue() slog.Value {
+	msg := e.Localize("en")
+	if e.Err != nil {
+		msg += " cause: " + e.Err.Error()
+	}
+	return slog.StringValue(msg)
+}
+
+// LogFailure logs a failed request's error with its cause and the request
+// id: internal errors as errors, an unavailable database or a request out
+// of time as warnings; failures the client caused are not logged.
+func LogFailure(ctx context.Context, logger *slog.Logger, err error) {
+	if logger == nil {
+		return
+	}
+	switch ErrorCode(err) {
+	case EInternal:
+		logger.ErrorContext(ctx, "internal error", "request_id", RequestID(ctx), "err", err)
+	case EUnavailable, ETimeout:
+		logger.WarnContext(ctx, "database unavailable or request out of time", "request_id", RequestID(ctx), "err", err)
+	}
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request's id (X-Request-Id).
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id carried by ctx, "" if none.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }
 
 // Errorf returns an *Error. format must be a catalog entry so that it can be

@@ -77,6 +77,7 @@ var spanish = map[string]string{
 	"The last active administrator cannot be demoted, disabled, deleted or made inactive.":          "El último administrador activo no puede ser degradado, deshabilitado, eliminado ni desactivado.",
 	"Field %q must be \"asc\" or \"desc\".":                                                         "El campo %q debe ser \"asc\" o \"desc\".",
 	"The request took too long.":                                                                    "La petición tardó demasiado.",
+	"The database is unavailable; try again shortly.":                                               "La base de datos no está disponible; inténtelo de nuevo en breve.",
 	"Method not allowed.":                                                                           "Método no permitido.",
 	"Not found.":                                                                                    "No encontrado.",
 	"Tokens are accepted only in the Authorization header.":                                         "Los tokens solo se aceptan en la cabecera Authorization.",

@@ -173,21 +173,32 @@ func (m *Meter) Flush(ctx context.Context) error {
 	return firstErr
 }
 
-// Run flushes every interval until ctx ends, then once more.
+// FlushTimeout bounds one flush, so a database that stops answering holds
+// neither the flush loop nor a graceful stop for long; what it could not
+// write stays pending for the next flush.
+const FlushTimeout = 10 * time.Second
+
+// Run flushes every interval until ctx ends, then once more. Each flush
+// runs under a fresh context of its own (FlushTimeout), never under ctx: a
+// flush under way when ctx ends finishes its writes instead of failing
+// them, and the last flush is not born cancelled.
 func (m *Meter) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
+	flush := func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FlushTimeout)
+		defer cancel()
+		if err := m.Flush(fctx); err != nil && onErr != nil {
+			onErr(err)
+		}
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			if err := m.Flush(context.WithoutCancel(ctx)); err != nil && onErr != nil {
-				onErr(err)
-			}
+			flush()
 			return
 		case <-t.C:
-			if err := m.Flush(ctx); err != nil && onErr != nil {
-				onErr(err)
-			}
+			flush()
 		}
 	}
 }

@@ -91,6 +91,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
+		markUnavailable(ctx, resp)
 		// Counters describe the request that carried them; a subscription's
 		// events come long after its one counted request.
 		if oc := graphql.GetOperationContext(ctx); oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
@@ -106,7 +107,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 		}
 		return resp
 	})
-	return readRequest(specStatus(srv))
+	return readRequest(unavailableStatus(specStatus(srv)))
 }
 
 // maxMessageBytes bounds the messages of parse, validation and coercion
@@ -152,9 +153,7 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 		}
 		return gqlErr
 	}
-	if de.Code == usersvc.EInternal {
-		logger.ErrorContext(ctx, "internal error", "err", err)
-	}
+	usersvc.LogFailure(ctx, logger, de)
 	gqlErr.Message = usersvc.ErrorMessage(de, usersvc.LangFrom(ctx))
 	gqlErr.Extensions = map[string]any{"code": usersvc.GraphQLCode(de.Code)}
 	if de.Field != "" {

@@ -103,9 +103,7 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, u *usersvc.U
 // table. Internal errors are logged and masked.
 func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	code := usersvc.ErrorCode(err)
-	if code == usersvc.EInternal && logger != nil {
-		logger.ErrorContext(r.Context(), "internal error", "err", err)
-	}
+	usersvc.LogFailure(r.Context(), logger, err)
 	e := newHead(r)
 	e.Success, e.Error = false, usersvc.ErrorMessage(err, usersvc.LangFrom(r.Context()))
 	var de *usersvc.Error

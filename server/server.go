@@ -50,6 +50,9 @@ type Config struct {
 	Closing <-chan struct{}
 }
 
+// ReadyTimeout bounds /readyz's database check: past it the answer is 503.
+const ReadyTimeout = 1500 * time.Millisecond
+
 // Timeouts of the HTTP server: slow clients cannot hold connections.
 type Timeouts struct {
 	ReadHeader, Read, Write, Idle time.Duration
@@ -79,7 +82,10 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	restAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
 		rest.WriteError(w, r, logger, err)
 	}, nil)
-	gqlAuth := authenticate(svc, graph.WriteHTTPError, graph.AnonymousOperation)
+	gqlAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
+		usersvc.LogFailure(r.Context(), logger, err)
+		graph.WriteHTTPError(w, r, err)
+	}, graph.AnonymousOperation)
 
 	cfg.Metrics.registerLive(svc.Subscriptions)
 	mux := http.NewServeMux()
@@ -94,8 +100,12 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 			_, _ = w.Write([]byte("draining\n"))
 			return
 		}
-		if err := svc.Ready(r.Context()); err != nil {
-			logger.WarnContext(r.Context(), "not ready", "err", err)
+		// Its own short bound: a load balancer's check must not wait on a
+		// database that has stopped answering.
+		ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)
+		defer cancel()
+		if err := svc.Ready(ctx); err != nil {
+			logger.WarnContext(r.Context(), "not ready", "request_id", usersvc.RequestID(r.Context()), "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("database unavailable\n"))
 			return
@@ -275,7 +285,7 @@ func requestID(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		r.Header.Set("X-Request-Id", id)
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(usersvc.WithRequestID(r.Context(), id)))
 	})
 }
 

@@ -50,6 +50,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 // release that migrated automatically) has the baseline recorded, not run,
 // once its tables are checked to be exactly the baseline's.
 func (s *Store) ApplyMigrations(ctx context.Context) (MigrationResult, error) {
+	// Migrations may take long on big tables: an hour, rather than the
+	// minute a database call without a deadline gets (conn.go).
+	ctx, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
 	dir, err := migrations.Dir(s.dialect)
 	if err != nil {
 		return MigrationResult{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"time"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -58,7 +59,9 @@ func (c *stmtCache) stmt(query string) *sql.Stmt {
 }
 
 func (c *stmtCache) prepare(query string) {
-	s, err := c.db.PrepareContext(context.Background(), query)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := c.db.PrepareContext(ctx, query)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.pending, query)

@@ -81,10 +81,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	)
 	if IsPostgresURL(url) {
 		d = dialect.Postgres
-		db, err = sql.Open("postgres", url)
+		conn, err := newConnector(url)
 		if err != nil {
 			return nil, fmt.Errorf("database URL: %w", err)
 		}
+		db = sql.OpenDB(conn)
 		n := opts.MaxOpenConns
 		if n <= 0 {
 			n = 16
@@ -181,7 +182,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx usersvc.Store) error) (err 
 
 // internal turns storage and driver errors into internal domain errors at
 // the storage boundary, so no transport can show their text.
-func internal(err *error) { *err = usersvc.Internal(*err) }
+func internal(err *error) { *err = usersvc.Internal(classify(*err)) }
 
 func notFound(err error, what string) error {
 	if ent.IsNotFound(err) {
@@ -590,7 +591,11 @@ func (s *Store) ListenUserChanges(ctx context.Context, changed func(string), liv
 		return nil
 	}
 	live(false)
-	l := pq.NewListener(s.url, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
+	// Every read of the listener's connection is bounded (listenerIdle) and
+	// the server is pinged more often than that, so a server that stops
+	// answering drops the connection and the listener reconnects instead
+	// of waiting for notices that cannot come.
+	l := pq.NewDialListener(dialer{idle: listenerIdle}, s.url, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
 		switch ev {
 		case pq.ListenerEventDisconnected, pq.ListenerEventConnectionAttemptFailed:
 			live(false)
@@ -605,10 +610,14 @@ func (s *Store) ListenUserChanges(ctx context.Context, changed func(string), liv
 	hbCtx, stopBeats := context.WithCancel(ctx)
 	defer stopBeats()
 	go s.sendHeartbeats(hbCtx, beats)
+	ping := time.NewTicker(listenerPing)
+	defer ping.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-ping.C:
+			go func() { _ = l.Ping() }() // a dead connection fails its reads; the listener reconnects
 		case n := <-l.Notify:
 			if n == nil { // reconnected: anything sent meanwhile is lost
 				live(true)
@@ -664,10 +673,11 @@ func (h *heartbeats) sent(seq string) (time.Time, bool) {
 // until ctx ends. A heartbeat that fails or is slow is simply not heard.
 // It has a connection of its own, so a busy pool does not delay it.
 func (s *Store) sendHeartbeats(ctx context.Context, beats *heartbeats) {
-	db, err := sql.Open("postgres", s.url)
+	conn, err := newConnector(s.url) // bounded like every other connection (conn.go)
 	if err != nil {
 		return // never heard: the cache is bypassed, which is safe
 	}
+	db := sql.OpenDB(conn)
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	t := time.NewTicker(heartbeatEvery)

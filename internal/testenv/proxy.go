@@ -1,0 +1,185 @@
+package testenv
+
+import (
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+)
+
+// Proxy is a loopback TCP proxy in front of a database for outage tests:
+// Freeze stops forwarding in both directions while every socket stays open
+// (a frozen or partitioned server), Cut closes the listener and every
+// connection (connections are refused), Resume undoes either.
+type Proxy struct {
+	t      testing.TB
+	target string
+	addr   string
+
+	mu     sync.Mutex
+	ln     net.Listener
+	frozen bool
+	thaw   chan struct{}
+	conns  map[net.Conn]bool
+	wg     sync.WaitGroup
+}
+
+// NewProxy starts a proxy to target (host:port); it stops when t ends.
+func NewProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{t: t, target: target, addr: ln.Addr().String(), thaw: make(chan struct{}), conns: map[net.Conn]bool{}}
+	p.serve(ln)
+	t.Cleanup(func() {
+		p.Resume() // let held data go, so nothing waits on the proxy
+		p.Cut()
+		p.wg.Wait()
+	})
+	return p
+}
+
+// Addr is the proxy's host:port.
+func (p *Proxy) Addr() string { return p.addr }
+
+// ProxyURL returns dbURL (a postgres:// URL) with its host replaced by the
+// proxy's address.
+func (p *Proxy) ProxyURL(dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	u.Host = p.addr
+	return u.String()
+}
+
+func (p *Proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			if !p.track(c, up) {
+				continue
+			}
+			p.wg.Add(2)
+			go p.pipe(c, up)
+			go p.pipe(up, c)
+		}
+	}()
+}
+
+func (p *Proxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil { // cut meanwhile
+		for _, c := range cs {
+			c.Close()
+		}
+		return false
+	}
+	for _, c := range cs {
+		p.conns[c] = true
+	}
+	return true
+}
+
+// pipe copies src to dst, holding every chunk while the proxy is frozen.
+func (p *Proxy) pipe(src, dst net.Conn) {
+	defer p.wg.Done()
+	defer src.Close()
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			frozen, thaw := p.frozen, p.thaw
+			p.mu.Unlock()
+			if frozen {
+				<-thaw
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Freeze stops forwarding; connections stay open and new ones are accepted.
+func (p *Proxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frozen = true
+}
+
+// Cut closes the listener and every connection: new connections are refused.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.frozen { // held data meets closed connections and is dropped
+		p.frozen = false
+		close(p.thaw)
+		p.thaw = make(chan struct{})
+	}
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]bool{}
+}
+
+// Resume forwards again after Freeze, and listens again after Cut.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	if p.frozen {
+		p.frozen = false
+		close(p.thaw)
+		p.thaw = make(chan struct{})
+	}
+	cut := p.ln == nil
+	p.mu.Unlock()
+	if cut {
+		ln, err := net.Listen("tcp", p.addr)
+		if err != nil {
+			p.t.Fatalf("proxy: listening again on %s: %v", p.addr, err)
+		}
+		p.serve(ln)
+	}
+}
+
+// PostgresAddr returns the host:port of a postgres:// URL (port 5432 when
+// it names none); a URL without a TCP host skips the test.
+func PostgresAddr(t testing.TB, dbURL string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Hostname() == "" {
+		t.Skip("the PostgreSQL URL names no TCP host to put a proxy in front of")
+	}
+	if u.Port() == "" {
+		return net.JoinHostPort(u.Hostname(), "5432")
+	}
+	return u.Host
+}

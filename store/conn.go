@@ -1,0 +1,336 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/lib/pq"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"usersvc"
+)
+
+// Bounds on every PostgreSQL round trip. lib/pq answers a cancelled context
+// by sending the server a cancel request and then waiting for the server's
+// reply on the original connection; a server that has stopped answering
+// (frozen, or cut off with the TCP connection still open) never replies,
+// so without these a request, the readiness check, the usage flush or the
+// change listener would wait as long as the outage lasts.
+const (
+	// ConnectTimeout bounds opening a connection: the TCP dial and the
+	// startup handshake (authentication included).
+	ConnectTimeout = 5 * time.Second
+	// CallTimeout bounds a database call whose context has no deadline
+	// (background work); calls with a deadline get the context's.
+	CallTimeout = time.Minute
+)
+
+// listenerIdle bounds the change listener's silence: it pings every
+// listenerPing, so a server that stays silent longer is gone, and the
+// listener reconnects. (Variables for tests.)
+var (
+	listenerIdle = 75 * time.Second
+	listenerPing = 30 * time.Second
+)
+
+// tcpKeepAlive probes an idle connection after 15 s, every 5 s, and gives
+// up after 3 unanswered probes; tcpUserTimeout (Linux) drops a connection
+// whose sent data stays unacknowledged for 30 s. Both catch a peer that is
+// gone (a partition); a server process that is frozen behind a live kernel
+// still acknowledges, which the read deadlines below catch.
+var tcpKeepAlive = net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3}
+
+const tcpUserTimeout = 30 * time.Second
+
+// cancelWait bounds a lib/pq cancel request: dial, send, and the wait for
+// the server to hang up.
+const cancelWait = 500 * time.Millisecond
+
+// dialer is lib/pq's Dialer for this package: keepalive and user timeout on
+// every TCP connection, the dial context's deadline on the new connection
+// (so lib/pq's cancel requests, which dial with a 10 s context and then
+// read until the server hangs up, end), and, for the listener, a deadline
+// on every read (idle > 0).
+type dialer struct{ idle time.Duration }
+
+func (d dialer) Dial(network, address string) (net.Conn, error) {
+	return d.DialContext(context.Background(), network, address)
+}
+
+func (d dialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return d.DialContext(ctx, network, address)
+}
+
+func (d dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	slot, pooled := ctx.Value(slotKey{}).(*connSlot)
+	if !pooled && d.idle == 0 {
+		// lib/pq's cancel request (sent when a call's context ends). It only
+		// has to reach the server; lib/pq then waits for the server to hang
+		// up, and for prepared statements the call waits for that, so it is
+		// kept short: a silent server must not hold the caller.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cancelWait)
+		defer cancel()
+	}
+	nd := net.Dialer{Timeout: ConnectTimeout, KeepAliveConfig: tcpKeepAlive, Control: setUserTimeout}
+	c, err := nd.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	if pooled {
+		slot.c = c
+	}
+	if d.idle > 0 {
+		return &idleConn{Conn: c, idle: d.idle}, nil
+	}
+	return c, nil
+}
+
+// idleConn puts a deadline on every read.
+type idleConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c *idleConn) Read(b []byte) (int, error) {
+	_ = c.SetReadDeadline(time.Now().Add(c.idle))
+	return c.Conn.Read(b)
+}
+
+// connector opens lib/pq connections through dialer and wraps each in a
+// boundedConn, which knows its network connection.
+type connector struct{ pq *pq.Connector }
+
+type slotKey struct{}
+
+type connSlot struct{ c net.Conn }
+
+func newConnector(url string) (*connector, error) {
+	c, err := pq.NewConnector(url)
+	if err != nil {
+		return nil, err
+	}
+	c.Dialer(dialer{})
+	return &connector{pq: c}, nil
+}
+
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	slot := &connSlot{}
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, slotKey{}, slot), ConnectTimeout)
+	defer cancel()
+	dc, err := c.pq.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if slot.c == nil { // cannot happen: every connection is dialled by dialer
+		_ = dc.Close()
+		return nil, errors.New("pq connection opened without the store's dialer")
+	}
+	_ = slot.c.SetDeadline(time.Time{})
+	return &boundedConn{Conn: dc, nc: slot.c}, nil
+}
+
+func (c *connector) Driver() driver.Driver { return c.pq.Driver() }
+
+// boundedConn sets its network connection's deadline before every call
+// from the call's context, a little after the context's own deadline. At
+// the context's deadline lib/pq sends the server a cancel request: a live
+// server stops the statement and answers (the caller's error is then a
+// timeout). A server that does not answer even so is cut off a moment
+// later by the deadline: the read fails, lib/pq closes the connection, and
+// the caller hears that the database did not answer (unavailable). A
+// commit or rollback (no context in database/sql/driver) runs under the
+// deadline of the transaction's last statement.
+type boundedConn struct {
+	driver.Conn
+	nc net.Conn
+}
+
+var (
+	_ driver.ConnBeginTx        = (*boundedConn)(nil)
+	_ driver.ConnPrepareContext = (*boundedConn)(nil)
+	_ driver.ExecerContext      = (*boundedConn)(nil)
+	_ driver.QueryerContext     = (*boundedConn)(nil)
+	_ driver.Pinger             = (*boundedConn)(nil)
+	_ driver.SessionResetter    = (*boundedConn)(nil)
+	_ driver.Validator          = (*boundedConn)(nil)
+	_ driver.NamedValueChecker  = (*boundedConn)(nil)
+	_ driver.StmtExecContext    = (*boundedStmt)(nil)
+	_ driver.StmtQueryContext   = (*boundedStmt)(nil)
+	_ driver.Connector          = (*connector)(nil)
+	_ pq.DialerContext          = dialer{}
+)
+
+// callDeadline is when a call under ctx must have its answer: the
+// context's deadline plus a grace for the server to answer lib/pq's cancel
+// request (10% of the time left, 100 ms to 500 ms).
+func callDeadline(ctx context.Context) time.Time {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return time.Now().Add(CallTimeout)
+	}
+	grace := min(max(time.Until(dl)/10, 100*time.Millisecond), 500*time.Millisecond)
+	return dl.Add(grace)
+}
+
+func (c *boundedConn) bound(ctx context.Context) { _ = c.nc.SetDeadline(callDeadline(ctx)) }
+
+// noAnswer is a call that ended with its context without a word from the
+// server. It does not unwrap, so database/sql does not retry the call on
+// another connection (the context has ended anyway).
+type noAnswer struct{ err error }
+
+func (e *noAnswer) Error() string { return "the database did not answer in time: " + e.err.Error() }
+
+// outcome tells a server that never answered from one that answered.
+func outcome(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) { // it answered (a cancelled statement, say)
+		return err
+	}
+	return &noAnswer{err: err}
+}
+
+func (c *boundedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.bound(ctx)
+	rows, err := c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	return rows, outcome(ctx, err)
+}
+
+func (c *boundedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.bound(ctx)
+	res, err := c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+	return res, outcome(ctx, err)
+}
+
+func (c *boundedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	c.bound(ctx)
+	s, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		return nil, outcome(ctx, err)
+	}
+	return &boundedStmt{Stmt: s, c: c}, nil
+}
+
+func (c *boundedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.bound(ctx)
+	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	return tx, outcome(ctx, err)
+}
+
+func (c *boundedConn) Ping(ctx context.Context) error {
+	c.bound(ctx)
+	return outcome(ctx, c.Conn.(driver.Pinger).Ping(ctx))
+}
+
+func (c *boundedConn) ResetSession(ctx context.Context) error {
+	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
+}
+
+func (c *boundedConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }
+
+func (c *boundedConn) CheckNamedValue(nv *driver.NamedValue) error {
+	return c.Conn.(driver.NamedValueChecker).CheckNamedValue(nv)
+}
+
+type boundedStmt struct {
+	driver.Stmt
+	c *boundedConn
+}
+
+func (s *boundedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.c.bound(ctx)
+	rows, err := s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	return rows, outcome(ctx, err)
+}
+
+func (s *boundedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.c.bound(ctx)
+	res, err := s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	return res, outcome(ctx, err)
+}
+
+// unavailable reports whether err says the database cannot be reached or
+// cannot serve now (as opposed to a bad statement or a broken rule):
+// refused, reset or closed connections, timeouts of the database's own
+// bounds, too many connections, a server shutting down or starting up, and
+// on SQLite a database file another process keeps locked.
+func unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var silent *noAnswer
+	if errors.As(err, &silent) {
+		return true
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch {
+		case pqErr.Code.Class() == "08", // connection exception
+			pqErr.Code == "53300", // too_many_connections
+			pqErr.Code == "57P01", // admin_shutdown
+			pqErr.Code == "57P02", // crash_shutdown
+			pqErr.Code == "57P03": // cannot_connect_now
+			return true
+		}
+		return false
+	}
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		switch sqliteErr.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+		return false
+	}
+	var netErr net.Error
+	switch {
+	case errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, os.ErrDeadlineExceeded),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ETIMEDOUT),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
+		errors.As(err, &netErr):
+		return true
+	}
+	return false
+}
+
+// classify marks errors that say the database is unavailable as such (503
+// with Retry-After) and a statement the server cancelled (a request out of
+// time, or statement_timeout) as a timeout; the rest are left to
+// usersvc.Internal.
+func classify(err error) error {
+	var e *usersvc.Error
+	if err == nil || errors.As(err, &e) {
+		return err
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "57014" { // query_canceled
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	if unavailable(err) {
+		return usersvc.Unavailable(err)
+	}
+	return err
+}

@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"testing"
+
+	"github.com/lib/pq"
+
+	"usersvc"
+)
+
+// TestClassify: errors that say the database cannot serve now become
+// "unavailable" (503 with Retry-After); running out of time stays a
+// timeout; anything else stays internal. The errors are the drivers' own.
+func TestClassify(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, refused := net.Dial("tcp", addr)
+
+	path := filepath.Join(t.TempDir(), "busy.db")
+	holder, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	hc, err := holder.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	if _, err := hc.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	waiter, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiter.Close()
+	_, busy := waiter.Exec("BEGIN IMMEDIATE")
+
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"connection refused", refused, usersvc.EUnavailable},
+		{"wrapped by ent", fmt.Errorf("ent: starting a transaction: %w", refused), usersvc.EUnavailable},
+		{"too many connections", &pq.Error{Code: "53300"}, usersvc.EUnavailable},
+		{"admin shutdown", &pq.Error{Code: "57P01"}, usersvc.EUnavailable},
+		{"cannot connect now", &pq.Error{Code: "57P03"}, usersvc.EUnavailable},
+		{"connection failure", &pq.Error{Code: "08006"}, usersvc.EUnavailable},
+		{"undefined table", &pq.Error{Code: "42P01"}, usersvc.EInternal},
+		{"statement cancelled by the server", &pq.Error{Code: "57014"}, usersvc.ETimeout},
+		{"no answer by the deadline", &noAnswer{err: context.DeadlineExceeded}, usersvc.EUnavailable},
+		{"SQLite busy", busy, usersvc.EUnavailable},
+		{"request deadline", context.DeadlineExceeded, usersvc.ETimeout},
+		{"anything else", errors.New("boom"), usersvc.EInternal},
+	} {
+		if tc.err == nil {
+			t.Fatalf("%s: no error to classify", tc.name)
+		}
+		got := usersvc.Internal(classify(tc.err))
+		if code := usersvc.ErrorCode(got); code != tc.want {
+			t.Errorf("%s (%v): %s, want %s", tc.name, tc.err, code, tc.want)
+		}
+		if !errors.Is(got, tc.err) {
+			t.Errorf("%s: the cause is lost", tc.name)
+		}
+	}
+}
