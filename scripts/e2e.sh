@@ -20,8 +20,12 @@ if echo "$lint" | grep -v -i "deprecation\|node.js" | grep -q -E "^ +[0-9]+:[0-9
   echo "e2e: the OpenAPI lint has findings" >&2; exit 1
 fi
 
-echo "== building the offline GraphiQL assets"
+echo "== the committed GraphiQL assets are what \`make playground\` builds"
 make playground
+if ! git diff --exit-code --stat -- playground/dist || [ -n "$(git status --porcelain -- playground/dist)" ]; then
+  git status --porcelain -- playground/dist
+  echo "e2e: make playground changed playground/dist: commit the rebuilt assets" >&2; exit 1
+fi
 
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
