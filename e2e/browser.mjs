@@ -84,7 +84,7 @@ try {
   const result = page.locator('.result-window');
   await result.getByText(email, { exact: false }).first().waitFor(t);
   const text = await result.innerText();
-  check('me query answered on the page', text.includes(email) && /"role": "admin"/.test(text), text.slice(0, 200));
+  check('me query answered on the page', text.includes(email) && /"role": "ADMIN"/.test(text), text.slice(0, 200));
   await page.screenshot({ path: shot, fullPage: true });
   check('screenshot saved', true);
   check('nothing loaded from outside the server', foreign.length === 0, foreign.join(', '));

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end checks against a real server process: the OpenAPI lint, the
-# GraphQL-over-HTTP audit (../shared/conformance/graphql-http-audit.mjs), a
-# real GraphQL client (e2e/client.mjs, graphql-request) and the offline
+# GraphQL schema lint, GraphQL Code Generator types compiled with
+# tsc --strict, the committed GraphiQL assets rebuilt byte for byte, the
+# GraphQL-over-HTTP audit (../shared/conformance/graphql-http-audit.mjs), the
+# served schema against schema.graphql, a real GraphQL client
+# (e2e/client.mjs, graphql-request), the typed client, and the offline
 # GraphiQL playground in headless Chromium (e2e/browser.mjs, playwright-core;
 # screenshot in e2e/out/). Needs Node 18+, npm and /usr/bin/chromium
 # (Debian package chromium).
@@ -19,6 +22,13 @@ echo "$lint" | grep -v -i deprecat | grep -E "valid|warning|error" || true
 if echo "$lint" | grep -v -i "deprecation\|node.js" | grep -q -E "^ +[0-9]+:[0-9]+ +(warning|error)"; then
   echo "e2e: the OpenAPI lint has findings" >&2; exit 1
 fi
+
+echo "== GraphQL schema lint (graphql-schema-linter, rules in e2e/package.json): no findings"
+(cd e2e && npx --no-install graphql-schema-linter ../schema.graphql)
+
+echo "== GraphQL Code Generator over schema.graphql and e2e/operations, compiled with tsc --strict"
+rm -rf e2e/out/js e2e/out/*.ts
+(cd e2e && npx --no-install graphql-codegen --config codegen.yml --silent && npx --no-install tsc -p tsconfig.json --strict)
 
 echo "== the committed GraphiQL assets are what \`make playground\` builds"
 make playground
@@ -46,8 +56,12 @@ case "$token" in usv_*) ;; *) echo "e2e: no bootstrap token printed" >&2; cat "$
 
 echo "== GraphQL-over-HTTP audit"
 (cd e2e && node "$audit" "http://127.0.0.1:$port/graphql" -H "Authorization: Bearer $token")
+echo "== the served schema is schema.graphql (introspection printed by graphql-js)"
+(cd e2e && node schema-diff.mjs "http://127.0.0.1:$port/graphql" "$token" ../schema.graphql)
 echo "== GraphQL client (graphql-request)"
 (cd e2e && node client.mjs "http://127.0.0.1:$port/graphql" "$token")
+echo "== typed GraphQL client (generated types, tsc --strict) against the server"
+(cd e2e && node out/js/typed-client.js "http://127.0.0.1:$port/graphql" "$token")
 
 echo "== GraphiQL in headless Chromium"
 chromium_bin="${CHROMIUM:-/usr/bin/chromium}"
