@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end checks against a real server process: the OpenAPI lint, the
-# GraphQL schema lint, GraphQL Code Generator types compiled with
-# tsc --strict, the committed GraphiQL assets rebuilt byte for byte, the
+# GraphQL schema lint, the committed GraphiQL assets rebuilt byte for byte,
+# GraphQL Code Generator and openapi-typescript types compiled with
+# tsc --strict into typed clients that run against the server, the
 # GraphQL-over-HTTP audit (../shared/conformance/graphql-http-audit.mjs), the
 # served schema against schema.graphql, a real GraphQL client
-# (e2e/client.mjs, graphql-request), the typed client, and the offline
-# GraphiQL playground in headless Chromium (e2e/browser.mjs, playwright-core;
-# screenshot in e2e/out/). Needs Node 18+, npm and /usr/bin/chromium
-# (Debian package chromium).
+# (e2e/client.mjs, graphql-request), and the offline GraphiQL playground in
+# headless Chromium (e2e/browser.mjs, playwright-core; screenshot in
+# e2e/out/). Needs Node 18+, npm and /usr/bin/chromium (Debian package
+# chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -26,9 +27,9 @@ fi
 echo "== GraphQL schema lint (graphql-schema-linter, rules in e2e/package.json): no findings"
 (cd e2e && npx --no-install graphql-schema-linter ../schema.graphql)
 
-echo "== GraphQL Code Generator over schema.graphql and e2e/operations, compiled with tsc --strict"
+echo "== GraphQL Code Generator over schema.graphql and e2e/operations"
 rm -rf e2e/out/js e2e/out/*.ts
-(cd e2e && npx --no-install graphql-codegen --config codegen.yml --silent && npx --no-install tsc -p tsconfig.json --strict)
+(cd e2e && npx --no-install graphql-codegen --config codegen.yml --silent)
 
 echo "== the committed GraphiQL assets are what \`make playground\` builds"
 make playground
@@ -54,6 +55,10 @@ curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/stderr"; ec
 token=$(tail -n 1 "$work/stdout")
 case "$token" in usv_*) ;; *) echo "e2e: no bootstrap token printed" >&2; cat "$work/stdout"; exit 1 ;; esac
 
+echo "== typed clients compiled with tsc --strict: GraphQL (generated above) and REST (openapi-typescript from the served /api/openapi.json, openapi-fetch)"
+(cd e2e && npx --no-install openapi-typescript "http://127.0.0.1:$port/api/openapi.json" -o out/api.d.ts \
+  && npx --no-install tsc -p tsconfig.json --strict)
+
 echo "== GraphQL-over-HTTP audit"
 (cd e2e && node "$audit" "http://127.0.0.1:$port/graphql" -H "Authorization: Bearer $token")
 echo "== the served schema is schema.graphql (introspection printed by graphql-js)"
@@ -62,6 +67,8 @@ echo "== GraphQL client (graphql-request)"
 (cd e2e && node client.mjs "http://127.0.0.1:$port/graphql" "$token")
 echo "== typed GraphQL client (generated types, tsc --strict) against the server"
 (cd e2e && node out/js/typed-client.js "http://127.0.0.1:$port/graphql" "$token")
+echo "== typed REST client (openapi-fetch) against the server"
+(cd e2e && node out/js/rest-client.js "http://127.0.0.1:$port" "$token")
 
 echo "== GraphiQL in headless Chromium"
 chromium_bin="${CHROMIUM:-/usr/bin/chromium}"
