@@ -6,15 +6,22 @@ FUZZTIME ?= 30s
 
 .PHONY: run build test generate migration vet fmt check-generated fuzz e2e playground bench cluster live
 
-## run: serve on :8080 with the embedded SQLite database (data/usersvc.db)
-run:
-	$(GO) run ./cmd/usersvc serve
+# ADDR: the listen address for make run (make run ADDR=:9090); empty means
+# USERSVC_ADDR, else :8080.
+ADDR ?=
 
-## playground: build the offline GraphiQL assets (npm graphiql + esbuild) that the binary embeds
+## run: build bin/usersvc, then serve on ADDR (default :8080) with the embedded SQLite database (data/usersvc.db)
+run:
+	@echo "make run: compiling bin/usersvc (the first build compiles every dependency: minutes on 2 cores; later ones take seconds)..."
+	$(GO) build -o bin/usersvc ./cmd/usersvc
+	@echo "make run: starting bin/usersvc serve$(if $(ADDR), -addr $(ADDR)) (Ctrl-C stops it)"
+	./bin/usersvc serve$(if $(ADDR), -addr $(ADDR))
+
+## playground: rebuild the committed GraphiQL assets (npm ci + esbuild) that the binary embeds; needed only after changing playground/
 playground:
 	cd playground && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
-## build: build the binary into bin/usersvc
+## build: build bin/usersvc, the server and the command line (usersvc user create, usersvc token create, ...)
 build:
 	$(GO) build -o bin/usersvc ./cmd/usersvc
 

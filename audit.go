@@ -44,6 +44,14 @@ func pageSize(first *int64) (int, error) {
 type HistoryPage struct {
 	Entries    []*AuditEntry
 	NextCursor *string
+	// Cursors holds each entry's cursor, for Relay edges.
+	Cursors []string
+	// TotalCount is the length of the whole history.
+	TotalCount int
+}
+
+func auditCursor(e *AuditEntry) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(e.ID, 10)))
 }
 
 // History lists what was done to a user, newest first. Admins and the user
@@ -74,11 +82,18 @@ func (s *Service) History(ctx context.Context, userID string, first *int64, afte
 	if err != nil {
 		return nil, err
 	}
-	page := &HistoryPage{Entries: entries}
+	total, err := s.Store.CountAudit(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	page := &HistoryPage{Entries: entries, TotalCount: total}
 	if len(entries) > n {
 		page.Entries = entries[:n]
-		c := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(entries[n-1].ID, 10)))
+		c := auditCursor(entries[n-1])
 		page.NextCursor = &c
+	}
+	for _, e := range page.Entries {
+		page.Cursors = append(page.Cursors, auditCursor(e))
 	}
 	return page, nil
 }

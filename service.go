@@ -61,6 +61,8 @@ type Store interface {
 	// Audit lists userID's history newest first, entries with ID < before
 	// (all when before is 0), at most limit.
 	Audit(ctx context.Context, userID string, before int64, limit int) ([]*AuditEntry, error)
+	// CountAudit counts userID's history entries.
+	CountAudit(ctx context.Context, userID string) (int, error)
 
 	// NotifyUserChanged tells every process sharing the database, when the
 	// surrounding transaction commits, that a user or their tokens changed.

@@ -1,6 +1,10 @@
-// Opens the offline GraphiQL playground in headless Chromium, sets the
-// bearer token, runs a `me` query, checks the answer on the page and saves
-// a screenshot. Fails if the page asks for anything outside the server.
+// Follows the README's playground steps in headless Chromium (Debian's
+// chromium, driven by playwright-core): open /playground, paste the bearer
+// token into the "Bearer token" field and press Enter; then the docs
+// explorer shows the schema, typing in the editor autocompletes, and the
+// `me` query runs. Fails if the page asks for anything outside the server,
+// if any request after the token was given is refused, or if the console
+// shows an error. Saves a screenshot with the docs explorer and the answer.
 // Usage: node browser.mjs http://127.0.0.1:8080 <token> <expected email> [screenshot.png]
 import { chromium } from 'playwright-core';
 
@@ -19,31 +23,72 @@ let passed = 0;
 const check = (name, ok, detail) => {
   if (ok) { passed++; console.log(`ok   ${name}`); } else { failed++; console.log(`FAIL ${name}: ${detail ?? ''}`); }
 };
+const t = { timeout: 20000 };
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const origin = new URL(base).origin;
   const foreign = [];
   const consoleErrors = [];
+  const graphql = []; // [status, operationName] of every /graphql request
   page.on('request', (req) => { if (!req.url().startsWith(origin) && !req.url().startsWith('data:')) foreign.push(req.url()); });
   page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
   page.on('pageerror', (err) => consoleErrors.push(String(err)));
+  page.on('response', (res) => {
+    if (new URL(res.url()).pathname === '/graphql') {
+      let op = '';
+      try { op = JSON.parse(res.request().postData() || '{}').operationName || ''; } catch { /* not JSON */ }
+      graphql.push([res.status(), op]);
+    }
+  });
 
-  const resp = await page.goto(`${base}/playground`, { waitUntil: 'load', timeout: 20000 });
+  // README: "Open http://localhost:8080/playground"
+  const resp = await page.goto(`${base}/playground`, { waitUntil: 'load', ...t });
   check('page loads', resp && resp.status() === 200, resp && resp.status());
   check('strict CSP', (resp.headers()['content-security-policy'] || '').includes("script-src 'self'"));
-  await page.waitForSelector('.graphiql-execute-button', { timeout: 20000 });
+  await page.waitForSelector('.graphiql-execute-button', t);
   check('GraphiQL renders', true);
-  consoleErrors.length = 0; // the schema fetch before a token is set is refused, as it should be
-  await page.fill('#token', token);
-  await page.press('#token', 'Tab');
+  check('no request before the token is given', graphql.length === 0, JSON.stringify(graphql));
+
+  // README: "paste the token into the Bearer token field at the top and press Enter"
+  await page.getByLabel('Bearer token').fill(token);
+  await page.getByLabel('Bearer token').press('Enter');
+
+  // README: "the Docs button (the book at the left) shows the schema"
+  await page.click('button[aria-label="Show Documentation Explorer"]');
+  const docs = page.locator('.graphiql-doc-explorer');
+  await docs.getByText('Root Types').waitFor(t);
+  await docs.locator('a', { hasText: /^Query$/ }).first().click();
+  await docs.getByText('The caller.').waitFor(t);
+  const docsText = await docs.innerText();
+  check('docs explorer shows the schema with descriptions', docsText.includes('me') && docsText.includes('users'), docsText.slice(0, 300));
+  check('the schema was fetched with the token', graphql.some(([s, op]) => s === 200 && op === 'IntrospectionQuery'), JSON.stringify(graphql));
+
+  // README: "typing in the editor autocompletes"
+  const editor = page.locator('.graphiql-query-editor .CodeMirror').first();
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.type('{ me { ema');
+  const hints = page.locator('.CodeMirror-hints');
+  await hints.waitFor({ state: 'visible', ...t });
+  const hintText = await hints.innerText();
+  check('autocompletion offers User fields', hintText.includes('email'), hintText);
+  await page.keyboard.press('Enter'); // takes the suggestion: email
+  await page.keyboard.type(' role');
+  await page.keyboard.press('Escape');
+  const query = await page.evaluate(() => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue());
+  check('the completion went into the query', /\{ me \{ email role\s*\}\s*\}/.test(query), JSON.stringify(query));
+
+  // README: "the Run button (▶) runs the query"
   await page.click('.graphiql-execute-button');
   const result = page.locator('.result-window');
-  await result.getByText(email, { exact: false }).first().waitFor({ timeout: 20000 });
+  await result.getByText(email, { exact: false }).first().waitFor(t);
   const text = await result.innerText();
-  check('me query answered on the page', text.includes(email) && text.includes('"role"'), text.slice(0, 200));
+  check('me query answered on the page', text.includes(email) && /"role": "ADMIN"/.test(text), text.slice(0, 200));
   await page.screenshot({ path: shot, fullPage: true });
   check('screenshot saved', true);
   check('nothing loaded from outside the server', foreign.length === 0, foreign.join(', '));
+  check('no GraphQL request refused', graphql.every(([s]) => s === 200), JSON.stringify(graphql));
   check('no errors in the console', consoleErrors.length === 0, consoleErrors.join(' | '));
 } catch (e) {
   check('playground flow', false, String(e));

@@ -21,7 +21,7 @@ const password = 'a client passphrase';
 const created = await admin.request(gql`
   mutation($in: CreateUserInput!) { createUser(input: $in) { id email role version } }`,
   { in: { name: 'Client', email, country: 'ES', timeZone: 'Europe/Madrid', password } });
-check('admin creates a user', created.createUser.email === email && created.createUser.role === 'user', created);
+check('admin creates a user', created.createUser.email === email && created.createUser.role === 'USER', created);
 const id = created.createUser.id;
 
 const anon = new GraphQLClient(url);

@@ -12,12 +12,8 @@ import (
 func listUsers(ctx context.Context, svc *usersvc.Service, first *int64, after *string, where *model.UserWhereInput, orderBy *model.UserOrder) (*model.UserConnection, error) {
 	var f usersvc.UserFilter
 	if where != nil {
-		f = usersvc.UserFilter{Email: where.Email, Group: where.Group, Disabled: where.Disabled, Search: where.Search,
-			Deleted: where.Deleted != nil && *where.Deleted}
-		if where.Role != nil {
-			r := usersvc.Role(*where.Role)
-			f.Role = &r
-		}
+		f = usersvc.UserFilter{Email: where.Email, Group: where.Group, Role: where.Role, Disabled: where.Disabled,
+			Search: where.Search, Deleted: where.Deleted != nil && *where.Deleted}
 	}
 	desc := orderBy != nil && orderBy.Direction == model.OrderDirectionDesc
 	page, err := svc.ListUsers(ctx, f, first, after, desc)
@@ -25,15 +21,37 @@ func listUsers(ctx context.Context, svc *usersvc.Service, first *int64, after *s
 		return nil, err
 	}
 	conn := &model.UserConnection{TotalCount: int64(page.TotalCount), Edges: []model.UserEdge{},
-		PageInfo: &model.PageInfo{HasNextPage: page.NextCursor != nil, HasPreviousPage: after != nil && *after != "", EndCursor: page.NextCursor}}
+		PageInfo: pageInfo(page.Cursors, page.NextCursor, after)}
 	for i, u := range page.Users {
 		conn.Edges = append(conn.Edges, model.UserEdge{Node: u, Cursor: page.Cursors[i]})
 	}
-	if len(page.Cursors) > 0 {
-		conn.PageInfo.StartCursor = &page.Cursors[0]
-		conn.PageInfo.EndCursor = &page.Cursors[len(page.Cursors)-1]
+	return conn, nil
+}
+
+// listHistory adapts the domain's history page to a Relay connection, as
+// listUsers does for users.
+func listHistory(ctx context.Context, svc *usersvc.Service, userID string, first *int64, after *string) (*model.AuditEntryConnection, error) {
+	page, err := svc.History(ctx, userID, first, after)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.AuditEntryConnection{TotalCount: int64(page.TotalCount), Edges: []model.AuditEntryEdge{},
+		PageInfo: pageInfo(page.Cursors, page.NextCursor, after)}
+	for i, e := range page.Entries {
+		conn.Edges = append(conn.Edges, model.AuditEntryEdge{Node: e, Cursor: page.Cursors[i]})
 	}
 	return conn, nil
+}
+
+// pageInfo describes a page by its edges' cursors; next is the cursor of
+// the following page (nil on the last one).
+func pageInfo(cursors []string, next, after *string) *model.PageInfo {
+	info := &model.PageInfo{HasNextPage: next != nil, HasPreviousPage: after != nil && *after != ""}
+	if len(cursors) > 0 {
+		info.StartCursor = &cursors[0]
+		info.EndCursor = &cursors[len(cursors)-1]
+	}
+	return info
 }
 
 // createAPIKey returns the secret and its record as the GraphQL payload.

@@ -56,6 +56,17 @@ type ComplexityRoot struct {
 		Patch   func(childComplexity int) int
 	}
 
+	AuditEntryConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AuditEntryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Country struct {
 		Code func(childComplexity int) int
 		Name func(childComplexity int) int
@@ -64,11 +75,6 @@ type ComplexityRoot struct {
 	CreateApiKeyPayload struct {
 		APIKey func(childComplexity int) int
 		Key    func(childComplexity int) int
-	}
-
-	HistoryPage struct {
-		Entries    func(childComplexity int) int
-		NextCursor func(childComplexity int) int
 	}
 
 	LoginPayload struct {
@@ -179,9 +185,7 @@ type SubscriptionResolver interface {
 	UsersChanged(ctx context.Context) (<-chan *usersvc.User, error)
 }
 type UserResolver interface {
-	Role(ctx context.Context, obj *usersvc.User) (string, error)
-
-	History(ctx context.Context, obj *usersvc.User, first *int64, after *string) (*usersvc.HistoryPage, error)
+	History(ctx context.Context, obj *usersvc.User, first *int64, after *string) (*model.AuditEntryConnection, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -258,6 +262,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditEntry.Patch(childComplexity), true
 
+	case "AuditEntryConnection.edges":
+		if e.ComplexityRoot.AuditEntryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryConnection.Edges(childComplexity), true
+	case "AuditEntryConnection.pageInfo":
+		if e.ComplexityRoot.AuditEntryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryConnection.PageInfo(childComplexity), true
+	case "AuditEntryConnection.totalCount":
+		if e.ComplexityRoot.AuditEntryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryConnection.TotalCount(childComplexity), true
+
+	case "AuditEntryEdge.cursor":
+		if e.ComplexityRoot.AuditEntryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryEdge.Cursor(childComplexity), true
+	case "AuditEntryEdge.node":
+		if e.ComplexityRoot.AuditEntryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEntryEdge.Node(childComplexity), true
+
 	case "Country.code":
 		if e.ComplexityRoot.Country.Code == nil {
 			break
@@ -283,19 +319,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreateApiKeyPayload.Key(childComplexity), true
-
-	case "HistoryPage.entries":
-		if e.ComplexityRoot.HistoryPage.Entries == nil {
-			break
-		}
-
-		return e.ComplexityRoot.HistoryPage.Entries(childComplexity), true
-	case "HistoryPage.nextCursor":
-		if e.ComplexityRoot.HistoryPage.NextCursor == nil {
-			break
-		}
-
-		return e.ComplexityRoot.HistoryPage.NextCursor(childComplexity), true
 
 	case "LoginPayload.expires":
 		if e.ComplexityRoot.LoginPayload.Expires == nil {
@@ -795,41 +818,65 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema.graphql", Input: `"An instant, in RFC 3339 (answers are in UTC)."
-scalar Time
+	{Name: "../schema.graphql", Input: `"An instant, in RFC 3339 (answers are in UTC, kept to the microsecond)."
+scalar Time @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc3339")
 "Any JSON value."
-scalar JSON
-"A JSON object whose values are all strings."
-scalar StringMap
+scalar JSON @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc8259")
+"A JSON object whose values are all strings, such as {\"team\": \"blue\"}."
+scalar StringMap @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc8259")
+
+"What a user may do. (REST spells the same roles user and admin.)"
+enum Role {
+  "Reads and writes only themselves, and not the admin-only fields."
+  USER
+  "Reads and writes every user, soft-deleted ones included."
+  ADMIN
+}
 
 """
 A user of the platform. The password is write-only and never appears here.
 """
 type User {
+  "The user's id, such as usr-…; it never changes."
   id: ID!
+  "The display name (at most 200 characters)."
   name: String!
+  "The sign-in address; unique, case-insensitively."
   email: String!
+  "The country (at most 100 characters), usually an ISO 3166-1 alpha-2 code from countries."
   country: String!
-  "An IANA time zone name, such as Europe/Madrid."
+  "An IANA time zone name, such as Europe/Madrid; the user's day for the daily quota is counted in it."
   timeZone: String!
+  "Free text about the user (at most 2000 characters)."
   description: String
+  "A message for the user, written by admins (at most 2000 characters)."
   message: String
+  "A disabled user's tokens are refused (403) until an admin enables them again."
   disabled: Boolean!
+  "What a disabled user is told when their token is refused."
   disabledMessage: String
+  "Free name/value labels, written by admins."
   tags: StringMap!
+  "Application privileges, written by admins; the service itself does not interpret them."
   privileges: [String!]!
+  "A group name, written by admins."
   group: String
+  "The tracking device linked to the user, written by admins."
   deviceId: String
+  "How many devices the user may administer (0 to 1,000,000), written by admins."
   adminDevices: Int!
   "The user may use the API from this instant on."
   from: Time
   "The user may use the API until this instant."
   expires: Time
+  "When the user was created."
   creation: Time!
+  "When the user last changed."
   modification: Time!
+  "When the user last signed in; null if never."
   lastLogin: Time
-  "user or admin."
-  role: String!
+  "What the user may do."
+  role: Role!
   "Set when the user is soft-deleted; only admins see deleted users."
   deletedAt: Time
   "Grows by one on every saved change; pass it as ifVersion to write only over this version."
@@ -837,15 +884,21 @@ type User {
   "Requests allowed per local day; null means the service default."
   dailyQuota: Int
   "What was done to this user, newest first (admins and the user themselves)."
-  history(first: Int, after: String): HistoryPage!
+  history(
+    "How many entries, 1 to 100 (default 50)."
+    first: Int
+    "Entries after this cursor (an edge's cursor, or pageInfo.endCursor of the previous page)."
+    after: String
+  ): AuditEntryConnection!
 }
 
 "One entry of a user's history."
 type AuditEntry {
+  "When it was done."
   at: Time!
   "The id of the user who did it (system for the command line)."
   actor: String!
-  "create, replace, patch, delete, restore, login, apiKey.create, apiKey.revoke, token.create"
+  "What was done: create, replace, patch, delete, restore, login, apiKey.create, apiKey.revoke or token.create."
   action: String!
   "The client's network address."
   address: String!
@@ -853,38 +906,63 @@ type AuditEntry {
   patch: JSON!
 }
 
-type HistoryPage {
-  entries: [AuditEntry!]!
-  "Pass as after for the next page; null on the last page."
-  nextCursor: String
+"One history entry and its place in the list."
+type AuditEntryEdge {
+  "The entry."
+  node: AuditEntry!
+  "Pass as after to continue after this entry."
+  cursor: String!
 }
 
+"A page of a user's history, newest first."
+type AuditEntryConnection {
+  "The entries of this page."
+  edges: [AuditEntryEdge!]!
+  "Where this page is in the whole list."
+  pageInfo: PageInfo!
+  "How many entries the user's history has, over all pages."
+  totalCount: Int!
+}
+
+"Where a page is in a list (Relay cursor connections)."
 type PageInfo {
+  "Whether a page follows this one; pass endCursor as after to get it."
   hasNextPage: Boolean!
+  "Whether this page was asked for with after (pages before it exist)."
   hasPreviousPage: Boolean!
+  "The cursor of this page's first edge; null on an empty page."
   startCursor: String
+  "The cursor of this page's last edge; null on an empty page."
   endCursor: String
 }
 
+"One user and their place in the list."
 type UserEdge {
+  "The user."
   node: User!
+  "Pass as after to continue after this user."
   cursor: String!
 }
 
 "A page of users in (creation, id) order."
 type UserConnection {
+  "The users of this page."
   edges: [UserEdge!]!
+  "Where this page is in the whole list."
   pageInfo: PageInfo!
   "How many users match the filter, over all pages."
   totalCount: Int!
 }
 
+"Filters for users; the fields given must all match."
 input UserWhereInput {
   "Exact, case-insensitive."
   email: String
+  "Exact group name."
   group: String
-  "user or admin"
-  role: String
+  "Only users with this role."
+  role: Role
+  "Only disabled (true) or only enabled (false) users."
   disabled: Boolean
   "true lists soft-deleted users instead of live ones (admins)."
   deleted: Boolean
@@ -892,39 +970,53 @@ input UserWhereInput {
   search: String
 }
 
+"A sort direction."
 enum OrderDirection {
+  "Oldest first."
   ASC
+  "Newest first."
   DESC
 }
 
 "Users are always ordered by creation, then id."
 input UserOrder {
+  "Oldest (ASC) or newest (DESC) first."
   direction: OrderDirection!
 }
 
+"A country for forms."
 type Country {
   "ISO 3166-1 alpha-2"
   code: String!
+  "The English short name."
   name: String!
 }
 
+"The answer to a sign-in."
 type LoginPayload {
-  "A bearer token."
+  "A bearer token: send it as Authorization: Bearer <token>."
   token: String!
+  "When the token stops working."
   expires: Time!
 }
 
 "An API key's record. Its secret is shown only when it is created."
 type ApiKey {
+  "The key's id, for revokeApiKey."
   id: ID!
+  "What the key is for, as given at creation."
   label: String!
+  "When the key was created."
   creation: Time!
+  "When the key was last exchanged for a token; null if never."
   lastUsed: Time
 }
 
+"A new API key."
 type CreateApiKeyPayload {
   "The secret, shown only this once."
   key: String!
+  "The key's record."
   apiKey: ApiKey!
 }
 
@@ -936,64 +1028,105 @@ Non-admins keep the fields they may not write when they omit them.
 input UpdateUserInput {
   "Ignored when it matches the target; a different id is an error."
   id: ID
+  "The display name (at most 200 characters)."
   name: String!
+  "One bare address, at most 254 characters; unique case-insensitively."
   email: String!
+  "The country (1 to 100 characters)."
   country: String!
+  "An IANA time zone name, such as Europe/Madrid (not Local)."
   timeZone: String!
+  "At most 2000 characters."
   description: String
+  "Admins only; at most 2000 characters."
   message: String
+  "Admins only."
   disabled: Boolean
+  "Admins only; at most 500 characters."
   disabledMessage: String
+  "Admins only; at most 100 entries, names 1 to 100 and values at most 1000 characters."
   tags: StringMap
+  "Admins only; distinct non-empty strings, at most 100 of at most 100 characters."
   privileges: [String!]
+  "Admins only; at most 200 characters."
   group: String
+  "Admins only; at most 200 characters."
   deviceId: String
+  "Admins only; 0 to 1,000,000."
   adminDevices: Int
+  "Admins only; not after expires."
   from: Time
+  "Admins only; not before from."
   expires: Time
-  "A new password; omitted or null keeps the current one."
+  "A new password (8 to 72 bytes); omitted or null keeps the current one."
   password: String
-  "user or admin; omitted keeps the current role."
-  role: String
+  "Admins only; omitted keeps the current role."
+  role: Role
   "Admins may set it to null to restore a deleted user; omitted keeps it."
   deletedAt: Time
+  "Admins only; requests allowed per local day, null for the service default."
   dailyQuota: Int
 }
 
 "The fields of a new user: those of UpdateUserInput (id and deletedAt are ignored)."
 input CreateUserInput {
+  "The display name (at most 200 characters)."
   name: String!
+  "One bare address, at most 254 characters; unique case-insensitively."
   email: String!
+  "The country (1 to 100 characters)."
   country: String!
+  "An IANA time zone name, such as Europe/Madrid (not Local)."
   timeZone: String!
+  "At most 2000 characters."
   description: String
+  "At most 2000 characters."
   message: String
+  "Created disabled when true."
   disabled: Boolean
+  "At most 500 characters."
   disabledMessage: String
+  "At most 100 entries, names 1 to 100 and values at most 1000 characters."
   tags: StringMap
+  "Distinct non-empty strings, at most 100 of at most 100 characters."
   privileges: [String!]
+  "At most 200 characters."
   group: String
+  "At most 200 characters."
   deviceId: String
+  "0 to 1,000,000."
   adminDevices: Int
+  "Not after expires."
   from: Time
+  "Not before from."
   expires: Time
+  "The password (8 to 72 bytes); without one the user signs in only with API keys."
   password: String
-  role: String
+  "USER when omitted."
+  role: Role
+  "Requests allowed per local day; omitted or null for the service default."
   dailyQuota: Int
 }
 
-"RFC 6902 operation names."
+"RFC 6902 operation names, spelled as in JSON Patch."
 enum PatchOp {
+  "Adds a value (or replaces an object member)."
   add
+  "Removes the value at path."
   remove
+  "Replaces the value at path."
   replace
+  "Moves the value at from to path."
   move
+  "Copies the value at from to path."
   copy
+  "Fails the whole patch unless the value at path equals value."
   test
 }
 
 "One RFC 6902 JSON Patch operation."
 input PatchOperationInput {
+  "The operation."
   op: PatchOp!
   "A JSON Pointer (RFC 6901) into the user document."
   path: String!
@@ -1003,40 +1136,100 @@ input PatchOperationInput {
   value: JSON
 }
 
+"Reads. Every query needs a bearer token."
 type Query {
   "A user by id. Non-admins may read only themselves; other ids are NOT_FOUND."
-  user(id: ID!): User
+  user(
+    "The user's id."
+    id: ID!
+  ): User
   "The caller."
   me: User!
-  "Users: everyone for admins, only themselves for others. first is 1 to 100 (default 50)."
-  users(first: Int, after: String, where: UserWhereInput, orderBy: UserOrder): UserConnection!
+  "Users: everyone for admins, only themselves for others."
+  users(
+    "How many users, 1 to 100 (default 50)."
+    first: Int
+    "Users after this cursor (an edge's cursor, or pageInfo.endCursor of the previous page)."
+    after: String
+    "Only users matching all of these."
+    where: UserWhereInput
+    "Oldest first unless DESC."
+    orderBy: UserOrder
+  ): UserConnection!
   "ISO 3166-1 countries, for forms."
   countries: [Country!]!
   "IANA time zones, for forms."
   timeZones: [String!]!
   "A user's API keys (the caller's own when userId is omitted)."
-  apiKeys(userId: ID): [ApiKey!]!
+  apiKeys(
+    "Whose keys (admins); omitted for the caller's own."
+    userId: ID
+  ): [ApiKey!]!
 }
 
+"Writes. All but login and loginWithApiKey need a bearer token."
 type Mutation {
   "Replaces a user (like PUT /api/users/{id})."
-  updateUser(id: ID!, input: UpdateUserInput!, ifVersion: Int): User!
-  "Applies a JSON Patch to the user document (like PATCH /api/users/{id})."
-  patchUser(id: ID!, patch: [PatchOperationInput!]!, ifVersion: Int): User!
+  updateUser(
+    "The user to replace."
+    id: ID!
+    "The whole new user."
+    input: UpdateUserInput!
+    "Write only if the user's version is this one (else PRECONDITION_FAILED)."
+    ifVersion: Int
+  ): User!
+  "Applies a JSON Patch to the user document (like PATCH /api/users/{id}); the document spells roles user and admin."
+  patchUser(
+    "The user to patch."
+    id: ID!
+    "The operations, applied all or nothing (at most 100)."
+    patch: [PatchOperationInput!]!
+    "Write only if the user's version is this one (else PRECONDITION_FAILED)."
+    ifVersion: Int
+  ): User!
   "Creates a user (admins)."
-  createUser(input: CreateUserInput!): User!
+  createUser(
+    "The new user."
+    input: CreateUserInput!
+  ): User!
   "Soft-deletes a user (admins, or the user themselves)."
-  deleteUser(id: ID!): User!
+  deleteUser(
+    "The user to delete."
+    id: ID!
+  ): User!
   "Restores a soft-deleted user (admins)."
-  restoreUser(id: ID!): User!
+  restoreUser(
+    "The user to restore."
+    id: ID!
+  ): User!
   "Signs in with email and password; needs no token."
-  login(email: String!, password: String!): LoginPayload!
+  login(
+    "The user's email."
+    email: String!
+    "The user's password."
+    password: String!
+  ): LoginPayload!
   "Signs in with email and API key; needs no token."
-  loginWithApiKey(email: String!, apiKey: String!): LoginPayload!
+  loginWithApiKey(
+    "The user's email."
+    email: String!
+    "The API key's secret (usk_…)."
+    apiKey: String!
+  ): LoginPayload!
   "Creates an API key (for the caller, or for userId as an admin)."
-  createApiKey(label: String!, userId: ID): CreateApiKeyPayload!
+  createApiKey(
+    "What the key is for."
+    label: String!
+    "Whose key (admins); omitted for the caller."
+    userId: ID
+  ): CreateApiKeyPayload!
   "Revokes an API key."
-  revokeApiKey(id: ID!, userId: ID): ApiKey!
+  revokeApiKey(
+    "The key's id."
+    id: ID!
+    "Whose key (admins); omitted for the caller."
+    userId: ID
+  ): ApiKey!
 }
 
 """
@@ -1048,7 +1241,10 @@ subscription ends with that error.
 """
 type Subscription {
   "The user after every committed change, made through any server (the caller when id is omitted). Non-admins may follow only themselves; other ids are NOT_FOUND."
-  userChanged(id: ID): User!
+  userChanged(
+    "The user to follow; omitted for the caller."
+    id: ID
+  ): User!
   "Every user after every committed change, a created user included. Admins only (FORBIDDEN otherwise)."
   usersChanged: User!
 }
@@ -1090,6 +1286,28 @@ func (ec *executionContext) childFields_AuditEntry(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type AuditEntry", field.Name)
 }
 
+func (ec *executionContext) childFields_AuditEntryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditEntryConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditEntryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AuditEntryConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEntryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AuditEntryEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AuditEntryEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEntryEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Country(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "code":
@@ -1108,16 +1326,6 @@ func (ec *executionContext) childFields_CreateApiKeyPayload(ctx context.Context,
 		return ec.fieldContext_CreateApiKeyPayload_apiKey(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateApiKeyPayload", field.Name)
-}
-
-func (ec *executionContext) childFields_HistoryPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "entries":
-		return ec.fieldContext_HistoryPage_entries(ctx, field)
-	case "nextCursor":
-		return ec.fieldContext_HistoryPage_nextCursor(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type HistoryPage", field.Name)
 }
 
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1923,6 +2131,148 @@ func (ec *executionContext) fieldContext_AuditEntry_patch(_ context.Context, fie
 	return graphql.NewScalarFieldContext("AuditEntry", field, true, true, "JSON")
 }
 
+func (ec *executionContext) _AuditEntryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntryConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.AuditEntryEdge) graphql.Marshaler {
+			return ec.marshalNAuditEntryEdge2ᚕusersvcᚋgraphᚋmodelᚐAuditEntryEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEntryEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditEntryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntryConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖusersvcᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntryConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditEntryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntryConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntryConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntryConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AuditEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntryEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *usersvc.AuditEntry) graphql.Marshaler {
+			return ec.marshalNAuditEntry2ᚖusersvcᚐAuditEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuditEntryEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuditEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AuditEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AuditEntryEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditEntryEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditEntryEdge", field, false, false, "String")
+}
+
 func (ec *executionContext) _Country_code(ctx context.Context, field graphql.CollectedField, obj *usersvc.Country) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2022,61 +2372,6 @@ func (ec *executionContext) fieldContext_CreateApiKeyPayload_apiKey(_ context.Co
 		},
 	}
 	return fc, nil
-}
-
-func (ec *executionContext) _HistoryPage_entries(ctx context.Context, field graphql.CollectedField, obj *usersvc.HistoryPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_HistoryPage_entries(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Entries, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*usersvc.AuditEntry) graphql.Marshaler {
-			return ec.marshalNAuditEntry2ᚕᚖusersvcᚐAuditEntryᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_HistoryPage_entries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "HistoryPage",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditEntry(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _HistoryPage_nextCursor(ctx context.Context, field graphql.CollectedField, obj *usersvc.HistoryPage) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_HistoryPage_nextCursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.NextCursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_HistoryPage_nextCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("HistoryPage", field, false, false, "String")
 }
 
 func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *usersvc.Session) (ret graphql.Marshaler) {
@@ -3430,18 +3725,18 @@ func (ec *executionContext) _User_role(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_User_role(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().Role(ctx, obj)
+			return obj.Role, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v usersvc.Role) graphql.Marshaler {
+			return ec.marshalNRole2usersvcᚐRole(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_User_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, "String")
+	return graphql.NewScalarFieldContext("User", field, false, false, "Role")
 }
 
 func (ec *executionContext) _User_deletedAt(ctx context.Context, field graphql.CollectedField, obj *usersvc.User) (ret graphql.Marshaler) {
@@ -3526,8 +3821,8 @@ func (ec *executionContext) _User_history(ctx context.Context, field graphql.Col
 			return ec.Resolvers.User().History(ctx, obj, fc.Args["first"].(*int64), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *usersvc.HistoryPage) graphql.Marshaler {
-			return ec.marshalNHistoryPage2ᚖusersvcᚐHistoryPage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditEntryConnection) graphql.Marshaler {
+			return ec.marshalNAuditEntryConnection2ᚖusersvcᚋgraphᚋmodelᚐAuditEntryConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3540,7 +3835,7 @@ func (ec *executionContext) fieldContext_User_history(ctx context.Context, field
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_HistoryPage(ctx, field)
+			return ec.childFields_AuditEntryConnection(ctx, field)
 		},
 	}
 	defer func() {
@@ -4905,7 +5200,7 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 			it["password"] = data
 		case "role":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			data, err := ec.unmarshalORole2ᚖusersvcᚐRole(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -5138,7 +5433,7 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 			it["password"] = data
 		case "role":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			data, err := ec.unmarshalORole2ᚖusersvcᚐRole(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -5250,7 +5545,7 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 			it.Group = data
 		case "role":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			data, err := ec.unmarshalORole2ᚖusersvcᚐRole(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -5403,6 +5698,87 @@ func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var auditEntryConnectionImplementors = []string{"AuditEntryConnection"}
+
+func (ec *executionContext) _AuditEntryConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEntryConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditEntryConnection")
+		case "edges":
+			out.Values[i] = ec._AuditEntryConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AuditEntryConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AuditEntryConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var auditEntryEdgeImplementors = []string{"AuditEntryEdge"}
+
+func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AuditEntryEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AuditEntryEdge")
+		case "node":
+			out.Values[i] = ec._AuditEntryEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._AuditEntryEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var countryImplementors = []string{"Country"}
 
 func (ec *executionContext) _Country(ctx context.Context, sel ast.SelectionSet, obj *usersvc.Country) graphql.Marshaler {
@@ -5460,44 +5836,6 @@ func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.Se
 		case "apiKey":
 			out.Values[i] = ec._CreateApiKeyPayload_apiKey(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var historyPageImplementors = []string{"HistoryPage"}
-
-func (ec *executionContext) _HistoryPage(ctx context.Context, sel ast.SelectionSet, obj *usersvc.HistoryPage) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, historyPageImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("HistoryPage")
-		case "entries":
-			out.Values[i] = ec._HistoryPage_entries(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "nextCursor":
-			out.Values[i] = ec._HistoryPage_nextCursor(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -5917,11 +6255,10 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "role":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._User_role(ctx, field, obj)
-				})
+			out.Values[i] = ec._User_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "deletedAt":
 			out.Values[i] = ec._User_deletedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -6431,11 +6768,31 @@ func (ec *executionContext) marshalNApiKey2ᚖusersvcᚐAPIKey(ctx context.Conte
 	return ec._ApiKey(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAuditEntry2ᚕᚖusersvcᚐAuditEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*usersvc.AuditEntry) graphql.Marshaler {
+func (ec *executionContext) marshalNAuditEntry2ᚖusersvcᚐAuditEntry(ctx context.Context, sel ast.SelectionSet, v *usersvc.AuditEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditEntry!")
+		return graphql.Null
+	}
+	return ec._AuditEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditEntryConnection2ᚖusersvcᚋgraphᚋmodelᚐAuditEntryConnection(ctx context.Context, sel ast.SelectionSet, v *model.AuditEntryConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AuditEntryConnection!")
+		return graphql.Null
+	}
+	return ec._AuditEntryConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAuditEntryEdge2usersvcᚋgraphᚋmodelᚐAuditEntryEdge(ctx context.Context, sel ast.SelectionSet, v model.AuditEntryEdge) graphql.Marshaler {
+	return ec._AuditEntryEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAuditEntryEdge2ᚕusersvcᚋgraphᚋmodelᚐAuditEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AuditEntryEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNAuditEntry2ᚖusersvcᚐAuditEntry(ctx, sel, v[i])
+		return ec.marshalNAuditEntryEdge2usersvcᚋgraphᚋmodelᚐAuditEntryEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -6445,14 +6802,6 @@ func (ec *executionContext) marshalNAuditEntry2ᚕᚖusersvcᚐAuditEntryᚄ(ctx
 	}
 
 	return ret
-}
-
-func (ec *executionContext) marshalNAuditEntry2ᚖusersvcᚐAuditEntry(ctx context.Context, sel ast.SelectionSet, v *usersvc.AuditEntry) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "AuditEntry!")
-		return graphql.Null
-	}
-	return ec._AuditEntry(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -6500,14 +6849,6 @@ func (ec *executionContext) marshalNCreateApiKeyPayload2ᚖusersvcᚋgraphᚋmod
 func (ec *executionContext) unmarshalNCreateUserInput2map(ctx context.Context, v any) (map[string]any, error) {
 	res, err := ec.unmarshalInputCreateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNHistoryPage2ᚖusersvcᚐHistoryPage(ctx context.Context, sel ast.SelectionSet, v *usersvc.HistoryPage) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "HistoryPage!")
-		return graphql.Null
-	}
-	return ec._HistoryPage(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2int(ctx context.Context, v any) (int, error) {
@@ -6637,6 +6978,20 @@ func (ec *executionContext) unmarshalNPatchOperationInput2ᚕmapᚄ(ctx context.
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalNRole2usersvcᚐRole(ctx context.Context, v any) (usersvc.Role, error) {
+	res, err := scalar.UnmarshalRole(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRole2usersvcᚐRole(ctx context.Context, sel ast.SelectionSet, v usersvc.Role) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalRole(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Role!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -6978,6 +7333,24 @@ func (ec *executionContext) marshalOJSON2interface(ctx context.Context, sel ast.
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalAny(v)
+	return res
+}
+
+func (ec *executionContext) unmarshalORole2ᚖusersvcᚐRole(ctx context.Context, v any) (*usersvc.Role, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := scalar.UnmarshalRole(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORole2ᚖusersvcᚐRole(ctx context.Context, sel ast.SelectionSet, v *usersvc.Role) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := scalar.MarshalRole(*v)
 	return res
 }
 

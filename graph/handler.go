@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"strconv"
@@ -60,7 +61,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	present := func(ctx context.Context, err error) *gqlerror.Error {
 		return presentError(ctx, logger, err)
 	}
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Svc: svc, present: present}}))
+	srv := handler.New(NewExecutableSchema(Config{Schema: servedSchema(), Resolvers: &Resolver{Svc: svc, present: present}}))
 	srv.AddTransport(websocketTransport(svc, opts.Origins))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -134,6 +135,18 @@ func rulesWithoutSuggestions() *rules.Rules {
 		r.AddRule(rule.with.Name, rule.with.RuleFunc)
 	}
 	return r
+}
+
+// servedSchema is schema.graphql as gqlparser loads it, less the @defer
+// directive its prelude declares: the server has no incremental-delivery
+// transport, so a deferred fragment could never arrive. Without it, a query
+// using @defer fails validation, and introspection shows exactly the
+// schema in schema.graphql (scripts/e2e.sh compares the two).
+func servedSchema() *ast.Schema {
+	s := *parsedSchema
+	s.Directives = maps.Clone(s.Directives)
+	delete(s.Directives, "defer")
+	return &s
 }
 
 // presentError renders domain errors with their code (and field) in

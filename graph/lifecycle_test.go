@@ -123,15 +123,42 @@ func TestLifecycleMutations(t *testing.T) {
 		}
 
 		// History, newest first, through User.history.
-		h := e.GraphQL(t, e.AdminToken, `query($id: ID!) { user(id: $id) { history(first: 20) { entries { action actor address patch } nextCursor } } }`, map[string]any{"id": erin})
+		h := e.GraphQL(t, e.AdminToken, `query($id: ID!) { user(id: $id) { history(first: 20) {
+			totalCount edges { cursor node { action actor address patch } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`, map[string]any{"id": erin})
+		hist := data(t, h, "user")["history"].(map[string]any)
 		var actions []string
-		for _, en := range data(t, h, "user")["history"].(map[string]any)["entries"].([]any) {
-			actions = append(actions, en.(map[string]any)["action"].(string))
+		for _, ed := range hist["edges"].([]any) {
+			actions = append(actions, ed.(map[string]any)["node"].(map[string]any)["action"].(string))
 		}
 		if got := strings.Join(actions, ","); got != "restore,delete,apiKey.revoke,login,apiKey.create,login,create" {
 			t.Fatalf("history %s", got)
 		}
-		if r := e.GraphQL(t, e.AliceToken, `{ me { history { entries { action } } } }`, nil); errCode(r) != "" {
+		if pi := hist["pageInfo"].(map[string]any); fmt.Sprint(hist["totalCount"]) != "7" || pi["hasNextPage"] != false || pi["hasPreviousPage"] != false {
+			t.Fatalf("history connection: %s", h.Body)
+		}
+		// The same history in pages of three, following endCursor.
+		const page = `query($id: ID!, $after: String) { user(id: $id) { history(first: 3, after: $after) {
+			totalCount edges { cursor node { action } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`
+		var paged []string
+		var after any
+		for i := 0; i < 3; i++ {
+			r := e.GraphQL(t, e.AdminToken, page, map[string]any{"id": erin, "after": after})
+			c := data(t, r, "user")["history"].(map[string]any)
+			pi := c["pageInfo"].(map[string]any)
+			edges := c["edges"].([]any)
+			if fmt.Sprint(c["totalCount"]) != "7" || pi["hasPreviousPage"] != (i > 0) || pi["hasNextPage"] != (i < 2) ||
+				pi["startCursor"] != edges[0].(map[string]any)["cursor"] || pi["endCursor"] != edges[len(edges)-1].(map[string]any)["cursor"] {
+				t.Fatalf("history page %d: %s", i, r.Body)
+			}
+			for _, ed := range edges {
+				paged = append(paged, ed.(map[string]any)["node"].(map[string]any)["action"].(string))
+			}
+			after = pi["endCursor"]
+		}
+		if got := strings.Join(paged, ","); got != "restore,delete,apiKey.revoke,login,apiKey.create,login,create" {
+			t.Fatalf("history in pages %s", got)
+		}
+		if r := e.GraphQL(t, e.AliceToken, `{ me { history { totalCount edges { node { action } } } } }`, nil); errCode(r) != "" {
 			t.Fatalf("own history: %s", r.Body)
 		}
 		// Quota state in extensions.

@@ -23,7 +23,7 @@ func TestObjectLevelMatrix(t *testing.T) {
 			owner, admin string // expected codes ("" is success); other: NOT_FOUND; deleted token: HTTP 403
 		}{
 			{"user", `query($id: ID!) { user(id: $id) { id } }`, func(id, _ string) map[string]any { return map[string]any{"id": id} }, "", ""},
-			{"history", `query($id: ID!) { user(id: $id) { history { entries { action } } } }`, func(id, _ string) map[string]any { return map[string]any{"id": id} }, "", ""},
+			{"history", `query($id: ID!) { user(id: $id) { history { edges { node { action } } } } }`, func(id, _ string) map[string]any { return map[string]any{"id": id} }, "", ""},
 			{"updateUser", `mutation($id: ID!, $in: UpdateUserInput!) { updateUser(id: $id, input: $in) { id } }`,
 				func(id, email string) map[string]any {
 					return map[string]any{"id": id, "in": map[string]any{"name": "N", "email": email, "country": "ES", "timeZone": "UTC"}}

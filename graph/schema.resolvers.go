@@ -101,14 +101,9 @@ func (r *subscriptionResolver) UsersChanged(ctx context.Context) (<-chan *usersv
 	return stream(ctx, r.present)(r.Svc.WatchUsers(ctx))
 }
 
-// Role is the resolver for the role field.
-func (r *userResolver) Role(ctx context.Context, obj *usersvc.User) (string, error) {
-	return string(obj.Role), nil
-}
-
 // History is the resolver for the history field.
-func (r *userResolver) History(ctx context.Context, obj *usersvc.User, first *int64, after *string) (*usersvc.HistoryPage, error) {
-	return r.Svc.History(ctx, obj.ID, first, after)
+func (r *userResolver) History(ctx context.Context, obj *usersvc.User, first *int64, after *string) (*model.AuditEntryConnection, error) {
+	return listHistory(ctx, r.Svc, obj.ID, first, after)
 }
 
 // AuditEntry returns AuditEntryResolver implementation.

@@ -1,7 +1,10 @@
 // Package playground serves GraphiQL from assets embedded in the binary, so
 // the playground works with no internet. The assets are built from the npm
-// graphiql package by `make playground` into dist/; without them the page
-// says how to build them and the rest of the server is unaffected.
+// graphiql package by `make playground` into dist/ and committed, so every
+// build (make run, go build, go install) has them with no Node on the
+// machine; CI checks that `make playground` reproduces them byte for byte.
+// Should dist/ be emptied, the page says how to build them and the rest of
+// the server is unaffected.
 package playground
 
 import (

@@ -559,6 +559,12 @@ func (s *Store) Audit(ctx context.Context, userID string, before int64, limit in
 	return out, nil
 }
 
+// CountAudit counts a user's history entries.
+func (s *Store) CountAudit(ctx context.Context, userID string) (_ int, err error) {
+	defer internal(&err)
+	return s.c().Audit.Query().Where(audit.UserID(userID)).Count(ctx)
+}
+
 // notifyChannel carries "this user or their tokens changed" between processes.
 const notifyChannel = "usersvc_user_changed"
 

@@ -10,22 +10,49 @@ import (
 	"usersvc"
 )
 
+// A page of a user's history, newest first.
+type AuditEntryConnection struct {
+	// The entries of this page.
+	Edges []AuditEntryEdge `json:"edges"`
+	// Where this page is in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many entries the user's history has, over all pages.
+	TotalCount int64 `json:"totalCount"`
+}
+
+// One history entry and its place in the list.
+type AuditEntryEdge struct {
+	// The entry.
+	Node *usersvc.AuditEntry `json:"node"`
+	// Pass as after to continue after this entry.
+	Cursor string `json:"cursor"`
+}
+
+// A new API key.
 type CreateAPIKeyPayload struct {
 	// The secret, shown only this once.
-	Key    string          `json:"key"`
+	Key string `json:"key"`
+	// The key's record.
 	APIKey *usersvc.APIKey `json:"apiKey"`
 }
 
+// Writes. All but login and loginWithApiKey need a bearer token.
 type Mutation struct {
 }
 
+// Where a page is in a list (Relay cursor connections).
 type PageInfo struct {
-	HasNextPage     bool    `json:"hasNextPage"`
-	HasPreviousPage bool    `json:"hasPreviousPage"`
-	StartCursor     *string `json:"startCursor,omitempty"`
-	EndCursor       *string `json:"endCursor,omitempty"`
+	// Whether a page follows this one; pass endCursor as after to get it.
+	HasNextPage bool `json:"hasNextPage"`
+	// Whether this page was asked for with after (pages before it exist).
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of this page's first edge; null on an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The cursor of this page's last edge; null on an empty page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// Reads. Every query needs a bearer token.
 type Query struct {
 }
 
@@ -39,39 +66,51 @@ type Subscription struct {
 
 // A page of users in (creation, id) order.
 type UserConnection struct {
-	Edges    []UserEdge `json:"edges"`
-	PageInfo *PageInfo  `json:"pageInfo"`
+	// The users of this page.
+	Edges []UserEdge `json:"edges"`
+	// Where this page is in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
 	// How many users match the filter, over all pages.
 	TotalCount int64 `json:"totalCount"`
 }
 
+// One user and their place in the list.
 type UserEdge struct {
-	Node   *usersvc.User `json:"node"`
-	Cursor string        `json:"cursor"`
+	// The user.
+	Node *usersvc.User `json:"node"`
+	// Pass as after to continue after this user.
+	Cursor string `json:"cursor"`
 }
 
 // Users are always ordered by creation, then id.
 type UserOrder struct {
+	// Oldest (ASC) or newest (DESC) first.
 	Direction OrderDirection `json:"direction"`
 }
 
+// Filters for users; the fields given must all match.
 type UserWhereInput struct {
 	// Exact, case-insensitive.
 	Email *string `json:"email,omitempty"`
+	// Exact group name.
 	Group *string `json:"group,omitempty"`
-	// user or admin
-	Role     *string `json:"role,omitempty"`
-	Disabled *bool   `json:"disabled,omitempty"`
+	// Only users with this role.
+	Role *usersvc.Role `json:"role,omitempty"`
+	// Only disabled (true) or only enabled (false) users.
+	Disabled *bool `json:"disabled,omitempty"`
 	// true lists soft-deleted users instead of live ones (admins).
 	Deleted *bool `json:"deleted,omitempty"`
 	// A case-insensitive substring of the name or email.
 	Search *string `json:"search,omitempty"`
 }
 
+// A sort direction.
 type OrderDirection string
 
 const (
-	OrderDirectionAsc  OrderDirection = "ASC"
+	// Oldest first.
+	OrderDirectionAsc OrderDirection = "ASC"
+	// Newest first.
 	OrderDirectionDesc OrderDirection = "DESC"
 )
 
@@ -123,16 +162,22 @@ func (e OrderDirection) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// RFC 6902 operation names.
+// RFC 6902 operation names, spelled as in JSON Patch.
 type PatchOp string
 
 const (
-	PatchOpAdd     PatchOp = "add"
-	PatchOpRemove  PatchOp = "remove"
+	// Adds a value (or replaces an object member).
+	PatchOpAdd PatchOp = "add"
+	// Removes the value at path.
+	PatchOpRemove PatchOp = "remove"
+	// Replaces the value at path.
 	PatchOpReplace PatchOp = "replace"
-	PatchOpMove    PatchOp = "move"
-	PatchOpCopy    PatchOp = "copy"
-	PatchOpTest    PatchOp = "test"
+	// Moves the value at from to path.
+	PatchOpMove PatchOp = "move"
+	// Copies the value at from to path.
+	PatchOpCopy PatchOp = "copy"
+	// Fails the whole patch unless the value at path equals value.
+	PatchOpTest PatchOp = "test"
 )
 
 var AllPatchOp = []PatchOp{

@@ -7,6 +7,8 @@ import (
 	"io"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"usersvc"
 )
 
 // MarshalStringMap writes a map of strings as a JSON object.
@@ -35,4 +37,30 @@ func UnmarshalStringMap(v any) (map[string]string, error) {
 		out[k] = s
 	}
 	return out, nil
+}
+
+// roleNames spells the domain's roles as the GraphQL enum Role does.
+var roleNames = map[usersvc.Role]string{usersvc.RoleUser: "USER", usersvc.RoleAdmin: "ADMIN"}
+
+// MarshalRole writes a role as its enum value (USER, ADMIN).
+func MarshalRole(r usersvc.Role) graphql.Marshaler {
+	name, ok := roleNames[r]
+	if !ok {
+		return graphql.Null
+	}
+	return graphql.MarshalString(name)
+}
+
+// UnmarshalRole takes the enum's values exactly as spelled. gqlparser lets
+// a variable's enum value through in any case; GraphQL enum values are
+// case-sensitive, so "admin" is refused here rather than read as no role.
+func UnmarshalRole(v any) (usersvc.Role, error) {
+	if s, ok := v.(string); ok {
+		for r, name := range roleNames {
+			if s == name {
+				return r, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%v is not a valid Role", v)
 }

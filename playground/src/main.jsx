@@ -1,6 +1,9 @@
 // GraphiQL for usersvc, bundled by esbuild so the playground works offline.
-// The page has a token field; every request carries it as a bearer token,
-// and changing it makes GraphiQL fetch the schema again with the new token.
+// The page has a token field: the user pastes their bearer token once, and
+// every request carries it, the schema fetch included. Changing it makes
+// GraphiQL fetch the schema again, so the docs explorer and autocompletion
+// follow the token. Without a token the schema is not requested (the server
+// answers only sign-in without one); the docs explorer says what to do.
 import React from 'react';
 import { createRoot } from 'react-dom/client';
 import { GraphiQL } from 'graphiql';
@@ -9,9 +12,10 @@ import 'graphiql/graphiql.css';
 
 const tokenInput = document.getElementById('token');
 const url = new URL('/graphql', window.location.href).toString();
+const needToken = 'Paste your bearer token into the "Bearer token" field at the top of the page and press Enter; the schema loads with it.';
 
 function fetcherFor(token) {
-  return createGraphiQLFetcher({
+  const fetcher = createGraphiQLFetcher({
     url,
     fetch: (input, init = {}) => {
       const headers = new Headers(init.headers);
@@ -19,16 +23,26 @@ function fetcherFor(token) {
       return window.fetch(input, { ...init, headers });
     },
   });
+  return (params, opts) => {
+    if (!token && params.operationName === 'IntrospectionQuery') {
+      return Promise.resolve({ errors: [{ message: needToken }] });
+    }
+    return fetcher(params, opts);
+  };
 }
 
 const params = new URLSearchParams(window.location.search);
-const defaultQuery = params.get('query') || '# Put your bearer token above, then run:\n{ me { id name email role } }\n';
+const defaultQuery = params.get('query') || '# Paste your bearer token above and press Enter, then run:\n{ me { id name email role } }\n';
 const root = createRoot(document.getElementById('graphiql'));
 
+let current = null;
 function render() {
-  const token = tokenInput.value.trim();
+  const token = tokenInput.value.trim().replace(/^bearer\s+/i, '');
+  if (token === current) return;
+  current = token;
   root.render(<GraphiQL fetcher={fetcherFor(token)} defaultQuery={defaultQuery} shouldPersistHeaders={false} />);
 }
 
 tokenInput.addEventListener('change', render);
+tokenInput.addEventListener('keydown', (e) => { if (e.key === 'Enter') render(); });
 render();
