@@ -27,7 +27,7 @@ func TestLastAdminCannotBecomeInactive(t *testing.T) {
 		if errCode(r) != "" {
 			t.Fatalf("promoting an expired alice: %s", r.Body)
 		}
-		r = e.GraphQL(t, e.AdminToken, `mutation($id: ID!) { updateUser(id: $id, input: {name: "Admin", email: "admin@example.com", country: "ES", timeZone: "UTC", role: "user"}) { role } }`, map[string]any{"id": e.Admin.ID})
+		r = e.GraphQL(t, e.AdminToken, `mutation($id: ID!) { updateUser(id: $id, input: {name: "Admin", email: "admin@example.com", country: "ES", timeZone: "UTC", role: USER}) { role } }`, map[string]any{"id": e.Admin.ID})
 		if errCode(r) != "CONFLICT" || errMessage(r) != msg {
 			t.Fatalf("demoting with only an expired admin left: %s", r.Body)
 		}

@@ -78,7 +78,7 @@ func TestFirstStartPortInUse(t *testing.T) {
 		}
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if res.StatusCode != 200 || !strings.Contains(string(body), `"role":"admin"`) {
+		if res.StatusCode != 200 || !strings.Contains(string(body), `"role":"ADMIN"`) {
 			t.Fatalf("the printed token: %d %s", res.StatusCode, body)
 		}
 		cancel()
