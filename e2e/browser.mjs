@@ -87,6 +87,28 @@ try {
   check('me query answered on the page', text.includes(email) && /"role": "ADMIN"/.test(text), text.slice(0, 200));
   await page.screenshot({ path: shot, fullPage: true });
   check('screenshot saved', true);
+
+  // README: subscriptions run in the playground too (over a WebSocket, with
+  // the same token). Subscribe to the caller, change them from outside the
+  // page, and see the event arrive.
+  const api = async (query, variables) => {
+    const r = await fetch(`${base}/graphql`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    return r.json();
+  };
+  const me = (await api('{ me { id name } }')).data.me;
+  await page.evaluate(() => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue('subscription { userChanged { id name } }'));
+  await page.waitForTimeout(500); // GraphiQL re-parses the edited document before Run sees it as a subscription
+  await page.click('.graphiql-execute-button');
+  const live = `Renamed live ${Date.now()}`;
+  let seen = false;
+  for (let i = 0; i < 50 && !seen; i++) { // the socket opens, then the change is made (bounded: ~10 s)
+    await page.waitForTimeout(200);
+    if (i === 5 || i === 25) await api('mutation($id: ID!, $n: JSON) { patchUser(id: $id, patch: [{op: replace, path: "/name", value: $n}]) { id } }', { id: me.id, n: live });
+    seen = (await result.innerText()).includes(live);
+  }
+  check('a subscription in the playground receives a change', seen, (await result.innerText()).slice(0, 200));
+  await api('mutation($id: ID!, $n: JSON) { patchUser(id: $id, patch: [{op: replace, path: "/name", value: $n}]) { id } }', { id: me.id, n: me.name });
+  await page.screenshot({ path: shot.replace(/\.png$/, '-subscription.png'), fullPage: true });
   check('nothing loaded from outside the server', foreign.length === 0, foreign.join(', '));
   check('no GraphQL request refused', graphql.every(([s]) => s === 200), JSON.stringify(graphql));
   check('no errors in the console', consoleErrors.length === 0, consoleErrors.join(' | '));

@@ -4,19 +4,29 @@
 // GraphiQL fetch the schema again, so the docs explorer and autocompletion
 // follow the token. Without a token the schema is not requested (the server
 // answers only sign-in without one); the docs explorer says what to do.
+// Subscriptions run over a WebSocket on /graphql (graphql-transport-ws, the
+// npm graphql-ws client), with the same token in connection_init.
 import React from 'react';
 import { createRoot } from 'react-dom/client';
 import { GraphiQL } from 'graphiql';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import { createClient } from 'graphql-ws';
 import 'graphiql/graphiql.css';
 
 const tokenInput = document.getElementById('token');
 const url = new URL('/graphql', window.location.href).toString();
+const wsUrl = url.replace(/^http/, 'ws');
+let wsClient = null;
 const needToken = 'Paste your bearer token into the "Bearer token" field at the top of the page and press Enter; the schema loads with it.';
 
 function fetcherFor(token) {
+  if (wsClient) wsClient.dispose(); // the old token's socket
+  wsClient = token
+    ? createClient({ url: wsUrl, lazy: true, connectionParams: { Authorization: `Bearer ${token}` } })
+    : null;
   const fetcher = createGraphiQLFetcher({
     url,
+    wsClient: wsClient || undefined,
     fetch: (input, init = {}) => {
       const headers = new Headers(init.headers);
       if (token) headers.set('Authorization', `Bearer ${token}`);
