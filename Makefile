@@ -30,7 +30,7 @@ test:
 	@scripts/postgres-notice.sh
 	$(GO) test $(GOTESTFLAGS) ./...
 
-## generate: ent first, then gqlgen (gqlgen reads the ent model), then the zone list
+## generate: ent first, then gqlgen (which maps schema.graphql onto the domain types, not onto ent), then the zone list
 generate:
 	cd ent && $(GO) run -mod=mod entc.go
 	$(GO) tool gqlgen generate

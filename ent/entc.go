@@ -1,7 +1,8 @@
 //go:build ignore
 
 // This program generates the ent code. Run it through `make generate`, which
-// runs it before gqlgen so that gqlgen always sees the current ent model.
+// runs it first and then gqlgen. gqlgen does not read the ent model: it maps
+// schema.graphql onto the domain types of package usersvc (gqlgen.yml).
 package main
 
 import (
