@@ -127,7 +127,11 @@ func (c *authCache) put(ticket uint64, hash string, tok *Token, owner *User) {
 	if len(c.byHash) >= maxAuthEntries {
 		c.byHash, c.byUser = map[string]*authEntry{}, map[string]map[string]struct{}{}
 	}
-	c.byHash[hash] = &authEntry{tok: tok, owner: owner, expires: time.Now().Add(c.ttl)}
+	expires := time.Now().Add(c.ttl)
+	if old := c.byHash[hash]; old != nil && old.expires.Before(expires) {
+		expires = old.expires // re-putting (a touched token) does not extend an entry's life
+	}
+	c.byHash[hash] = &authEntry{tok: tok, owner: owner, expires: expires}
 	if c.byUser[owner.ID] == nil {
 		c.byUser[owner.ID] = map[string]struct{}{}
 	}
@@ -172,11 +176,15 @@ func (c *authCache) forget(userID string) {
 	delete(c.byUser, userID)
 }
 
-// setLive turns the cache on (notices arrive) or off (they may be missed);
-// either way it starts empty, and fills that began before are refused.
-func (c *authCache) setLive(live bool) {
+// setLive turns the cache on (notices arrive: entries live ttl) or off
+// (they may be missed); either way it starts empty, and fills that began
+// before are refused.
+func (c *authCache) setLive(live bool, ttl time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if live {
+		c.ttl = ttl
+	}
 	c.down = !live
 	c.listening = live
 	c.heardAt = time.Now() // the listener listens from now on
@@ -186,10 +194,16 @@ func (c *authCache) setLive(live bool) {
 	c.byHash, c.byUser = map[string]*authEntry{}, map[string]map[string]struct{}{}
 }
 
-func (c *authCache) setTTL(ttl time.Duration) {
+// noListener is the cache without a listener (it stopped, or the store
+// has none): entries live 1 s, and it starts empty.
+func (c *authCache) noListener() {
 	c.mu.Lock()
-	c.ttl = ttl
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	c.ttl, c.down, c.listening = time.Second, false, false
+	c.seq++
+	c.floor = c.seq
+	c.gen = map[string]uint64{}
+	c.byHash, c.byUser = map[string]*authEntry{}, map[string]map[string]struct{}{}
 }
 
 // refresh puts a user's new state into their entries, unless a newer one

@@ -26,9 +26,9 @@ func TestAuthCacheRules(t *testing.T) {
 		{name: "a fill that began after the invalidation is cached", served: true,
 			before: func(c *authCache) { c.forget(alice.ID) }},
 		{name: "the listener reconnected during the fill",
-			steps: func(c *authCache) { c.setLive(false); c.setLive(true) }},
+			steps: func(c *authCache) { c.setLive(false, 0); c.setLive(true, time.Hour) }},
 		{name: "the listener is down",
-			steps: func(c *authCache) { c.setLive(false) }},
+			steps: func(c *authCache) { c.setLive(false, 0) }},
 		{name: "generations started over during the fill",
 			steps: func(c *authCache) {
 				for i := 0; i <= maxAuthEntries; i++ {
@@ -45,7 +45,7 @@ func TestAuthCacheRules(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newAuthCache(time.Hour)
-			c.setLive(true)
+			c.setLive(true, time.Hour)
 			if tc.before != nil {
 				tc.before(c)
 			}
@@ -66,7 +66,7 @@ func TestAuthCacheRules(t *testing.T) {
 // is heard.
 func TestAuthCacheHeartbeatBound(t *testing.T) {
 	c := newAuthCache(time.Hour)
-	c.setLive(true)
+	c.setLive(true, time.Hour)
 	u := &User{ID: "usr-a"}
 	c.put(c.ticket(), "h", &Token{UserID: u.ID}, u)
 	if _, _, ok := c.get("h"); !ok {
@@ -81,5 +81,33 @@ func TestAuthCacheHeartbeatBound(t *testing.T) {
 	c.heard(time.Now())
 	if _, _, ok := c.get("h"); !ok {
 		t.Fatal("not served after a heartbeat was heard again")
+	}
+}
+
+// TestAuthCacheLifeFollowsTheListener: entries live the long TTL only
+// while a listener is live; without one (SQLite, or after it stopped) 1 s.
+func TestAuthCacheLifeFollowsTheListener(t *testing.T) {
+	c := newAuthCache(time.Second)
+	u := &User{ID: "usr-a"}
+	life := func() time.Duration {
+		c.put(c.ticket(), "h", &Token{UserID: u.ID}, u)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		e := c.byHash["h"]
+		if e == nil {
+			return 0
+		}
+		return time.Until(e.expires).Round(time.Second)
+	}
+	if got := life(); got != time.Second {
+		t.Fatalf("before any listener: %v", got)
+	}
+	c.setLive(true, time.Hour)
+	if got := life(); got != time.Hour {
+		t.Fatalf("with a live listener: %v", got)
+	}
+	c.noListener()
+	if got := life(); got != time.Second {
+		t.Fatalf("after the listener stopped: %v", got)
 	}
 }

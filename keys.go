@@ -59,9 +59,15 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIK
 		return tx.NotifyUserChanged(ctx, owner) // other processes drop their cached checks
 	})
 	if err != nil {
+		owner := userID
+		if p := PrincipalFrom(ctx); owner == "" && p != nil && p.User != nil {
+			owner = p.User.ID
+		}
+		s.auth.forget(owner) // the commit's outcome may be unknown
 		return nil, err
 	}
 	s.auth.forget(revoked.UserID) // after the commit, so no request re-caches the old state
+	s.feed.publish(revoked.UserID) // the key's sessions ended: their subscriptions re-check now
 	return apiKeyOf(revoked), nil
 }
 

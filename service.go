@@ -459,10 +459,13 @@ func possibleID(id string) bool {
 // users: their notices drop the user's entries at once, so entries can
 // live ttl; while notices could be missed, or the listener has not
 // confirmed for a second that it hears everything, the cache is bypassed
-// (see authCache). It blocks until ctx ends.
+// (see authCache). Entries live ttl only while a listener is live; a store
+// without one (SQLite) keeps the 1 s life. It blocks until ctx ends, and
+// then the cache goes back to 1 s entries.
 func (s *Service) WatchChanges(ctx context.Context, ttl time.Duration) error {
-	s.auth.setTTL(ttl)
-	return s.Store.ListenUserChanges(ctx, s.userChanged, s.listenerLive, s.auth.heard)
+	err := s.Store.ListenUserChanges(ctx, s.userChanged, func(live bool) { s.listenerLive(live, ttl) }, s.auth.heard)
+	s.auth.noListener()
+	return err
 }
 
 // AuthCached reports whether a bearer secret's check is cached (for tests

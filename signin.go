@@ -123,6 +123,13 @@ func (s *Service) signInChecked(ctx context.Context, email string, check func(u 
 	sys := WithPrincipal(ctx, &Principal{User: u})
 	_, err = s.write(sys, u.ID, nil, ActionLogin, func(tx Store, actor, before *User) (edit, error) {
 		session := &Token{UserID: u.ID, Kind: KindSession, Label: "sign-in", Hash: HashToken(secret), Created: at, Expires: &expires}
+		// The secret was checked with no lock held. Under the lock, which
+		// a password change or a delete takes too: if the password moved
+		// (its change revoked every session) or the account may no longer
+		// act, this sign-in issues nothing.
+		if key == nil && before.PasswordHash != u.PasswordHash || usable(before, at) != nil {
+			return edit{}, errSignIn
+		}
 		if key != nil {
 			// Again under the user's lock, which a revocation takes too:
 			// a key revoked meanwhile issues no session.

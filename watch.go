@@ -163,8 +163,8 @@ func (s *Service) userChanged(userID string) {
 // listenerLive follows the change listener: when it comes back after a
 // gap, every subscription re-checks and re-sends, since notices may have
 // been missed.
-func (s *Service) listenerLive(live bool) {
-	s.auth.setLive(live)
+func (s *Service) listenerLive(live bool, ttl time.Duration) {
+	s.auth.setLive(live, ttl)
 	if live {
 		s.feed.publish("")
 	}
@@ -233,7 +233,10 @@ func (s *Service) watch(ctx context.Context, p *Principal, ids []string) (<-chan
 			var err error = Errorf(ERateLimited, "The subscriber is too slow; subscribe again.")
 			if !overflow {
 				var actor *User
-				if actor, err = s.Recheck(ctx, p); err == nil {
+				if actor, err = s.Recheck(ctx, p); err == nil && ids == nil && !actor.IsAdmin() {
+					err = Errorf(EForbidden, "Only administrators may follow every user's changes.")
+				}
+				if err == nil {
 					err = s.sendChanged(ctx, out, actor, ids, changed, resync)
 				}
 			}
@@ -241,7 +244,16 @@ func (s *Service) watch(ctx context.Context, p *Principal, ids []string) (<-chan
 				if ctx.Err() != nil {
 					return
 				}
-				select { // the reason it ends is worth a short wait
+				// Events still waiting were checked under access that has
+				// ended (or are what a slow subscriber could not take):
+				// drop them, so the error is what the subscriber gets next.
+				for len(out) > 0 {
+					select {
+					case <-out:
+					default:
+					}
+				}
+				select {
 				case out <- Event{Err: err}:
 				case <-time.After(time.Second):
 				}

@@ -89,3 +89,44 @@ func TestWatchRules(t *testing.T) {
 		}
 	})
 }
+
+// TestDemotedAdminLosesUsersChanged: usersChanged is for admins, checked
+// again before every event: an admin demoted meanwhile gets FORBIDDEN.
+func TestDemotedAdminLosesUsersChanged(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		admin2, token := e.NewUser(t, "Second Admin", "admin2@example.com", "UTC", usersvc.RoleAdmin)
+		p, err := e.Svc.Authenticate(context.Background(), "Bearer "+token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(usersvc.WithPrincipal(context.Background(), p))
+		defer cancel()
+		events, err := e.Svc.WatchUsers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := usersvc.SystemContext(context.Background())
+		if _, err := e.Svc.PatchUser(sys, admin2.ID, []any{map[string]any{"op": "replace", "path": "/role", "value": "user"}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		timeout := time.After(10 * time.Second) // a bound against hangs, not a measurement
+		for {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					t.Fatal("the stream ended without an error")
+				}
+				if ev.Err == nil {
+					continue
+				}
+				if c := usersvc.ErrorCode(ev.Err); c != usersvc.EForbidden {
+					t.Fatalf("ended with %v, want FORBIDDEN", ev.Err)
+				}
+				return
+			case <-timeout:
+				t.Fatal("the demoted admin's usersChanged went on")
+			}
+		}
+	})
+}

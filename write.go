@@ -147,6 +147,10 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		pw = undecided
 	}
 	if err != nil {
+		// The commit's outcome may be unknown (its answer lost): forget the
+		// user here too. Other processes hear the notice if it committed;
+		// this one ignores its own notices.
+		s.auth.forget(id)
 		return nil, err
 	}
 	if !saved {

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -35,9 +36,10 @@ const (
 	closeForbidden = 4403
 )
 
-// IsWebSocket reports whether r asks to upgrade to a WebSocket.
+// IsWebSocket reports whether r asks to upgrade to a WebSocket: a GET
+// with Upgrade: websocket.
 func IsWebSocket(r *http.Request) bool {
-	return r.Header.Get("Upgrade") != ""
+	return r.Method == http.MethodGet && strings.EqualFold(strings.TrimSpace(r.Header.Get("Upgrade")), "websocket")
 }
 
 type connSubsKey struct{}
@@ -79,10 +81,17 @@ func truncate(s string, n int) string {
 // and subscriptions outside a WebSocket connection.
 func limitSubscriptions(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
+	n, _ := ctx.Value(connSubsKey{}).(*atomic.Int32)
 	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription {
+		if n != nil {
+			// The socket's caller was checked at connection_init and is
+			// re-checked before every event; a query or mutation sent on
+			// it would run as that caller without a fresh check (or
+			// counting): those go over HTTP.
+			return graphql.OneShot(graphql.ErrorResponse(ctx, "Only subscriptions run over the WebSocket; send queries and mutations over HTTP."))
+		}
 		return next(ctx)
 	}
-	n, _ := ctx.Value(connSubsKey{}).(*atomic.Int32)
 	if n == nil {
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "Subscriptions need a WebSocket connection to /graphql (graphql-transport-ws)."))
 	}
@@ -90,7 +99,16 @@ func limitSubscriptions(ctx context.Context, next graphql.OperationHandler) grap
 		n.Add(-1)
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "Too many subscriptions on this connection (at most %d).", MaxSubscriptionsPerConnection))
 	}
-	responses := next(ctx)
+	var responses graphql.ResponseHandler
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				n.Add(-1) // a panic must not leak the connection's slot
+				panic(p)
+			}
+		}()
+		responses = next(ctx)
+	}()
 	var done atomic.Bool
 	return func(ctx context.Context) *graphql.Response {
 		r := responses(ctx)
