@@ -24,6 +24,9 @@ type Meter struct {
 
 	mu      sync.Mutex
 	entries map[string]*meterEntry // by user id
+	// flushing serializes flushes: two at once would both write the same
+	// pending counts.
+	flushing sync.Mutex
 }
 
 type meterEntry struct {
@@ -89,6 +92,8 @@ type meterDelta struct {
 // without extra reads; a user with nothing pending at two flushes in a row
 // is forgotten, and their next request reads the store again.
 func (m *Meter) Flush(ctx context.Context) error {
+	m.flushing.Lock()
+	defer m.flushing.Unlock()
 	m.mu.Lock()
 	var deltas []meterDelta
 	for user, e := range m.entries {

@@ -30,7 +30,7 @@ func (s *Store) BeginAttempt(ctx context.Context, keys []string, since, at time.
 		c := txs.(*Store).c()
 		if s.dialect == dialect.Postgres {
 			rows, err := c.QueryContext(ctx, `SELECT pg_advisory_xact_lock(h) FROM
-				(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS locks`, pq.Array(keys))
+				(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k) AS locks ORDER BY h`, pq.Array(keys))
 			if err != nil {
 				return err
 			}
@@ -62,8 +62,15 @@ func (s *Store) BeginAttempt(ctx context.Context, keys []string, since, at time.
 		if err := c.SigninFailure.CreateBulk(creates...).Exec(ctx); err != nil {
 			return err
 		}
-		// Failures past the window serve no rule any more.
-		_, err = c.SigninFailure.Delete().Where(signinfailure.AtLT(micros(since))).Exec(ctx)
+		// Failures past the window serve no rule any more: delete a few at
+		// a time, skipping rows another attempt is deleting, so pruning
+		// never makes attempts with unrelated keys wait on each other.
+		prune := `DELETE FROM signin_failures WHERE id IN
+			(SELECT id FROM signin_failures WHERE at < $1 LIMIT 100 FOR UPDATE SKIP LOCKED)`
+		if s.dialect != dialect.Postgres { // SQLite: one writer at a time already
+			prune = `DELETE FROM signin_failures WHERE id IN (SELECT id FROM signin_failures WHERE at < ? LIMIT 100)`
+		}
+		_, err = c.ExecContext(ctx, prune, micros(since))
 		return err
 	})
 }

@@ -227,6 +227,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := c.check(); err != nil {
 		return err
 	}
+	// Every setting is checked before the database is touched.
+	if c.DailyQuota < 0 || c.SessionTTL <= 0 {
+		return errors.New("-daily-quota must be >= 0 and -session-ttl positive")
+	}
 	logger := c.logger(stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -236,9 +240,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	if c.DailyQuota < 0 || c.SessionTTL <= 0 {
-		return errors.New("-daily-quota must be >= 0 and -session-ttl positive")
-	}
 	svc := usersvc.NewService(st)
 	svc.DailyQuota, svc.SessionTTL = c.DailyQuota, c.SessionTTL
 	// Bind first: the first admin's one-time token is printed only by a
@@ -304,6 +305,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
+	stop() // a second SIGINT/SIGTERM ends the process at once
 	// Drain: report not ready and keep serving while the load balancer
 	// notices, then stop accepting and finish what is in flight.
 	draining.Store(true)
