@@ -80,5 +80,35 @@ check("the subscription ends with FORBIDDEN", codes.includes("FORBIDDEN"),
   end.timeout ? "still open after 5 s" : `${JSON.stringify(end.error ?? end)} after ${Date.now() - t1} ms`);
 
 await client.dispose();
+
+// A revoked subscriber is cut off too: a second user's session ends when
+// their password changes (every session is revoked), through process 1.
+const email2 = `live2-${Date.now()}@example.com`;
+const created2 = await rest(p1, "POST", "/api/users", admin, { name: "Live Two", email: email2, country: "ES", timeZone: "UTC", password });
+const token2 = (await rest(p1, "POST", "/api/Auth/Token", "", { userName: email2, password })).json.token;
+const client2 = createClient({
+  url: p2.replace(/^http/, "ws") + "/graphql",
+  webSocketImpl: WebSocket,
+  connectionParams: { Authorization: `Bearer ${token2}` },
+  retryAttempts: 0,
+  lazy: true,
+});
+client2.subscribe(
+  { query: "subscription { userChanged { id } }" },
+  { next: (v) => push({ value: v }), error: (e) => push({ error: e }), complete: () => push({ complete: true }) },
+);
+await new Promise((r) => client2.on("connected", r));
+await new Promise((r) => setTimeout(r, 300));
+messages.length = 0;
+const changed = await rest(p1, "PATCH", `/api/users/${created2.json.id}`, admin, [{ op: "replace", path: "/password", value: "a brand new password 2" }], "application/json-patch+json");
+check("revoke the second subscriber's session (password change) through process 1", changed.status === 200, String(changed.status));
+const t2 = Date.now();
+let end2 = await next(5000);
+while (end2.value) end2 = await next(5000);
+const codes2 = Array.isArray(end2.error) ? end2.error.map((e) => e.extensions?.code) : [];
+check("the revoked subscriber is cut off with UNAUTHENTICATED", codes2.includes("UNAUTHENTICATED"),
+  end2.timeout ? "still open after 5 s" : `${JSON.stringify(end2.error ?? end2)} after ${Date.now() - t2} ms`);
+await client2.dispose();
+
 console.log(`live: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
