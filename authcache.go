@@ -127,9 +127,10 @@ func (c *authCache) put(ticket uint64, hash string, tok *Token, owner *User) {
 	if len(c.byHash) >= maxAuthEntries {
 		c.byHash, c.byUser = map[string]*authEntry{}, map[string]map[string]struct{}{}
 	}
-	expires := time.Now().Add(c.ttl)
-	if old := c.byHash[hash]; old != nil && old.expires.Before(expires) {
-		expires = old.expires // re-putting (a touched token) does not extend an entry's life
+	now := time.Now()
+	expires := now.Add(c.ttl)
+	if old := c.byHash[hash]; old != nil && old.expires.After(now) && old.expires.Before(expires) {
+		expires = old.expires // re-putting a live entry (a touched token) does not extend its life
 	}
 	c.byHash[hash] = &authEntry{tok: tok, owner: owner, expires: expires}
 	if c.byUser[owner.ID] == nil {

@@ -111,3 +111,32 @@ func TestAuthCacheLifeFollowsTheListener(t *testing.T) {
 		t.Fatalf("after the listener stopped: %v", got)
 	}
 }
+
+// TestAuthCacheExpiredEntryRefills: an entry that expired is replaced by
+// the next fill with a full life; a re-put of a live entry keeps its end.
+func TestAuthCacheExpiredEntryRefills(t *testing.T) {
+	c := newAuthCache(time.Hour)
+	u := &User{ID: "usr-a"}
+	tok := &Token{UserID: u.ID}
+	c.put(c.ticket(), "h", tok, u)
+	c.mu.Lock()
+	c.byHash["h"].expires = time.Now().Add(-time.Second)
+	c.mu.Unlock()
+	if _, _, ok := c.get("h"); ok {
+		t.Fatal("an expired entry was served")
+	}
+	c.put(c.ticket(), "h", tok, u) // the miss's fill
+	if _, _, ok := c.get("h"); !ok {
+		t.Fatal("the fill after expiry is not served")
+	}
+	c.mu.Lock()
+	end := time.Now().Add(time.Minute)
+	c.byHash["h"].expires = end
+	c.mu.Unlock()
+	c.put(c.ticket(), "h", tok, u) // a re-put of a live entry
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if got := c.byHash["h"].expires; !got.Equal(end) {
+		t.Fatalf("a re-put moved the end from %v to %v", end, got)
+	}
+}
