@@ -66,7 +66,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIK
 		s.auth.forget(owner) // the commit's outcome may be unknown
 		return nil, err
 	}
-	s.auth.forget(revoked.UserID) // after the commit, so no request re-caches the old state
+	s.auth.forget(revoked.UserID)  // after the commit, so no request re-caches the old state
 	s.feed.publish(revoked.UserID) // the key's sessions ended: their subscriptions re-check now
 	return apiKeyOf(revoked), nil
 }
