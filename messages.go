@@ -67,6 +67,7 @@ var spanish = map[string]string{
 	"Invalid cursor.":                                                                               "Cursor inválido.",
 	"Only administrators may follow every user's changes.":                                          "Solo los administradores pueden seguir los cambios de todos los usuarios.",
 	"The subscriber is too slow; subscribe again.":                                                  "El suscriptor es demasiado lento; vuelva a suscribirse.",
+	"Too many subscriptions for this user; close some first.":                                       "Demasiadas suscripciones para este usuario; cierre alguna primero.",
 	"Too many subscriptions on this server; try again later.":                                       "Demasiadas suscripciones en este servidor; inténtelo más tarde.",
 	"Daily request quota exceeded.":                                                                 "Cuota diaria de peticiones superada.",
 	"Invalid API key or username.":                                                                  "Clave de API o nombre de usuario inválidos.",

@@ -18,6 +18,9 @@ import (
 const (
 	// MaxSubscriptions caps open subscriptions per process.
 	MaxSubscriptions = 10_000
+	// MaxSubscriptionsPerUser caps one user's open subscriptions in a
+	// process, so that no one takes every slot.
+	MaxSubscriptionsPerUser = 100
 	// maxPendingUsers caps the users a usersChanged subscription may have
 	// pending; past it the subscriber is too slow and is dropped.
 	maxPendingUsers = 1_000
@@ -39,6 +42,8 @@ type feed struct {
 	byUser map[string]map[*watcher]struct{}
 	all    map[*watcher]struct{}
 	n      int
+	// perUser counts open subscriptions by subscriber.
+	perUser map[string]int
 }
 
 // watcher is one subscription's inbox: the users changed since it last
@@ -52,7 +57,7 @@ type watcher struct {
 }
 
 func newFeed() *feed {
-	return &feed{byUser: map[string]map[*watcher]struct{}{}, all: map[*watcher]struct{}{}}
+	return &feed{byUser: map[string]map[*watcher]struct{}{}, all: map[*watcher]struct{}{}, perUser: map[string]int{}}
 }
 
 func (w *watcher) note(userID string) {
@@ -84,14 +89,19 @@ func (w *watcher) take() (ids []string, resync, overflow bool) {
 	return ids, resync, overflow
 }
 
-// add registers w for the users in ids, and for every user when all.
+// add registers w for the users in ids (the subscriber's own first), and
+// for every user when all.
 func (f *feed) add(w *watcher, ids []string, all bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.n >= MaxSubscriptions {
 		return Errorf(ERateLimited, "Too many subscriptions on this server; try again later.")
 	}
+	if f.perUser[ids[0]] >= MaxSubscriptionsPerUser {
+		return Errorf(ERateLimited, "Too many subscriptions for this user; close some first.")
+	}
 	f.n++
+	f.perUser[ids[0]]++
 	if all {
 		f.all[w] = struct{}{}
 	}
@@ -108,6 +118,9 @@ func (f *feed) remove(w *watcher, ids []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n--
+	if f.perUser[ids[0]]--; f.perUser[ids[0]] <= 0 {
+		delete(f.perUser, ids[0])
+	}
 	delete(f.all, w)
 	for _, id := range ids {
 		delete(f.byUser[id], w)

@@ -130,3 +130,32 @@ func TestDemotedAdminLosesUsersChanged(t *testing.T) {
 		}
 	})
 }
+
+// TestSubscriptionsPerUserCapped: one user cannot take every slot of a
+// process; others still subscribe.
+func TestSubscriptionsPerUserCapped(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		as := func(token string) context.Context {
+			p, err := e.Svc.Authenticate(context.Background(), "Bearer "+token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(usersvc.WithPrincipal(context.Background(), p))
+			t.Cleanup(cancel)
+			return ctx
+		}
+		alice := as(e.AliceToken)
+		for i := 0; i < 100; i++ {
+			if _, err := e.Svc.WatchUser(alice, ""); err != nil {
+				t.Fatalf("subscription %d: %v", i+1, err)
+			}
+		}
+		if _, err := e.Svc.WatchUser(alice, ""); usersvc.ErrorCode(err) != usersvc.ERateLimited {
+			t.Fatalf("the 101st: %v, want rate limited", err)
+		}
+		if _, err := e.Svc.WatchUser(as(e.BobToken), ""); err != nil {
+			t.Fatalf("another user: %v", err)
+		}
+	})
+}
