@@ -146,23 +146,6 @@ func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl tim
 	return secret, nil
 }
 
-// AccountStatus says whether u can use the API now: "active", or why not
-// ("deleted", "disabled", "not active yet", "expired"). The command line's
-// user list shows it.
-func (s *Service) AccountStatus(u *User) string {
-	now := s.now()
-	switch {
-	case usable(u, now) == nil:
-		return "active"
-	case u.DeletedAt != nil:
-		return "deleted"
-	case u.Disabled:
-		return "disabled"
-	case u.From != nil && now.Before(*u.From):
-		return "not active yet"
-	}
-	return "expired"
-}
 
 // BootstrapAdmin is the user created on first start with an empty database.
 var BootstrapAdmin = NewUserInput{

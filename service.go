@@ -365,21 +365,51 @@ func (s *Service) CheckQuota(p *Principal) error {
 
 // usable says whether u may use the API at now, and if not, why.
 func usable(u *User, now time.Time) error {
-	switch {
-	case u.DeletedAt != nil:
+	switch accountState(u, now) {
+	case stateDeleted:
 		return Errorf(EForbidden, "This account has been deleted.")
-	case u.Disabled:
+	case stateDisabled:
 		if u.DisabledMessage != nil && *u.DisabledMessage != "" {
 			return &Error{Code: EForbidden, Message: *u.DisabledMessage}
 		}
 		return Errorf(EForbidden, "This account is disabled.")
-	case u.From != nil && now.Before(*u.From):
+	case stateNotYet:
 		return Errorf(EForbidden, "This account is not active yet.")
-	case u.Expires != nil && !now.Before(*u.Expires):
+	case stateExpired:
 		return Errorf(EForbidden, "This account has expired.")
 	}
 	return nil
 }
+
+// Account states, as the command line's user list shows them.
+const (
+	stateActive   = "active"
+	stateDeleted  = "deleted"
+	stateDisabled = "disabled"
+	stateNotYet   = "not active yet"
+	stateExpired  = "expired"
+)
+
+// accountState says whether u can use the API at now, and if not, the
+// first reason, in this order: deleted, disabled, not active yet, expired.
+func accountState(u *User, now time.Time) string {
+	switch {
+	case u.DeletedAt != nil:
+		return stateDeleted
+	case u.Disabled:
+		return stateDisabled
+	case u.From != nil && now.Before(*u.From):
+		return stateNotYet
+	case u.Expires != nil && !now.Before(*u.Expires):
+		return stateExpired
+	}
+	return stateActive
+}
+
+// AccountStatus says whether u can use the API now: "active", or why not
+// ("deleted", "disabled", "not active yet", "expired"). The command line's
+// user list shows it.
+func (s *Service) AccountStatus(u *User) string { return accountState(u, s.now()) }
 
 func (s *Service) location(u *User) *time.Location {
 	loc, err := LoadLocation(u.TimeZone)

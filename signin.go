@@ -3,10 +3,8 @@ package usersvc
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -93,7 +91,7 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 // looked up (a hash for anything too long to be one, or that a database
 // text cannot hold).
 func accountKey(email string) string {
-	if len(email) > MaxEmailLen || !utf8.ValidString(email) || strings.ContainsRune(email, 0) {
+	if len(email) > MaxEmailLen || !validText(email) {
 		return "#" + HashToken(email)
 	}
 	return EmailKey(email)
