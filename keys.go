@@ -146,7 +146,6 @@ func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl tim
 	return secret, nil
 }
 
-
 // BootstrapAdmin is the user created on first start with an empty database.
 var BootstrapAdmin = NewUserInput{
 	Name: "Administrator", Email: "admin@example.com", Country: "US", TimeZone: "UTC", Role: RoleAdmin,
