@@ -117,6 +117,17 @@ func LogFailure(ctx context.Context, logger *slog.Logger, err error) {
 	}
 }
 
+// outcomeUnknown reports an error after which a transaction may or may
+// not have committed: the database failed or stopped answering. Every
+// other error is a decision made before anything was written.
+func outcomeUnknown(err error) bool {
+	switch ErrorCode(err) {
+	case EInternal, EUnavailable, ETimeout:
+		return true
+	}
+	return false
+}
+
 type requestIDKey struct{}
 
 // WithRequestID returns ctx carrying the request's id (X-Request-Id).

@@ -30,7 +30,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, userID, label string) (strin
 		return "", nil, Internal(err)
 	}
 	t := &Token{Kind: KindAPIKey, Label: label, Hash: HashToken(secret), Created: s.now()}
-	if err := s.tokenChange(ctx, userID, ActionAPIKeyCreate, func(tx Store, owner string) error {
+	if _, err := s.tokenChange(ctx, userID, ActionAPIKeyCreate, func(tx Store, owner string) error {
 		t.UserID = owner
 		return tx.CreateToken(ctx, t)
 	}); err != nil {
@@ -47,7 +47,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIK
 		return nil, Errorf(ENotFound, "API key not found.")
 	}
 	var revoked *Token
-	err = s.tokenChange(ctx, userID, ActionAPIKeyRevoke, func(tx Store, owner string) error {
+	owner, err := s.tokenChange(ctx, userID, ActionAPIKeyRevoke, func(tx Store, owner string) error {
 		t, err := tx.RevokeToken(ctx, owner, KindAPIKey, id) // ENotFound "API key not found." when none
 		if err != nil {
 			return err
@@ -59,15 +59,13 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIK
 		return tx.NotifyUserChanged(ctx, owner) // other processes drop their cached checks
 	})
 	if err != nil {
-		owner := userID
-		if p := PrincipalFrom(ctx); owner == "" && p != nil && p.User != nil {
-			owner = p.User.ID
+		if outcomeUnknown(err) && owner != "" {
+			s.auth.forget(owner) // it may have committed
 		}
-		s.auth.forget(owner) // the commit's outcome may be unknown
 		return nil, err
 	}
-	s.auth.forget(revoked.UserID)  // after the commit, so no request re-caches the old state
-	s.feed.publish(revoked.UserID) // the key's sessions ended: their subscriptions re-check now
+	s.auth.forget(owner)  // after the commit, so no request re-caches the old state
+	s.feed.publish(owner) // the key's sessions ended: their subscriptions re-check now
 	return apiKeyOf(revoked), nil
 }
 
@@ -77,15 +75,15 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIK
 // revocation and a sign-in with that key are one before the other. It
 // sends no change notice itself: a new API key or operator token is in no
 // cache (RevokeAPIKey sends one: it ends sessions).
-func (s *Service) tokenChange(ctx context.Context, userID, action string, fn func(tx Store, owner string) error) error {
+func (s *Service) tokenChange(ctx context.Context, userID, action string, fn func(tx Store, owner string) error) (owner string, err error) {
 	actor, err := s.caller(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if userID == "" {
 		userID = actor.ID
 	}
-	return s.Store.InTx(ctx, func(tx Store) error {
+	return userID, s.Store.InTx(ctx, func(tx Store) error {
 		if _, err := s.visibleUser(ctx, tx, actor, userID, true); err != nil {
 			return err
 		}
@@ -137,7 +135,7 @@ func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl tim
 		exp := now.Add(ttl)
 		t.Expires = &exp
 	}
-	if err := s.tokenChange(ctx, userID, ActionTokenCreate, func(tx Store, owner string) error {
+	if _, err := s.tokenChange(ctx, userID, ActionTokenCreate, func(tx Store, owner string) error {
 		t.UserID = owner
 		return tx.CreateToken(ctx, t)
 	}); err != nil {

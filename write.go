@@ -147,10 +147,12 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		pw = undecided
 	}
 	if err != nil {
-		// The commit's outcome may be unknown (its answer lost): forget the
-		// user here too. Other processes hear the notice if it committed;
-		// this one ignores its own notices.
-		s.auth.forget(id)
+		if outcomeUnknown(err) {
+			// It may have committed (the answer was lost): forget the user
+			// here too. Other processes hear the notice if it committed;
+			// this one ignores its own notices.
+			s.auth.forget(id)
+		}
 		return nil, err
 	}
 	if !saved {
