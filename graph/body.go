@@ -22,10 +22,6 @@ import (
 // query-string error quotes part of the URL.
 func readRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if IsWebSocket(r) { // no body; the socket's messages have limits of their own
-			next.ServeHTTP(w, r)
-			return
-		}
 		body, err := usersvc.ReadRequestBody(r)
 		if err != nil {
 			WriteHTTPError(w, r, err)

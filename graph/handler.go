@@ -108,7 +108,16 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 		}
 		return resp
 	})
-	return readRequest(unavailableStatus(specStatus(srv)))
+	// A WebSocket upgrade is not an HTTP answer: the socket takes the
+	// connection over, so it skips the body limit and the status rewriting.
+	overHTTP := readRequest(unavailableStatus(specStatus(srv)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if IsWebSocket(r) {
+			srv.ServeHTTP(w, r)
+			return
+		}
+		overHTTP.ServeHTTP(w, r)
+	})
 }
 
 // maxMessageBytes bounds the messages of parse, validation and coercion
@@ -168,13 +177,7 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 	}
 	usersvc.LogFailure(ctx, logger, de)
 	gqlErr.Message = usersvc.ErrorMessage(de, usersvc.LangFrom(ctx))
-	gqlErr.Extensions = map[string]any{"code": usersvc.GraphQLCode(de.Code)}
-	if de.Field != "" {
-		gqlErr.Extensions["field"] = de.Field
-	}
-	if de.RetryAfter > 0 {
-		gqlErr.Extensions["retryAfter"] = de.RetryAfter
-	}
+	gqlErr.Extensions = errorExtensions(de)
 	return gqlErr
 }
 
@@ -191,26 +194,37 @@ func clip(s string, n int) string {
 	return s[:cut] + mark
 }
 
+// errorExtensions are a domain error's GraphQL extensions: its code, and
+// the field and retryAfter when it has them. Answers from execution and
+// answers before it say the same.
+func errorExtensions(de *usersvc.Error) map[string]any {
+	ext := map[string]any{"code": usersvc.GraphQLCode(de.Code)}
+	if de.Field != "" {
+		ext["field"] = de.Field
+	}
+	if de.RetryAfter > 0 {
+		ext["retryAfter"] = de.RetryAfter
+	}
+	return ext
+}
+
 // WriteHTTPError answers a GraphQL request that failed before execution
 // (authentication, for one) with the code's HTTP status and a GraphQL
 // error body.
 func WriteHTTPError(w http.ResponseWriter, r *http.Request, err error) {
-	code := usersvc.ErrorCode(err)
-	ext := map[string]any{"code": usersvc.GraphQLCode(code)}
+	de := &usersvc.Error{Code: usersvc.EInternal}
+	errors.As(err, &de)
 	body := map[string]any{"errors": []map[string]any{{
 		"message":    usersvc.ErrorMessage(err, usersvc.LangFrom(r.Context())),
-		"extensions": ext,
+		"extensions": errorExtensions(de),
 	}}}
 	if p := usersvc.PrincipalFrom(r.Context()); p != nil {
 		body["extensions"] = map[string]any{"apiUsage": p.Usage.Total, "apiDailyUsage": p.Usage.Daily}
 	}
-	var de *usersvc.Error
-	if errors.As(err, &de) && de.Field != "" {
-		ext["field"] = de.Field
-	}
-	if errors.As(err, &de) && de.RetryAfter > 0 {
+	if de.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.FormatInt(de.RetryAfter, 10))
 	}
+	code := de.Code
 	w.Header().Set("Content-Type", responseType(r))
 	w.WriteHeader(usersvc.HTTPStatus(code))
 	_ = json.NewEncoder(w).Encode(body)

@@ -15,10 +15,6 @@ import (
 //     never started has no "data" entry (gqlgen writes "data": null).
 func specStatus(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if IsWebSocket(r) { // not an HTTP answer: the socket takes the connection over
-			next.ServeHTTP(w, r)
-			return
-		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		sw.finish()

@@ -58,10 +58,6 @@ func markUnavailable(ctx context.Context, resp *graphql.Response) {
 
 func unavailableStatus(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if IsWebSocket(r) { // not an HTTP answer: the socket takes the connection over
-			next.ServeHTTP(w, r)
-			return
-		}
 		m := &unavailableMark{}
 		next.ServeHTTP(&unavailableWriter{ResponseWriter: w, m: m}, r.WithContext(context.WithValue(r.Context(), unavailableKey{}, m)))
 	})
