@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -82,22 +81,26 @@ func (s *Store) ForgetFailures(ctx context.Context, key string) (err error) {
 	return err
 }
 
-// RemoveFailure implements usersvc.FailureLog: one failure per key.
+// RemoveFailure implements usersvc.FailureLog: one failure per key, found
+// in one query and deleted in one statement.
 func (s *Store) RemoveFailure(ctx context.Context, keys []string, at time.Time) (err error) {
 	defer internal(&err)
-	keys = append([]string(nil), keys...)
-	sort.Strings(keys)
-	for _, k := range keys {
-		f, err := s.c().SigninFailure.Query().Where(signinfailure.Key(k), signinfailure.At(micros(at))).First(ctx)
-		if ent.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.c().SigninFailure.DeleteOneID(f.ID).Exec(ctx); err != nil && !ent.IsNotFound(err) {
-			return err
+	found, err := s.c().SigninFailure.Query().Where(signinfailure.KeyIn(keys...), signinfailure.At(micros(at))).
+		Order(ent.Asc(signinfailure.FieldID)).All(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	seen := map[string]bool{}
+	for _, f := range found {
+		if !seen[f.Key] {
+			seen[f.Key] = true
+			ids = append(ids, f.ID)
 		}
 	}
-	return nil
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err = s.c().SigninFailure.Delete().Where(signinfailure.IDIn(ids...)).Exec(ctx)
+	return err
 }
