@@ -2,8 +2,8 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"reflect"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,8 +189,7 @@ func TestPoolerOptions(t *testing.T) {
 		if db.Name != "postgres" {
 			t.Skip("PostgreSQL options")
 		}
-		var queries atomic.Int64
-		st, err := store.Open(context.Background(), db.URL, store.Options{NoPrepare: true, ListenURL: db.URL, OnQuery: func() { queries.Add(1) }})
+		st, err := store.Open(context.Background(), db.URL, store.Options{NoPrepare: true, ListenURL: db.URL})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,8 +222,61 @@ func TestPoolerOptions(t *testing.T) {
 		if !cached {
 			t.Fatal("the token cache never went live with the listener on its own URL")
 		}
-		if queries.Load() == 0 {
-			t.Fatal("no statement went through the unprepared driver")
+		if n := namedStatements(t, st); n != 0 {
+			t.Fatalf("%d statements were prepared on the server with the statement cache off", n)
 		}
 	})
+}
+
+// TestStatementCacheOn is TestPoolerOptions' control: with the cache on,
+// the same work does leave prepared statements on the server.
+func TestStatementCacheOn(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		if db.Name != "postgres" {
+			t.Skip("PostgreSQL's statement cache")
+		}
+		st := testenv.OpenStore(t, db)
+		svc := testenv.NewService(st, &testenv.Clock{})
+		sys := usersvc.SystemContext(context.Background())
+		u, err := svc.CreateUser(sys, usersvc.NewUserInput{Name: "P", Email: "p@example.com", Country: "ES", TimeZone: "UTC"}.Document())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 300 && namedStatements(t, st) == 0; i++ { // statements are prepared in the background
+			if _, err := st.User(context.Background(), u.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if namedStatements(t, st) == 0 {
+			t.Fatal("no statement was ever prepared with the cache on")
+		}
+	})
+}
+
+// namedStatements counts the prepared statements of every connection of
+// st's pool (each session sees only its own: ask each idle connection).
+func namedStatements(t *testing.T, st *store.Store) int {
+	t.Helper()
+	ctx := context.Background()
+	var conns []*sql.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	total := 0
+	for i := 0; i < st.DB().Stats().OpenConnections; i++ {
+		c, err := st.DB().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var n int
+		if err := c.QueryRowContext(ctx, "SELECT count(*) FROM pg_prepared_statements").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	return total
 }
