@@ -392,8 +392,8 @@ func init() {
 				return nil // omitted or null keeps the role
 			}
 			s, ok := v.(string)
-			if !ok || (Role(s) != RoleUser && Role(s) != RoleAdmin) {
-				return FieldErrorf(EInvalid, f, "Field %q must be \"user\" or \"admin\".", f)
+			if !ok || !Role(s).Valid() {
+				return errBadRole(f)
 			}
 			r := Role(s)
 			in.Role = &r

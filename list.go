@@ -120,8 +120,8 @@ func checkFilter(f UserFilter) error {
 			return FieldErrorf(EInvalid, t.name, "Field %q must be valid text.", t.name)
 		}
 	}
-	if f.Role != nil && *f.Role != RoleUser && *f.Role != RoleAdmin {
-		return FieldErrorf(EInvalid, "role", "Field %q must be \"user\" or \"admin\".", "role")
+	if f.Role != nil && !f.Role.Valid() {
+		return errBadRole("role")
 	}
 	return nil
 }

@@ -53,6 +53,14 @@ type User struct {
 	PasswordHash string
 }
 
+// Valid reports whether r is one of the roles.
+func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
+
+// errBadRole is the answer to a role that is not one.
+func errBadRole(field string) error {
+	return FieldErrorf(EInvalid, field, "Field %q must be \"user\" or \"admin\".", field)
+}
+
 // IsAdmin reports whether u has the admin role.
 func (u *User) IsAdmin() bool { return u.Role == RoleAdmin }
 

@@ -145,8 +145,8 @@ func Validate(u *User) error {
 		}
 		seen[p] = true
 	}
-	if u.Role != RoleUser && u.Role != RoleAdmin {
-		return FieldErrorf(EInvalid, "role", "Field %q must be \"user\" or \"admin\".", "role")
+	if !u.Role.Valid() {
+		return errBadRole("role")
 	}
 	return nil
 }

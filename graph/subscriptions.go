@@ -62,7 +62,7 @@ func websocketTransport(svc *usersvc.Service, origins []string) transport.Websoc
 			if err != nil {
 				msg := usersvc.ErrorMessage(err, usersvc.LangFrom(ctx))
 				ctx = transport.WithWebsocketCloseCode(ctx, closeForbidden)
-				return transport.AppendCloseReason(ctx, truncate(msg, 120)), nil, err
+				return transport.AppendCloseReason(ctx, clip(msg, 120)), nil, err
 			}
 			ctx = usersvc.WithPrincipal(ctx, p)
 			return context.WithValue(ctx, connSubsKey{}, new(atomic.Int32)), nil, nil
@@ -70,12 +70,6 @@ func websocketTransport(svc *usersvc.Service, origins []string) transport.Websoc
 	}
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
 
 // limitSubscriptions refuses a subscription past the connection's limit,
 // and subscriptions outside a WebSocket connection.
