@@ -70,7 +70,6 @@ func websocketTransport(svc *usersvc.Service, origins []string) transport.Websoc
 	}
 }
 
-
 // limitSubscriptions refuses a subscription past the connection's limit,
 // and subscriptions outside a WebSocket connection.
 func limitSubscriptions(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
