@@ -2,6 +2,9 @@ package graph
 
 import (
 	"context"
+	"slices"
+
+	"github.com/99designs/gqlgen/graphql"
 
 	"usersvc"
 	"usersvc/graph/model"
@@ -31,7 +34,7 @@ func listUsers(ctx context.Context, svc *usersvc.Service, first *int64, after *s
 // listHistory adapts the domain's history page to a Relay connection, as
 // listUsers does for users.
 func listHistory(ctx context.Context, svc *usersvc.Service, userID string, first *int64, after *string) (*model.AuditEntryConnection, error) {
-	page, err := svc.History(ctx, userID, first, after)
+	page, err := svc.History(ctx, userID, first, after, slices.Contains(graphql.CollectAllFields(ctx), "totalCount"))
 	if err != nil {
 		return nil, err
 	}

@@ -163,7 +163,7 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		cursor = &c
 	}
-	page, err := h.svc.History(r.Context(), r.PathValue("userId"), limit, cursor)
+	page, err := h.svc.History(r.Context(), r.PathValue("userId"), limit, cursor, false)
 	if err != nil {
 		h.fail(w, r, err)
 		return
