@@ -3,6 +3,7 @@ package usersvc
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"strconv"
 	"time"
 )
@@ -100,4 +101,32 @@ func (s *Service) History(ctx context.Context, userID string, first *int64, afte
 		page.Cursors = append(page.Cursors, auditCursor(e))
 	}
 	return page, nil
+}
+
+// PatchOperation is one operation of a recorded patch.
+type PatchOperation = map[string]any
+
+// DiffPatch is the JSON Patch taking before's document to after's: one
+// replace per changed field (add of the whole document when before is nil).
+// A password change appears only as "password changed".
+func DiffPatch(before, after *User, passwordChanged bool) []PatchOperation {
+	ops := []PatchOperation{}
+	if before == nil {
+		doc, _ := after.documentMap() // a Document always marshals
+		if passwordChanged {
+			doc["password"] = "password changed"
+		}
+		return append(ops, PatchOperation{"op": "add", "path": "", "value": doc})
+	}
+	vals := fieldValues(after)
+	for _, f := range ChangedFields(before, after) {
+		v, _ := json.Marshal(vals[f])
+		var generic any
+		_ = json.Unmarshal(v, &generic)
+		ops = append(ops, PatchOperation{"op": "replace", "path": "/" + f, "value": generic})
+	}
+	if passwordChanged {
+		ops = append(ops, PatchOperation{"op": "replace", "path": "/password", "value": "password changed"})
+	}
+	return ops
 }

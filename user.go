@@ -7,7 +7,10 @@ package usersvc
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -160,3 +163,10 @@ func (u *User) documentMap() (map[string]any, error) {
 // Now is the service's clock precision: instants are kept to the microsecond,
 // which both SQLite and PostgreSQL store exactly.
 func truncTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// NewUserID returns a fresh opaque user id: "usr-" and 16 base32 characters.
+func NewUserID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return "usr-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}

@@ -2,9 +2,7 @@ package usersvc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -170,18 +168,6 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	return result, nil
 }
 
-// errDecidePassword stops a write's first pass so that its password is
-// decided with no lock held. It never leaves write.
-var errDecidePassword = &Error{Code: EInternal, Message: "Internal server error."}
-
-// passwordDecision says whether a password sent in a write equals the
-// stored one (the bcrypt hash stored), and if not, its new hash.
-type passwordDecision struct {
-	stored, password string
-	same             bool
-	hash             string
-}
-
 // holds reports whether d was decided for this stored hash and password.
 func (d *passwordDecision) holds(stored, password string) bool {
 	return d != nil && d.stored == stored && d.password == password
@@ -199,12 +185,6 @@ func (d *passwordDecision) decide(cost int) error {
 	d.hash = string(h)
 	return nil
 }
-
-// activeAdmin reports whether u can act as an administrator at now: an
-// admin who may use the API (not deleted, not disabled, from ≤ now <
-// expires). Every way an admin stops being one counts: role, disabled,
-// deletedAt, from and expires. Store.CountActiveAdmins uses the same notion.
-func activeAdmin(u *User, now time.Time) bool { return u.IsAdmin() && usable(u, now) == nil }
 
 // fromDocument is the change of PUT and of both patch formats: decode the
 // new document, apply it over the stored user, validate, authorize.
@@ -235,16 +215,6 @@ func (s *Service) fromDocument(build func(before *User) (any, error)) change {
 		}
 		return edit{after: after, password: in.Password}, nil
 	}
-}
-
-// hashPassword stores a bcrypt hash of an already validated password in u.
-func (s *Service) hashPassword(u *User, password string) error {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), s.BcryptCost)
-	if err != nil {
-		return Internal(err)
-	}
-	u.PasswordHash = string(h)
-	return nil
 }
 
 // ReplaceUser is the full replace (PUT, updateUser). body is a generic JSON
@@ -408,32 +378,4 @@ func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
 	}
 	s.feed.publish(u.ID)
 	return u, nil
-}
-
-// PatchOperation is one operation of a recorded patch.
-type PatchOperation = map[string]any
-
-// DiffPatch is the JSON Patch taking before's document to after's: one
-// replace per changed field (add of the whole document when before is nil).
-// A password change appears only as "password changed".
-func DiffPatch(before, after *User, passwordChanged bool) []PatchOperation {
-	ops := []PatchOperation{}
-	if before == nil {
-		doc, _ := after.documentMap() // a Document always marshals
-		if passwordChanged {
-			doc["password"] = "password changed"
-		}
-		return append(ops, PatchOperation{"op": "add", "path": "", "value": doc})
-	}
-	vals := fieldValues(after)
-	for _, f := range ChangedFields(before, after) {
-		v, _ := json.Marshal(vals[f])
-		var generic any
-		_ = json.Unmarshal(v, &generic)
-		ops = append(ops, PatchOperation{"op": "replace", "path": "/" + f, "value": generic})
-	}
-	if passwordChanged {
-		ops = append(ops, PatchOperation{"op": "replace", "path": "/password", "value": "password changed"})
-	}
-	return ops
 }

@@ -66,39 +66,3 @@ func fieldValues(u *User) map[string]any {
 		"deletedAt": d.DeletedAt, "dailyQuota": d.DailyQuota,
 	}
 }
-
-// CanView reports whether actor may see target. Non-admins see only
-// themselves; everything else answers as if it did not exist.
-func CanView(actor, target *User) bool {
-	return actor.IsAdmin() || (actor.ID == target.ID && target.DeletedAt == nil)
-}
-
-// AuthorizeChange decides whether actor may turn before into after. It looks
-// only at the difference between the two users, never at how the request
-// spelled it, so every route to a field (PUT, any patch operation, GraphQL)
-// is judged alike.
-func AuthorizeChange(actor, before, after *User, passwordChanged bool) error {
-	changed := ChangedFields(before, after)
-	if passwordChanged {
-		changed = append(changed, "password")
-	}
-	for _, f := range changed {
-		switch FieldAccess[f] {
-		case SelfWritable:
-		case AdminWritable:
-			if !actor.IsAdmin() {
-				return FieldErrorf(EForbidden, f, "You may not change field %q.", f)
-			}
-		case AdminUndelete:
-			if !actor.IsAdmin() {
-				return FieldErrorf(EForbidden, f, "You may not change field %q.", f)
-			}
-			if after.DeletedAt != nil {
-				return FieldErrorf(EInvalid, f, "Field \"deletedAt\" can only be set back to null; delete users with DELETE.")
-			}
-		default:
-			return FieldErrorf(EForbidden, f, "Field %q is read-only.", f)
-		}
-	}
-	return nil
-}

@@ -1,0 +1,182 @@
+package usersvc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// TokenKind says what a stored secret is for.
+type TokenKind string
+
+// Token kinds.
+const (
+	// KindToken is an API bearer token issued by an operator (CLI).
+	KindToken TokenKind = "token"
+	// KindSession is a bearer token from sign-in. Changing the password
+	// or deleting the user revokes a user's sessions; revoking an API key
+	// revokes the sessions exchanged for it.
+	KindSession TokenKind = "session"
+	// KindAPIKey is a long-lived secret a user exchanges for a session at
+	// sign-in. It is not a bearer token itself.
+	KindAPIKey TokenKind = "api_key"
+)
+
+// Token is a stored secret. Only the SHA-256 of the secret is kept.
+type Token struct {
+	ID       int
+	UserID   string
+	Kind     TokenKind
+	Label    string
+	Hash     string
+	Created  time.Time
+	Expires  *time.Time
+	LastUsed *time.Time
+	Revoked  bool
+	// APIKeyID is, for a session, the API key it was exchanged for.
+	APIKeyID *int
+}
+
+// Secret prefixes make leaked secrets recognisable.
+const (
+	TokenPrefix  = "usv_" // bearer tokens (operator-issued and sign-in sessions)
+	APIKeyPrefix = "usk_" // API keys
+)
+
+// secretBodyLen is the length of 32 random bytes in unpadded base64url.
+const secretBodyLen = 43
+
+// HashToken is how secrets are stored: they are random, so one SHA-256 is
+// enough (a slow hash buys nothing for 256-bit secrets).
+func HashToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+func newSecret(prefix string) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func wellFormedSecret(t, prefix string) bool {
+	body, ok := strings.CutPrefix(t, prefix)
+	if !ok || len(body) != secretBodyLen {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+var errBadToken = Errorf(EUnauthenticated, "Invalid or expired token.")
+
+// Authenticate checks an Authorization header value and counts the request
+// for its owner. Missing, malformed, unknown, expired and revoked tokens are
+// EUnauthenticated (one message for all but the missing header, so an answer
+// does not tell which check failed); a token whose owner may not use the API
+// now is EForbidden with the reason. Only requests that pass are counted.
+// API keys are not bearer tokens: they are exchanged at sign-in.
+func (s *Service) Authenticate(ctx context.Context, authorization string) (*Principal, error) {
+	if strings.TrimSpace(authorization) == "" {
+		return nil, Errorf(EUnauthenticated, "Authentication required.")
+	}
+	scheme, secret, ok := strings.Cut(strings.TrimSpace(authorization), " ")
+	secret = strings.TrimSpace(secret)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !wellFormedSecret(secret, TokenPrefix) {
+		return nil, errBadToken
+	}
+	hash := HashToken(secret)
+	tok, owner, ticket, err := s.lookupToken(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if err := s.admits(tok, owner, now); err != nil {
+		return nil, err
+	}
+	if tok.LastUsed == nil || now.Sub(*tok.LastUsed) >= s.TokenTouchInterval {
+		if err := s.Store.TouchToken(ctx, tok.ID, now); err != nil {
+			return nil, err
+		}
+		touched := *tok
+		touched.LastUsed = &now
+		tok = &touched
+		s.auth.put(ticket, hash, tok, owner)
+	}
+	usage, err := s.Meter.Count(ctx, owner.ID, s.localDay(owner, now))
+	if err != nil {
+		return nil, err
+	}
+	return &Principal{User: owner, Token: tok, Usage: usage, Quota: s.quota(owner, usage, now)}, nil
+}
+
+// lookupToken resolves a token's hash to the token and its owner, from
+// the cache or the store (and then caches them). The ticket is the one
+// taken before the read, for re-caching the pair (see authCache).
+func (s *Service) lookupToken(ctx context.Context, hash string) (*Token, *User, uint64, error) {
+	// The ticket comes before any read: a change committed after it
+	// invalidates the owner, and then nothing read here is cached.
+	ticket := s.auth.ticket()
+	if tok, owner, ok := s.auth.get(hash); ok {
+		return tok, owner, ticket, nil
+	}
+	tok, err := s.Store.TokenByHash(ctx, hash)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil, nil, 0, errBadToken
+		}
+		return nil, nil, 0, err
+	}
+	owner, err := s.Store.User(ctx, tok.UserID, false)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return nil, nil, 0, errBadToken
+		}
+		return nil, nil, 0, err
+	}
+	s.auth.put(ticket, hash, tok, owner)
+	return tok, owner, ticket, nil
+}
+
+// admits says whether a bearer token and its owner may act at now.
+func (s *Service) admits(tok *Token, owner *User, now time.Time) error {
+	if tok.Kind == KindAPIKey || !tokenLive(tok, now) {
+		return errBadToken
+	}
+	return usable(owner, now)
+}
+
+func tokenLive(t *Token, now time.Time) bool {
+	return !t.Revoked && (t.Expires == nil || now.Before(*t.Expires))
+}
+
+// WatchChanges keeps the token cache right when other processes change
+// users: their notices drop the user's entries at once, so entries can
+// live ttl; while notices could be missed, or the listener has not
+// confirmed for a second that it hears everything, the cache is bypassed
+// (see authCache). Entries live ttl only while a listener is live; a store
+// without one (SQLite) keeps the 1 s life. It blocks until ctx ends, and
+// then the cache goes back to 1 s entries.
+func (s *Service) WatchChanges(ctx context.Context, ttl time.Duration) error {
+	err := s.Store.ListenUserChanges(ctx, s.userChanged, func(live bool) { s.listenerLive(live, ttl) }, s.auth.heard)
+	s.auth.noListener()
+	return err
+}
+
+// AuthCached reports whether a bearer secret's check is cached (for tests
+// and diagnostics).
+func (s *Service) AuthCached(secret string) bool {
+	_, _, ok := s.auth.get(HashToken(secret))
+	return ok
+}
