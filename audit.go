@@ -79,7 +79,7 @@ func (s *Service) History(ctx context.Context, userID string, first *int64, afte
 			return nil, FieldErrorf(EInvalid, "after", "Invalid cursor.")
 		}
 	}
-	if _, err := s.visibleUser(ctx, s.Store, actor, userID, false); err != nil {
+	if _, err := s.target(ctx, s.Store, actor, ActionHistory, userID, false); err != nil {
 		return nil, err
 	}
 	entries, err := s.Store.Audit(ctx, userID, before, n+1)
@@ -118,9 +118,9 @@ func DiffPatch(before, after *User, passwordChanged bool) []PatchOperation {
 		}
 		return append(ops, PatchOperation{"op": "add", "path": "", "value": doc})
 	}
-	vals := fieldValues(after)
+	doc := after.Document()
 	for _, f := range ChangedFields(before, after) {
-		v, _ := json.Marshal(vals[f])
+		v, _ := json.Marshal(FieldNamed(f).value(doc))
 		var generic any
 		_ = json.Unmarshal(v, &generic)
 		ops = append(ops, PatchOperation{"op": "replace", "path": "/" + f, "value": generic})

@@ -102,7 +102,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*Prin
 		return nil, err
 	}
 	now := s.now()
-	if err := s.admits(tok, owner, now); err != nil {
+	if err := admits(tok, owner, now); err != nil {
 		return nil, err
 	}
 	if tok.LastUsed == nil || now.Sub(*tok.LastUsed) >= s.TokenTouchInterval {
@@ -147,18 +147,6 @@ func (s *Service) lookupToken(ctx context.Context, hash string) (*Token, *User, 
 	}
 	s.auth.put(ticket, hash, tok, owner)
 	return tok, owner, ticket, nil
-}
-
-// admits says whether a bearer token and its owner may act at now.
-func (s *Service) admits(tok *Token, owner *User, now time.Time) error {
-	if tok.Kind == KindAPIKey || !tokenLive(tok, now) {
-		return errBadToken
-	}
-	return usable(owner, now)
-}
-
-func tokenLive(t *Token, now time.Time) bool {
-	return !t.Revoked && (t.Expires == nil || now.Before(*t.Expires))
 }
 
 // WatchChanges keeps the token cache right when other processes change

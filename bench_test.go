@@ -35,11 +35,14 @@ func BenchmarkPatchReplace(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		in, err := DecodeInput(out)
-		if err != nil {
+		d, err := decodeBody(out, u, false)
+		if err != nil || d.err != nil {
+			b.Fatal(err, d.err)
+		}
+		if err := authorizeFields(u, u, d); err != nil {
 			b.Fatal(err)
 		}
-		after := applyInput(u, in, false)
+		after := d.u
 		if err := Validate(after); err != nil {
 			b.Fatal(err)
 		}

@@ -2,7 +2,24 @@ package usersvc
 
 import (
 	"reflect"
+	"strings"
+	"time"
 )
+
+// This file is the user's field table: one descriptor per field of the
+// public document, in the document's order. Who may write a field, how a
+// body's value decodes, what leaving it out does, how it validates, its
+// limits and how two values compare all come from here: decoding
+// (input.go), validation (validate.go), the write path (write.go), change
+// detection and history (ChangedFields, DiffPatch) and authorization
+// (policy.go) read the table and list no field themselves.
+//
+// Adding a field: add it to User and Document (user.go), give it a row here,
+// map it in the store (store/users.go) and the ent schema (ent/schema),
+// add it to schema.graphql and api/openapi.json, then make generate and make
+// migration. TestFieldTableEverywhere fails until the document, the GraphQL
+// types and the OpenAPI schemas list exactly the table's fields, and the
+// store's round-trip test fails until the store maps it.
 
 // Access says who may change a field of the user document.
 type Access int
@@ -15,54 +32,361 @@ const (
 	AdminWritable
 	// AdminUndelete is deletedAt: admins may only set it back to null.
 	AdminUndelete
-	// ReadOnly fields are never written through the API.
+	// ReadOnly fields are never written through the API. A body may carry
+	// them (the public examples send whole documents back); they are
+	// ignored, except id, which must name the target.
 	ReadOnly
 )
 
-// FieldAccess is the one table of who may write which field. Fields are
-// named as in the public document. password is SelfWritable and handled
-// separately, because its stored form is never in the document.
-var FieldAccess = map[string]Access{
-	"name": SelfWritable, "email": SelfWritable, "country": SelfWritable,
-	"timeZone": SelfWritable, "description": SelfWritable, "password": SelfWritable,
-	"message": AdminWritable, "tags": AdminWritable, "group": AdminWritable,
-	"deviceId": AdminWritable, "adminDevices": AdminWritable, "from": AdminWritable,
-	"expires": AdminWritable, "disabled": AdminWritable, "disabledMessage": AdminWritable,
-	"privileges": AdminWritable, "role": AdminWritable, "dailyQuota": AdminWritable,
-	"deletedAt": AdminUndelete,
-	"id":        ReadOnly, "creation": ReadOnly, "modification": ReadOnly, "lastLogin": ReadOnly,
+// omission says what a replace does with a field its body leaves out.
+type omission int
+
+const (
+	// omitClears: the field goes back to its empty value (null, false,
+	// 0, no entries). For AdminWritable fields only when an admin writes:
+	// a user's body that leaves them out keeps them.
+	omitClears omission = iota
+	// omitKeeps: the stored value stays (password, role, deletedAt).
+	omitKeeps
+	// omitRequired: the body must name the field, with a value.
+	omitRequired
+)
+
+// Field describes one field of the user document.
+type Field struct {
+	// Name is the field's name in the document and in every API.
+	Name string
+	// Access says who may write it.
+	Access Access
+	// Nullable says the document may hold null for it.
+	Nullable bool
+	// WriteOnly fields (password) are always null in the document.
+	WriteOnly bool
+	// MaxLength is the longest text value in characters (text fields),
+	// MaxItems the most entries (tags, privileges), Min/Max the range of
+	// an integer; 0 where it does not apply.
+	MaxLength, MaxItems int
+	Min, Max            int64
+
+	omit omission
+	// decode reads a body's non-null value into d.
+	decode func(d *draft, v any) error
+	// clear is what null, or leaving the field out where that clears,
+	// does; nil for fields that ignore both.
+	clear func(d *draft)
+	// check validates the field's value in a user; nil when its type
+	// says everything.
+	check func(u *User) error
+	// value is the field's value in the document, for comparing two
+	// users and for the history's patches.
+	value func(d *Document) any
 }
 
-// documentFieldOrder is the order fields are checked and reported in.
-var documentFieldOrder = []string{
-	"id", "name", "email", "country", "timeZone", "description", "message", "disabled",
-	"disabledMessage", "tags", "privileges", "group", "deviceId", "adminDevices", "from",
-	"expires", "creation", "modification", "lastLogin", "role", "deletedAt", "dailyQuota",
+// Fields is the field table, in document order.
+var Fields = []*Field{
+	readOnly("id", func(d *Document) any { return d.ID }, func(dr *draft, v any) error {
+		s, ok := v.(string)
+		if !ok {
+			return mustBe("id", "a string")
+		}
+		dr.id = &s
+		return nil
+	}),
+	requiredText("name", MaxNameLen, func(u *User) *string { return &u.Name }, func(d *Document) any { return d.Name }, nil),
+	requiredText("email", MaxEmailLen, func(u *User) *string { return &u.Email }, func(d *Document) any { return d.Email },
+		func(u *User) error { return ValidateEmail(u.Email) }),
+	requiredText("country", MaxCountryLen, func(u *User) *string { return &u.Country }, func(d *Document) any { return d.Country }, nil),
+	requiredText("timeZone", MaxTimeZoneLen, func(u *User) *string { return &u.TimeZone }, func(d *Document) any { return d.TimeZone },
+		func(u *User) error { _, err := LoadLocation(u.TimeZone); return err }),
+	optionalText("description", SelfWritable, MaxDescriptionLen, func(u *User) **string { return &u.Description }, func(d *Document) any { return d.Description }),
+	optionalText("message", AdminWritable, MaxMessageLen, func(u *User) **string { return &u.Message }, func(d *Document) any { return d.Message }),
+	{
+		Name: "disabled", Access: AdminWritable,
+		decode: func(d *draft, v any) error {
+			b, ok := v.(bool)
+			if !ok {
+				return mustBe("disabled", "a boolean")
+			}
+			d.u.Disabled = b
+			return nil
+		},
+		clear: func(d *draft) { d.u.Disabled = false },
+		value: func(d *Document) any { return d.Disabled },
+	},
+	optionalText("disabledMessage", AdminWritable, MaxDisabledMessageLen, func(u *User) **string { return &u.DisabledMessage }, func(d *Document) any { return d.DisabledMessage }),
+	{
+		Name: "tags", Access: AdminWritable, MaxItems: MaxTags,
+		decode: func(d *draft, v any) error {
+			tags := map[string]string{}
+			switch t := v.(type) {
+			case map[string]any:
+				for k, tv := range t {
+					s, ok := tv.(string)
+					if !ok {
+						return mustBe("tags", "an object of strings")
+					}
+					tags[k] = s
+				}
+			case map[string]string:
+				for k, s := range t {
+					tags[k] = s
+				}
+			default:
+				return mustBe("tags", "an object of strings")
+			}
+			d.u.Tags = tags
+			return nil
+		},
+		clear: func(d *draft) { d.u.Tags = map[string]string{} },
+		check: checkTags,
+		value: func(d *Document) any { return d.Tags },
+	},
+	{
+		Name: "privileges", Access: AdminWritable, MaxItems: MaxPrivileges,
+		decode: func(d *draft, v any) error {
+			privs := []string{}
+			switch t := v.(type) {
+			case []any:
+				for _, pv := range t {
+					s, ok := pv.(string)
+					if !ok {
+						return mustBe("privileges", "an array of strings")
+					}
+					privs = append(privs, s)
+				}
+			case []string:
+				privs = append(privs, t...)
+			default:
+				return mustBe("privileges", "an array of strings")
+			}
+			d.u.Privileges = privs
+			return nil
+		},
+		clear: func(d *draft) { d.u.Privileges = []string{} },
+		check: checkPrivileges,
+		value: func(d *Document) any { return d.Privileges },
+	},
+	optionalText("group", AdminWritable, MaxGroupLen, func(u *User) **string { return &u.Group }, func(d *Document) any { return d.Group }),
+	optionalText("deviceId", AdminWritable, MaxDeviceIDLen, func(u *User) **string { return &u.DeviceID }, func(d *Document) any { return d.DeviceID }),
+	{
+		Name: "adminDevices", Access: AdminWritable, Min: 0, Max: MaxAdminDevices,
+		decode: func(d *draft, v any) error {
+			n, ok := asInt(v)
+			if !ok {
+				return mustBe("adminDevices", "an integer")
+			}
+			d.u.AdminDevices = n
+			return nil
+		},
+		clear: func(d *draft) { d.u.AdminDevices = 0 },
+		check: func(u *User) error { return checkRange("adminDevices", int64(u.AdminDevices), MaxAdminDevices) },
+		value: func(d *Document) any { return d.AdminDevices },
+	},
+	optionalTime("from", AdminWritable, func(u *User) **time.Time { return &u.From }, func(d *Document) any { return d.From },
+		func(u *User) error {
+			if u.From != nil && u.Expires != nil && u.From.After(*u.Expires) {
+				return FieldErrorf(EInvalid, "from", "Field \"from\" must not be after \"expires\".")
+			}
+			return nil
+		}),
+	optionalTime("expires", AdminWritable, func(u *User) **time.Time { return &u.Expires }, func(d *Document) any { return d.Expires }, nil),
+	{
+		Name: "password", Access: SelfWritable, Nullable: true, WriteOnly: true, omit: omitKeeps,
+		decode: func(d *draft, v any) error {
+			s, ok := v.(string)
+			if !ok {
+				return mustBe("password", "a string")
+			}
+			d.password = &s
+			return nil
+		},
+		clear: func(d *draft) {}, // null keeps the password
+		value: func(*Document) any { return nil },
+	},
+	readOnly("creation", func(d *Document) any { return d.Creation }, nil),
+	readOnly("modification", func(d *Document) any { return d.Modification }, nil),
+	readOnly("lastLogin", func(d *Document) any { return d.LastLogin }, nil),
+	{
+		Name: "role", Access: AdminWritable, omit: omitKeeps,
+		decode: func(d *draft, v any) error {
+			s, ok := v.(string)
+			if !ok || !Role(s).Valid() {
+				return errBadRole("role")
+			}
+			d.u.Role = Role(s)
+			return nil
+		},
+		clear: func(d *draft) {}, // null keeps the role
+		check: func(u *User) error {
+			if !u.Role.Valid() {
+				return errBadRole("role")
+			}
+			return nil
+		},
+		value: func(d *Document) any { return d.Role },
+	},
+	{
+		Name: "deletedAt", Access: AdminUndelete, Nullable: true, omit: omitKeeps,
+		decode: func(d *draft, v any) error {
+			t, err := asTime("deletedAt", v)
+			if err != nil {
+				return err
+			}
+			d.u.DeletedAt = &t
+			return nil
+		},
+		clear: func(d *draft) { d.u.DeletedAt = nil },
+		value: func(d *Document) any { return d.DeletedAt },
+	},
+	{
+		Name: "dailyQuota", Access: AdminWritable, Nullable: true, Min: 0, Max: MaxDailyQuota,
+		decode: func(d *draft, v any) error {
+			n, ok := asInt(v)
+			if !ok {
+				return mustBe("dailyQuota", "an integer")
+			}
+			q := int64(n)
+			d.u.DailyQuota = &q
+			return nil
+		},
+		clear: func(d *draft) { d.u.DailyQuota = nil },
+		check: func(u *User) error {
+			if u.DailyQuota == nil {
+				return nil
+			}
+			return checkRange("dailyQuota", *u.DailyQuota, MaxDailyQuota)
+		},
+		value: func(d *Document) any { return d.DailyQuota },
+	},
+}
+
+// fieldIndex finds a descriptor by name.
+var fieldIndex = func() map[string]*Field {
+	m := make(map[string]*Field, len(Fields))
+	for _, f := range Fields {
+		m[f.Name] = f
+	}
+	return m
+}()
+
+// FieldNamed returns the descriptor of the document field name, or nil.
+func FieldNamed(name string) *Field { return fieldIndex[name] }
+
+// Writable reports whether the field can be written through the API by
+// anyone (the fields of a write body).
+func (f *Field) Writable() bool { return f.Access != ReadOnly }
+
+func readOnly(name string, value func(d *Document) any, decode func(d *draft, v any) error) *Field {
+	if decode == nil {
+		decode = func(*draft, any) error { return nil } // ignored
+	}
+	return &Field{Name: name, Access: ReadOnly, Nullable: name == "lastLogin", decode: decode, value: value,
+		clear: func(*draft) {}}
+}
+
+func requiredText(name string, max int, ptr func(u *User) *string, value func(d *Document) any, extra func(u *User) error) *Field {
+	return &Field{
+		Name: name, Access: SelfWritable, MaxLength: max, omit: omitRequired,
+		decode: func(d *draft, v any) error {
+			s, ok := v.(string)
+			if !ok {
+				return mustBe(name, "a string")
+			}
+			*ptr(d.u) = s
+			return nil
+		},
+		check: func(u *User) error {
+			s := *ptr(u)
+			if strings.TrimSpace(s) == "" {
+				return FieldErrorf(EInvalid, name, "Field %q must not be empty.", name)
+			}
+			if err := checkText(name, s, max); err != nil {
+				return err
+			}
+			if extra != nil {
+				return extra(u)
+			}
+			return nil
+		},
+		value: value,
+	}
+}
+
+func optionalText(name string, access Access, max int, ptr func(u *User) **string, value func(d *Document) any) *Field {
+	return &Field{
+		Name: name, Access: access, Nullable: true, MaxLength: max,
+		decode: func(d *draft, v any) error {
+			s, ok := v.(string)
+			if !ok {
+				return mustBe(name, "a string")
+			}
+			*ptr(d.u) = &s
+			return nil
+		},
+		clear: func(d *draft) { *ptr(d.u) = nil },
+		check: func(u *User) error {
+			if s := *ptr(u); s != nil {
+				return checkText(name, *s, max)
+			}
+			return nil
+		},
+		value: value,
+	}
+}
+
+func optionalTime(name string, access Access, ptr func(u *User) **time.Time, value func(d *Document) any, check func(u *User) error) *Field {
+	return &Field{
+		Name: name, Access: access, Nullable: true,
+		decode: func(d *draft, v any) error {
+			t, err := asTime(name, v)
+			if err != nil {
+				return err
+			}
+			*ptr(d.u) = &t
+			return nil
+		},
+		clear: func(d *draft) { *ptr(d.u) = nil },
+		check: check,
+		value: value,
+	}
+}
+
+// mustBe is the answer to a value of the wrong type. The messages are
+// whole literals so that the message catalog (messages.go) can hold them.
+func mustBe(field, what string) error {
+	format := map[string]string{
+		"a string":              "Field %q must be a string.",
+		"a boolean":             "Field %q must be a boolean.",
+		"an integer":            "Field %q must be an integer.",
+		"an object of strings":  "Field %q must be an object of strings.",
+		"an array of strings":   "Field %q must be an array of strings.",
+		"an RFC 3339 timestamp": "Field %q must be an RFC 3339 timestamp.",
+	}[what]
+	return FieldErrorf(EInvalid, field, format, field)
+}
+
+// checkRange checks an integer field's range, from 0 to max.
+func checkRange(field string, n, max int64) error {
+	if n < 0 || n > max {
+		return FieldErrorf(EInvalid, field, "Field %q must be between 0 and %d.", field, max)
+	}
+	return nil
 }
 
 // ChangedFields lists the document fields whose values differ between two
 // users, in document order. The password is not in the document; callers
 // track it on their own.
 func ChangedFields(before, after *User) []string {
-	b, a := fieldValues(before), fieldValues(after)
+	b, a := before.Document(), after.Document()
 	var changed []string
-	for _, f := range documentFieldOrder {
-		if !reflect.DeepEqual(b[f], a[f]) {
-			changed = append(changed, f)
+	for _, f := range Fields {
+		if !equalValues(f.value(b), f.value(a)) {
+			changed = append(changed, f.Name)
 		}
 	}
 	return changed
 }
 
-func fieldValues(u *User) map[string]any {
-	d := u.Document()
-	return map[string]any{
-		"id": d.ID, "name": d.Name, "email": d.Email, "country": d.Country, "timeZone": d.TimeZone,
-		"description": d.Description, "message": d.Message, "disabled": d.Disabled,
-		"disabledMessage": d.DisabledMessage, "tags": d.Tags, "privileges": d.Privileges,
-		"group": d.Group, "deviceId": d.DeviceID, "adminDevices": d.AdminDevices,
-		"from": d.From, "expires": d.Expires, "creation": d.Creation,
-		"modification": d.Modification, "lastLogin": d.LastLogin, "role": d.Role,
-		"deletedAt": d.DeletedAt, "dailyQuota": d.DailyQuota,
-	}
-}
+// equalValues is how two values of a field compare: as the document shows
+// them (so two instants equal to the microsecond are equal).
+func equalValues(a, b any) bool { return reflect.DeepEqual(a, b) }

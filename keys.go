@@ -84,7 +84,7 @@ func (s *Service) tokenChange(ctx context.Context, userID, action string, fn fun
 		userID = actor.ID
 	}
 	return userID, s.Store.InTx(ctx, func(tx Store) error {
-		if _, err := s.visibleUser(ctx, tx, actor, userID, true); err != nil {
+		if _, err := s.target(ctx, tx, actor, action, userID, true); err != nil {
 			return err
 		}
 		if err := fn(tx, userID); err != nil {
@@ -103,7 +103,7 @@ func (s *Service) APIKeys(ctx context.Context, userID string) ([]APIKey, error) 
 	if userID == "" {
 		userID = actor.ID
 	}
-	if _, err := s.visibleUser(ctx, s.Store, actor, userID, false); err != nil {
+	if _, err := s.target(ctx, s.Store, actor, ActionAPIKeys, userID, false); err != nil {
 		return nil, err
 	}
 	toks, err := s.Store.Tokens(ctx, userID, KindAPIKey)

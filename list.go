@@ -90,8 +90,11 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter, first *int64, aft
 	if f.Search != nil && len(*f.Search) > MaxNameLen {
 		return nil, FieldErrorf(EInvalid, "search", "Field %q is too long (at most %d characters).", "search", MaxNameLen)
 	}
-	if !actor.IsAdmin() {
-		q.Filter.OnlyID = actor.ID
+	if err := Authorize(actor, ActionList, nil, s.now()); err != nil {
+		return nil, err
+	}
+	if only := listScope(actor); only != "" {
+		q.Filter.OnlyID = only
 	}
 	users, total, err := s.Store.ListUsers(ctx, q)
 	if err != nil {

@@ -2,6 +2,137 @@ package usersvc
 
 import "time"
 
+// This file is the one authorization policy: who may do what to which
+// user, and which fields of a change they may write. Every operation of
+// both transports asks Authorize (through the Service), and every write
+// asks authorizeFields with the change it computed, before any value is
+// validated: a caller who may not touch a field hears 403 about it even
+// when the value they sent is also invalid.
+//
+// The rules:
+//   - An account acts only while usable: not deleted, not disabled, and
+//     from ≤ now < expires (usable). Authentication and sign-in both ask.
+//   - Admins may see and act on every user, deleted ones included.
+//     Other callers see only themselves, and only while not deleted;
+//     anyone else is "not found", exactly like an id that does not exist.
+//   - Creating users and following every user's changes are for admins
+//     (403 for others). Listing is for everyone, scoped to the caller's
+//     own user for non-admins (listScope).
+//   - Writes are judged on what they change, field by field (the field
+//     table's Access), never on how the request spelled them.
+//   - Restore is an ordinary write of deletedAt: admins only, and only
+//     back to null; a non-deleted user's restore changes nothing.
+
+// Actions a caller may ask for. Writes are named as in the history.
+const (
+	ActionRead     = "read"     // user, GET /api/users/{id}
+	ActionList     = "list"     // users, GET /api/users
+	ActionHistory  = "history"  // a user's history
+	ActionAPIKeys  = "apiKeys"  // list a user's API keys
+	ActionWatch    = "watch"    // subscription to one user
+	ActionWatchAll = "watchAll" // subscription to every user
+	// ActionCreate, ActionReplace, ActionPatch, ActionDelete,
+	// ActionRestore, ActionLogin, ActionAPIKeyCreate, ActionAPIKeyRevoke
+	// and ActionTokenCreate are in write.go.
+)
+
+// Authorize says whether actor may do action to target (nil for the
+// actions on no one user: list, create, watchAll). Users the actor may not
+// see are errUserNotFound; actions the actor may not take are EForbidden.
+// Sign-in is asked with the account as both actor and target.
+func Authorize(actor *User, action string, target *User, now time.Time) error {
+	switch action {
+	case ActionList:
+		return nil
+	case ActionCreate:
+		if !actor.IsAdmin() {
+			return Errorf(EForbidden, "Only administrators may create users.")
+		}
+		return nil
+	case ActionWatchAll:
+		if !actor.IsAdmin() {
+			return Errorf(EForbidden, "Only administrators may follow every user's changes.")
+		}
+		return nil
+	case ActionLogin:
+		return usable(target, now)
+	}
+	if target == nil || !(actor.IsAdmin() || actor.ID == target.ID && target.DeletedAt == nil) {
+		return errUserNotFound
+	}
+	return nil
+}
+
+// listScope is the one user a listing is limited to, "" for all: non-admins
+// list only themselves.
+func listScope(actor *User) string {
+	if actor.IsAdmin() {
+		return ""
+	}
+	return actor.ID
+}
+
+// authorizeFields decides whether actor may turn before into d's user. It
+// looks only at the difference between the two users, never at how the
+// request spelled it, so every route to a field (PUT, any patch
+// operation, GraphQL) is judged alike. A field the actor may not write
+// whose value did not even decode counts as changed.
+func authorizeFields(actor, before *User, d *draft) error {
+	b, a := before.Document(), d.u.Document()
+	for _, f := range Fields {
+		if mayWrite(actor, f) && f.Access != AdminUndelete {
+			continue
+		}
+		if d.errs[f.Name] == nil && equalValues(f.value(b), f.value(a)) {
+			continue
+		}
+		switch f.Access {
+		case ReadOnly:
+			return FieldErrorf(EForbidden, f.Name, "Field %q is read-only.", f.Name)
+		case AdminUndelete:
+			if !actor.IsAdmin() {
+				return FieldErrorf(EForbidden, f.Name, "You may not change field %q.", f.Name)
+			}
+			if d.errs[f.Name] == nil && d.u.DeletedAt != nil {
+				return FieldErrorf(EInvalid, f.Name, "Field \"deletedAt\" can only be set back to null; delete users with DELETE.")
+			}
+		default:
+			return FieldErrorf(EForbidden, f.Name, "You may not change field %q.", f.Name)
+		}
+	}
+	return nil
+}
+
+// AuthorizeChange is authorizeFields for a change already made: may actor
+// turn before into after? (A password change is every visible user's to
+// make, so it needs no word here.)
+func AuthorizeChange(actor, before, after *User) error {
+	return authorizeFields(actor, before, &draft{u: after})
+}
+
+// mayWrite says whether actor may write field f of a user they can see.
+func mayWrite(actor *User, f *Field) bool {
+	switch f.Access {
+	case SelfWritable:
+		return true
+	case AdminWritable, AdminUndelete:
+		return actor.IsAdmin()
+	}
+	return false
+}
+
+// admits says whether a bearer token and its owner may act at now.
+func admits(tok *Token, owner *User, now time.Time) error {
+	if tok.Kind == KindAPIKey || !tokenLive(tok, now) {
+		return errBadToken
+	}
+	return usable(owner, now)
+}
+
+func tokenLive(t *Token, now time.Time) bool {
+	return !t.Revoked && (t.Expires == nil || now.Before(*t.Expires))
+}
+
 // usable says whether u may use the API at now, and if not, why.
 func usable(u *User, now time.Time) error {
 	switch accountState(u, now) {
@@ -54,40 +185,6 @@ func (s *Service) AccountStatus(u *User) string { return accountState(u, s.now()
 // admin who may use the API (not deleted, not disabled, from ≤ now <
 // expires). Every way an admin stops being one counts: role, disabled,
 // deletedAt, from and expires. Store.CountActiveAdmins uses the same notion.
+// A write that turns the last active admin into anything else is refused
+// (write.go).
 func activeAdmin(u *User, now time.Time) bool { return u.IsAdmin() && usable(u, now) == nil }
-
-// CanView reports whether actor may see target. Non-admins see only
-// themselves; everything else answers as if it did not exist.
-func CanView(actor, target *User) bool {
-	return actor.IsAdmin() || (actor.ID == target.ID && target.DeletedAt == nil)
-}
-
-// AuthorizeChange decides whether actor may turn before into after. It looks
-// only at the difference between the two users, never at how the request
-// spelled it, so every route to a field (PUT, any patch operation, GraphQL)
-// is judged alike.
-func AuthorizeChange(actor, before, after *User, passwordChanged bool) error {
-	changed := ChangedFields(before, after)
-	if passwordChanged {
-		changed = append(changed, "password")
-	}
-	for _, f := range changed {
-		switch FieldAccess[f] {
-		case SelfWritable:
-		case AdminWritable:
-			if !actor.IsAdmin() {
-				return FieldErrorf(EForbidden, f, "You may not change field %q.", f)
-			}
-		case AdminUndelete:
-			if !actor.IsAdmin() {
-				return FieldErrorf(EForbidden, f, "You may not change field %q.", f)
-			}
-			if after.DeletedAt != nil {
-				return FieldErrorf(EInvalid, f, "Field \"deletedAt\" can only be set back to null; delete users with DELETE.")
-			}
-		default:
-			return FieldErrorf(EForbidden, f, "Field %q is read-only.", f)
-		}
-	}
-	return nil
-}

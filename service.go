@@ -50,7 +50,8 @@ var errUserNotFound = Errorf(ENotFound, "User not found.")
 // A caller reading themselves gets the user their token check loaded: it
 // is as fresh as a second read would be (the token cache drops a user on
 // any change, by this process or, through notices, by another), and it
-// saves the read.
+// saves the read. The policy allows it: a caller whose token was accepted
+// is usable, so not deleted, and may read themselves.
 func (s *Service) User(ctx context.Context, id string) (*User, error) {
 	if p := PrincipalFrom(ctx); p != nil && p.Token != nil && p.User != nil && p.User.ID == id {
 		return p.User, nil
@@ -59,7 +60,7 @@ func (s *Service) User(ctx context.Context, id string) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.visibleUser(ctx, s.Store, actor, id, false)
+	return s.target(ctx, s.Store, actor, ActionRead, id, false)
 }
 
 // Me returns the caller's own user.
@@ -71,7 +72,10 @@ func (s *Service) Me(ctx context.Context) (*User, error) {
 	return s.User(ctx, actor.ID)
 }
 
-func (s *Service) visibleUser(ctx context.Context, st Store, actor *User, id string, forUpdate bool) (*User, error) {
+// target loads the user with id for actor's action, as the policy lets
+// actor see it: users the actor may not see are errUserNotFound, like ids
+// that do not exist. forUpdate locks the row (inside st's transaction).
+func (s *Service) target(ctx context.Context, st Store, actor *User, action, id string, forUpdate bool) (*User, error) {
 	if !possibleID(id) {
 		return nil, errUserNotFound
 	}
@@ -82,8 +86,8 @@ func (s *Service) visibleUser(ctx context.Context, st Store, actor *User, id str
 		}
 		return nil, err
 	}
-	if !CanView(actor, u) {
-		return nil, errUserNotFound
+	if err := Authorize(actor, action, u, s.now()); err != nil {
+		return nil, err
 	}
 	return u, nil
 }

@@ -109,7 +109,7 @@ func (s *Service) signInChecked(ctx context.Context, email string, check func(u 
 		u = found
 	}
 	key, ok := check(u)
-	if !ok || usable(u, s.now()) != nil {
+	if !ok || Authorize(u, ActionLogin, u, s.now()) != nil {
 		return nil, errSignIn
 	}
 	secret, err := newSecret(TokenPrefix)
@@ -125,7 +125,7 @@ func (s *Service) signInChecked(ctx context.Context, email string, check func(u 
 		// a password change or a delete takes too: if the password moved
 		// (its change revoked every session) or the account may no longer
 		// act, this sign-in issues nothing.
-		if key == nil && before.PasswordHash != u.PasswordHash || usable(before, at) != nil {
+		if key == nil && before.PasswordHash != u.PasswordHash || Authorize(before, ActionLogin, before, at) != nil {
 			return edit{}, errSignIn
 		}
 		if key != nil {
@@ -149,6 +149,9 @@ func (s *Service) signInChecked(ctx context.Context, email string, check func(u 
 		// clock's resolution): a session was issued.
 		return edit{after: after, effect: true}, nil
 	})
+	if c := ErrorCode(err); c == ENotFound || c == EForbidden {
+		return nil, errSignIn // deleted or barred meanwhile: no different answer
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -71,50 +71,20 @@ func ValidateEmail(s string) error {
 // EmailKey is the form emails are compared in: unique case-insensitively.
 func EmailKey(email string) string { return strings.ToLower(email) }
 
-// Validate checks every rule a stored user must satisfy.
+// Validate checks every rule a stored user must satisfy: each field's own
+// rules (the field table's checks), in document order.
 func Validate(u *User) error {
-	type text struct {
-		field string
-		val   *string
-		max   int
-		req   bool
-	}
-	for _, t := range []text{
-		{"name", &u.Name, MaxNameLen, true},
-		{"email", &u.Email, MaxEmailLen, true},
-		{"country", &u.Country, MaxCountryLen, true},
-		{"timeZone", &u.TimeZone, MaxTimeZoneLen, true},
-		{"description", u.Description, MaxDescriptionLen, false},
-		{"message", u.Message, MaxMessageLen, false},
-		{"disabledMessage", u.DisabledMessage, MaxDisabledMessageLen, false},
-		{"group", u.Group, MaxGroupLen, false},
-		{"deviceId", u.DeviceID, MaxDeviceIDLen, false},
-	} {
-		if t.val == nil {
-			continue
-		}
-		if t.req && strings.TrimSpace(*t.val) == "" {
-			return FieldErrorf(EInvalid, t.field, "Field %q must not be empty.", t.field)
-		}
-		if err := checkText(t.field, *t.val, t.max); err != nil {
-			return err
+	for _, f := range Fields {
+		if f.check != nil {
+			if err := f.check(u); err != nil {
+				return err
+			}
 		}
 	}
-	if err := ValidateEmail(u.Email); err != nil {
-		return err
-	}
-	if _, err := LoadLocation(u.TimeZone); err != nil {
-		return err
-	}
-	if u.AdminDevices < 0 || u.AdminDevices > MaxAdminDevices {
-		return FieldErrorf(EInvalid, "adminDevices", "Field %q must be between 0 and %d.", "adminDevices", MaxAdminDevices)
-	}
-	if u.DailyQuota != nil && (*u.DailyQuota < 0 || *u.DailyQuota > MaxDailyQuota) {
-		return FieldErrorf(EInvalid, "dailyQuota", "Field %q must be between 0 and %d.", "dailyQuota", MaxDailyQuota)
-	}
-	if u.From != nil && u.Expires != nil && u.From.After(*u.Expires) {
-		return FieldErrorf(EInvalid, "from", "Field \"from\" must not be after \"expires\".")
-	}
+	return nil
+}
+
+func checkTags(u *User) error {
 	if len(u.Tags) > MaxTags {
 		return FieldErrorf(EInvalid, "tags", "Field %q has too many entries (at most %d).", "tags", MaxTags)
 	}
@@ -129,6 +99,10 @@ func Validate(u *User) error {
 			return err
 		}
 	}
+	return nil
+}
+
+func checkPrivileges(u *User) error {
 	if len(u.Privileges) > MaxPrivileges {
 		return FieldErrorf(EInvalid, "privileges", "Field %q has too many entries (at most %d).", "privileges", MaxPrivileges)
 	}
@@ -144,9 +118,6 @@ func Validate(u *User) error {
 			return FieldErrorf(EInvalid, "privileges", "Privilege %q is listed twice.", p)
 		}
 		seen[p] = true
-	}
-	if !u.Role.Valid() {
-		return errBadRole("role")
 	}
 	return nil
 }

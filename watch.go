@@ -198,7 +198,7 @@ func (s *Service) WatchUser(ctx context.Context, id string) (<-chan Event, error
 	if id == "" {
 		id = p.User.ID
 	}
-	if _, err := s.visibleUser(ctx, s.Store, p.User, id, false); err != nil {
+	if _, err := s.target(ctx, s.Store, p.User, ActionWatch, id, false); err != nil {
 		return nil, err
 	}
 	return s.watch(ctx, p, []string{id})
@@ -212,8 +212,8 @@ func (s *Service) WatchUsers(ctx context.Context) (<-chan Event, error) {
 	if p == nil || p.User == nil {
 		return nil, Errorf(EUnauthenticated, "Authentication required.")
 	}
-	if !p.User.IsAdmin() {
-		return nil, Errorf(EForbidden, "Only administrators may follow every user's changes.")
+	if err := Authorize(p.User, ActionWatchAll, nil, s.now()); err != nil {
+		return nil, err
 	}
 	return s.watch(ctx, p, nil)
 }
@@ -246,8 +246,8 @@ func (s *Service) watch(ctx context.Context, p *Principal, ids []string) (<-chan
 			var err error = Errorf(ERateLimited, "The subscriber is too slow; subscribe again.")
 			if !overflow {
 				var actor *User
-				if actor, err = s.Recheck(ctx, p); err == nil && ids == nil && !actor.IsAdmin() {
-					err = Errorf(EForbidden, "Only administrators may follow every user's changes.")
+				if actor, err = s.Recheck(ctx, p); err == nil && ids == nil {
+					err = Authorize(actor, ActionWatchAll, nil, s.now())
 				}
 				if err == nil {
 					err = s.sendChanged(ctx, out, actor, ids, changed, resync)
@@ -287,7 +287,7 @@ func (s *Service) sendChanged(ctx context.Context, out chan<- Event, actor *User
 		if ids != nil && id != ids[0] {
 			continue // the subscriber's own user, followed only to re-check access
 		}
-		u, err := s.visibleUser(ctx, s.Store, actor, id, false)
+		u, err := s.target(ctx, s.Store, actor, ActionWatch, id, false)
 		if err != nil {
 			if ids == nil && ErrorCode(err) == ENotFound {
 				continue
@@ -314,7 +314,7 @@ func (s *Service) Recheck(ctx context.Context, p *Principal) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.admits(tok, owner, s.now()); err != nil {
+	if err := admits(tok, owner, s.now()); err != nil {
 		return nil, err
 	}
 	return owner, nil

@@ -68,7 +68,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	for {
 		var undecided *passwordDecision
 		err = s.Store.InTx(ctx, func(tx Store) error {
-			before, err := s.visibleUser(ctx, tx, actor, id, true)
+			before, err := s.target(ctx, tx, actor, action, id, true)
 			if err != nil {
 				return err
 			}
@@ -187,34 +187,43 @@ func (d *passwordDecision) decide(cost int) error {
 }
 
 // fromDocument is the change of PUT and of both patch formats: decode the
-// new document, apply it over the stored user, validate, authorize.
+// new document over the stored user, authorize what it changes, then
+// validate it (authorization first: see policy.go).
 func (s *Service) fromDocument(build func(before *User) (any, error)) change {
 	return func(tx Store, actor, before *User) (edit, error) {
 		doc, err := build(before)
 		if err != nil {
 			return edit{}, err
 		}
-		in, err := DecodeInput(doc)
+		d, err := decodeBody(doc, before, actor.IsAdmin())
 		if err != nil {
 			return edit{}, err
 		}
-		if in.ID != nil && *in.ID != before.ID {
+		if err := authorizeFields(actor, before, d); err != nil {
+			return edit{}, err
+		}
+		if d.err != nil {
+			return edit{}, d.err
+		}
+		if d.id != nil && *d.id != before.ID {
 			return edit{}, FieldErrorf(EInvalid, "id", "The id in the body does not match the id in the path.")
 		}
-		after := applyInput(before, in, actor.IsAdmin())
-		if err := Validate(after); err != nil {
+		if err := validateUser(d); err != nil {
 			return edit{}, err
 		}
-		if in.Password != nil {
-			if err := ValidatePassword(*in.Password); err != nil {
-				return edit{}, err
-			}
-		}
-		if err := AuthorizeChange(actor, before, after, in.Password != nil); err != nil {
-			return edit{}, err
-		}
-		return edit{after: after, password: in.Password}, nil
+		return edit{after: d.u, password: d.password}, nil
 	}
+}
+
+// validateUser checks a decoded user and its new password, if any.
+func validateUser(d *draft) error {
+	if err := Validate(d.u); err != nil {
+		return err
+	}
+	if d.password != nil {
+		return ValidatePassword(*d.password)
+	}
+	return nil
 }
 
 // ReplaceUser is the full replace (PUT, updateUser). body is a generic JSON
@@ -275,43 +284,10 @@ func (s *Service) DeleteUser(ctx context.Context, id string) (*User, error) {
 // RestoreUser un-deletes a user. Admins only.
 func (s *Service) RestoreUser(ctx context.Context, id string) (*User, error) {
 	return s.write(ctx, id, nil, ActionRestore, func(tx Store, actor, before *User) (edit, error) {
-		after := before.Clone()
-		after.DeletedAt = nil
-		return edit{after: after}, AuthorizeChange(actor, before, after, false)
+		d := &draft{u: before.Clone()}
+		d.u.DeletedAt = nil
+		return edit{after: d.u}, authorizeFields(actor, before, d)
 	})
-}
-
-// applyInput builds the user a replace would store. Omitted optional fields
-// are cleared, except password, role and deletedAt, which keep their values;
-// for non-admins, fields they may not write also keep their values when the
-// body omits them.
-func applyInput(before *User, in *Input, admin bool) *User {
-	u := before.Clone()
-	u.Name, u.Email, u.Country, u.TimeZone = in.Name, in.Email, in.Country, in.TimeZone
-	u.Description = in.Description
-	set := func(field string, apply func()) {
-		if admin || in.Present[field] {
-			apply()
-		}
-	}
-	set("message", func() { u.Message = in.Message })
-	set("disabled", func() { u.Disabled = in.Disabled })
-	set("disabledMessage", func() { u.DisabledMessage = in.DisabledMessage })
-	set("tags", func() { u.Tags = in.Tags })
-	set("privileges", func() { u.Privileges = in.Privileges })
-	set("group", func() { u.Group = in.Group })
-	set("deviceId", func() { u.DeviceID = in.DeviceID })
-	set("adminDevices", func() { u.AdminDevices = in.AdminDevices })
-	set("from", func() { u.From = in.From })
-	set("expires", func() { u.Expires = in.Expires })
-	set("dailyQuota", func() { u.DailyQuota = in.DailyQuota })
-	if in.Role != nil {
-		u.Role = *in.Role
-	}
-	if in.DeletedAtSet {
-		u.DeletedAt = in.DeletedAt
-	}
-	return u
 }
 
 // NewUserInput is what the command line's user create takes.
@@ -341,26 +317,26 @@ func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !actor.IsAdmin() {
-		return nil, Errorf(EForbidden, "Only administrators may create users.")
+	now := s.now()
+	if err := Authorize(actor, ActionCreate, nil, now); err != nil {
+		return nil, err
 	}
-	in, err := DecodeInput(body)
+	blank := &User{ID: NewUserID(), Role: RoleUser, Tags: map[string]string{}, Privileges: []string{},
+		Creation: now, Modification: now, Version: 1}
+	d, err := decodeBody(body, blank, true)
 	if err != nil {
 		return nil, err
 	}
-	in.DeletedAtSet = false
-	now := s.now()
-	blank := &User{ID: NewUserID(), Role: RoleUser, Tags: map[string]string{}, Privileges: []string{},
-		Creation: now, Modification: now, Version: 1}
-	u := applyInput(blank, in, true)
-	if err := Validate(u); err != nil {
+	if d.err != nil {
+		return nil, d.err
+	}
+	u := d.u
+	u.DeletedAt = nil // ignored on create, like the id
+	if err := validateUser(d); err != nil {
 		return nil, err
 	}
-	if in.Password != nil {
-		if err := ValidatePassword(*in.Password); err != nil {
-			return nil, err
-		}
-		if err := s.hashPassword(u, *in.Password); err != nil {
+	if d.password != nil {
+		if err := s.hashPassword(u, *d.password); err != nil {
 			return nil, err
 		}
 	}
@@ -368,7 +344,7 @@ func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, in.Password != nil)); err != nil {
+		if err := s.audit(ctx, tx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, d.password != nil)); err != nil {
 			return err
 		}
 		return tx.NotifyUserChanged(ctx, u.ID) // for other processes' subscriptions

@@ -211,7 +211,7 @@ func TestFieldAccess(t *testing.T) {
 								map[string]any{"id": target.ID, "in": in})
 						}
 						want := ""
-						switch access := usersvc.FieldAccess[field]; {
+						switch access := usersvc.FieldNamed(field).Access; {
 						case who == "other":
 							want = "NOT_FOUND"
 						case who == "self" && access != usersvc.SelfWritable:

@@ -44,7 +44,7 @@ func TestFieldAccess(t *testing.T) {
 		e := testenv.Start(t, db)
 		n := 0
 		for field, sample := range sampleValues {
-			access := usersvc.FieldAccess[field]
+			access := usersvc.FieldNamed(field).Access
 			for _, route := range []string{"put", "replace", "add", "copy", "move", "whole"} {
 				for _, who := range []string{"self", "other", "admin"} {
 					n++
