@@ -13,25 +13,46 @@ import (
 )
 
 // accessChanges are the changes that end (or narrow) what a token may do,
-// each made by an admin through svc. check says whether a token check
-// answered after the change is right: refused, or, for the role change,
-// carrying the new role.
-var accessChanges = []struct {
-	name   string
-	change func(ctx context.Context, svc *usersvc.Service, id string) error
-	right  func(p *usersvc.Principal, err error) bool
-}{
-	{"disable", patchOp(`[{"op":"replace","path":"/disabled","value":true}]`), refused},
+// each made by an admin through svc, on a victim made by newVictim (an
+// admin signed in with an API key). code is what a token check answered
+// after the change must say: that error code, or "" for the role change,
+// where the check passes and carries the new role.
+var accessChanges = []accessChange{
+	{"disable", patchOp(`[{"op":"replace","path":"/disabled","value":true}]`), usersvc.EForbidden},
 	{"delete", func(ctx context.Context, svc *usersvc.Service, id string) error {
 		_, err := svc.DeleteUser(ctx, id)
 		return err
-	}, refused},
-	{"password change", patchOp(`[{"op":"add","path":"/password","value":"a new password 1"}]`), refused},
-	{"expires in the past", patchOp(`[{"op":"replace","path":"/expires","value":"2020-01-01T00:00:00Z"}]`), refused},
-	{"from in the future", patchOp(`[{"op":"replace","path":"/from","value":"2099-01-01T00:00:00Z"}]`), refused},
-	{"role change", patchOp(`[{"op":"replace","path":"/role","value":"user"}]`), func(p *usersvc.Principal, err error) bool {
+	}, usersvc.EUnauthenticated}, // the delete revoked the session
+	{"password change", patchOp(`[{"op":"add","path":"/password","value":"a new password 1"}]`), usersvc.EUnauthenticated},
+	{"expires in the past", patchOp(`[{"op":"replace","path":"/expires","value":"2020-01-01T00:00:00Z"}]`), usersvc.EForbidden},
+	{"from in the future", patchOp(`[{"op":"replace","path":"/from","value":"2099-01-01T00:00:00Z"}]`), usersvc.EForbidden},
+	{"role change", patchOp(`[{"op":"replace","path":"/role","value":"user"}]`), ""},
+	{"API key revocation", func(ctx context.Context, svc *usersvc.Service, id string) error {
+		keys, err := svc.APIKeys(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if _, err := svc.RevokeAPIKey(ctx, id, fmt.Sprint(k.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, usersvc.EUnauthenticated}, // the session exchanged for the key ended with it
+}
+
+type accessChange struct {
+	name   string
+	change func(ctx context.Context, svc *usersvc.Service, id string) error
+	code   string
+}
+
+// right says whether a token check answered after the change is right.
+func (c accessChange) right(p *usersvc.Principal, err error) bool {
+	if c.code == "" {
 		return err == nil && p.User.Role == usersvc.RoleUser
-	}},
+	}
+	return err != nil && usersvc.ErrorCode(err) == c.code
 }
 
 func patchOp(patch string) func(ctx context.Context, svc *usersvc.Service, id string) error {
@@ -50,8 +71,9 @@ func refused(p *usersvc.Principal, err error) bool {
 	return c == usersvc.EUnauthenticated || c == usersvc.EForbidden
 }
 
-// newVictim makes an admin (so a role change narrows it) with a password,
-// and signs it in: the session token (the kind a password change revokes)
+// newVictim makes an admin (so a role change narrows it) with a password
+// and an API key, and signs it in with the key: the session token (the
+// kind a password change, a delete and the key's revocation all revoke)
 // has not been checked by any process yet.
 func newVictim(t *testing.T, e *testenv.Env, name string) (*usersvc.User, string) {
 	t.Helper()
@@ -63,7 +85,11 @@ func newVictim(t *testing.T, e *testenv.Env, name string) (*usersvc.User, string
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := e.Svc.Login(usersvc.WithClientAddr(context.Background(), "127.0.0.1"), email, pw)
+	key, _, err := e.Svc.CreateAPIKey(sys, u.ID, "victim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := e.Svc.LoginWithAPIKey(usersvc.WithClientAddr(context.Background(), "127.0.0.1"), email, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,6 +321,55 @@ func TestCacheNeedsHeartbeats(t *testing.T) {
 		}
 		if e.Svc.AuthCached(e.BobToken) {
 			t.Fatal("still served after the listener stopped hearing")
+		}
+	})
+}
+
+// TestAccessEndsAtOnce: a token whose check is cached is refused (or, for
+// the role change, carries the new role) by the very next check after
+// each access-ending change: at once in the process that made the change,
+// and in another process on the same PostgreSQL database as soon as that
+// process has heard the change's notice (the README's 1 s bound is the
+// heartbeat rule, pinned by TestAuthCacheRules and TestCacheNeedsHeartbeats).
+func TestAccessEndsAtOnce(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		admin := usersvc.SystemContext(context.Background())
+		checkers := []struct {
+			name string
+			svc  *usersvc.Service
+		}{{"same process", e.Svc}}
+		if db.Name == "postgres" {
+			startWatching(t, e.Svc) // entries live an hour here: only invalidation can end them
+			p2 := testenv.NewService(testenv.OpenStore(t, db), e.Clock)
+			startWatching(t, p2)
+			checkers = append(checkers, struct {
+				name string
+				svc  *usersvc.Service
+			}{"other process", p2})
+		}
+		for _, checker := range checkers {
+			for _, c := range accessChanges {
+				t.Run(checker.name+"/"+c.name, func(t *testing.T) {
+					victim, token := newVictim(t, e, c.name)
+					if p, err := auth(checker.svc, token); err != nil || p.User.Role != usersvc.RoleAdmin {
+						t.Fatalf("before the change: %v", err)
+					}
+					if !checker.svc.AuthCached(token) {
+						t.Fatal("the check was not cached: this test would prove nothing")
+					}
+					gen := usersvc.AuthGeneration(checker.svc, victim.ID)
+					if err := c.change(admin, e.Svc, victim.ID); err != nil {
+						t.Fatalf("change: %v", err)
+					}
+					if checker.svc != e.Svc {
+						waitHeard(t, checker.svc, victim.ID, gen)
+					}
+					if p, err := auth(checker.svc, token); !c.right(p, err) {
+						t.Fatalf("after the change: principal %+v, err %v, want code %q", p, err, c.code)
+					}
+				})
+			}
 		}
 	})
 }
