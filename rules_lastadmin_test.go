@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"usersvc"
 	"usersvc/internal/testenv"
@@ -32,6 +33,8 @@ func TestLastActiveAdmin(t *testing.T) {
 		{"expires in the past", "", patchW(`[{"op":"add","path":"/expires","value":"2020-01-01T00:00:00Z"}]`), usersvc.EConflict},
 		{"expires now", "", patchW(`[{"op":"add","path":"/expires","value":"2026-06-01T12:00:00Z"}]`), usersvc.EConflict},
 		{"from in the future", "", patchW(`[{"op":"add","path":"/from","value":"2099-01-01T00:00:00Z"}]`), usersvc.EConflict},
+		{"from in the future while writing disabled false", "", patchW(`[{"op":"add","path":"/from","value":"2026-06-01T12:00:01Z"},{"op":"add","path":"/disabled","value":false}]`), usersvc.EConflict},
+		{"expires in the past by replace", "", replaceW(`{"name":"Admin","email":"admin@example.com","country":"ES","timeZone":"UTC","expires":"2021-01-01T00:00:00Z"}`), usersvc.EConflict},
 		{"expires in the future is accepted", "", patchW(`[{"op":"add","path":"/expires","value":"2099-01-01T00:00:00Z"}]`), ""},
 		{"from in the past is accepted", "", patchW(`[{"op":"add","path":"/from","value":"2020-01-01T00:00:00Z"}]`), ""},
 		{"a change that keeps the admin active is accepted", "", patchW(`[{"op":"add","path":"/description","value":"still here"}]`), ""},
@@ -74,6 +77,28 @@ func TestLastActiveAdmin(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestLastAdminAloneLater: an admin may let their own account expire now
+// while another admin is active; once it has, that other admin is the
+// last one and may not make themselves inactive.
+func TestLastAdminAloneLater(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		ctx := as(t, e, e.AdminToken)
+		if _, err := patchW(`[{"op":"replace","path":"/role","value":"admin"}]`)(t, ctx, e.Svc, e.Alice.ID); err != nil {
+			t.Fatal(err)
+		}
+		now := usersvc.FormatTime(e.Clock.Now())
+		if _, err := patchW(`[{"op":"add","path":"/expires","value":"`+now+`"}]`)(t, ctx, e.Svc, e.Admin.ID); err != nil {
+			t.Fatalf("expiring with another active admin: %v", err)
+		}
+		e.Clock.Advance(time.Hour)
+		_, err := patchW(`[{"op":"add","path":"/from","value":"2099-01-01T00:00:00Z"}]`)(t, as(t, e, e.AliceToken), e.Svc, e.Alice.ID)
+		if codeOf(err) != usersvc.EConflict {
+			t.Fatalf("Alice postpones herself as the last admin: %v, want conflict", err)
+		}
+	})
 }
 
 // TestLastAdminTheDeletedOtherDoesNotCount: a soft-deleted admin is not the

@@ -2,6 +2,7 @@ package usersvc_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -226,4 +227,34 @@ func TestAuthorizationBeforeValidation(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestConcurrentWritesLoseNothing: writes to one user at the same time
+// are serialized on the user's row: every one is saved, each its own
+// version and history entry.
+func TestConcurrentWritesLoseNothing(t *testing.T) {
+	const n = 20
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		ctx := as(t, e, e.AdminToken)
+		errs := make(chan error, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				_, err := e.Svc.PatchUser(ctx, e.Alice.ID, []any{map[string]any{"op": "add", "path": fmt.Sprintf("/tags/t%d", i), "value": "x"}}, nil)
+				errs <- err
+			}()
+		}
+		for i := 0; i < n; i++ {
+			if err := <-errs; err != nil {
+				t.Errorf("write: %v", err)
+			}
+		}
+		u := stored(t, e, e.Alice.ID)
+		if len(u.Tags) != 20 || u.Version != 21 {
+			t.Fatalf("%d tags at version %d after %d concurrent writes, want 20 at 21", len(u.Tags), u.Version, n)
+		}
+		if h := audit(t, e, e.Alice.ID); len(h) != 22 { // create, token.create and 20 patches
+			t.Fatalf("%d history entries, want 22", len(h))
+		}
+	})
 }

@@ -235,39 +235,6 @@ func TestCreateDeleteRestore(t *testing.T) {
 	})
 }
 
-func TestLastAdmin(t *testing.T) {
-	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
-		e := testenv.Start(t, db)
-		for _, tc := range []struct{ name, method, body string }{
-			{"demote", "PATCH", `[{"op":"replace","path":"/role","value":"user"}]`},
-			{"disable", "PATCH", `[{"op":"replace","path":"/disabled","value":true}]`},
-			{"delete", "DELETE", ""},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				var r *testenv.Response
-				if tc.method == "PATCH" {
-					r = patch(t, e, e.AdminToken, e.Admin.ID, tc.body)
-				} else {
-					r = e.Do(t, "DELETE", path(e.Admin), e.AdminToken, "")
-				}
-				if r.Status != 409 || !strings.Contains(r.JSON["error"].(string), "last active administrator") {
-					t.Fatalf("%d %s", r.Status, r.Body)
-				}
-			})
-		}
-		// With a second admin, the first may step down.
-		if r := patch(t, e, e.AdminToken, e.Alice.ID, `[{"op":"replace","path":"/role","value":"admin"}]`); r.Status != 200 {
-			t.Fatal(r.Status)
-		}
-		if r := patch(t, e, e.AdminToken, e.Admin.ID, `[{"op":"replace","path":"/role","value":"user"}]`); r.Status != 200 {
-			t.Fatalf("demote with another admin: %d %s", r.Status, r.Body)
-		}
-		if r := e.Do(t, "DELETE", path(e.Alice), e.AliceToken, ""); r.Status != 409 {
-			t.Fatalf("the new last admin deletes herself: %d", r.Status)
-		}
-	})
-}
-
 func TestLookups(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
