@@ -62,7 +62,7 @@ func TestEnvPrecedence(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			c, err := serveConfig(tc.args)
+			c, err := serveConfig(tc.args, nil)
 			if tc.wantErr != "" {
 				if err == nil || err.Error() != tc.wantErr {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -128,5 +128,41 @@ func TestConfigBeforeDatabase(t *testing.T) {
 				t.Fatalf("err = %v, want it to say %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestHelp: -h prints every flag, each with the variable that also sets
+// it and its default (not the variable's value), and is not an error.
+func TestHelp(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("USERSVC_DAILY_QUOTA", "7")
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"serve", "-h"}, nil, &out, &errb); err != nil {
+		t.Fatalf("serve -h: %v", err)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("stdout: %q", out.String())
+	}
+	help := map[string]string{} // flag → its lines
+	for _, block := range strings.Split(errb.String(), "\n  -")[1:] {
+		name, _, _ := strings.Cut(block, " ")
+		name, _, _ = strings.Cut(name, "\n")
+		help[name] = block
+	}
+	want := map[string]string{
+		"addr": "[USERSVC_ADDR]", "cors-origins": "[USERSVC_CORS_ORIGINS]", "daily-quota": "[USERSVC_DAILY_QUOTA] (default 10000)",
+		"database-url": `[USERSVC_DATABASE_URL] (default "data/usersvc.db")`, "drain-delay": "[USERSVC_DRAIN_DELAY]",
+		"introspection": "[USERSVC_INTROSPECTION] (default true)", "listen-url": "[USERSVC_LISTEN_URL]",
+		"log-format": `[USERSVC_LOG_FORMAT] (default "text")`, "metrics-addr": "[USERSVC_METRICS_ADDR]",
+		"metrics-token": "[USERSVC_METRICS_TOKEN]", "pg-max-conns": "[USERSVC_PG_MAX_CONNS] (default 16)",
+		"pg-no-prepare": "[USERSVC_PG_NO_PREPARE=true]", "session-ttl": "[USERSVC_SESSION_TTL] (default 24h0m0s)",
+	}
+	if len(help) != len(want) {
+		t.Errorf("-h lists %d flags, want %d:\n%s", len(help), len(want), errb.String())
+	}
+	for name, env := range want {
+		if !strings.Contains(help[name], env) {
+			t.Errorf("-h for -%s: %q, want it to contain %q", name, help[name], env)
+		}
 	}
 }

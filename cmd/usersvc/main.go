@@ -39,7 +39,7 @@ import (
 type config struct {
 	Addr          string
 	DatabaseURL   string
-	CORSOrigins   originList
+	CORSOrigins   []string
 	LogFormat     string
 	Introspection bool
 	DailyQuota    int64
@@ -50,6 +50,7 @@ type config struct {
 	ListenURL     string
 	MaxConns      int
 	MetricsAddr   string
+	corsOrigins   string // as given: comma-separated
 }
 
 // settings is one command's flags, some of which a USERSVC_* environment
@@ -61,6 +62,7 @@ type config struct {
 type settings struct {
 	fs   *flag.FlagSet
 	envs []envFlag
+	help io.Writer // where -h prints the flags
 }
 
 // envFlag ties a flag to its environment variable.
@@ -71,10 +73,13 @@ type envFlag struct {
 	// that parses) checks the parsed value.
 	want string
 	ok   func() bool
+	// check, when set, checks the parsed value instead of ok and says
+	// what is wrong with it.
+	check func() error
 }
 
-func newSettings(name string) *settings {
-	return &settings{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+func newSettings(name string, help io.Writer) *settings {
+	return &settings{fs: flag.NewFlagSet(name, flag.ContinueOnError), help: help}
 }
 
 // bind makes the environment variable env set the registered flag name
@@ -84,11 +89,21 @@ func (s *settings) bind(name, env, want string, ok func() bool) {
 	s.envs = append(s.envs, envFlag{name: name, env: env, want: want, ok: ok})
 }
 
+// bindCheck is bind for a value whose check says what is wrong with it.
+func (s *settings) bindCheck(name, env string, check func() error) {
+	s.envs = append(s.envs, envFlag{name: name, env: env, check: check})
+}
+
 // parse parses args, then takes every bound flag the command line did not
 // set from its environment variable, then checks every bound value.
 func (s *settings) parse(args []string) error {
-	s.fs.SetOutput(io.Discard)
+	s.fs.SetOutput(io.Discard) // errors are one line, returned
 	if err := s.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) && s.help != nil {
+			fmt.Fprintf(s.help, "usage: usersvc %s [flags]\n", s.fs.Name())
+			s.fs.SetOutput(s.help)
+			s.fs.PrintDefaults()
+		}
 		return err
 	}
 	if s.fs.NArg() > 0 {
@@ -110,28 +125,28 @@ func (s *settings) parse(args []string) error {
 		if e.ok != nil && !e.ok() {
 			return fmt.Errorf("%s %s", from, e.want)
 		}
+		if e.check != nil {
+			if err := e.check(); err != nil {
+				return fmt.Errorf("%s: %v", from, err)
+			}
+		}
 	}
 	return nil
 }
 
-// originList is a comma-separated list of CORS origins.
-type originList []string
-
-func (l *originList) String() string { return strings.Join(*l, ",") }
-
-func (l *originList) Set(v string) error {
-	var list originList
+// parseOrigins splits a comma-separated list of CORS origins.
+func parseOrigins(v string) ([]string, error) {
+	var list []string
 	for _, o := range strings.Split(v, ",") {
 		if o = strings.TrimSpace(o); o == "" {
 			continue
 		}
 		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
-			return fmt.Errorf("%q is not an origin (scheme://host[:port])", o)
+			return nil, fmt.Errorf("%q is not an origin (scheme://host[:port])", o)
 		}
 		list = append(list, o)
 	}
-	*l = list
-	return nil
+	return list, nil
 }
 
 // commonFlags registers the flags every subcommand shares.
@@ -151,15 +166,18 @@ func commonFlags(s *settings, c *config) {
 
 // serveConfig reads serve's configuration from args and the environment,
 // and checks all of it.
-func serveConfig(args []string) (config, error) {
+func serveConfig(args []string, help io.Writer) (config, error) {
 	var c config
-	s := newSettings("serve")
+	s := newSettings("serve", help)
 	fs := s.fs
 	commonFlags(s, &c)
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address [USERSVC_ADDR]")
 	s.bind("addr", "USERSVC_ADDR", "", nil)
-	fs.Var(&c.CORSOrigins, "cors-origins", "comma-separated allowed CORS origins [USERSVC_CORS_ORIGINS]")
-	s.bind("cors-origins", "USERSVC_CORS_ORIGINS", "", nil)
+	fs.StringVar(&c.corsOrigins, "cors-origins", "", "comma-separated allowed CORS origins [USERSVC_CORS_ORIGINS]")
+	s.bindCheck("cors-origins", "USERSVC_CORS_ORIGINS", func() (err error) {
+		c.CORSOrigins, err = parseOrigins(c.corsOrigins)
+		return err
+	})
 	fs.BoolVar(&c.Introspection, "introspection", true, "enable GraphQL introspection [USERSVC_INTROSPECTION]")
 	s.bind("introspection", "USERSVC_INTROSPECTION", "must be true or false", nil)
 	fs.Int64Var(&c.DailyQuota, "daily-quota", 10000, "default requests per user per local day [USERSVC_DAILY_QUOTA]")
@@ -190,6 +208,14 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := command(ctx, args, stdin, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h printed the flags
+	}
+	return err
+}
+
+func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -201,7 +227,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return migrate(ctx, args, stderr)
 	case "user":
 		if len(args) > 0 && args[0] == "list" {
-			return userList(ctx, args[1:], stdout)
+			return userList(ctx, args[1:], stdout, stderr)
 		}
 		if len(args) == 0 || args[0] != "create" {
 			return errors.New("usage: usersvc user create --name N --email E --country C --time-zone TZ [--role admin|user] [--password-stdin] | usersvc user list [--role admin|user] [--email E] [--deleted]")
@@ -231,7 +257,7 @@ func open(ctx context.Context, c *config) (*store.Store, error) {
 
 func migrate(ctx context.Context, args []string, stderr io.Writer) error {
 	var c config
-	s := newSettings("migrate")
+	s := newSettings("migrate", stderr)
 	commonFlags(s, &c)
 	if err := s.parse(args); err != nil {
 		return err
@@ -256,7 +282,7 @@ func migrate(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c, err := serveConfig(args) // all of it checked before the database is touched
+	c, err := serveConfig(args, stderr) // all of it checked before the database is touched
 	if err != nil {
 		return err
 	}
@@ -353,7 +379,7 @@ func userCreate(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	var in usersvc.NewUserInput
 	var role string
 	var pwStdin bool
-	s := newSettings("user create")
+	s := newSettings("user create", stderr)
 	fs := s.fs
 	commonFlags(s, &c)
 	fs.StringVar(&in.Name, "name", "", "name")
@@ -393,11 +419,11 @@ func userCreate(ctx context.Context, args []string, stdin io.Reader, stdout, std
 // userList prints the users matching the filter, one a line: id, email,
 // role and whether they can use the API now (an operator finds an admin's
 // id with it to issue a token: see README, Recovering admin access).
-func userList(ctx context.Context, args []string, stdout io.Writer) error {
+func userList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c config
 	var role, email string
 	var deleted bool
-	s := newSettings("user list")
+	s := newSettings("user list", stderr)
 	fs := s.fs
 	commonFlags(s, &c)
 	fs.StringVar(&role, "role", "", "only users with this role (user or admin)")
@@ -446,7 +472,7 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var c config
 	var userID, label string
 	var ttl time.Duration
-	s := newSettings("token create")
+	s := newSettings("token create", stderr)
 	fs := s.fs
 	commonFlags(s, &c)
 	fs.StringVar(&userID, "user", "", "the owner's user id")
