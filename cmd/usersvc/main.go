@@ -21,7 +21,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -335,43 +334,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		svc.Run(runCtx, usersvc.RunOptions{Logger: logger})
 	}()
 	defer func() { stopRun(); <-runDone }()
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	serving := &server.Serving{Public: srv, PublicLn: ln, Draining: &draining, DrainDelay: c.DrainDelay, Logger: logger}
 	logger.Info("serving", "addr", ln.Addr().String(), "database", st.Dialect())
-	var metricsSrv *http.Server
 	if metricsLn != nil {
-		metricsSrv = server.NewHTTPServer(c.MetricsAddr, metrics.Handler(), server.DefaultTimeouts)
-		go func() { errc <- metricsSrv.Serve(metricsLn) }()
+		serving.Internal, serving.InternalLn = server.NewHTTPServer(c.MetricsAddr, metrics.Handler(), server.DefaultTimeouts), metricsLn
 		logger.Info("serving metrics", "addr", metricsLn.Addr().String())
 	}
 	if !playground.Available() {
 		logger.Warn(playground.BuildHint)
 	}
-	select {
-	case err := <-errc: // a listener could not start or failed: stop the other
-		_ = srv.Close()
-		if metricsSrv != nil {
-			_ = metricsSrv.Close()
-		}
-		return err
-	case <-ctx.Done():
-	}
-	stop() // a second SIGINT/SIGTERM ends the process at once
-	// Drain: report not ready and keep serving while the load balancer
-	// notices, then stop accepting and finish what is in flight.
-	draining.Store(true)
-	if c.DrainDelay > 0 {
-		logger.Info("draining", "for", c.DrainDelay.String())
-		time.Sleep(c.DrainDelay)
-	}
-	logger.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err = srv.Shutdown(shutCtx)
-	if metricsSrv != nil { // last, so the shutdown itself can be watched
-		_ = metricsSrv.Shutdown(shutCtx)
-	}
-	return err
+	return serving.Serve(ctx, stop) // stop: a second SIGINT/SIGTERM ends the process at once
 }
 
 func userCreate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
