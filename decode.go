@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net/http"
 	"strconv"
 	"unicode/utf8"
 )
-
-// MaxBodyBytes is the largest request body any write accepts.
-const MaxBodyBytes = 1 << 20
 
 // maxJSONDepth bounds nesting in request bodies so that a hostile body cannot
 // exhaust the stack.
@@ -202,33 +198,4 @@ func rawTextValid(raw []byte) bool {
 		}
 	}
 	return true
-}
-
-// ReadBody reads a request body of at most MaxBodyBytes: it stops reading
-// one byte past the limit, so a larger body costs no more memory.
-func ReadBody(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
-	if err != nil {
-		return nil, Errorf(EInvalid, "Could not read the request body.")
-	}
-	if len(b) > MaxBodyBytes {
-		return nil, errTooLarge()
-	}
-	return b, nil
-}
-
-// ReadRequestBody is ReadBody for an HTTP request: a body whose declared
-// Content-Length is over the limit is refused without reading any of it.
-func ReadRequestBody(r *http.Request) ([]byte, error) {
-	if r.ContentLength > MaxBodyBytes {
-		return nil, errTooLarge()
-	}
-	if r.Body == nil {
-		return nil, nil
-	}
-	return ReadBody(r.Body)
-}
-
-func errTooLarge() error {
-	return Errorf(ETooLarge, "Request body is too large (limit %d bytes).", MaxBodyBytes)
 }

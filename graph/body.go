@@ -12,17 +12,18 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"usersvc"
+	"usersvc/internal/httpbody"
 )
 
 // readRequest runs before gqlgen sees a request. It caps the body at
-// usersvc.MaxBodyBytes like REST (413 TOO_LARGE; a declared Content-Length
+// httpbody.MaxBytes like REST (413 TOO_LARGE; a declared Content-Length
 // over the limit is refused unread, a longer stream is read one byte past
 // it and no further), and it answers requests gqlgen cannot decode with a
 // fixed message: gqlgen's own decode error quotes the whole body, and its
 // query-string error quotes part of the URL.
 func readRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := usersvc.ReadRequestBody(r)
+		body, err := httpbody.ReadRequest(r)
 		if err != nil {
 			WriteHTTPError(w, r, err)
 			return

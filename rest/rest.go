@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"usersvc"
+	"usersvc/internal/httpbody"
 )
 
 // AcceptPatch lists the PATCH body formats.
@@ -210,7 +211,7 @@ func mediaType(r *http.Request) string {
 }
 
 func readJSON(r *http.Request) (any, error) {
-	b, err := usersvc.ReadRequestBody(r)
+	b, err := httpbody.ReadRequest(r)
 	if err != nil {
 		return nil, err
 	}

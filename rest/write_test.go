@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"usersvc"
+	"usersvc/internal/httpbody"
 	"usersvc/internal/testenv"
 )
 
@@ -191,7 +192,7 @@ func TestPutRules(t *testing.T) {
 		if r := e.Do(t, "PUT", path(e.Alice), e.AliceToken, `{`+base+`}`, "Accept-Language: es-ES,es;q=0.9", "Content-Type: text/plain"); r.Status != 415 {
 			t.Fatalf("text/plain PUT: %d", r.Status)
 		}
-		big := `{` + base + `,"description":"` + strings.Repeat("x", usersvc.MaxBodyBytes) + `"}`
+		big := `{` + base + `,"description":"` + strings.Repeat("x", httpbody.MaxBytes) + `"}`
 		if r := e.Do(t, "PUT", path(e.Alice), e.AliceToken, big); r.Status != 413 {
 			t.Fatalf("oversized body: %d", r.Status)
 		}
