@@ -13,6 +13,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/httpbody"
+	"usersvc/jsonpatch"
 )
 
 // readRequest runs before gqlgen sees a request. It caps the body at
@@ -40,7 +41,7 @@ func readRequest(next http.Handler) http.Handler {
 // checkRequest decodes what gqlgen's transports will decode, the same way,
 // so that a request that passes here decodes there too.
 //
-// Text must also be valid as written (usersvc.BadJSONText): gqlgen's
+// Text must also be valid as written (jsonpatch.BadText): gqlgen's
 // decoding would turn invalid UTF-8 into U+FFFD silently. The error names
 // the innermost key on the way to the bad string (the input field or the
 // variable), or "query".
@@ -55,7 +56,7 @@ func checkRequest(r *http.Request, body []byte) error {
 				return badText([]string{k})
 			}
 		}
-		if path, bad := usersvc.BadJSONText([]byte(q.Get("variables"))); bad {
+		if path, bad := jsonpatch.BadText([]byte(q.Get("variables"))); bad {
 			return badText(path)
 		}
 	}
@@ -71,7 +72,7 @@ func checkRequest(r *http.Request, body []byte) error {
 	if dec.Decode(&params) != nil {
 		return usersvc.Errorf(usersvc.EInvalid, "The request body must be one JSON object with a GraphQL \"query\".")
 	}
-	if path, bad := usersvc.BadJSONText(body); bad {
+	if path, bad := jsonpatch.BadText(body); bad {
 		return badText(path)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/httpbody"
+	"usersvc/jsonpatch"
 )
 
 // AcceptPatch lists the PATCH body formats.
@@ -215,7 +216,8 @@ func readJSON(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return usersvc.ParseJSON(b)
+	v, err := jsonpatch.Parse(b)
+	return v, usersvc.JSONError(err)
 }
 
 // ifMatch turns an If-Match header into the version a write must find.

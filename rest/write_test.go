@@ -10,6 +10,7 @@ import (
 	"usersvc"
 	"usersvc/internal/httpbody"
 	"usersvc/internal/testenv"
+	"usersvc/jsonpatch"
 )
 
 const jsonPatch = "Content-Type: application/json-patch+json"
@@ -245,7 +246,7 @@ func TestPatchRules(t *testing.T) {
 			{"missing path", `[{"op":"remove","path":"/nope"}]`, "application/json-patch+json", 400},
 			{"unknown field added", `[{"op":"add","path":"/nope","value":1}]`, "application/json-patch+json", 400},
 			{"failed test, nothing saved", `[{"op":"replace","path":"/description","value":"lost"},{"op":"test","path":"/name","value":"Mallory"}]`, "application/json-patch+json", 409},
-			{"too many ops", "[" + strings.TrimSuffix(strings.Repeat(`{"op":"test","path":"/name","value":"Alice"},`, usersvc.MaxPatchOps+1), ",") + "]", "application/json-patch+json", 400},
+			{"too many ops", "[" + strings.TrimSuffix(strings.Repeat(`{"op":"test","path":"/name","value":"Alice"},`, jsonpatch.MaxOps+1), ",") + "]", "application/json-patch+json", 400},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := e.Do(t, "GET", path(e.Alice), e.AliceToken, "")
