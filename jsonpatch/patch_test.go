@@ -166,3 +166,31 @@ func kindOf(err error) Kind {
 	}
 	return 0
 }
+
+// TestVectorsMatchShared: the vectors committed here are the shared
+// conformance set's (../shared/conformance/jsonpatch beside the checkout:
+// upstream/ and extra_tests.json), byte for byte, so the suite above runs
+// exactly them. Skipped when the shared directory is not there.
+func TestVectorsMatchShared(t *testing.T) {
+	shared := filepath.Join("..", "..", "shared", "conformance", "jsonpatch")
+	if _, err := os.Stat(shared); err != nil {
+		t.Skipf("no shared conformance set at %s", shared)
+	}
+	for mine, theirs := range map[string]string{
+		"tests.json":       filepath.Join("upstream", "tests.json"),
+		"spec_tests.json":  filepath.Join("upstream", "spec_tests.json"),
+		"extra_tests.json": "extra_tests.json",
+	} {
+		a, err := os.ReadFile(filepath.Join("testdata", "rfc6902", mine))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(shared, theirs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("testdata/rfc6902/%s differs from the shared %s", mine, theirs)
+		}
+	}
+}
