@@ -1,0 +1,201 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"usersvc"
+	"usersvc/internal/testenv"
+)
+
+// fullUser has every field of usersvc.User set to a non-zero value
+// (TestFullUserSamples checks that), so a field the store forgets to save
+// or to read back fails TestUserRoundTrip.
+func fullUser() *usersvc.User {
+	return &usersvc.User{
+		ID:              "usr-roundtrip",
+		Name:            "Round Trip",
+		Email:           "Round.Trip@example.com",
+		Country:         "ES",
+		TimeZone:        "Europe/Madrid",
+		Description:     ptr("first description"),
+		Message:         ptr("first message"),
+		Disabled:        true,
+		DisabledMessage: ptr("first disabled message"),
+		Tags:            map[string]string{"team": "blue", "zona": "España ☀"},
+		Privileges:      []string{"read", "write"},
+		Group:           ptr("first-group"),
+		DeviceID:        ptr("device-1"),
+		AdminDevices:    3,
+		From:            ptr(time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)),
+		Expires:         ptr(time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)),
+		Creation:        time.Date(2025, 5, 6, 7, 8, 9, 654321000, time.UTC),
+		Modification:    time.Date(2025, 6, 7, 8, 9, 10, 0, time.UTC),
+		LastLogin:       ptr(time.Date(2025, 7, 8, 9, 10, 11, 1000, time.UTC)),
+		Role:            usersvc.RoleAdmin,
+		DeletedAt:       ptr(time.Date(2025, 8, 9, 10, 11, 12, 0, time.UTC)),
+		DailyQuota:      ptr(int64(5000)),
+		Version:         7,
+		PasswordHash:    "$2a$12$firsthashfirsthashfirsthashfirsthashfirsthashfirsthas",
+	}
+}
+
+// changedUser is fullUser with every field changed to another non-zero
+// value, except ID and Creation, which never change.
+func changedUser() *usersvc.User {
+	return &usersvc.User{
+		ID:              "usr-roundtrip",
+		Name:            "Trip Round",
+		Email:           "trip.round@example.org",
+		Country:         "FR",
+		TimeZone:        "America/New_York",
+		Description:     ptr("second description"),
+		Message:         ptr("second message"),
+		Disabled:        false,
+		DisabledMessage: ptr("second disabled message"),
+		Tags:            map[string]string{"team": "red"},
+		Privileges:      []string{"admin"},
+		Group:           ptr("second-group"),
+		DeviceID:        ptr("device-2"),
+		AdminDevices:    9,
+		From:            ptr(time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)),
+		Expires:         ptr(time.Date(2028, 2, 3, 4, 5, 6, 999999000, time.UTC)),
+		Creation:        time.Date(2025, 5, 6, 7, 8, 9, 654321000, time.UTC),
+		Modification:    time.Date(2026, 6, 7, 8, 9, 10, 500000000, time.UTC),
+		LastLogin:       ptr(time.Date(2026, 7, 8, 9, 10, 11, 0, time.UTC)),
+		Role:            usersvc.RoleUser,
+		DeletedAt:       ptr(time.Date(2026, 8, 9, 10, 11, 12, 0, time.UTC)),
+		DailyQuota:      ptr(int64(12)),
+		Version:         8,
+		PasswordHash:    "$2a$12$secondhashsecondhashsecondhashsecondhashsecondhashse",
+	}
+}
+
+// TestFullUserSamples keeps the round trip honest: a new field of
+// usersvc.User that the samples leave at its zero value (or equal in both)
+// fails here until it is added to them, and then the round trip checks it.
+func TestFullUserSamples(t *testing.T) {
+	first, second := reflect.ValueOf(*fullUser()), reflect.ValueOf(*changedUser())
+	typ := first.Type()
+	for i := range typ.NumField() {
+		name := typ.Field(i).Name
+		a, b := first.Field(i), second.Field(i)
+		// Disabled is a bool: one of the two samples must be false.
+		if name != "Disabled" {
+			for _, v := range []reflect.Value{a, b} {
+				if deepZero(v) {
+					t.Errorf("a sample leaves User.%s at its zero value", name)
+				}
+			}
+		}
+		same := name == "ID" || name == "Creation" // immutable
+		if reflect.DeepEqual(a.Interface(), b.Interface()) != same {
+			t.Errorf("User.%s: samples equal = %v, want %v", name, !same, same)
+		}
+	}
+}
+
+// deepZero reports whether v is zero, or a pointer to zero, or empty.
+func deepZero(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer:
+		return v.IsNil() || deepZero(v.Elem())
+	case reflect.Map, reflect.Slice:
+		return v.Len() == 0
+	}
+	return v.IsZero()
+}
+
+// TestUserRoundTrip saves users with every field set and reads them back
+// through each read the store has: by id (with and without the row lock),
+// by email and in a list page. Then it clears every optional field.
+func TestUserRoundTrip(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		st := testenv.OpenStore(t, db)
+		ctx := context.Background()
+		check := func(t *testing.T, step string, want *usersvc.User) {
+			t.Helper()
+			reads := map[string]func() (*usersvc.User, error){
+				"User": func() (*usersvc.User, error) { return st.User(ctx, want.ID, false) },
+				"User forUpdate in a transaction": func() (*usersvc.User, error) {
+					var u *usersvc.User
+					err := st.InTx(ctx, func(tx usersvc.Store) error {
+						var err error
+						u, err = tx.User(ctx, want.ID, true)
+						return err
+					})
+					return u, err
+				},
+				"UserByEmail": func() (*usersvc.User, error) {
+					return st.UserByEmail(ctx, usersvc.EmailKey(want.Email))
+				},
+				"ListUsers": func() (*usersvc.User, error) {
+					page, _, err := st.ListUsers(ctx, usersvc.ListQuery{
+						Filter: usersvc.UserFilter{Deleted: want.DeletedAt != nil, OnlyID: want.ID}, Limit: 10})
+					if err != nil || len(page) != 1 {
+						t.Fatalf("%s: list: %d users, %v", step, len(page), err)
+					}
+					return page[0], nil
+				},
+			}
+			for name, read := range reads {
+				got, err := read()
+				if err != nil {
+					t.Fatalf("%s: %s: %v", step, name, err)
+				}
+				compareUsers(t, step+": "+name, got, want)
+			}
+		}
+
+		u := fullUser()
+		if err := st.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "created", fullUser())
+
+		if err := st.UpdateUser(ctx, changedUser()); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "updated", changedUser())
+
+		cleared := changedUser()
+		cleared.Description, cleared.Message, cleared.DisabledMessage = nil, nil, nil
+		cleared.Group, cleared.DeviceID, cleared.DailyQuota = nil, nil, nil
+		cleared.From, cleared.Expires, cleared.LastLogin, cleared.DeletedAt = nil, nil, nil, nil
+		cleared.Tags, cleared.Privileges = map[string]string{}, []string{}
+		cleared.PasswordHash = ""
+		cleared.Version = 9
+		if err := st.UpdateUser(ctx, cleared); err != nil {
+			t.Fatal(err)
+		}
+		want := changedUser()
+		want.Description, want.Message, want.DisabledMessage = nil, nil, nil
+		want.Group, want.DeviceID, want.DailyQuota = nil, nil, nil
+		want.From, want.Expires, want.LastLogin, want.DeletedAt = nil, nil, nil, nil
+		want.Tags, want.Privileges = map[string]string{}, []string{}
+		want.PasswordHash = ""
+		want.Version = 9
+		check(t, "cleared", want)
+	})
+}
+
+// compareUsers reports each field of got that differs from want.
+func compareUsers(t *testing.T, step string, got, want *usersvc.User) {
+	t.Helper()
+	g, w := reflect.ValueOf(*got), reflect.ValueOf(*want)
+	for i := range g.NumField() {
+		if !reflect.DeepEqual(g.Field(i).Interface(), w.Field(i).Interface()) {
+			t.Errorf("%s: User.%s = %s, want %s", step, g.Type().Field(i).Name, show(g.Field(i)), show(w.Field(i)))
+		}
+	}
+}
+
+func show(v reflect.Value) string {
+	if v.Kind() == reflect.Pointer && !v.IsNil() {
+		return fmt.Sprintf("&%#v", v.Elem().Interface())
+	}
+	return fmt.Sprintf("%#v", v.Interface())
+}
