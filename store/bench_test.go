@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"syscall"
 	"testing"
 	"time"
 
+	"usersvc"
 	"usersvc/internal/testenv"
 )
 
@@ -26,4 +28,65 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkUser is one read of a user by id outside a transaction (GET of
+// another user, the token check's owner read), on both databases.
+func BenchmarkUser(b *testing.B) {
+	for _, db := range testenv.BenchDBs(b) {
+		e := testenv.Start(b, db) // once: -count runs the sub-benchmark again
+		b.Run(db.Name, func(b *testing.B) {
+			ctx := context.Background()
+			ids := []string{e.Admin.ID, e.Alice.ID, e.Bob.ID}
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			i := 0
+			for b.Loop() {
+				i++
+				u, err := e.Store.User(ctx, ids[i%3], false)
+				if err != nil || u.ID != ids[i%3] {
+					b.Fatal(u, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTokenByHash is the token read of a token check that misses the
+// cache, on both databases.
+func BenchmarkTokenByHash(b *testing.B) {
+	for _, db := range testenv.BenchDBs(b) {
+		e := testenv.Start(b, db) // once: -count runs the sub-benchmark again
+		b.Run(db.Name, func(b *testing.B) {
+			ctx := context.Background()
+			hash := usersvc.HashToken(e.AliceToken)
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			for b.Loop() {
+				tok, err := e.Store.TokenByHash(ctx, hash)
+				if err != nil || tok.UserID != e.Alice.ID {
+					b.Fatal(tok, err)
+				}
+			}
+		})
+	}
+}
+
+// reportCPU reports this process's CPU time per operation (user and
+// system, all goroutines) from now until the returned function runs: on a
+// shared machine it varies far less than the wall time, which mostly
+// waits for the database.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-µs/op")
+		}
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

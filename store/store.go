@@ -33,6 +33,11 @@ type Store struct {
 	instance string
 	// tx is set on the Store handed to InTx callbacks.
 	tx *ent.Tx
+	// stmts holds SQLite's prepared hand-written reads (reads.go); nil on
+	// PostgreSQL, whose driver prepares them.
+	stmts *sqliteStmts
+	// onQuery is Options.OnQuery, for statements that bypass ent's driver.
+	onQuery func()
 }
 
 var _ usersvc.Store = (*Store)(nil)
@@ -122,11 +127,20 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.ListenURL != "" {
 		listenURL = opts.ListenURL
 	}
-	return &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: listenURL, instance: hex.EncodeToString(b)}, nil
+	st := &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: listenURL, instance: hex.EncodeToString(b), onQuery: opts.OnQuery}
+	if d == dialect.SQLite {
+		st.stmts = &sqliteStmts{}
+	}
+	return st, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.client.Close() }
+func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
+	return s.client.Close()
+}
 
 // DB returns the underlying connection pool (for operations and tests).
 func (s *Store) DB() *sql.DB { return s.db }
@@ -165,7 +179,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx usersvc.Store) error) (err 
 			panic(p)
 		}
 	}()
-	if err := fn(&Store{client: s.client, db: s.db, dialect: s.dialect, url: s.url, instance: s.instance, tx: tx}); err != nil {
+	txs := *s
+	txs.tx = tx
+	if err := fn(&txs); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

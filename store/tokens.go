@@ -10,14 +10,25 @@ import (
 	"usersvc/ent/token"
 )
 
-// TokenByHash finds a token by the hash of its secret.
+// TokenByHash finds a token by the hash of its secret: one statement (reads.go).
 func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *usersvc.Token, err error) {
 	defer internal(&err)
-	t, err := s.c().Token.Query().Where(token.Hash(hash)).Only(ctx)
+	rows, err := s.query(ctx, readQueriesOf[s.dialect].tokenByHash, hash)
 	if err != nil {
-		return nil, notFound(err, "Invalid or expired token.")
+		return nil, err
 	}
-	return tokenToDomain(t), nil
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, usersvc.Errorf(usersvc.ENotFound, "Invalid or expired token.")
+	}
+	t, err := scanToken(rows)
+	if err != nil {
+		return nil, err
+	}
+	return t, rows.Close()
 }
 
 func tokenToDomain(t *ent.Token) *usersvc.Token {

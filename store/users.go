@@ -13,18 +13,15 @@ import (
 	"usersvc/ent/user"
 )
 
-// User loads one user.
-func (s *Store) User(ctx context.Context, id string, forUpdate bool) (_ *usersvc.User, err error) {
-	defer internal(&err)
-	q := s.c().User.Query().Where(user.ID(id))
+// User loads one user: one statement (reads.go). In a transaction on
+// PostgreSQL, forUpdate locks the row; SQLite needs no row lock, as its
+// write lock is taken at BEGIN IMMEDIATE.
+func (s *Store) User(ctx context.Context, id string, forUpdate bool) (*usersvc.User, error) {
+	q := readQueriesOf[s.dialect]
 	if forUpdate && s.tx != nil && s.dialect == dialect.Postgres {
-		q = q.ForUpdate() // SQLite needs no row lock: its write lock is taken at BEGIN IMMEDIATE
+		return s.readUser(ctx, q.userByIDForUpdate, id)
 	}
-	u, err := q.Only(ctx)
-	if err != nil {
-		return nil, notFound(err, "User not found.")
-	}
-	return toDomain(u), nil
+	return s.readUser(ctx, q.userByID, id)
 }
 
 // CountUsers counts every user, deleted ones included.
@@ -127,14 +124,9 @@ func toDomain(u *ent.User) *usersvc.User {
 	}
 }
 
-// UserByEmail finds a user by the lower-cased email.
-func (s *Store) UserByEmail(ctx context.Context, emailKey string) (_ *usersvc.User, err error) {
-	defer internal(&err)
-	u, err := s.c().User.Query().Where(user.EmailKey(emailKey)).Only(ctx)
-	if err != nil {
-		return nil, notFound(err, "User not found.")
-	}
-	return toDomain(u), nil
+// UserByEmail finds a user by the lower-cased email: one statement (reads.go).
+func (s *Store) UserByEmail(ctx context.Context, emailKey string) (*usersvc.User, error) {
+	return s.readUser(ctx, readQueriesOf[s.dialect].userByEmail, emailKey)
 }
 
 // ListUsers answers one page in (creation, id) order and the filter's total:

@@ -9,6 +9,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/testenv"
+	"usersvc/store"
 )
 
 // fullUser has every field of usersvc.User set to a non-zero value
@@ -198,4 +199,99 @@ func show(v reflect.Value) string {
 		return fmt.Sprintf("&%#v", v.Elem().Interface())
 	}
 	return fmt.Sprintf("%#v", v.Interface())
+}
+
+// TestTokenRoundTrip saves a token with every field set (checked by
+// reflection, so a new Token field fails here until it is covered) and
+// reads it back by hash and in the owner's list.
+func TestTokenRoundTrip(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		st := testenv.OpenStore(t, db)
+		ctx := context.Background()
+		if err := st.CreateUser(ctx, fullUser()); err != nil {
+			t.Fatal(err)
+		}
+		tok := &usersvc.Token{UserID: "usr-roundtrip", Kind: usersvc.TokenKind("session"), Label: "laptop",
+			Hash: "hash-roundtrip", Created: time.Date(2026, 3, 4, 5, 6, 7, 890000000, time.UTC),
+			Expires: ptr(time.Date(2026, 3, 5, 5, 6, 7, 0, time.UTC)), APIKeyID: ptr(41)}
+		if err := st.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.TouchToken(ctx, tok.ID, time.Date(2026, 3, 4, 9, 0, 0, 123000, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RevokeTokens(ctx, "usr-roundtrip", usersvc.TokenKind("session")); err != nil {
+			t.Fatal(err)
+		}
+		want := usersvc.Token{ID: tok.ID, UserID: "usr-roundtrip", Kind: usersvc.TokenKind("session"), Label: "laptop",
+			Hash: "hash-roundtrip", Created: time.Date(2026, 3, 4, 5, 6, 7, 890000000, time.UTC),
+			Expires:  ptr(time.Date(2026, 3, 5, 5, 6, 7, 0, time.UTC)),
+			LastUsed: ptr(time.Date(2026, 3, 4, 9, 0, 0, 123000, time.UTC)), Revoked: true, APIKeyID: ptr(41)}
+		v := reflect.ValueOf(want)
+		for i := range v.NumField() {
+			if deepZero(v.Field(i)) {
+				t.Errorf("the expected token leaves Token.%s at its zero value", v.Type().Field(i).Name)
+			}
+		}
+		got, err := st.TokenByHash(ctx, "hash-roundtrip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*got, want) {
+			t.Errorf("TokenByHash: got %+v, want %+v", *got, want)
+		}
+		list, err := st.Tokens(ctx, "usr-roundtrip", usersvc.TokenKind("session"))
+		if err != nil || len(list) != 1 {
+			t.Fatalf("Tokens: %d, %v", len(list), err)
+		}
+		if !reflect.DeepEqual(*list[0], want) {
+			t.Errorf("Tokens: got %+v, want %+v", *list[0], want)
+		}
+		if _, err := st.TokenByHash(ctx, "no-such-hash"); usersvc.ErrorCode(err) != usersvc.ENotFound {
+			t.Errorf("unknown hash: got %v, want not found", err)
+		}
+		if _, err := st.User(ctx, "usr-nobody", false); usersvc.ErrorCode(err) != usersvc.ENotFound {
+			t.Errorf("unknown user: got %v, want not found", err)
+		}
+	})
+}
+
+// TestReadsAreOneStatement checks that each hand-written read is one
+// statement and that Options.OnQuery sees it, on both databases.
+func TestReadsAreOneStatement(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		testenv.OpenStore(t, db) // migrates
+		var n int
+		st, err := store.Open(context.Background(), db.URL, store.Options{OnQuery: func() { n++ }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ctx := context.Background()
+		if err := st.CreateUser(ctx, fullUser()); err != nil {
+			t.Fatal(err)
+		}
+		for name, read := range map[string]func() error{
+			"User": func() error { _, err := st.User(ctx, "usr-roundtrip", false); return err },
+			"UserByEmail": func() error {
+				_, err := st.UserByEmail(ctx, usersvc.EmailKey("Round.Trip@example.com"))
+				return err
+			},
+			"TokenByHash": func() error {
+				_, err := st.TokenByHash(ctx, "none")
+				if usersvc.ErrorCode(err) == usersvc.ENotFound {
+					return nil
+				}
+				return err
+			},
+		} {
+			n = 0
+			if err := read(); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if n != 1 {
+				t.Errorf("%s: %d statements, want 1", name, n)
+			}
+		}
+	})
 }

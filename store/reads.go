@@ -1,0 +1,222 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"usersvc"
+)
+
+// The hottest reads (a user by id, a token by hash, a user by email) are
+// written by hand: ent builds each query anew (its column list alone is a
+// few dozen allocations) and decodes rows through generic scanners, which
+// cost more than the database's own work for a one-row read by key
+// (docs/benchmarks.md). Each read is one statement returning exactly the
+// columns the domain type holds, scanned straight into it.
+
+// userColumns are the users table's columns in scanUser's order.
+const userColumns = `id, name, email, country, time_zone, description, message, disabled, disabled_message,
+	tags, privileges, user_group, device_id, admin_devices, valid_from, valid_until, creation, modification,
+	last_login, password_hash, role, deleted_at, version, daily_quota`
+
+// tokenColumns are the tokens table's columns in scanToken's order.
+const tokenColumns = `id, user_id, kind, label, hash, created_at, expires_at, last_used, revoked, api_key_id`
+
+// readQueries holds one dialect's text of each hand-written read.
+type readQueries struct {
+	userByID, userByIDForUpdate, userByEmail, tokenByHash string
+}
+
+func newReadQueries(d string) readQueries {
+	p := "?"
+	if d == dialect.Postgres {
+		p = "$1"
+	}
+	return readQueries{
+		userByID:          "SELECT " + userColumns + " FROM users WHERE id = " + p,
+		userByIDForUpdate: "SELECT " + userColumns + " FROM users WHERE id = " + p + " FOR UPDATE",
+		userByEmail:       "SELECT " + userColumns + " FROM users WHERE email_key = " + p,
+		tokenByHash:       "SELECT " + tokenColumns + " FROM tokens WHERE hash = " + p,
+	}
+}
+
+var readQueriesOf = map[string]readQueries{
+	dialect.Postgres: newReadQueries(dialect.Postgres),
+	dialect.SQLite:   newReadQueries(dialect.SQLite),
+}
+
+// query runs one hand-written statement where s's other statements run: in
+// s's transaction, or on the pool. On PostgreSQL it goes through ent's
+// driver, whose statement cache prepares it once per pool (unless
+// Options.NoPrepare). On SQLite outside a transaction it uses a statement
+// prepared once (the driver would otherwise parse it on every call).
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s.tx != nil || s.dialect == dialect.Postgres || s.stmts == nil {
+		return s.c().QueryContext(ctx, q, args...)
+	}
+	if s.onQuery != nil {
+		s.onQuery()
+	}
+	st, err := s.stmts.get(ctx, s.db, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// sqliteStmts are the SQLite pool's prepared hand-written reads.
+type sqliteStmts struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func (c *sqliteStmts) get(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.stmts[q]; st != nil {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	c.stmts[q] = st
+	return st, nil
+}
+
+func (c *sqliteStmts) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.stmts {
+		_ = st.Close()
+	}
+	c.stmts = nil
+}
+
+// readUser runs q (a user read by one key) and scans its row; ENotFound
+// when there is none.
+func (s *Store) readUser(ctx context.Context, q string, arg string) (_ *usersvc.User, err error) {
+	defer internal(&err)
+	rows, err := s.query(ctx, q, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, usersvc.Errorf(usersvc.ENotFound, "User not found.")
+	}
+	u, err := scanUser(rows)
+	if err != nil {
+		return nil, err
+	}
+	return u, rows.Close()
+}
+
+// scanUser reads one row of userColumns. Everything Scan writes to lives
+// in one struct: one allocation rather than one per nullable column.
+func scanUser(rows *sql.Rows) (*usersvc.User, error) {
+	r := &struct {
+		u                                    usersvc.User
+		desc, msg, dmsg, group, device, hash sql.NullString
+		tags, privs                          sql.RawBytes
+		from, until, lastLogin, deletedAt    sql.NullTime
+		quota                                sql.NullInt64
+		adminDevices                         int64
+		role                                 string
+	}{}
+	u := &r.u
+	if err := rows.Scan(&u.ID, &u.Name, &u.Email, &u.Country, &u.TimeZone, &r.desc, &r.msg, &u.Disabled, &r.dmsg,
+		&r.tags, &r.privs, &r.group, &r.device, &r.adminDevices, &r.from, &r.until, &u.Creation, &u.Modification,
+		&r.lastLogin, &r.hash, &r.role, &r.deletedAt, &u.Version, &r.quota); err != nil {
+		return nil, err
+	}
+	u.Description, u.Message, u.DisabledMessage = nullString(r.desc), nullString(r.msg), nullString(r.dmsg)
+	u.Group, u.DeviceID, u.PasswordHash = nullString(r.group), nullString(r.device), r.hash.String
+	u.AdminDevices, u.Role = int(r.adminDevices), usersvc.Role(r.role)
+	u.From, u.Expires, u.LastLogin, u.DeletedAt = nullTime(r.from), nullTime(r.until), nullTime(r.lastLogin), nullTime(r.deletedAt)
+	u.Creation, u.Modification = u.Creation.UTC(), u.Modification.UTC()
+	if r.quota.Valid {
+		q := r.quota.Int64
+		u.DailyQuota = &q
+	}
+	var err error
+	if u.Tags, err = decodeTags(r.tags); err != nil {
+		return nil, err
+	}
+	if u.Privileges, err = decodePrivileges(r.privs); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// decodeTags decodes the tags column; an empty object (the common case)
+// needs no decoder.
+func decodeTags(b []byte) (map[string]string, error) {
+	m := map[string]string{}
+	if s := bytes.TrimSpace(b); string(s) == "{}" || len(s) == 0 || string(s) == "null" {
+		return m, nil
+	}
+	return m, json.Unmarshal(b, &m)
+}
+
+// decodePrivileges decodes the privileges column, never nil.
+func decodePrivileges(b []byte) ([]string, error) {
+	if s := bytes.TrimSpace(b); string(s) == "[]" || len(s) == 0 || string(s) == "null" {
+		return []string{}, nil
+	}
+	var p []string
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, err
+	}
+	if p == nil {
+		p = []string{}
+	}
+	return p, nil
+}
+
+func nullString(v sql.NullString) *string {
+	if !v.Valid {
+		return nil
+	}
+	return &v.String
+}
+
+func nullTime(v sql.NullTime) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := v.Time.UTC()
+	return &t
+}
+
+// scanToken reads one row of tokenColumns.
+func scanToken(rows *sql.Rows) (*usersvc.Token, error) {
+	var (
+		t                 usersvc.Token
+		kind              string
+		expires, lastUsed sql.NullTime
+		apiKeyID          sql.NullInt64
+	)
+	if err := rows.Scan(&t.ID, &t.UserID, &kind, &t.Label, &t.Hash, &t.Created, &expires, &lastUsed, &t.Revoked, &apiKeyID); err != nil {
+		return nil, err
+	}
+	t.Kind, t.Created = usersvc.TokenKind(kind), t.Created.UTC()
+	t.Expires, t.LastUsed = nullTime(expires), nullTime(lastUsed)
+	if apiKeyID.Valid {
+		id := int(apiKeyID.Int64)
+		t.APIKeyID = &id
+	}
+	return &t, nil
+}
