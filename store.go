@@ -21,6 +21,14 @@ type Store interface {
 	CreateUser(ctx context.Context, u *User) error
 	// UpdateUser saves every field of u, including Version and Modification.
 	UpdateUser(ctx context.Context, u *User) error
+	// UpdateUserIfVersion saves every field of u (as UpdateUser) only if
+	// the stored user's version is still version, and atomically with it
+	// appends e to the history (setting e.ID) and notifies other processes
+	// (as NotifyUserChanged). It reports whether it saved: false, with
+	// nothing written and no notice, when the version moved or the user
+	// is gone. Outside InTx it commits by itself; on PostgreSQL it is one
+	// statement (one round trip), which is the write path's fast path.
+	UpdateUserIfVersion(ctx context.Context, u *User, version int64, e *AuditEntry) (bool, error)
 	CountUsers(ctx context.Context) (int, error)
 	// ListUsers answers one page of q and the number of users matching
 	// q's filter (ignoring the cursor).

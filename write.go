@@ -59,6 +59,10 @@ func edited(changed []string, passwordChanged bool) bool {
 // transaction stops once the change is authorized, the password is compared
 // with the stored hash (and hashed when it differs) with no lock held, and
 // the write runs again. Re-sending the stored password is no change.
+//
+// Most writes first try writeFast, which takes no lock and saves in one
+// statement guarded by the version it read; the locked transaction is for
+// the writes writeFast hands back (see there).
 func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action string, fn change) (*User, error) {
 	actor, err := s.caller(ctx)
 	if err != nil {
@@ -67,6 +71,11 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	var result *User
 	var endSessions, saved bool // read after the commit
 	var pw *passwordDecision    // decided outside the lock
+	if fastWrite(action) {
+		if u, done, err := s.writeFast(ctx, actor, id, ifVersion, action, fn, &pw); done {
+			return u, err
+		}
+	}
 	for {
 		var undecided *passwordDecision
 		err = s.Store.InTx(ctx, func(tx Store) error {
@@ -168,6 +177,115 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	}
 	s.feed.publish(id)
 	return result, nil
+}
+
+// fastWrite reports whether a write of action may take the fast path: its
+// change is pure (it computes the new user and touches no storage). A
+// sign-in issues a session under the lock; a delete ends sessions.
+func fastWrite(action string) bool {
+	return action == ActionReplace || action == ActionPatch || action == ActionRestore
+}
+
+// maxFastAttempts bounds writeFast's tries; a write that keeps losing the
+// race for the version takes the locked path, where it waits its turn.
+const maxFastAttempts = 3
+
+// writeFast is write without a transaction or a lock. It reads the user
+// (for the caller's own user, first the user their token check loaded),
+// checks the precondition, computes and authorizes the change in memory
+// and saves it with Store.UpdateUserIfVersion: the update, the history
+// entry and the change notice in one statement on PostgreSQL, applied
+// only if the stored version is still the one read. So a decision made
+// here was made on exactly the stored user, as under a lock; when the
+// version moved, it reads again and decides again.
+//
+// Any answer other than a save (an error, a failed precondition, no
+// change) is given only from a fresh read, never from the token check's
+// copy. done is false when the write must take the locked path instead:
+// the change would leave the last-active-admin question open (counting
+// the other admins needs their row locks), it ends sessions (a password
+// change or a delete: revoking them belongs in the same transaction), or
+// it lost the race for the version maxFastAttempts times. A password is
+// decided here, with no lock held, and *pw keeps the decision for the
+// locked path.
+func (s *Service) writeFast(ctx context.Context, actor *User, id string, ifVersion *int64, action string, fn change, pw **passwordDecision) (_ *User, done bool, _ error) {
+	for attempt := range maxFastAttempts {
+		before, cached, err := s.fastBefore(ctx, actor, action, id, attempt == 0)
+		if err != nil {
+			return nil, true, err
+		}
+		if ifVersion != nil && *ifVersion != before.Version {
+			if cached {
+				continue
+			}
+			return nil, true, Errorf(EPreconditionFailed, "Precondition Failed")
+		}
+		e, err := fn(s.Store, actor, before)
+		if err != nil {
+			if cached {
+				continue
+			}
+			return nil, true, err
+		}
+		if e.password != nil {
+			if !(*pw).holds(before.PasswordHash, *e.password) {
+				d := &passwordDecision{stored: before.PasswordHash, password: *e.password}
+				if err := d.decide(s.BcryptCost); err != nil {
+					return nil, true, err
+				}
+				*pw = d
+			}
+			if !(*pw).same {
+				return nil, false, nil // a new password ends sessions
+			}
+			e.password = nil
+		}
+		after := e.after
+		changed := ChangedFields(before, after)
+		if len(changed) == 0 && !e.effect {
+			if cached {
+				continue
+			}
+			return before, true, nil
+		}
+		if now := s.now(); activeAdmin(before, now) && !activeAdmin(after, now) || before.DeletedAt == nil && after.DeletedAt != nil {
+			return nil, false, nil
+		}
+		after.Version = before.Version + 1
+		if edited(changed, false) {
+			after.Modification = s.now()
+		}
+		entry := &AuditEntry{UserID: after.ID, At: s.now(), Actor: actor.ID, Action: action,
+			Address: ClientAddr(ctx), Patch: DiffPatch(before, after, false)}
+		saved, err := s.Store.UpdateUserIfVersion(ctx, after, before.Version, entry)
+		if err != nil {
+			if outcomeUnknown(err) {
+				s.auth.forget(id) // it may have committed: as in write
+			}
+			return nil, true, err
+		}
+		if saved {
+			// As write does after its commit: the new state replaces the
+			// cached one (this path never ends sessions).
+			s.auth.refresh(after)
+			s.feed.publish(id)
+			return after, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// fastBefore is the user writeFast starts from: when useCached, and the
+// caller writes their own user, the user their token check loaded
+// (cached), if the policy lets them act on it; otherwise a read without a
+// lock, through target like the locked path's.
+func (s *Service) fastBefore(ctx context.Context, actor *User, action, id string, useCached bool) (_ *User, cached bool, _ error) {
+	if p := PrincipalFrom(ctx); useCached && p != nil && p.Token != nil && p.User != nil && p.User.ID == id &&
+		Authorize(actor, action, p.User, s.now()) == nil {
+		return p.User, true, nil
+	}
+	u, err := s.target(ctx, s.Store, actor, action, id, false)
+	return u, false, err
 }
 
 // holds reports whether d was decided for this stored hash and password.

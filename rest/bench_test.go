@@ -17,6 +17,10 @@ func BenchmarkPatchEndpoint(b *testing.B) {
 			e := testenv.Start(b, db)
 			i := 0
 			b.ReportAllocs()
+			start := cpuTime()
+			defer func() {
+				b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-µs/op")
+			}()
 			for b.Loop() {
 				i++
 				r := e.Do(b, "PATCH", "/api/users/"+e.Alice.ID, e.AliceToken, fmt.Sprintf(`[{"op":"replace","path":"/description","value":"d%d"}]`, i), "Content-Type: application/json-patch+json")

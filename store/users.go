@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/lib/pq"
 
 	"usersvc"
 	"usersvc/ent"
@@ -31,7 +33,8 @@ func (s *Store) CountUsers(ctx context.Context) (_ int, err error) {
 }
 
 func saveErr(err error) error {
-	if ent.IsConstraintError(err) {
+	var pqErr *pq.Error
+	if ent.IsConstraintError(err) || errors.As(err, &pqErr) && pqErr.Code == "23505" { // unique_violation
 		return usersvc.FieldErrorf(usersvc.EConflict, "email", "Email already in use.")
 	}
 	return err
@@ -58,8 +61,25 @@ func (s *Store) CreateUser(ctx context.Context, u *usersvc.User) (err error) {
 // UpdateUser writes every field of u.
 func (s *Store) UpdateUser(ctx context.Context, u *usersvc.User) (err error) {
 	defer internal(&err)
+	n, err := s.updateUser(ctx, u, nil)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return usersvc.Errorf(usersvc.ENotFound, "User not found.")
+	}
+	return nil
+}
+
+// updateUser writes every field of u, when ifVersion is set only if the
+// stored version is *ifVersion, and returns the rows it changed.
+func (s *Store) updateUser(ctx context.Context, u *usersvc.User, ifVersion *int64) (int, error) {
 	// A bulk update by id is one UPDATE; UpdateOne would read the row back.
-	upd := s.c().User.Update().Where(user.ID(u.ID)).
+	upd := s.c().User.Update().Where(user.ID(u.ID))
+	if ifVersion != nil {
+		upd.Where(user.Version(*ifVersion))
+	}
+	upd.
 		SetName(u.Name).SetEmail(u.Email).SetEmailKey(usersvc.EmailKey(u.Email)).
 		SetCountry(u.Country).SetTimeZone(u.TimeZone).
 		SetDisabled(u.Disabled).SetTags(u.Tags).SetPrivileges(u.Privileges).
@@ -95,12 +115,9 @@ func (s *Store) UpdateUser(ctx context.Context, u *usersvc.User) (err error) {
 	}
 	n, err := upd.Save(ctx)
 	if err != nil {
-		return saveErr(err)
+		return 0, saveErr(err)
 	}
-	if n == 0 {
-		return usersvc.Errorf(usersvc.ENotFound, "User not found.")
-	}
-	return nil
+	return n, nil
 }
 
 func toDomain(u *ent.User) *usersvc.User {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -292,6 +293,80 @@ func TestReadsAreOneStatement(t *testing.T) {
 			if n != 1 {
 				t.Errorf("%s: %d statements, want 1", name, n)
 			}
+		}
+	})
+}
+
+// TestUpdateUserIfVersion: the guarded save writes the user, its history
+// entry (and on PostgreSQL its notice) only when the version matches.
+func TestUpdateUserIfVersion(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		st := testenv.OpenStore(t, db)
+		ctx := context.Background()
+		if err := st.CreateUser(ctx, fullUser()); err != nil { // version 7
+			t.Fatal(err)
+		}
+		entry := func() *usersvc.AuditEntry {
+			return &usersvc.AuditEntry{UserID: "usr-roundtrip", At: time.Date(2026, 4, 5, 6, 7, 8, 0, time.UTC),
+				Actor: "usr-actor", Action: "patch", Address: "192.0.2.1",
+				Patch: []usersvc.PatchOperation{{"op": "replace", "path": "/name", "value": "Trip Round"}}}
+		}
+		// A stale version: nothing is written.
+		e := entry()
+		saved, err := st.UpdateUserIfVersion(ctx, changedUser(), 6, e)
+		if err != nil || saved {
+			t.Fatalf("stale version: saved %v, %v", saved, err)
+		}
+		got, err := st.User(ctx, "usr-roundtrip", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareUsers(t, "after the stale save", got, fullUser())
+		if n, err := st.CountAudit(ctx, "usr-roundtrip"); err != nil || n != 0 {
+			t.Fatalf("stale version: %d history entries, %v", n, err)
+		}
+		// The stored version: every field, and the entry.
+		e = entry()
+		saved, err = st.UpdateUserIfVersion(ctx, changedUser(), 7, e)
+		if err != nil || !saved || e.ID == 0 {
+			t.Fatalf("current version: saved %v, entry %d, %v", saved, e.ID, err)
+		}
+		got, err = st.User(ctx, "usr-roundtrip", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareUsers(t, "after the save", got, changedUser())
+		list, err := st.Audit(ctx, "usr-roundtrip", 0, 10)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("history: %d entries, %v", len(list), err)
+		}
+		want := &usersvc.AuditEntry{ID: e.ID, UserID: "usr-roundtrip", At: time.Date(2026, 4, 5, 6, 7, 8, 0, time.UTC),
+			Actor: "usr-actor", Action: "patch", Address: "192.0.2.1",
+			Patch: []usersvc.PatchOperation{{"op": "replace", "path": "/name", "value": "Trip Round"}}}
+		if !reflect.DeepEqual(list[0], want) {
+			t.Errorf("history entry %+v, want %+v", list[0], want)
+		}
+		// A user that does not exist: not saved.
+		ghost := changedUser()
+		ghost.ID = "usr-ghost"
+		if saved, err := st.UpdateUserIfVersion(ctx, ghost, 7, entry()); err != nil || saved {
+			t.Errorf("missing user: saved %v, %v", saved, err)
+		}
+		if n, err := st.CountAudit(ctx, "usr-roundtrip"); err != nil || n != 1 {
+			t.Errorf("missing user: %d history entries, %v", n, err)
+		}
+		// Another user's email: a conflict on email.
+		other := fullUser()
+		other.ID, other.Email = "usr-other", "other@example.com"
+		if err := st.CreateUser(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		taken := changedUser()
+		taken.Email, taken.Version = "OTHER@example.com", 9
+		_, err = st.UpdateUserIfVersion(ctx, taken, 8, entry())
+		var ue *usersvc.Error
+		if !errors.As(err, &ue) || ue.Code != usersvc.EConflict || ue.Field != "email" {
+			t.Errorf("taken email: %v", err)
 		}
 	})
 }
