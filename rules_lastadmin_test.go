@@ -123,15 +123,13 @@ func TestLastAdminTheDeletedOtherDoesNotCount(t *testing.T) {
 // time; at most one succeeds, and an active admin remains.
 func TestTwoAdminsDemotingEachOther(t *testing.T) { demoteEachOther(t, false) }
 
-// TestTwoAdminsDemotingEachOther_Bug: the demotion that loses should get
+// TestTwoAdminsDemotingEachOtherConflict: the demotion that loses gets
 // the last-admin conflict (409). On PostgreSQL each transaction locks its
 // target's row, then CountActiveAdmins locks the other admins' rows in the
-// opposite order: PostgreSQL detects the deadlock and aborts one with
-// 40P01, which reaches the client as 500 Internal server error.
-func TestTwoAdminsDemotingEachOther_Bug(t *testing.T) {
-	t.Skip("bug: concurrent mutual demotion deadlocks on PostgreSQL (pq 40P01) and answers 500 instead of 409")
-	demoteEachOther(t, true)
-}
+// opposite order: PostgreSQL breaks the deadlock by aborting one (40P01),
+// and Store.InTx runs that one again, which then sees the other's
+// demotion. (It answered 500 before InTx retried.)
+func TestTwoAdminsDemotingEachOtherConflict(t *testing.T) { demoteEachOther(t, true) }
 
 // demoteEachOther races two mutual demotions five times; codes also
 // requires each refusal to be the last-admin conflict.

@@ -11,7 +11,9 @@ import (
 // is an internal *Error.
 type Store interface {
 	// InTx runs fn inside one transaction; the Store passed to fn is bound
-	// to it. fn's error rolls the transaction back.
+	// to it. fn's error rolls the transaction back. When the database
+	// aborts the transaction to break a deadlock, InTx runs fn again (a
+	// few times at most), so fn must only write through tx and assign.
 	InTx(ctx context.Context, fn func(tx Store) error) error
 	// User loads a user, deleted or not. forUpdate locks the row until the
 	// transaction ends (where the database supports row locks).

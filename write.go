@@ -79,6 +79,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	for {
 		var undecided *passwordDecision
 		err = s.Store.InTx(ctx, func(tx Store) error {
+			saved = false // InTx may run this again (see Store.InTx)
 			before, err := s.target(ctx, tx, actor, action, id, true)
 			if err != nil {
 				return err

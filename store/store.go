@@ -9,11 +9,14 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/lib/pq"
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -169,6 +172,33 @@ func (s *Store) InTx(ctx context.Context, fn func(tx usersvc.Store) error) (err 
 	if s.tx != nil {
 		return fn(s)
 	}
+	for attempt := 1; ; attempt++ {
+		err = s.inTx(ctx, fn)
+		if attempt == maxTxAttempts || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// maxTxAttempts bounds InTx's runs of one transaction that PostgreSQL
+// aborted to break a deadlock or a serialization conflict.
+const maxTxAttempts = 3
+
+// retryable reports whether err is PostgreSQL giving up a transaction so
+// that another may finish (deadlock_detected, serialization_failure):
+// nothing of it was saved, and running it again decides on what the other
+// one committed. Two admins demoting each other at the same moment lock
+// their rows in opposite orders (each its target, then the other admins);
+// the one PostgreSQL aborts runs again, sees the other's demotion, and
+// is refused as the last active admin, instead of failing with 500.
+func retryable(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && (pqErr.Code == "40P01" || pqErr.Code == "40001")
+}
+
+// inTx is one run of fn in a transaction. fn must leave nothing behind
+// but its writes through tx and what it assigns: InTx may run it again.
+func (s *Store) inTx(ctx context.Context, fn func(tx usersvc.Store) error) error {
 	tx, err := s.client.Tx(ctx)
 	if err != nil {
 		return err
