@@ -65,7 +65,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	srv.AddTransport(websocketTransport(svc, opts.Origins))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(postTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(opts.TokenLimit)
 	srv.SetDisableSuggestion(true) // field names, missing selections
