@@ -61,7 +61,8 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	present := func(ctx context.Context, err error) *gqlerror.Error {
 		return presentError(ctx, logger, err)
 	}
-	srv := handler.New(NewExecutableSchema(Config{Schema: servedSchema(), Resolvers: &Resolver{Svc: svc, present: present}}))
+	cfg := Config{Schema: servedSchema(), Resolvers: &Resolver{Svc: svc, present: present}}
+	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(websocketTransport(svc, opts.Origins))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -70,7 +71,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	srv.SetParserTokenLimit(opts.TokenLimit)
 	srv.SetDisableSuggestion(true) // field names, missing selections
 	srv.SetValidationRulesFn(rulesWithoutSuggestions)
-	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	srv.Use(complexityExtension(cfg, opts.ComplexityLimit))
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
 	}
