@@ -105,7 +105,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 			}
 			resp.Extensions["apiUsage"] = p.Usage.Total
 			resp.Extensions["apiDailyUsage"] = p.Usage.Daily
-			resp.Extensions["rateLimit"] = map[string]int64{"limit": p.Quota.Limit, "remaining": p.Quota.Remaining, "reset": p.Quota.Reset}
+			resp.Extensions["rateLimit"] = rateLimit{p.Quota.Limit, p.Quota.Remaining, p.Quota.Reset}
 		}
 		return resp
 	})
@@ -119,6 +119,14 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 		}
 		overHTTP.ServeHTTP(w, r)
 	})
+}
+
+// rateLimit is the rateLimit extension; its fields are in the order a map
+// would be written (by key), so the answer reads as it always has.
+type rateLimit struct {
+	Limit     int64 `json:"limit"`
+	Remaining int64 `json:"remaining"`
+	Reset     int64 `json:"reset"`
 }
 
 // maxMessageBytes bounds the messages of parse, validation and coercion
