@@ -349,11 +349,12 @@ func requestLog(logger *slog.Logger, metrics *Metrics, route func(*http.Request)
 		}
 		elapsed := time.Since(start)
 		metrics.observe(route(r), r.Method, rec.status, elapsed)
-		logger.InfoContext(ctx, "request",
-			"request_id", r.Header.Get("X-Request-Id"),
-			"method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000,
-			"user", rec.userID)
+		// Attrs, not key-value pairs: the same line without boxing each value.
+		logger.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("request_id", r.Header.Get("X-Request-Id")),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+			slog.Int("bytes", rec.bytes), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			slog.String("user", rec.userID))
 	})
 }
 
