@@ -184,7 +184,7 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 				onErr(w, r, err)
 				return
 			}
-			setUserID(r, p.User.ID)
+			setUserID(w, p.User.ID)
 			h := w.Header()
 			h.Set("RateLimit-Limit", strconv.FormatInt(p.Quota.Limit, 10))
 			h.Set("RateLimit-Remaining", strconv.FormatInt(p.Quota.Remaining, 10))
@@ -326,14 +326,21 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// setUserID lets the request log name the caller.
-func setUserID(r *http.Request, id string) {
-	if rec, ok := r.Context().Value(recorderKey{}).(*statusRecorder); ok {
-		rec.userID = id
+// setUserID lets the request log name the caller: it finds requestLog's
+// recorder under the writers that wrap it (each has Unwrap).
+func setUserID(w http.ResponseWriter, id string) {
+	for {
+		if rec, ok := w.(*statusRecorder); ok {
+			rec.userID = id
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
 	}
 }
-
-type recorderKey struct{}
 
 // requestLog writes one line per request: never the query string (it may
 // hold secrets), never a header value other than the request id.
@@ -342,7 +349,6 @@ func requestLog(logger *slog.Logger, metrics *Metrics, route func(*http.Request)
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		ctx := r.Context()
-		r = r.WithContext(contextWithRecorder(ctx, rec))
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
