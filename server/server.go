@@ -143,7 +143,6 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	var h http.Handler = mux
 	h = deadline(timeout, h)
 	h = c.Handler(h)
-	h = language(h)
 	h = clientAddr(h)
 	h = securityHeaders(h)
 	route := func(r *http.Request) string {
@@ -227,8 +226,9 @@ func deadline(d time.Duration, next http.Handler) http.Handler {
 }
 
 // clientAddr records the client's address (the TCP peer: X-Forwarded-For is
-// not trusted, since nothing here knows which proxies to believe), and
-// marks the request as one, which may sign in once.
+// not trusted, since nothing here knows which proxies to believe), marks
+// the request as one, which may sign in once, and negotiates its language:
+// one copy of the request for all three.
 func clientAddr(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -236,7 +236,7 @@ func clientAddr(next http.Handler) http.Handler {
 			host = r.RemoteAddr
 		}
 		ctx := usersvc.WithOneSignIn(usersvc.WithClientAddr(r.Context(), host))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(language(ctx, w, r)))
 	})
 }
 
@@ -252,13 +252,13 @@ func tokenInQuery(r *http.Request) bool {
 	return strings.Contains(r.URL.RawQuery, usersvc.TokenPrefix)
 }
 
-func language(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lang := usersvc.NegotiateLang(r.Header.Get("Accept-Language"))
-		w.Header().Set("Content-Language", lang)
-		w.Header().Add("Vary", "Accept-Language")
-		next.ServeHTTP(w, r.WithContext(usersvc.WithLang(r.Context(), lang)))
-	})
+// language negotiates r's language from Accept-Language, says it in the
+// answer's headers, and returns ctx with it.
+func language(ctx context.Context, w http.ResponseWriter, r *http.Request) context.Context {
+	lang := usersvc.NegotiateLang(r.Header.Get("Accept-Language"))
+	w.Header().Set("Content-Language", lang)
+	w.Header().Add("Vary", "Accept-Language")
+	return usersvc.WithLang(ctx, lang)
 }
 
 func securityHeaders(next http.Handler) http.Handler {
