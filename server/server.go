@@ -243,6 +243,9 @@ func clientAddr(next http.Handler) http.Handler {
 // tokenInQuery reports a token passed in the URL, which is refused: URLs end
 // up in logs, histories and Referer headers.
 func tokenInQuery(r *http.Request) bool {
+	if r.URL.RawQuery == "" {
+		return false // the common case, without parsing an empty query
+	}
 	q := r.URL.Query()
 	for _, k := range []string{"access_token", "token", "api_key", "apiKey"} {
 		if q.Has(k) {
