@@ -10,6 +10,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/testenv"
+	"usersvc/jsonpatch"
 )
 
 // accessChanges are the changes that end (or narrow) what a token may do,
@@ -57,7 +58,7 @@ func (c accessChange) right(p *usersvc.Principal, err error) bool {
 
 func patchOp(patch string) func(ctx context.Context, svc *usersvc.Service, id string) error {
 	return func(ctx context.Context, svc *usersvc.Service, id string) error {
-		ops, err := usersvc.ParseJSON([]byte(patch))
+		ops, err := jsonpatch.Parse([]byte(patch))
 		if err != nil {
 			return err
 		}

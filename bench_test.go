@@ -3,6 +3,8 @@ package usersvc
 import (
 	"testing"
 	"time"
+
+	"usersvc/jsonpatch"
 )
 
 func benchUser() *User {
@@ -17,13 +19,13 @@ func benchUser() *User {
 // replace: render the document, apply the patch, decode and validate.
 func BenchmarkPatchReplace(b *testing.B) {
 	u := benchUser()
-	p, err := ParseJSON([]byte(`[{"op":"replace","path":"/description","value":"On call"}]`))
+	p, err := jsonpatch.Parse([]byte(`[{"op":"replace","path":"/description","value":"On call"}]`))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		ops, err := ParsePatch(p)
+		ops, err := jsonpatch.ParsePatch(p)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -31,7 +33,7 @@ func BenchmarkPatchReplace(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		out, err := ApplyPatch(doc, ops)
+		out, err := jsonpatch.Apply(doc, ops)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -55,17 +57,17 @@ func BenchmarkPatchReplace(b *testing.B) {
 // BenchmarkApplyPatch10 applies a ten-operation patch to a rendered document.
 func BenchmarkApplyPatch10(b *testing.B) {
 	doc, _ := benchUser().documentMap()
-	p, _ := ParseJSON([]byte(`[{"op":"add","path":"/tags/a","value":"1"},{"op":"add","path":"/tags/b","value":"2"},
+	p, _ := jsonpatch.Parse([]byte(`[{"op":"add","path":"/tags/a","value":"1"},{"op":"add","path":"/tags/b","value":"2"},
 	{"op":"copy","from":"/tags","path":"/x"},{"op":"move","from":"/x","path":"/y"},{"op":"remove","path":"/y"},
 	{"op":"test","path":"/tags/a","value":"1"},{"op":"replace","path":"/name","value":"B"},{"op":"add","path":"/privileges/-","value":"p"},
 	{"op":"remove","path":"/privileges/0"},{"op":"test","path":"/adminDevices","value":0.0}]`))
-	ops, err := ParsePatch(p)
+	ops, err := jsonpatch.ParsePatch(p)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ApplyPatch(doc, ops); err != nil {
+		if _, err := jsonpatch.Apply(doc, ops); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,5 +1,7 @@
 package usersvc
 
+import "time"
+
 // Hooks into the token cache for the tests in package usersvc_test, which
 // force the interleavings the cache must survive.
 
@@ -24,4 +26,12 @@ func AuthListening(s *Service) bool {
 	s.auth.mu.Lock()
 	defer s.auth.mu.Unlock()
 	return !s.auth.down && s.auth.floor > 0
+}
+
+// AuthTTL is how long the token cache keeps an entry now: the watcher's
+// ttl while its listener is live, 1 s otherwise.
+func AuthTTL(s *Service) time.Duration {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	return s.auth.ttl
 }

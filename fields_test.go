@@ -12,6 +12,8 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"usersvc/jsonpatch"
 )
 
 // TestFieldTableEverywhere: the document, the GraphQL User type and its
@@ -204,7 +206,7 @@ func TestAuthorizeBeforeValidate(t *testing.T) {
 		{"user, valid", self, `{` + base + `}`, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			body, err := ParseJSON([]byte(tc.body))
+			body, err := jsonpatch.Parse([]byte(tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,7 +7,8 @@ import (
 )
 
 // spanish translates the English message catalog. Every format string passed
-// to Errorf or FieldErrorf in this module has an entry (a test checks).
+// to Errorf or FieldErrorf in this module (errorf or fieldErrorf in package
+// jsonpatch, whose messages JSONError passes on) has an entry (a test checks).
 var spanish = map[string]string{
 	"User not found.":                                                    "Usuario no encontrado.",
 	"Invalid email.":                                                     "Correo electrónico inválido.",

@@ -7,7 +7,7 @@ import (
 )
 
 // Meter counts requests in memory and writes them to the store in batches
-// (Flush; the server flushes every second and on shutdown). A caller's
+// (Flush; Service.Run flushes every second and once more when it stops). A caller's
 // counts are what the store held when this process last read or flushed
 // them plus what this process has counted since, so every answer includes
 // the current request. After a graceful stop the stored counts are exact;

@@ -1,138 +1,88 @@
-package usersvc
+package usersvc_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
+	"errors"
+	"strings"
 	"testing"
+
+	"usersvc"
+	"usersvc/jsonpatch"
 )
 
-type conformanceCase struct {
-	Comment  string          `json:"comment"`
-	Doc      json.RawMessage `json:"doc"`
-	Patch    json.RawMessage `json:"patch"`
-	Expected json.RawMessage `json:"expected"`
-	Error    *string         `json:"error"`
-	Disabled bool            `json:"disabled"`
-}
-
-func decodeGeneric(t *testing.T, raw json.RawMessage) any {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("bad test JSON %s: %v", raw, err)
-	}
-	return v
-}
-
-// TestPatchConformance runs every runnable case of the RFC 6902 test vectors
-// (json-patch-tests upstream, and this project's extra cases).
-func TestPatchConformance(t *testing.T) {
-	files := []string{"tests.json", "spec_tests.json", "extra_tests.json"}
-	ran := 0
-	for _, f := range files {
-		b, err := os.ReadFile(filepath.Join("testdata", "jsonpatch", f))
+// TestJSONError: what clients see of a jsonpatch error (code, field,
+// English and Spanish text) comes through JSONError unchanged.
+func TestJSONError(t *testing.T) {
+	doc := map[string]any{"a": "x"}
+	patch := func(p string) error {
+		v, err := jsonpatch.Parse([]byte(p))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var cases []conformanceCase
-		if err := json.Unmarshal(b, &cases); err != nil {
-			t.Fatalf("%s: %v", f, err)
+		ops, err := jsonpatch.ParsePatch(v)
+		if err == nil {
+			_, err = jsonpatch.Apply(doc, ops)
 		}
-		for i, c := range cases {
-			if c.Disabled || (c.Doc == nil && c.Patch == nil) {
-				continue
-			}
-			ran++
-			name := f + "/" + c.Comment
-			t.Run(name, func(t *testing.T) {
-				doc := decodeGeneric(t, c.Doc)
-				before := decodeGeneric(t, c.Doc)
-				patch := decodeGeneric(t, c.Patch)
-				var got any
-				ops, err := ParsePatch(patch)
-				if err == nil {
-					got, err = ApplyPatch(doc, ops)
-				}
-				if !jsonEqual(doc, before) {
-					t.Fatalf("case %d: the input document was modified", i)
-				}
-				if c.Error != nil {
-					if err == nil {
-						t.Fatalf("case %d: want error (%s), got %v", i, *c.Error, got)
-					}
-					return
-				}
-				if err != nil {
-					t.Fatalf("case %d: unexpected error: %v", i, err)
-				}
-				if c.Expected != nil {
-					want := decodeGeneric(t, c.Expected)
-					if !jsonEqual(got, want) {
-						t.Fatalf("case %d: got %v, want %v", i, got, want)
-					}
-				}
-			})
-		}
+		return err
 	}
-	if ran < 130 {
-		t.Fatalf("ran only %d conformance cases; the vector files are incomplete", ran)
+	parse := func(body string) error {
+		_, err := jsonpatch.Parse([]byte(body))
+		return err
 	}
-}
-
-func TestPatchLimits(t *testing.T) {
-	many := make([]any, MaxPatchOps+1)
-	for i := range many {
-		many[i] = map[string]any{"op": "test", "path": "", "value": map[string]any{}}
-	}
-	if _, err := ParsePatch(many); ErrorCode(err) != EInvalid {
-		t.Fatalf("%d ops: got %v, want invalid", len(many), err)
-	}
-	// A copy chain doubling the document must stop at the bound.
-	doc := map[string]any{"a": []any{json.Number("1"), json.Number("2"), json.Number("3"), json.Number("4")}}
-	var chain []any
-	chain = append(chain, map[string]any{"op": "copy", "from": "/a", "path": "/b"})
-	for i := 0; i < 15; i++ {
-		chain = append(chain, map[string]any{"op": "copy", "from": "/a", "path": "/a/-"})
-		chain = append(chain, map[string]any{"op": "copy", "from": "/a", "path": "/a/0"})
-	}
-	ops, err := ParsePatch(chain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ApplyPatch(doc, ops); ErrorCode(err) != EInvalid {
-		t.Fatalf("copy chain: got %v, want invalid", err)
-	}
-}
-
-func TestPatchErrorCodes(t *testing.T) {
-	doc := map[string]any{"a": "x"}
 	for _, tc := range []struct {
-		name  string
-		patch string
-		code  string
+		name      string
+		err       error
+		code      string
+		field     string
+		en, es    string
+		hasDetail bool
 	}{
-		{"failed test is a conflict", `[{"op":"test","path":"/a","value":"y"}]`, EConflict},
-		{"missing path is invalid", `[{"op":"remove","path":"/nope"}]`, EInvalid},
-		{"bad pointer is invalid", `[{"op":"add","path":"a","value":1}]`, EInvalid},
-		{"unknown op", `[{"op":"Add","path":"/a","value":1}]`, EInvalid},
-		{"not an array", `{"op":"add","path":"/a","value":1}`, EInvalid},
+		{"duplicate key", parse(`{"a":1,"a":2}`), usersvc.EInvalid, "a",
+			`Duplicate key "a" in JSON body.`, `Clave "a" duplicada en el cuerpo JSON.`, false},
+		{"invalid text", parse(`{"b":{"c":"` + "\xff" + `"}}`), usersvc.EInvalid, "b",
+			`Field "b" must be valid text.`, `El campo "b" debe ser texto válido.`, false},
+		{"malformed", parse(`{"a":`), usersvc.EInvalid, "",
+			"Malformed JSON body.", "Cuerpo JSON mal formado.", false},
+		{"too deep", parse(strings.Repeat("[", 66) + strings.Repeat("]", 66)), usersvc.EInvalid, "",
+			"JSON body is nested too deeply.", "El cuerpo JSON está anidado demasiado profundamente.", false},
+		{"failed test is a conflict", patch(`[{"op":"test","path":"/a","value":"y"}]`), usersvc.EConflict, "",
+			`Patch test failed (operation 0: value at "/a" is not equal to the test value)`,
+			`La prueba del parche falló (operation 0: value at "/a" is not equal to the test value)`, true},
+		{"missing path", patch(`[{"op":"test","path":"/a","value":"x"},{"op":"remove","path":"/nope"}]`), usersvc.EInvalid, "",
+			`Invalid patch operation (operation 1: path "/nope" does not exist)`,
+			`Operación de parche inválida (operation 1: path "/nope" does not exist)`, true},
+		{"not an array", patch(`{}`), usersvc.EInvalid, "",
+			"A JSON Patch must be an array of operations.", "Un JSON Patch debe ser una lista de operaciones.", false},
+		{"too many operations", patch(`[` + ops101 + `]`), usersvc.EInvalid, "",
+			"A patch may hold at most 100 operations.", "Un parche puede tener como máximo 100 operaciones.", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := ParseJSON([]byte(tc.patch))
-			if err != nil {
-				t.Fatal(err)
+			if tc.err == nil {
+				t.Fatal("no error to map")
 			}
-			ops, err := ParsePatch(v)
-			if err == nil {
-				_, err = ApplyPatch(doc, ops)
+			var e *usersvc.Error
+			if !errors.As(usersvc.JSONError(tc.err), &e) {
+				t.Fatalf("%T is not mapped to *usersvc.Error", tc.err)
 			}
-			if ErrorCode(err) != tc.code {
-				t.Fatalf("got %v (%s), want %s", err, ErrorCode(err), tc.code)
+			if e.Code != tc.code || e.Field != tc.field || e.Localize("en") != tc.en || e.Localize("es") != tc.es || (e.Detail != "") != tc.hasDetail {
+				t.Fatalf("got %s %q %q / %q (detail %q), want %s %q %q / %q",
+					e.Code, e.Field, e.Localize("en"), e.Localize("es"), e.Detail, tc.code, tc.field, tc.en, tc.es)
 			}
 		})
 	}
+	if usersvc.JSONError(nil) != nil {
+		t.Fatal("nil must stay nil")
+	}
+	other := errors.New("not from jsonpatch")
+	if usersvc.JSONError(other) != other {
+		t.Fatal("another error must pass through")
+	}
 }
+
+// ops101 is 101 test operations, one over the limit.
+var ops101 = func() string {
+	s := `{"op":"test","path":"","value":{}}`
+	for i := 1; i < 101; i++ {
+		s += `,{"op":"test","path":"","value":{}}`
+	}
+	return s
+}()

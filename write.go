@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"usersvc/jsonpatch"
 )
 
 // Audit actions.
@@ -235,9 +237,9 @@ func (s *Service) ReplaceUser(ctx context.Context, id string, body any, ifVersio
 // PatchUser applies an RFC 6902 JSON Patch (a generic JSON array) to the
 // user's public document and saves the result through the replace path.
 func (s *Service) PatchUser(ctx context.Context, id string, patch any, ifVersion *int64) (*User, error) {
-	ops, err := ParsePatch(patch)
+	ops, err := jsonpatch.ParsePatch(patch)
 	if err != nil {
-		return nil, err
+		return nil, JSONError(err)
 	}
 	if len(ops) == 0 {
 		return nil, Errorf(EInvalid, "The patch is empty.")
@@ -247,7 +249,8 @@ func (s *Service) PatchUser(ctx context.Context, id string, patch any, ifVersion
 		if err != nil {
 			return nil, Internal(err)
 		}
-		return ApplyPatch(doc, ops)
+		out, err := jsonpatch.Apply(doc, ops)
+		return out, JSONError(err)
 	}))
 }
 
@@ -261,7 +264,7 @@ func (s *Service) MergePatchUser(ctx context.Context, id string, patch any, ifVe
 		if err != nil {
 			return nil, Internal(err)
 		}
-		return ApplyMergePatch(doc, patch), nil
+		return jsonpatch.ApplyMerge(doc, patch), nil
 	}))
 }
 

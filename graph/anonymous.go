@@ -9,7 +9,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 
-	"usersvc"
+	"usersvc/internal/httpbody"
 )
 
 // anonymousFields are the root fields a request without a token may select:
@@ -18,16 +18,16 @@ var anonymousFields = map[string]bool{"login": true, "loginWithApiKey": true, "_
 
 // AnonymousOperation reports whether r is a GraphQL POST whose operation
 // selects only sign-in fields, so it may run without a bearer token. The
-// body is read (at most usersvc.MaxBodyBytes) and put back for the handler.
+// body is read (at most httpbody.MaxBytes) and put back for the handler.
 // Anything it cannot read plainly (fragments at the root, several
 // operations without a name, a bad body) is not anonymous.
 func AnonymousOperation(r *http.Request) bool {
-	if r.Method != http.MethodPost || r.Body == nil || r.ContentLength > usersvc.MaxBodyBytes {
+	if r.Method != http.MethodPost || r.Body == nil || r.ContentLength > httpbody.MaxBytes {
 		return false
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, usersvc.MaxBodyBytes+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, httpbody.MaxBytes+1))
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil || len(body) > usersvc.MaxBodyBytes {
+	if err != nil || len(body) > httpbody.MaxBytes {
 		return false
 	}
 	var req struct {

@@ -11,17 +11,19 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"usersvc"
+	"usersvc/internal/httpbody"
+	"usersvc/jsonpatch"
 )
 
 // readRequest runs before gqlgen sees a request. It caps the body at
-// usersvc.MaxBodyBytes like REST (413 TOO_LARGE; a declared Content-Length
+// httpbody.MaxBytes like REST (413 TOO_LARGE; a declared Content-Length
 // over the limit is refused unread, a longer stream is read one byte past
 // it and no further), and it answers requests gqlgen cannot decode with a
 // fixed message: gqlgen's own decode error quotes the whole body, and its
 // query-string error quotes part of the URL.
 func readRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := usersvc.ReadRequestBody(r)
+		body, err := httpbody.ReadRequest(r)
 		if err != nil {
 			WriteHTTPError(w, r, err)
 			return
@@ -40,7 +42,7 @@ func readRequest(next http.Handler) http.Handler {
 // so that a request that passes here decodes there too. It returns the
 // parameters of a POST of application/json (postTransport uses them).
 //
-// Text must also be valid as written (usersvc.BadJSONText): gqlgen's
+// Text must also be valid as written (jsonpatch.BadText): gqlgen's
 // decoding would turn invalid UTF-8 into U+FFFD silently. The error names
 // the innermost key on the way to the bad string (the input field or the
 // variable), or "query".
@@ -55,7 +57,7 @@ func checkRequest(r *http.Request, body []byte) (*graphql.RawParams, error) {
 				return nil, badText([]string{k})
 			}
 		}
-		if path, bad := usersvc.BadJSONText([]byte(q.Get("variables"))); bad {
+		if path, bad := jsonpatch.BadText([]byte(q.Get("variables"))); bad {
 			return nil, badText(path)
 		}
 	}
@@ -71,7 +73,7 @@ func checkRequest(r *http.Request, body []byte) (*graphql.RawParams, error) {
 	if dec.Decode(&params) != nil {
 		return nil, usersvc.Errorf(usersvc.EInvalid, "The request body must be one JSON object with a GraphQL \"query\".")
 	}
-	if path, bad := usersvc.BadJSONText(body); bad {
+	if path, bad := jsonpatch.BadText(body); bad {
 		return nil, badText(path)
 	}
 	return &params, nil

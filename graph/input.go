@@ -3,7 +3,7 @@ package graph
 import (
 	"encoding/json"
 
-	"usersvc"
+	"usersvc/jsonpatch"
 )
 
 // plain turns a GraphQL input value (gqlgen fills input maps with typed Go
@@ -15,7 +15,7 @@ func plain(v any) any {
 	if err != nil {
 		return v // the domain's decoder reports the odd type
 	}
-	out, err := usersvc.ParseJSON(b)
+	out, err := jsonpatch.Parse(b)
 	if err != nil {
 		return v
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"usersvc"
+	"usersvc/internal/httpbody"
+	"usersvc/jsonpatch"
 )
 
 // AcceptPatch lists the PATCH body formats.
@@ -210,11 +212,12 @@ func mediaType(r *http.Request) string {
 }
 
 func readJSON(r *http.Request) (any, error) {
-	b, err := usersvc.ReadRequestBody(r)
+	b, err := httpbody.ReadRequest(r)
 	if err != nil {
 		return nil, err
 	}
-	return usersvc.ParseJSON(b)
+	v, err := jsonpatch.Parse(b)
+	return v, usersvc.JSONError(err)
 }
 
 // ifMatch turns an If-Match header into the version a write must find.

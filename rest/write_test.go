@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"usersvc"
+	"usersvc/internal/httpbody"
 	"usersvc/internal/testenv"
+	"usersvc/jsonpatch"
 )
 
 const jsonPatch = "Content-Type: application/json-patch+json"
@@ -191,7 +193,7 @@ func TestPutRules(t *testing.T) {
 		if r := e.Do(t, "PUT", path(e.Alice), e.AliceToken, `{`+base+`}`, "Accept-Language: es-ES,es;q=0.9", "Content-Type: text/plain"); r.Status != 415 {
 			t.Fatalf("text/plain PUT: %d", r.Status)
 		}
-		big := `{` + base + `,"description":"` + strings.Repeat("x", usersvc.MaxBodyBytes) + `"}`
+		big := `{` + base + `,"description":"` + strings.Repeat("x", httpbody.MaxBytes) + `"}`
 		if r := e.Do(t, "PUT", path(e.Alice), e.AliceToken, big); r.Status != 413 {
 			t.Fatalf("oversized body: %d", r.Status)
 		}
@@ -244,7 +246,7 @@ func TestPatchRules(t *testing.T) {
 			{"missing path", `[{"op":"remove","path":"/nope"}]`, "application/json-patch+json", 400},
 			{"unknown field added", `[{"op":"add","path":"/nope","value":1}]`, "application/json-patch+json", 400},
 			{"failed test, nothing saved", `[{"op":"replace","path":"/description","value":"lost"},{"op":"test","path":"/name","value":"Mallory"}]`, "application/json-patch+json", 409},
-			{"too many ops", "[" + strings.TrimSuffix(strings.Repeat(`{"op":"test","path":"/name","value":"Alice"},`, usersvc.MaxPatchOps+1), ",") + "]", "application/json-patch+json", 400},
+			{"too many ops", "[" + strings.TrimSuffix(strings.Repeat(`{"op":"test","path":"/name","value":"Alice"},`, jsonpatch.MaxOps+1), ",") + "]", "application/json-patch+json", 400},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := e.Do(t, "GET", path(e.Alice), e.AliceToken, "")

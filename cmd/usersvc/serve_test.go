@@ -88,6 +88,20 @@ func TestFirstStartPortInUse(t *testing.T) {
 		if n := countUsers(t, db.URL); n != 1 {
 			t.Fatalf("%d users after the first start, want 1", n)
 		}
+		// The one request above was counted, and its count written by the
+		// last flush before serve returned.
+		st, err := store.Open(context.Background(), db.URL, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		page, err := usersvc.NewService(st).ListUsers(usersvc.SystemContext(context.Background()), usersvc.UserFilter{}, nil, nil, false)
+		if err != nil || len(page.Users) != 1 {
+			t.Fatalf("users: %v, %v", page, err)
+		}
+		if u, err := st.UsageCounts(context.Background(), page.Users[0].ID, "2000-01-01"); err != nil || u.Total != 1 {
+			t.Fatalf("the admin's stored requests after serve returned: %+v, %v; want a total of 1", u, err)
+		}
 	})
 }
 

@@ -1,11 +1,11 @@
-package usersvc
+package jsonpatch
 
 import (
 	"reflect"
 	"testing"
 )
 
-func TestBadJSONText(t *testing.T) {
+func TestBadText(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		path []string // nil: nothing bad
@@ -21,7 +21,7 @@ func TestBadJSONText(t *testing.T) {
 		{`["` + "\xff" + `"]`, []string{""}},
 		{`{"a":"` + "\xff", nil}, // not JSON: the decoder's to report
 	} {
-		path, bad := BadJSONText([]byte(tc.in))
+		path, bad := BadText([]byte(tc.in))
 		if bad != (tc.path != nil) || !reflect.DeepEqual(path, tc.path) {
 			t.Errorf("%q: %q %v, want %q", tc.in, path, bad, tc.path)
 		}

@@ -1,31 +1,26 @@
-package usersvc
+package jsonpatch
 
 import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net/http"
 	"strconv"
 	"unicode/utf8"
 )
 
-// MaxBodyBytes is the largest request body any write accepts.
-const MaxBodyBytes = 1 << 20
+// maxDepth bounds nesting so that a hostile body cannot exhaust the stack.
+const maxDepth = 64
 
-// maxJSONDepth bounds nesting in request bodies so that a hostile body cannot
-// exhaust the stack.
-const maxJSONDepth = 64
-
-// ParseJSON decodes one JSON value strictly: numbers stay json.Number (so big
+// Parse decodes one JSON value strictly: numbers stay json.Number (so big
 // integers survive exactly), an object with a duplicated key is an error, and
 // trailing data after the value is an error.
 //
 // Every string must be valid text as written: invalid UTF-8 or an unpaired
 // surrogate escape (which Go's decoder would silently turn into U+FFFD) is
 // an error naming the first key on the way to it.
-func ParseJSON(data []byte) (any, error) {
-	if path, bad := BadJSONText(data); bad {
-		return nil, FieldErrorf(EInvalid, path[0], "Field %q must be valid text.", path[0])
+func Parse(data []byte) (any, error) {
+	if path, bad := BadText(data); bad {
+		return nil, fieldErrorf(Invalid, path[0], "Field %q must be valid text.", path[0])
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -34,18 +29,18 @@ func ParseJSON(data []byte) (any, error) {
 		return nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, Errorf(EInvalid, "Malformed JSON body.")
+		return nil, errorf(Invalid, "Malformed JSON body.")
 	}
 	return v, nil
 }
 
 func parseValue(dec *json.Decoder, depth int) (any, error) {
-	if depth > maxJSONDepth {
-		return nil, Errorf(EInvalid, "JSON body is nested too deeply.")
+	if depth > maxDepth {
+		return nil, errorf(Invalid, "JSON body is nested too deeply.")
 	}
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, Errorf(EInvalid, "Malformed JSON body.")
+		return nil, errorf(Invalid, "Malformed JSON body.")
 	}
 	switch t := tok.(type) {
 	case json.Delim:
@@ -55,11 +50,11 @@ func parseValue(dec *json.Decoder, depth int) (any, error) {
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
-					return nil, Errorf(EInvalid, "Malformed JSON body.")
+					return nil, errorf(Invalid, "Malformed JSON body.")
 				}
 				k, _ := kt.(string)
 				if _, dup := m[k]; dup {
-					return nil, FieldErrorf(EInvalid, k, "Duplicate key %q in JSON body.", k)
+					return nil, fieldErrorf(Invalid, k, "Duplicate key %q in JSON body.", k)
 				}
 				v, err := parseValue(dec, depth+1)
 				if err != nil {
@@ -68,7 +63,7 @@ func parseValue(dec *json.Decoder, depth int) (any, error) {
 				m[k] = v
 			}
 			if _, err := dec.Token(); err != nil {
-				return nil, Errorf(EInvalid, "Malformed JSON body.")
+				return nil, errorf(Invalid, "Malformed JSON body.")
 			}
 			return m, nil
 		case '[':
@@ -81,23 +76,23 @@ func parseValue(dec *json.Decoder, depth int) (any, error) {
 				a = append(a, v)
 			}
 			if _, err := dec.Token(); err != nil {
-				return nil, Errorf(EInvalid, "Malformed JSON body.")
+				return nil, errorf(Invalid, "Malformed JSON body.")
 			}
 			return a, nil
 		}
-		return nil, Errorf(EInvalid, "Malformed JSON body.")
+		return nil, errorf(Invalid, "Malformed JSON body.")
 	default:
 		return t, nil
 	}
 }
 
-// BadJSONText finds the first string in the JSON value data that is not
+// BadText finds the first string in the JSON value data that is not
 // valid text as written: bytes that are not UTF-8, or a \u escape of half
 // a surrogate pair. It returns the object keys leading to it (the bad key
 // itself last when the key is the bad string; a string directly inside a
 // top-level array has the path [""]). JSON it cannot read is not its
 // concern: it reports nothing, and the caller's decoder fails on it.
-func BadJSONText(data []byte) (path []string, bad bool) {
+func BadText(data []byte) (path []string, bad bool) {
 	if utf8.Valid(data) && !bytes.Contains(data, []byte(`\u`)) {
 		return nil, false // the common case: nothing to look at
 	}
@@ -202,33 +197,4 @@ func rawTextValid(raw []byte) bool {
 		}
 	}
 	return true
-}
-
-// ReadBody reads a request body of at most MaxBodyBytes: it stops reading
-// one byte past the limit, so a larger body costs no more memory.
-func ReadBody(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
-	if err != nil {
-		return nil, Errorf(EInvalid, "Could not read the request body.")
-	}
-	if len(b) > MaxBodyBytes {
-		return nil, errTooLarge()
-	}
-	return b, nil
-}
-
-// ReadRequestBody is ReadBody for an HTTP request: a body whose declared
-// Content-Length is over the limit is refused without reading any of it.
-func ReadRequestBody(r *http.Request) ([]byte, error) {
-	if r.ContentLength > MaxBodyBytes {
-		return nil, errTooLarge()
-	}
-	if r.Body == nil {
-		return nil, nil
-	}
-	return ReadBody(r.Body)
-}
-
-func errTooLarge() error {
-	return Errorf(ETooLarge, "Request body is too large (limit %d bytes).", MaxBodyBytes)
 }

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// config is everything the process reads from flags and environment.
+type config struct {
+	Addr          string
+	DatabaseURL   string
+	CORSOrigins   []string
+	LogFormat     string
+	Introspection bool
+	DailyQuota    int64
+	SessionTTL    time.Duration
+	MetricsToken  string
+	DrainDelay    time.Duration
+	NoPrepare     bool
+	ListenURL     string
+	MaxConns      int
+	MetricsAddr   string
+	corsOrigins   string // as given: comma-separated
+}
+
+// settings is one command's flags, some of which a USERSVC_* environment
+// variable sets too. The precedence: a flag given on the command line
+// wins; else its variable, when set; else the flag's default. A variable
+// is parsed only when it is used, so a bad one that a flag overrides is
+// ignored. Every value is checked before parse returns, so nothing is
+// opened with a setting that is wrong.
+type settings struct {
+	fs   *flag.FlagSet
+	envs []envFlag
+	help io.Writer // where -h prints the flags
+}
+
+// envFlag ties a flag to its environment variable.
+type envFlag struct {
+	name, env string
+	// want says what a valid value is ("must be true or false"), for the
+	// error naming the flag or variable it came from; ok (nil: anything
+	// that parses) checks the parsed value.
+	want string
+	ok   func() bool
+	// check, when set, checks the parsed value instead of ok and says
+	// what is wrong with it.
+	check func() error
+}
+
+func newSettings(name string, help io.Writer) *settings {
+	return &settings{fs: flag.NewFlagSet(name, flag.ContinueOnError), help: help}
+}
+
+// bind makes the environment variable env set the registered flag name
+// when the command line does not; the flag's usage ends with [env] (or
+// [env=example]) for -h.
+func (s *settings) bind(name, env, want string, ok func() bool) {
+	s.envs = append(s.envs, envFlag{name: name, env: env, want: want, ok: ok})
+}
+
+// bindCheck is bind for a value whose check says what is wrong with it.
+func (s *settings) bindCheck(name, env string, check func() error) {
+	s.envs = append(s.envs, envFlag{name: name, env: env, check: check})
+}
+
+// parse parses args, then takes every bound flag the command line did not
+// set from its environment variable, then checks every bound value.
+func (s *settings) parse(args []string) error {
+	s.fs.SetOutput(io.Discard) // errors are one line, returned
+	if err := s.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) && s.help != nil {
+			fmt.Fprintf(s.help, "usage: usersvc %s [flags]\n", s.fs.Name())
+			s.fs.SetOutput(s.help)
+			s.fs.PrintDefaults()
+		}
+		return err
+	}
+	if s.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", s.fs.Arg(0))
+	}
+	given := map[string]bool{}
+	s.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, e := range s.envs {
+		from := "-" + e.name
+		if v, ok := os.LookupEnv(e.env); ok && !given[e.name] {
+			from = e.env
+			if err := s.fs.Set(e.name, v); err != nil {
+				if e.want == "" {
+					return fmt.Errorf("%s: %v", e.env, err)
+				}
+				return fmt.Errorf("%s %s", e.env, e.want)
+			}
+		}
+		if e.ok != nil && !e.ok() {
+			return fmt.Errorf("%s %s", from, e.want)
+		}
+		if e.check != nil {
+			if err := e.check(); err != nil {
+				return fmt.Errorf("%s: %v", from, err)
+			}
+		}
+	}
+	return nil
+}
+
+// parseOrigins splits a comma-separated list of CORS origins.
+func parseOrigins(v string) ([]string, error) {
+	var list []string
+	for _, o := range strings.Split(v, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			return nil, fmt.Errorf("%q is not an origin (scheme://host[:port])", o)
+		}
+		list = append(list, o)
+	}
+	return list, nil
+}
+
+// commonFlags registers the flags every subcommand shares.
+func commonFlags(s *settings, c *config) {
+	fs := s.fs
+	fs.StringVar(&c.DatabaseURL, "database-url", "data/usersvc.db", "postgres:// URL, or a SQLite file path (optionally sqlite:path) [USERSVC_DATABASE_URL]")
+	s.bind("database-url", "USERSVC_DATABASE_URL", "must not be empty", func() bool { return strings.TrimSpace(c.DatabaseURL) != "" })
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json [USERSVC_LOG_FORMAT]")
+	s.bind("log-format", "USERSVC_LOG_FORMAT", "must be text or json", func() bool { return c.LogFormat == "text" || c.LogFormat == "json" })
+	fs.BoolVar(&c.NoPrepare, "pg-no-prepare", false, "PostgreSQL: send every statement unprepared (behind pgbouncer in transaction mode) [USERSVC_PG_NO_PREPARE=true]")
+	s.bind("pg-no-prepare", "USERSVC_PG_NO_PREPARE", "must be true or false", nil)
+	fs.IntVar(&c.MaxConns, "pg-max-conns", 16, "PostgreSQL: the connection pool's size (the listener and its heartbeats take 2 more) [USERSVC_PG_MAX_CONNS]")
+	s.bind("pg-max-conns", "USERSVC_PG_MAX_CONNS", "must be a whole number >= 1", func() bool { return c.MaxConns >= 1 })
+	fs.StringVar(&c.ListenURL, "listen-url", "", "PostgreSQL: a direct URL for the change listener when the main one goes through a pooler in transaction mode [USERSVC_LISTEN_URL]")
+	s.bind("listen-url", "USERSVC_LISTEN_URL", "", nil)
+}
+
+// serveConfig reads serve's configuration from args and the environment,
+// and checks all of it.
+func serveConfig(args []string, help io.Writer) (config, error) {
+	var c config
+	s := newSettings("serve", help)
+	fs := s.fs
+	commonFlags(s, &c)
+	fs.StringVar(&c.Addr, "addr", ":8080", "listen address [USERSVC_ADDR]")
+	s.bind("addr", "USERSVC_ADDR", "", nil)
+	fs.StringVar(&c.corsOrigins, "cors-origins", "", "comma-separated allowed CORS origins [USERSVC_CORS_ORIGINS]")
+	s.bindCheck("cors-origins", "USERSVC_CORS_ORIGINS", func() (err error) {
+		c.CORSOrigins, err = parseOrigins(c.corsOrigins)
+		return err
+	})
+	fs.BoolVar(&c.Introspection, "introspection", true, "enable GraphQL introspection [USERSVC_INTROSPECTION]")
+	s.bind("introspection", "USERSVC_INTROSPECTION", "must be true or false", nil)
+	fs.Int64Var(&c.DailyQuota, "daily-quota", 10000, "default requests per user per local day [USERSVC_DAILY_QUOTA]")
+	s.bind("daily-quota", "USERSVC_DAILY_QUOTA", "must be a whole number >= 0", func() bool { return c.DailyQuota >= 0 })
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 24*time.Hour, "lifetime of sign-in tokens [USERSVC_SESSION_TTL]")
+	s.bind("session-ttl", "USERSVC_SESSION_TTL", "must be a positive duration such as 24h", func() bool { return c.SessionTTL > 0 })
+	fs.StringVar(&c.MetricsToken, "metrics-token", "", "serve /metrics on the public address to this bearer token; empty: not there [USERSVC_METRICS_TOKEN]")
+	s.bind("metrics-token", "USERSVC_METRICS_TOKEN", "", nil)
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "internal listen address serving /metrics without a token; empty: none [USERSVC_METRICS_ADDR]")
+	s.bind("metrics-addr", "USERSVC_METRICS_ADDR", "", nil)
+	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "on SIGTERM, how long /readyz says 503 while requests are still served, before the listener closes; set it above the load balancer's health-check fall time [USERSVC_DRAIN_DELAY]")
+	s.bind("drain-delay", "USERSVC_DRAIN_DELAY", "must be a duration >= 0 such as 2s", func() bool { return c.DrainDelay >= 0 })
+	return c, s.parse(args)
+}
+
+func (c *config) logger(w io.Writer) *slog.Logger {
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}

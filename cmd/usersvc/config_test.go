@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestEnvPrecedence: a flag on the command line wins over its environment
+// variable, which wins over the default; a bad variable that a flag
+// overrides is ignored, and one that is used is an error naming it.
+func TestEnvPrecedence(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		want    func(c config) any // the setting under test
+		value   any                // its expected value, when no error
+		wantErr string
+	}{
+		{"default", nil, nil, func(c config) any { return c.DailyQuota }, int64(10000), ""},
+		{"env", map[string]string{"USERSVC_DAILY_QUOTA": "7"}, nil, func(c config) any { return c.DailyQuota }, int64(7), ""},
+		{"flag wins over a good env", map[string]string{"USERSVC_DAILY_QUOTA": "7"}, []string{"-daily-quota", "5"}, func(c config) any { return c.DailyQuota }, int64(5), ""},
+		{"flag overrides a bad env", map[string]string{"USERSVC_DAILY_QUOTA": "lots"}, []string{"-daily-quota", "5"}, func(c config) any { return c.DailyQuota }, int64(5), ""},
+		{"flag overrides an env out of range", map[string]string{"USERSVC_DAILY_QUOTA": "-3"}, []string{"-daily-quota", "0"}, func(c config) any { return c.DailyQuota }, int64(0), ""},
+		{"bad env, no flag", map[string]string{"USERSVC_DAILY_QUOTA": "lots"}, nil, nil, nil, "USERSVC_DAILY_QUOTA must be a whole number >= 0"},
+		{"env out of range, no flag", map[string]string{"USERSVC_DAILY_QUOTA": "-3"}, nil, nil, nil, "USERSVC_DAILY_QUOTA must be a whole number >= 0"},
+		{"flag out of range over a good env", map[string]string{"USERSVC_DAILY_QUOTA": "7"}, []string{"-daily-quota", "-1"}, nil, nil, "-daily-quota must be a whole number >= 0"},
+
+		{"bool: flag overrides a bad env", map[string]string{"USERSVC_INTROSPECTION": "maybe"}, []string{"-introspection=false"}, func(c config) any { return c.Introspection }, false, ""},
+		{"bool: good env", map[string]string{"USERSVC_INTROSPECTION": "false"}, nil, func(c config) any { return c.Introspection }, false, ""},
+		{"bool: bad env, no flag", map[string]string{"USERSVC_INTROSPECTION": "maybe"}, nil, nil, nil, "USERSVC_INTROSPECTION must be true or false"},
+		{"bool: flag wins over a good env", map[string]string{"USERSVC_PG_NO_PREPARE": "true"}, []string{"-pg-no-prepare=false"}, func(c config) any { return c.NoPrepare }, false, ""},
+
+		{"duration: flag overrides a bad env", map[string]string{"USERSVC_SESSION_TTL": "a day"}, []string{"-session-ttl", "2h"}, func(c config) any { return c.SessionTTL }, 2 * time.Hour, ""},
+		{"duration: bad env, no flag", map[string]string{"USERSVC_SESSION_TTL": "a day"}, nil, nil, nil, "USERSVC_SESSION_TTL must be a positive duration such as 24h"},
+		{"duration: zero env, no flag", map[string]string{"USERSVC_SESSION_TTL": "0s"}, nil, nil, nil, "USERSVC_SESSION_TTL must be a positive duration such as 24h"},
+		{"duration: zero flag", nil, []string{"-session-ttl", "0s"}, nil, nil, "-session-ttl must be a positive duration such as 24h"},
+		{"duration: negative drain delay flag", nil, []string{"-drain-delay", "-1s"}, nil, nil, "-drain-delay must be a duration >= 0 such as 2s"},
+		{"duration: negative drain delay env", map[string]string{"USERSVC_DRAIN_DELAY": "-1s"}, nil, nil, nil, "USERSVC_DRAIN_DELAY must be a duration >= 0 such as 2s"},
+
+		{"int: flag overrides a bad env", map[string]string{"USERSVC_PG_MAX_CONNS": "0"}, []string{"-pg-max-conns", "4"}, func(c config) any { return c.MaxConns }, 4, ""},
+		{"int: bad env, no flag", map[string]string{"USERSVC_PG_MAX_CONNS": "many"}, nil, nil, nil, "USERSVC_PG_MAX_CONNS must be a whole number >= 1"},
+		{"int: flag out of range", nil, []string{"-pg-max-conns", "0"}, nil, nil, "-pg-max-conns must be a whole number >= 1"},
+
+		{"string: flag overrides a bad env", map[string]string{"USERSVC_LOG_FORMAT": "xml"}, []string{"-log-format", "json"}, func(c config) any { return c.LogFormat }, "json", ""},
+		{"string: bad env, no flag", map[string]string{"USERSVC_LOG_FORMAT": "xml"}, nil, nil, nil, "USERSVC_LOG_FORMAT must be text or json"},
+		{"string: empty database url env", map[string]string{"USERSVC_DATABASE_URL": " "}, nil, nil, nil, "USERSVC_DATABASE_URL must not be empty"},
+		{"string: flag wins over a good env", map[string]string{"USERSVC_ADDR": ":1"}, []string{"-addr", ":2"}, func(c config) any { return c.Addr }, ":2", ""},
+		{"string: env", map[string]string{"USERSVC_ADDR": ":1"}, nil, func(c config) any { return c.Addr }, ":1", ""},
+
+		{"list: env", map[string]string{"USERSVC_CORS_ORIGINS": " https://a.example, http://b.example:8080 ,"}, nil, func(c config) any { return strings.Join(c.CORSOrigins, "|") }, "https://a.example|http://b.example:8080", ""},
+		{"list: flag overrides a bad env", map[string]string{"USERSVC_CORS_ORIGINS": "a.example"}, []string{"-cors-origins", "*"}, func(c config) any { return strings.Join(c.CORSOrigins, "|") }, "*", ""},
+		{"list: bad env, no flag", map[string]string{"USERSVC_CORS_ORIGINS": "https://a.example,b.example"}, nil, nil, nil, `USERSVC_CORS_ORIGINS: "b.example" is not an origin (scheme://host[:port])`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			c, err := serveConfig(tc.args, nil)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tc.want(c); got != tc.value {
+				t.Fatalf("got %v (%T), want %v (%T)", got, got, tc.value, tc.value)
+			}
+		})
+	}
+}
+
+// clearEnv unsets every USERSVC_* variable for the test (restored after).
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "USERSVC_") {
+			t.Setenv(k, "") // registers the restore
+			os.Unsetenv(k)
+		}
+	}
+}
+
+// TestConfigBeforeDatabase: a bad setting is reported as such even when
+// the database cannot be opened: configuration is checked first. The
+// control case shows that database really fails to open.
+func TestConfigBeforeDatabase(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := "sqlite:" + filepath.Join(notDir, "x.db") // its directory is a file
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"control: good configuration", nil, []string{"serve", "-addr", "127.0.0.1:0"}, "not a directory"},
+		{"bad quota flag", nil, []string{"serve", "-daily-quota", "-1"}, "-daily-quota must be a whole number >= 0"},
+		{"bad session ttl flag", nil, []string{"serve", "-session-ttl", "0s"}, "-session-ttl must be a positive duration such as 24h"},
+		{"bad session ttl env", map[string]string{"USERSVC_SESSION_TTL": "soon"}, []string{"serve"}, "USERSVC_SESSION_TTL must be a positive duration such as 24h"},
+		{"bad drain delay", nil, []string{"serve", "-drain-delay", "-2s"}, "-drain-delay must be a duration >= 0 such as 2s"},
+		{"bad cors origin", nil, []string{"serve", "-cors-origins", "example.com"}, "is not an origin"},
+		{"bad pool size env", map[string]string{"USERSVC_PG_MAX_CONNS": "0"}, []string{"serve"}, "USERSVC_PG_MAX_CONNS must be a whole number >= 1"},
+		{"migrate: bad log format", nil, []string{"migrate", "-log-format", "xml"}, "-log-format must be text or json"},
+		{"user create: bad role", nil, []string{"user", "create", "--role", "root"}, "--role must be user or admin"},
+		{"user list: bad pool size", nil, []string{"user", "list", "-pg-max-conns", "0"}, "-pg-max-conns must be a whole number >= 1"},
+		{"token create: no user", nil, []string{"token", "create"}, "--user is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var out, errb bytes.Buffer
+			err := run(context.Background(), append(tc.args, "-database-url", db), strings.NewReader(""), &out, &errb)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestHelp: -h prints every flag, each with the variable that also sets
+// it and its default (not the variable's value), and is not an error.
+func TestHelp(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("USERSVC_DAILY_QUOTA", "7")
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"serve", "-h"}, nil, &out, &errb); err != nil {
+		t.Fatalf("serve -h: %v", err)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("stdout: %q", out.String())
+	}
+	help := map[string]string{} // flag → its lines
+	for _, block := range strings.Split(errb.String(), "\n  -")[1:] {
+		name, _, _ := strings.Cut(block, " ")
+		name, _, _ = strings.Cut(name, "\n")
+		help[name] = block
+	}
+	want := map[string]string{
+		"addr": "[USERSVC_ADDR]", "cors-origins": "[USERSVC_CORS_ORIGINS]", "daily-quota": "[USERSVC_DAILY_QUOTA] (default 10000)",
+		"database-url": `[USERSVC_DATABASE_URL] (default "data/usersvc.db")`, "drain-delay": "[USERSVC_DRAIN_DELAY]",
+		"introspection": "[USERSVC_INTROSPECTION] (default true)", "listen-url": "[USERSVC_LISTEN_URL]",
+		"log-format": `[USERSVC_LOG_FORMAT] (default "text")`, "metrics-addr": "[USERSVC_METRICS_ADDR]",
+		"metrics-token": "[USERSVC_METRICS_TOKEN]", "pg-max-conns": "[USERSVC_PG_MAX_CONNS] (default 16)",
+		"pg-no-prepare": "[USERSVC_PG_NO_PREPARE=true]", "session-ttl": "[USERSVC_SESSION_TTL] (default 24h0m0s)",
+	}
+	if len(help) != len(want) {
+		t.Errorf("-h lists %d flags, want %d:\n%s", len(help), len(want), errb.String())
+	}
+	for name, env := range want {
+		if !strings.Contains(help[name], env) {
+			t.Errorf("-h for -%s: %q, want it to contain %q", name, help[name], env)
+		}
+	}
+}
