@@ -3,7 +3,6 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -29,53 +28,55 @@ func readRequest(next http.Handler) http.Handler {
 			WriteHTTPError(w, r, err)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if err := checkRequest(r, body); err != nil {
+		params, err := checkRequest(r, body)
+		if err != nil {
 			WriteHTTPError(w, r, err)
 			return
 		}
+		r.Body = checkedBody{bytes.NewReader(body), params}
 		next.ServeHTTP(w, r)
 	})
 }
 
 // checkRequest decodes what gqlgen's transports will decode, the same way,
-// so that a request that passes here decodes there too.
+// so that a request that passes here decodes there too. It returns the
+// parameters of a POST of application/json (postTransport uses them).
 //
 // Text must also be valid as written (jsonpatch.BadText): gqlgen's
 // decoding would turn invalid UTF-8 into U+FFFD silently. The error names
 // the innermost key on the way to the bad string (the input field or the
 // variable), or "query".
-func checkRequest(r *http.Request, body []byte) error {
+func checkRequest(r *http.Request, body []byte) (*graphql.RawParams, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return usersvc.Errorf(usersvc.EInvalid, "The query string is malformed.")
+		return nil, usersvc.Errorf(usersvc.EInvalid, "The query string is malformed.")
 	}
 	if r.Method == http.MethodGet {
 		for _, k := range []string{"query", "operationName"} {
 			if !utf8.ValidString(q.Get(k)) {
-				return badText([]string{k})
+				return nil, badText([]string{k})
 			}
 		}
 		if path, bad := jsonpatch.BadText([]byte(q.Get("variables"))); bad {
-			return badText(path)
+			return nil, badText(path)
 		}
 	}
 	if r.Method != http.MethodPost {
-		return nil
+		return nil, nil
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return nil // not for the POST transport; gqlgen refuses it without quoting it
+		return nil, nil // not for the POST transport; gqlgen refuses it without quoting it
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var params graphql.RawParams
 	if dec.Decode(&params) != nil {
-		return usersvc.Errorf(usersvc.EInvalid, "The request body must be one JSON object with a GraphQL \"query\".")
+		return nil, usersvc.Errorf(usersvc.EInvalid, "The request body must be one JSON object with a GraphQL \"query\".")
 	}
 	if path, bad := jsonpatch.BadText(body); bad {
-		return badText(path)
+		return nil, badText(path)
 	}
-	return nil
+	return &params, nil
 }
 
 func badText(path []string) error {

@@ -61,16 +61,17 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	present := func(ctx context.Context, err error) *gqlerror.Error {
 		return presentError(ctx, logger, err)
 	}
-	srv := handler.New(NewExecutableSchema(Config{Schema: servedSchema(), Resolvers: &Resolver{Svc: svc, present: present}}))
+	cfg := Config{Schema: servedSchema(), Resolvers: &Resolver{Svc: svc, present: present}}
+	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(websocketTransport(svc, opts.Origins))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(postTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(opts.TokenLimit)
 	srv.SetDisableSuggestion(true) // field names, missing selections
 	srv.SetValidationRulesFn(rulesWithoutSuggestions)
-	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	srv.Use(complexityExtension(cfg, opts.ComplexityLimit))
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
 	}
@@ -104,7 +105,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 			}
 			resp.Extensions["apiUsage"] = p.Usage.Total
 			resp.Extensions["apiDailyUsage"] = p.Usage.Daily
-			resp.Extensions["rateLimit"] = map[string]int64{"limit": p.Quota.Limit, "remaining": p.Quota.Remaining, "reset": p.Quota.Reset}
+			resp.Extensions["rateLimit"] = rateLimit{p.Quota.Limit, p.Quota.Remaining, p.Quota.Reset}
 		}
 		return resp
 	})
@@ -118,6 +119,14 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 		}
 		overHTTP.ServeHTTP(w, r)
 	})
+}
+
+// rateLimit is the rateLimit extension; its fields are in the order a map
+// would be written (by key), so the answer reads as it always has.
+type rateLimit struct {
+	Limit     int64 `json:"limit"`
+	Remaining int64 `json:"remaining"`
+	Reset     int64 `json:"reset"`
 }
 
 // maxMessageBytes bounds the messages of parse, validation and coercion

@@ -58,14 +58,14 @@ func markUnavailable(ctx context.Context, resp *graphql.Response) {
 
 func unavailableStatus(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := &unavailableMark{}
-		next.ServeHTTP(&unavailableWriter{ResponseWriter: w, m: m}, r.WithContext(context.WithValue(r.Context(), unavailableKey{}, m)))
+		u := &unavailableWriter{ResponseWriter: w}
+		next.ServeHTTP(u, r.WithContext(context.WithValue(r.Context(), unavailableKey{}, &u.m)))
 	})
 }
 
 type unavailableWriter struct {
 	http.ResponseWriter
-	m     *unavailableMark
+	m     unavailableMark // the context's mark: one allocation for both
 	wrote bool
 }
 

@@ -143,7 +143,6 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	var h http.Handler = mux
 	h = deadline(timeout, h)
 	h = c.Handler(h)
-	h = language(h)
 	h = clientAddr(h)
 	h = securityHeaders(h)
 	route := func(r *http.Request) string {
@@ -184,7 +183,7 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 				onErr(w, r, err)
 				return
 			}
-			setUserID(r, p.User.ID)
+			setUserID(w, p.User.ID)
 			h := w.Header()
 			h.Set("RateLimit-Limit", strconv.FormatInt(p.Quota.Limit, 10))
 			h.Set("RateLimit-Remaining", strconv.FormatInt(p.Quota.Remaining, 10))
@@ -227,8 +226,9 @@ func deadline(d time.Duration, next http.Handler) http.Handler {
 }
 
 // clientAddr records the client's address (the TCP peer: X-Forwarded-For is
-// not trusted, since nothing here knows which proxies to believe), and
-// marks the request as one, which may sign in once.
+// not trusted, since nothing here knows which proxies to believe), marks
+// the request as one, which may sign in once, and negotiates its language:
+// one copy of the request for all three.
 func clientAddr(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -236,13 +236,16 @@ func clientAddr(next http.Handler) http.Handler {
 			host = r.RemoteAddr
 		}
 		ctx := usersvc.WithOneSignIn(usersvc.WithClientAddr(r.Context(), host))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(language(ctx, w, r)))
 	})
 }
 
 // tokenInQuery reports a token passed in the URL, which is refused: URLs end
 // up in logs, histories and Referer headers.
 func tokenInQuery(r *http.Request) bool {
+	if r.URL.RawQuery == "" {
+		return false // the common case, without parsing an empty query
+	}
 	q := r.URL.Query()
 	for _, k := range []string{"access_token", "token", "api_key", "apiKey"} {
 		if q.Has(k) {
@@ -252,13 +255,13 @@ func tokenInQuery(r *http.Request) bool {
 	return strings.Contains(r.URL.RawQuery, usersvc.TokenPrefix)
 }
 
-func language(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lang := usersvc.NegotiateLang(r.Header.Get("Accept-Language"))
-		w.Header().Set("Content-Language", lang)
-		w.Header().Add("Vary", "Accept-Language")
-		next.ServeHTTP(w, r.WithContext(usersvc.WithLang(r.Context(), lang)))
-	})
+// language negotiates r's language from Accept-Language, says it in the
+// answer's headers, and returns ctx with it.
+func language(ctx context.Context, w http.ResponseWriter, r *http.Request) context.Context {
+	lang := usersvc.NegotiateLang(r.Header.Get("Accept-Language"))
+	w.Header().Set("Content-Language", lang)
+	w.Header().Add("Vary", "Accept-Language")
+	return usersvc.WithLang(ctx, lang)
 }
 
 func securityHeaders(next http.Handler) http.Handler {
@@ -326,14 +329,21 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// setUserID lets the request log name the caller.
-func setUserID(r *http.Request, id string) {
-	if rec, ok := r.Context().Value(recorderKey{}).(*statusRecorder); ok {
-		rec.userID = id
+// setUserID lets the request log name the caller: it finds requestLog's
+// recorder under the writers that wrap it (each has Unwrap).
+func setUserID(w http.ResponseWriter, id string) {
+	for {
+		if rec, ok := w.(*statusRecorder); ok {
+			rec.userID = id
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
 	}
 }
-
-type recorderKey struct{}
 
 // requestLog writes one line per request: never the query string (it may
 // hold secrets), never a header value other than the request id.
@@ -342,18 +352,18 @@ func requestLog(logger *slog.Logger, metrics *Metrics, route func(*http.Request)
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		ctx := r.Context()
-		r = r.WithContext(contextWithRecorder(ctx, rec))
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
 		metrics.observe(route(r), r.Method, rec.status, elapsed)
-		logger.InfoContext(ctx, "request",
-			"request_id", r.Header.Get("X-Request-Id"),
-			"method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000,
-			"user", rec.userID)
+		// Attrs, not key-value pairs: the same line without boxing each value.
+		logger.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("request_id", r.Header.Get("X-Request-Id")),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+			slog.Int("bytes", rec.bytes), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			slog.String("user", rec.userID))
 	})
 }
 

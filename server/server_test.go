@@ -161,3 +161,24 @@ func TestRequestDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestRequestLogNamesCaller: the request line of an authenticated request
+// names its caller, on both transports.
+func TestRequestLogNamesCaller(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		for _, c := range []struct{ name, method, path, body string }{
+			{"REST", "GET", "/api/users/" + e.Alice.ID, ""},
+			{"GraphQL", "POST", "/graphql", `{"query":"{ me { id } }"}`},
+		} {
+			var logs syncBuffer
+			h := server.New(e.Svc, server.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			if r := testenv.Do(t, h, c.method, c.path, e.AliceToken, c.body); r.Status != 200 {
+				t.Fatalf("%s: %d %s", c.name, r.Status, r.Body)
+			}
+			if out := logs.String(); !strings.Contains(out, `"msg":"request"`) || !strings.Contains(out, `"user":"`+e.Alice.ID+`"`) {
+				t.Errorf("%s: the request line does not name the caller: %s", c.name, out)
+			}
+		}
+	})
+}
