@@ -174,51 +174,7 @@ func TestHardening(t *testing.T) {
 	})
 }
 
-// fieldWriters is who may write each field of the user document, as the
-// README's table says: "self" (the user and admins), "admin" (admins
-// only), "undelete" (admins, and only back to null), "read-only" (nobody).
-// Written here by hand: the tests check the production table against it,
-// never with it.
-var fieldWriters = map[string]string{
-	"name": "self", "email": "self", "country": "self", "timeZone": "self", "description": "self", "password": "self",
-	"message": "admin", "tags": "admin", "group": "admin", "deviceId": "admin", "adminDevices": "admin",
-	"from": "admin", "expires": "admin", "disabled": "admin", "disabledMessage": "admin", "privileges": "admin",
-	"role": "admin", "dailyQuota": "admin",
-	"deletedAt": "undelete",
-	"id":        "read-only", "creation": "read-only", "modification": "read-only", "lastLogin": "read-only",
-}
-
-// checkFieldWriters fails t unless the production field table says what
-// fieldWriters says (the one place this package's tests read it), and
-// unless samples holds a value for exactly the writable fields.
-func checkFieldWriters[V any](t *testing.T, samples map[string]V) {
-	t.Helper()
-	names := map[usersvc.Access]string{usersvc.SelfWritable: "self", usersvc.AdminWritable: "admin", usersvc.AdminUndelete: "undelete", usersvc.ReadOnly: "read-only"}
-	production := map[string]string{}
-	for _, f := range usersvc.Fields {
-		production[f.Name] = names[f.Access]
-	}
-	for f, want := range fieldWriters {
-		if got := production[f]; got != want {
-			t.Errorf("%s: the production table says %q, the README %q", f, got, want)
-		}
-		if _, ok := samples[f]; ok == (want == "read-only") {
-			t.Errorf("%s (%s): sample present = %v", f, want, ok)
-		}
-	}
-	for f := range production {
-		if _, ok := fieldWriters[f]; !ok {
-			t.Errorf("%s: in the production table but not in the README's", f)
-		}
-	}
-	for f := range samples {
-		if _, ok := fieldWriters[f]; !ok {
-			t.Errorf("%s: a sample for a field the table does not have", f)
-		}
-	}
-}
-
-// TestFieldAccess runs who may write each field (fieldWriters) through
+// TestFieldAccess runs who may write each field (testenv.FieldWriters) through
 // patchUser and updateUser for self, another user and an admin.
 func TestFieldAccess(t *testing.T) {
 	samples := map[string]any{
@@ -228,7 +184,7 @@ func TestFieldAccess(t *testing.T) {
 		"expires": "2099-01-01T00:00:00Z", "disabled": true, "disabledMessage": "x",
 		"privileges": []any{"p"}, "role": "admin", "deletedAt": "2026-01-01T00:00:00Z", "dailyQuota": 7,
 	}
-	checkFieldWriters(t, samples)
+	testenv.CheckFieldWriters(t, samples)
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		n := 0
@@ -256,7 +212,7 @@ func TestFieldAccess(t *testing.T) {
 								map[string]any{"id": target.ID, "in": in})
 						}
 						want := ""
-						switch access := fieldWriters[field]; {
+						switch access := testenv.FieldWriters[field]; {
 						case who == "other":
 							want = "NOT_FOUND"
 						case who == "self" && access != "self":

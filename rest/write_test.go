@@ -39,60 +39,16 @@ func putBody(t *testing.T, r *testenv.Response, field, val string) string {
 	return string(b)
 }
 
-// fieldWriters is who may write each field of the user document, as the
-// README's table says: "self" (the user and admins), "admin" (admins
-// only), "undelete" (admins, and only back to null), "read-only" (nobody).
-// Written here by hand: the tests check the production table against it,
-// never with it.
-var fieldWriters = map[string]string{
-	"name": "self", "email": "self", "country": "self", "timeZone": "self", "description": "self", "password": "self",
-	"message": "admin", "tags": "admin", "group": "admin", "deviceId": "admin", "adminDevices": "admin",
-	"from": "admin", "expires": "admin", "disabled": "admin", "disabledMessage": "admin", "privileges": "admin",
-	"role": "admin", "dailyQuota": "admin",
-	"deletedAt": "undelete",
-	"id":        "read-only", "creation": "read-only", "modification": "read-only", "lastLogin": "read-only",
-}
-
-// checkFieldWriters fails t unless the production field table says what
-// fieldWriters says (the one place this package's tests read it), and
-// unless samples holds a value for exactly the writable fields.
-func checkFieldWriters[V any](t *testing.T, samples map[string]V) {
-	t.Helper()
-	names := map[usersvc.Access]string{usersvc.SelfWritable: "self", usersvc.AdminWritable: "admin", usersvc.AdminUndelete: "undelete", usersvc.ReadOnly: "read-only"}
-	production := map[string]string{}
-	for _, f := range usersvc.Fields {
-		production[f.Name] = names[f.Access]
-	}
-	for f, want := range fieldWriters {
-		if got := production[f]; got != want {
-			t.Errorf("%s: the production table says %q, the README %q", f, got, want)
-		}
-		if _, ok := samples[f]; ok == (want == "read-only") {
-			t.Errorf("%s (%s): sample present = %v", f, want, ok)
-		}
-	}
-	for f := range production {
-		if _, ok := fieldWriters[f]; !ok {
-			t.Errorf("%s: in the production table but not in the README's", f)
-		}
-	}
-	for f := range samples {
-		if _, ok := fieldWriters[f]; !ok {
-			t.Errorf("%s: a sample for a field the table does not have", f)
-		}
-	}
-}
-
-// TestFieldAccess checks who may write each field (fieldWriters) for self,
+// TestFieldAccess checks who may write each field (testenv.FieldWriters) for self,
 // another user and an admin, through PUT and through each route a patch
 // can take.
 func TestFieldAccess(t *testing.T) {
-	checkFieldWriters(t, sampleValues)
+	testenv.CheckFieldWriters(t, sampleValues)
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		n := 0
 		for field, sample := range sampleValues {
-			access := fieldWriters[field]
+			access := testenv.FieldWriters[field]
 			for _, route := range []string{"put", "replace", "add", "copy", "move", "whole"} {
 				for _, who := range []string{"self", "other", "admin"} {
 					n++

@@ -106,22 +106,29 @@ func (c *sqliteStmts) close() {
 // when there is none.
 func (s *Store) readUser(ctx context.Context, q string, arg string) (_ *usersvc.User, err error) {
 	defer internal(&err)
+	return readOne(s, ctx, q, arg, scanUser, "User not found.")
+}
+
+// readOne runs q, a read of at most one row by one key, and scans that
+// row; ENotFound with message notFound when there is none.
+func readOne[T any](s *Store, ctx context.Context, q, arg string, scan func(*sql.Rows) (T, error), notFound string) (T, error) {
+	var zero T
 	rows, err := s.query(ctx, q, arg)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return nil, err
+			return zero, err
 		}
-		return nil, usersvc.Errorf(usersvc.ENotFound, "User not found.")
+		return zero, usersvc.Errorf(usersvc.ENotFound, notFound)
 	}
-	u, err := scanUser(rows)
+	v, err := scan(rows)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	return u, rows.Close()
+	return v, rows.Close()
 }
 
 // scanUser reads one row of userColumns. Everything Scan writes to lives

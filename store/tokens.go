@@ -13,22 +13,7 @@ import (
 // TokenByHash finds a token by the hash of its secret: one statement (reads.go).
 func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *usersvc.Token, err error) {
 	defer internal(&err)
-	rows, err := s.query(ctx, readQueriesOf[s.dialect].tokenByHash, hash)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		return nil, usersvc.Errorf(usersvc.ENotFound, "Invalid or expired token.")
-	}
-	t, err := scanToken(rows)
-	if err != nil {
-		return nil, err
-	}
-	return t, rows.Close()
+	return readOne(s, ctx, readQueriesOf[s.dialect].tokenByHash, hash, scanToken, "Invalid or expired token.")
 }
 
 func tokenToDomain(t *ent.Token) *usersvc.Token {
