@@ -62,8 +62,9 @@ func (s *Store) ListenUserChanges(ctx context.Context, changed func(string), liv
 	live(true)
 	beats := newHeartbeats()
 	hbCtx, stopBeats := context.WithCancel(ctx)
-	defer stopBeats()
-	go s.sendHeartbeats(hbCtx, beats)
+	beating := make(chan struct{})
+	go func() { defer close(beating); s.sendHeartbeats(hbCtx, beats) }()
+	defer func() { stopBeats(); <-beating }() // joined: nothing outlives the listener
 	ping := time.NewTicker(listenerPing)
 	defer ping.Stop()
 	for {
