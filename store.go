@@ -32,8 +32,8 @@ type Store interface {
 	// statement (one round trip), which is the write path's fast path.
 	UpdateUserIfVersion(ctx context.Context, u *User, version int64, e *AuditEntry) (bool, error)
 	CountUsers(ctx context.Context) (int, error)
-	// ListUsers answers one page of q and the number of users matching
-	// q's filter (ignoring the cursor).
+	// ListUsers answers one page of q and, when q.Count, the number of
+	// users matching q's filter (ignoring the cursor); 0 otherwise.
 	ListUsers(ctx context.Context, q ListQuery) ([]*User, int, error)
 	// CountActiveAdmins counts admins that can act at now (not deleted, not
 	// disabled, from ≤ now < expires, as usable says), except the user with

@@ -19,7 +19,7 @@ func listUsers(ctx context.Context, svc *usersvc.Service, first *int64, after *s
 			Search: where.Search, Deleted: where.Deleted != nil && *where.Deleted}
 	}
 	desc := orderBy != nil && orderBy.Direction == model.OrderDirectionDesc
-	page, err := svc.ListUsers(ctx, f, first, after, desc)
+	page, err := svc.ListUsers(ctx, f, first, after, desc, slices.Contains(graphql.CollectAllFields(ctx), "totalCount"))
 	if err != nil {
 		return nil, err
 	}

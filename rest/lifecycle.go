@@ -50,7 +50,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, usersvc.FieldErrorf(usersvc.EInvalid, "order", "Field %q must be \"asc\" or \"desc\".", "order"))
 		return
 	}
-	page, err := h.svc.ListUsers(r.Context(), f, limit, str("cursor"), order == "desc")
+	page, err := h.svc.ListUsers(r.Context(), f, limit, str("cursor"), order == "desc", false)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -212,11 +212,11 @@ func TestUpgradeFromAutoMigratedRelease(t *testing.T) {
 		if !reflect.DeepEqual(bob, wantBob) {
 			t.Fatalf("bob\n got %+v\nwant %+v", bob, wantBob)
 		}
-		live, total, err := st.ListUsers(sys, usersvc.ListQuery{Limit: 10})
+		live, total, err := st.ListUsers(sys, usersvc.ListQuery{Limit: 10, Count: true})
 		if err != nil || total != 2 || len(live) != 2 || live[0].ID != "usr-admin" || live[1].ID != "usr-bob" {
 			t.Fatalf("live users: %d, %v", total, err)
 		}
-		deleted, total, err := st.ListUsers(sys, usersvc.ListQuery{Limit: 10, Filter: usersvc.UserFilter{Deleted: true}})
+		deleted, total, err := st.ListUsers(sys, usersvc.ListQuery{Limit: 10, Count: true, Filter: usersvc.UserFilter{Deleted: true}})
 		if err != nil || total != 1 || deleted[0].ID != "usr-carol" || !deleted[0].DeletedAt.Equal(at("2026-01-06T00:00:00Z")) {
 			t.Fatalf("deleted users: %d, %v", total, err)
 		}

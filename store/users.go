@@ -146,8 +146,8 @@ func (s *Store) UserByEmail(ctx context.Context, emailKey string) (*usersvc.User
 	return s.readUser(ctx, readQueriesOf[s.dialect].userByEmail, emailKey)
 }
 
-// ListUsers answers one page in (creation, id) order and the filter's total:
-// two queries whatever the page size.
+// ListUsers answers one page in (creation, id) order and, when asked, the
+// filter's total: one query, or two with the count, whatever the page size.
 func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersvc.User, _ int, err error) {
 	defer internal(&err)
 	var preds []predicate.User
@@ -175,9 +175,11 @@ func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersv
 	if f.Search != nil && *f.Search != "" {
 		preds = append(preds, user.Or(user.NameContainsFold(*f.Search), user.EmailKeyContains(strings.ToLower(*f.Search))))
 	}
-	total, err := s.c().User.Query().Where(preds...).Count(ctx)
-	if err != nil {
-		return nil, 0, err
+	total := 0
+	if q.Count {
+		if total, err = s.c().User.Query().Where(preds...).Count(ctx); err != nil {
+			return nil, 0, err
+		}
 	}
 	page := s.c().User.Query().Where(preds...)
 	if c := q.After; c != nil {

@@ -297,6 +297,38 @@ func TestReadsAreOneStatement(t *testing.T) {
 	})
 }
 
+// TestListCountsOnlyWhenAsked: a page is one statement; the total costs a
+// second (a count over every match) and is made only when asked for.
+func TestListCountsOnlyWhenAsked(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		testenv.OpenStore(t, db) // migrates
+		var n int
+		st, err := store.Open(context.Background(), db.URL, store.Options{OnQuery: func() { n++ }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ctx := context.Background()
+		if err := st.CreateUser(ctx, fullUser()); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			count      bool
+			statements int
+			total      int
+		}{{false, 1, 0}, {true, 2, 1}} {
+			n = 0
+			users, total, err := st.ListUsers(ctx, usersvc.ListQuery{Limit: 10, Count: tc.count, Filter: usersvc.UserFilter{Deleted: true}}) // fullUser is deleted: every field is set
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(users) != 1 || total != tc.total || n != tc.statements {
+				t.Errorf("count=%v: %d users, total %d, %d statements; want 1, %d, %d", tc.count, len(users), total, n, tc.total, tc.statements)
+			}
+		}
+	})
+}
+
 // TestUpdateUserIfVersion: the guarded save writes the user, its history
 // entry (and on PostgreSQL its notice) only when the version matches.
 func TestUpdateUserIfVersion(t *testing.T) {

@@ -91,7 +91,7 @@ func userList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	first := int64(100)
 	var after *string
 	for {
-		page, err := svc.ListUsers(sys, f, &first, after, false)
+		page, err := svc.ListUsers(sys, f, &first, after, false, false)
 		if err != nil {
 			return err
 		}

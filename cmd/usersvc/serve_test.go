@@ -95,7 +95,7 @@ func TestFirstStartPortInUse(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		page, err := usersvc.NewService(st).ListUsers(usersvc.SystemContext(context.Background()), usersvc.UserFilter{}, nil, nil, false)
+		page, err := usersvc.NewService(st).ListUsers(usersvc.SystemContext(context.Background()), usersvc.UserFilter{}, nil, nil, false, false)
 		if err != nil || len(page.Users) != 1 {
 			t.Fatalf("users: %v, %v", page, err)
 		}
