@@ -1,10 +1,9 @@
 package usersvc
 
 import (
-	"encoding/json"
 	"math"
-	"math/big"
 	"time"
+	"usersvc/jsonpatch"
 )
 
 // draft is a user being built from a write body (a REST body, a GraphQL
@@ -101,29 +100,12 @@ func asTime(field string, v any) (time.Time, error) {
 
 // asInt accepts the integer forms JSON decoders produce, within int32.
 func asInt(v any) (int, bool) {
-	var r big.Rat
-	switch n := v.(type) {
-	case json.Number:
-		if _, ok := r.SetString(string(n)); !ok {
-			return 0, false
-		}
-	case int:
-		r.SetInt64(int64(n))
-	case int64:
-		r.SetInt64(n)
-	case float64:
-		if math.IsInf(n, 0) || math.IsNaN(n) {
-			return 0, false
-		}
-		r.SetFloat64(n)
-	default:
+	d, ok := jsonpatch.NumberOf(v)
+	if !ok {
 		return 0, false
 	}
-	if !r.IsInt() || !r.Num().IsInt64() {
-		return 0, false
-	}
-	i := r.Num().Int64()
-	if i < math.MinInt32 || i > math.MaxInt32 {
+	i, ok := d.Int64()
+	if !ok || i < math.MinInt32 || i > math.MaxInt32 {
 		return 0, false
 	}
 	return int(i), true

@@ -1,10 +1,7 @@
 package jsonpatch
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
-	"math/big"
 	"strconv"
 	"strings"
 )
@@ -371,35 +368,12 @@ func countNodes(v any) int {
 	return n
 }
 
-// toRat converts the number forms JSON decoders produce to an exact rational.
-func toRat(v any) (*big.Rat, bool) {
-	r := new(big.Rat)
-	switch n := v.(type) {
-	case json.Number:
-		if _, ok := r.SetString(string(n)); !ok {
-			return nil, false
-		}
-	case float64:
-		if math.IsInf(n, 0) || math.IsNaN(n) {
-			return nil, false
-		}
-		r.SetFloat64(n)
-	case int:
-		r.SetInt64(int64(n))
-	case int64:
-		r.SetInt64(n)
-	default:
-		return nil, false
-	}
-	return r, true
-}
-
 // jsonEqual is RFC 6902 4.6 equality: numbers compare numerically (exactly),
 // objects ignore member order, arrays compare element by element.
 func jsonEqual(a, b any) bool {
-	if ra, ok := toRat(a); ok {
-		rb, ok := toRat(b)
-		return ok && ra.Cmp(rb) == 0
+	if da, ok := NumberOf(a); ok {
+		db, ok := NumberOf(b)
+		return ok && da == db
 	}
 	switch x := a.(type) {
 	case nil:
