@@ -22,7 +22,10 @@ func as(t *testing.T, e *testenv.Env, token string) context.Context {
 	if err != nil {
 		t.Fatalf("authenticate: %v", err)
 	}
-	return usersvc.WithClientAddr(usersvc.WithPrincipal(context.Background(), p), "192.0.2.1")
+	// Ends with the test, so the subscriptions a test opens end too.
+	ctx, cancel := context.WithCancel(usersvc.WithClientAddr(usersvc.WithPrincipal(context.Background(), p), "192.0.2.1"))
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // generic decodes a JSON literal the way the transports hand bodies to the

@@ -55,26 +55,17 @@ func TestSlowSubscriberDropped(t *testing.T) {
 func TestWatchRules(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
-		as := func(token string) context.Context {
-			p, err := e.Svc.Authenticate(context.Background(), "Bearer "+token)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(usersvc.WithPrincipal(context.Background(), p))
-			t.Cleanup(cancel)
-			return ctx
-		}
 		for _, tc := range []struct {
 			name  string
 			watch func() error
 			want  string
 		}{
-			{"user follows self", func() error { _, err := e.Svc.WatchUser(as(e.AliceToken), ""); return err }, ""},
-			{"user follows other", func() error { _, err := e.Svc.WatchUser(as(e.AliceToken), e.Bob.ID); return err }, usersvc.ENotFound},
-			{"user follows an id that does not exist", func() error { _, err := e.Svc.WatchUser(as(e.AliceToken), "usr-nope"); return err }, usersvc.ENotFound},
-			{"admin follows other", func() error { _, err := e.Svc.WatchUser(as(e.AdminToken), e.Bob.ID); return err }, ""},
-			{"user follows everyone", func() error { _, err := e.Svc.WatchUsers(as(e.BobToken)); return err }, usersvc.EForbidden},
-			{"admin follows everyone", func() error { _, err := e.Svc.WatchUsers(as(e.AdminToken)); return err }, ""},
+			{"user follows self", func() error { _, err := e.Svc.WatchUser(as(t, e, e.AliceToken), ""); return err }, ""},
+			{"user follows other", func() error { _, err := e.Svc.WatchUser(as(t, e, e.AliceToken), e.Bob.ID); return err }, usersvc.ENotFound},
+			{"user follows an id that does not exist", func() error { _, err := e.Svc.WatchUser(as(t, e, e.AliceToken), "usr-nope"); return err }, usersvc.ENotFound},
+			{"admin follows other", func() error { _, err := e.Svc.WatchUser(as(t, e, e.AdminToken), e.Bob.ID); return err }, ""},
+			{"user follows everyone", func() error { _, err := e.Svc.WatchUsers(as(t, e, e.BobToken)); return err }, usersvc.EForbidden},
+			{"admin follows everyone", func() error { _, err := e.Svc.WatchUsers(as(t, e, e.AdminToken)); return err }, ""},
 			{"no caller", func() error { _, err := e.Svc.WatchUser(context.Background(), ""); return err }, usersvc.EUnauthenticated},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -136,16 +127,7 @@ func TestDemotedAdminLosesUsersChanged(t *testing.T) {
 func TestSubscriptionsPerUserCapped(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
-		as := func(token string) context.Context {
-			p, err := e.Svc.Authenticate(context.Background(), "Bearer "+token)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(usersvc.WithPrincipal(context.Background(), p))
-			t.Cleanup(cancel)
-			return ctx
-		}
-		alice := as(e.AliceToken)
+		alice := as(t, e, e.AliceToken)
 		for i := 0; i < 100; i++ {
 			if _, err := e.Svc.WatchUser(alice, ""); err != nil {
 				t.Fatalf("subscription %d: %v", i+1, err)
@@ -154,7 +136,7 @@ func TestSubscriptionsPerUserCapped(t *testing.T) {
 		if _, err := e.Svc.WatchUser(alice, ""); usersvc.ErrorCode(err) != usersvc.ERateLimited {
 			t.Fatalf("the 101st: %v, want rate limited", err)
 		}
-		if _, err := e.Svc.WatchUser(as(e.BobToken), ""); err != nil {
+		if _, err := e.Svc.WatchUser(as(t, e, e.BobToken), ""); err != nil {
 			t.Fatalf("another user: %v", err)
 		}
 	})
