@@ -19,10 +19,9 @@ type AuditEntry struct {
 	Patch   []PatchOperation `json:"patch"`
 }
 
-func (s *Service) audit(ctx context.Context, st Store, actor, userID, action string, patch []PatchOperation) error {
-	return st.AppendAudit(ctx, &AuditEntry{
-		UserID: userID, At: s.now(), Actor: actor, Action: action, Address: ClientAddr(ctx), Patch: patch,
-	})
+// entry is the history entry of a change: the one place one is made.
+func (s *Service) entry(ctx context.Context, actor, userID, action string, patch []PatchOperation) *AuditEntry {
+	return &AuditEntry{UserID: userID, At: s.now(), Actor: actor, Action: action, Address: ClientAddr(ctx), Patch: patch}
 }
 
 // Page sizes.

@@ -150,14 +150,15 @@ func (s *Service) lookupToken(ctx context.Context, hash string) (*Token, *User, 
 }
 
 // WatchChanges keeps the token cache right when other processes change
-// users: their notices drop the user's entries at once, so entries can
-// live ttl; while notices could be missed, or the listener has not
-// confirmed for a second that it hears everything, the cache is bypassed
-// (see authCache). Entries live ttl only while a listener is live; a store
-// without one (SQLite) keeps the 1 s life. It blocks until ctx ends, and
-// then the cache goes back to 1 s entries.
+// users: their changes, read from the change log (Store.FollowChanges),
+// drop the user's entries at once, so entries can live ttl; while reads
+// of the log fail, or none has succeeded for a second, the cache is
+// bypassed (see authCache). Entries live ttl only while the log is
+// followed; a store without one (SQLite) keeps the 1 s life. It blocks
+// until ctx ends (or at once without a log), and then the cache goes
+// back to 1 s entries.
 func (s *Service) WatchChanges(ctx context.Context, ttl time.Duration) error {
-	err := s.Store.ListenUserChanges(ctx, s.userChanged, func(live bool) { s.listenerLive(live, ttl) }, s.auth.heard)
+	err := s.Store.FollowChanges(ctx, s.userChanged, func(live bool) { s.auth.setLive(live, ttl) }, s.auth.heard)
 	s.auth.noListener()
 	return err
 }

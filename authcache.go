@@ -195,6 +195,17 @@ func (c *authCache) setLive(live bool, ttl time.Duration) {
 	c.byHash, c.byUser = map[string]*authEntry{}, map[string]map[string]struct{}{}
 }
 
+// clear empties the cache and refuses fills that began before: changes
+// may have been missed.
+func (c *authCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	c.floor = c.seq
+	c.gen = map[string]uint64{}
+	c.byHash, c.byUser = map[string]*authEntry{}, map[string]map[string]struct{}{}
+}
+
 // noListener is the cache without a listener (it stopped, or the store
 // has none): entries live 1 s, and it starts empty.
 func (c *authCache) noListener() {

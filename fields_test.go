@@ -211,7 +211,7 @@ func TestAuthorizeBeforeValidate(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := validUser()
-			_, err = (&Service{}).fromDocument(func(*User) (any, error) { return body, nil })(nil, tc.actor, before)
+			_, err = (&Service{}).fromDocument(func(*User) (any, error) { return body, nil })(tc.actor, before)
 			if ErrorCode(err) != tc.code && !(tc.code == "" && err == nil) {
 				t.Fatalf("err %v (code %q), want code %q", err, ErrorCode(err), tc.code)
 			}

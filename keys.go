@@ -53,19 +53,18 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIK
 			return err
 		}
 		revoked = t
-		if err := tx.RevokeSessionsOfKey(ctx, owner, id); err != nil {
-			return err
-		}
-		return tx.NotifyUserChanged(ctx, owner) // other processes drop their cached checks
+		return tx.RevokeSessionsOfKey(ctx, owner, id)
 	})
 	if err != nil {
 		if outcomeUnknown(err) && owner != "" {
-			s.auth.forget(owner) // it may have committed
+			s.committed(owner, nil) // it may have committed
 		}
 		return nil, err
 	}
-	s.auth.forget(owner)  // after the commit, so no request re-caches the old state
-	s.feed.publish(owner) // the key's sessions ended: their subscriptions re-check now
+	// After the commit, so no request re-caches the old state; the key's
+	// sessions ended: their subscriptions re-check now, here and (through
+	// the history entry, the change log) in every other process.
+	s.committed(owner, nil)
 	return apiKeyOf(revoked), nil
 }
 
@@ -90,7 +89,7 @@ func (s *Service) tokenChange(ctx context.Context, userID, action string, fn fun
 		if err := fn(tx, userID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor.ID, userID, action, []PatchOperation{})
+		return tx.AppendAudit(ctx, s.entry(ctx, actor.ID, userID, action, []PatchOperation{}))
 	})
 }
 

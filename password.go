@@ -2,10 +2,6 @@ package usersvc
 
 import "golang.org/x/crypto/bcrypt"
 
-// errDecidePassword stops a write's first pass so that its password is
-// decided with no lock held. It never leaves write.
-var errDecidePassword = &Error{Code: EInternal, Message: "Internal server error."}
-
 // passwordDecision says whether a password sent in a write equals the
 // stored one (the bcrypt hash stored), and if not, its new hash.
 type passwordDecision struct {

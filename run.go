@@ -35,9 +35,10 @@ const (
 // request has been served: a request after Run returns is counted but not
 // written.
 //
-// A change listener that fails is logged and not restarted: the token
-// cache then keeps its 1 s life, which is right without notices. Failed
-// flushes are logged; their counts stay pending for the next flush.
+// A change-log follower that fails is logged and started again, after a
+// delay that doubles up to watchBackoffMax; meanwhile the token cache keeps
+// its 1 s life, which is right without the log. Failed flushes are
+// logged; their counts stay pending for the next flush.
 func (s *Service) Run(ctx context.Context, opts RunOptions) {
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = DefaultFlushInterval
@@ -53,10 +54,32 @@ func (s *Service) Run(ctx context.Context, opts RunOptions) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := s.WatchChanges(ctx, opts.CacheTTL); err != nil {
-			logger.Error("watching user changes; token cache kept at 1 s", "err", err)
-		}
+		s.watchChanges(ctx, opts.CacheTTL, logger)
 	}()
 	s.Meter.Run(ctx, opts.FlushInterval, func(err error) { logger.Error("writing usage counts", "err", err) })
 	wg.Wait()
+}
+
+// watchBackoffMax bounds the delay before the change-log follower starts
+// again after failing.
+const watchBackoffMax = 30 * time.Second
+
+// watchChanges runs WatchChanges until ctx ends, starting it again when it
+// fails. A store without a change log (SQLite) returns at once, and so
+// does this.
+func (s *Service) watchChanges(ctx context.Context, ttl time.Duration, logger *slog.Logger) {
+	backoff := time.Second
+	for {
+		err := s.WatchChanges(ctx, ttl)
+		if ctx.Err() != nil || err == nil {
+			return
+		}
+		logger.Error("following user changes; token cache kept at 1 s until it starts again", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, watchBackoffMax)
+	}
 }

@@ -114,7 +114,7 @@ type listenerStub struct {
 	returned bool
 }
 
-func (l *listenerStub) ListenUserChanges(ctx context.Context, changed func(string), live func(bool), heard func(time.Time)) error {
+func (l *listenerStub) FollowChanges(ctx context.Context, changed func(string), live func(bool), heard func(time.Time)) error {
 	live(true)
 	<-ctx.Done()
 	l.returned = true

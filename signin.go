@@ -119,35 +119,24 @@ func (s *Service) signInChecked(ctx context.Context, email string, check func(u 
 	at := s.now()
 	expires := at.Add(s.SessionTTL)
 	sys := WithPrincipal(ctx, &Principal{User: u})
-	_, err = s.write(sys, u.ID, nil, ActionLogin, func(tx Store, actor, before *User) (edit, error) {
-		session := &Token{UserID: u.ID, Kind: KindSession, Label: "sign-in", Hash: HashToken(secret), Created: at, Expires: &expires}
-		// The secret was checked with no lock held. Under the lock, which
-		// a password change or a delete takes too: if the password moved
-		// (its change revoked every session) or the account may no longer
-		// act, this sign-in issues nothing.
+	_, err = s.write(sys, u.ID, nil, ActionLogin, func(actor, before *User) (edit, error) {
+		// The secret was checked against u with no lock held; the save is
+		// guarded by before's version, which a password change or a
+		// delete moves: if the password moved since (its change revoked
+		// every session) or the account may no longer act, this sign-in
+		// issues nothing.
 		if key == nil && before.PasswordHash != u.PasswordHash || Authorize(before, ActionLogin, before, at) != nil {
 			return edit{}, errSignIn
 		}
+		session := &Token{UserID: u.ID, Kind: KindSession, Label: "sign-in", Hash: HashToken(secret), Created: at, Expires: &expires}
 		if key != nil {
-			// Again under the user's lock, which a revocation takes too:
-			// a key revoked meanwhile issues no session.
-			k, err := tx.TokenByHash(ctx, key.Hash)
-			if err != nil && ErrorCode(err) != ENotFound {
-				return edit{}, err
-			}
-			if err != nil || !tokenLive(k, at) {
-				return edit{}, errSignIn
-			}
-			session.APIKeyID = &k.ID
-		}
-		if err := tx.CreateToken(ctx, session); err != nil {
-			return edit{}, err
+			session.APIKeyID = &key.ID // checked live again when saved (see save)
 		}
 		after := before.Clone()
 		after.LastLogin = &at
 		// Recorded even when lastLogin did not move (two sign-ins within the
 		// clock's resolution): a session was issued.
-		return edit{after: after, effect: true}, nil
+		return edit{after: after, session: session, apiKey: key}, nil
 	})
 	if c := ErrorCode(err); c == ENotFound || c == EForbidden {
 		return nil, errSignIn // deleted or barred meanwhile: no different answer

@@ -5,32 +5,42 @@ import (
 	"time"
 )
 
-// Store is what the service needs from storage. The store package implements
-// it on ent for SQLite and PostgreSQL. Not-found lookups return an *Error with
-// ENotFound; a duplicate email on save returns EConflict; any other failure
-// is an internal *Error.
+// Store is what the service needs from storage, split by what it is for.
+// The store package implements it on ent for SQLite and PostgreSQL.
+// Not-found lookups return an *Error with ENotFound; a duplicate email on
+// save returns EConflict; any other failure is an internal *Error.
 type Store interface {
 	// InTx runs fn inside one transaction; the Store passed to fn is bound
 	// to it. fn's error rolls the transaction back. When the database
 	// aborts the transaction to break a deadlock, InTx runs fn again (a
 	// few times at most), so fn must only write through tx and assign.
+	// Called on a Store already in a transaction, it joins it.
 	InTx(ctx context.Context, fn func(tx Store) error) error
+	Ping(ctx context.Context) error
+
+	UserStore
+	TokenStore
+	UsageStore
+	HistoryStore
+	ChangeLog
+	// FailureLog keeps the sign-in throttle's failures, for every process
+	// sharing the database.
+	FailureLog
+}
+
+// UserStore reads and saves users.
+type UserStore interface {
 	// User loads a user, deleted or not. forUpdate locks the row until the
 	// transaction ends (where the database supports row locks).
 	User(ctx context.Context, id string, forUpdate bool) (*User, error)
 	// UserByEmail finds a user by EmailKey(email).
 	UserByEmail(ctx context.Context, emailKey string) (*User, error)
-	CreateUser(ctx context.Context, u *User) error
-	// UpdateUser saves every field of u, including Version and Modification.
-	UpdateUser(ctx context.Context, u *User) error
-	// UpdateUserIfVersion saves every field of u (as UpdateUser) only if
-	// the stored user's version is still version, and atomically with it
-	// appends e to the history (setting e.ID) and notifies other processes
-	// (as NotifyUserChanged). It reports whether it saved: false, with
-	// nothing written and no notice, when the version moved or the user
-	// is gone. Outside InTx it commits by itself; on PostgreSQL it is one
-	// statement (one round trip), which is the write path's fast path.
-	UpdateUserIfVersion(ctx context.Context, u *User, version int64, e *AuditEntry) (bool, error)
+	// SaveUser saves one decided write (see UserSave) atomically: the
+	// user, its history entry and what else the write carries. It reports
+	// whether it saved: false, with nothing written, when the stored
+	// version is no longer w.Version or the user is gone. It is the only
+	// way a user is written.
+	SaveUser(ctx context.Context, w *UserSave) (saved bool, err error)
 	CountUsers(ctx context.Context) (int, error)
 	// ListUsers answers one page of q and, when q.Count, the number of
 	// users matching q's filter (ignoring the cursor); 0 otherwise.
@@ -39,7 +49,29 @@ type Store interface {
 	// disabled, from ≤ now < expires, as usable says), except the user with
 	// id except; lock locks their rows.
 	CountActiveAdmins(ctx context.Context, except string, now time.Time, lock bool) (int, error)
+}
 
+// UserSave is one write of a user as the service decided it (write.go).
+type UserSave struct {
+	// User holds every field as it is to be stored.
+	User *User
+	// Create inserts User (its Version is its first); otherwise the stored
+	// user is updated, only if its version is still Version.
+	Create  bool
+	Version int64
+	// Entry is the change's history entry, written with it (its ID is set).
+	Entry *AuditEntry
+	// EndSessions revokes the user's sign-in sessions with the change.
+	EndSessions bool
+	// Session is a sign-in's new session, issued with the change. When its
+	// APIKeyID is set it is issued only while that key is live at
+	// Session.Created; otherwise SaveUser fails with ENotFound and saves
+	// nothing.
+	Session *Token
+}
+
+// TokenStore keeps bearer tokens: operator tokens, sessions, API keys.
+type TokenStore interface {
 	TokenByHash(ctx context.Context, hash string) (*Token, error)
 	CreateToken(ctx context.Context, t *Token) error
 	TouchToken(ctx context.Context, id int, at time.Time) error
@@ -47,40 +79,54 @@ type Store interface {
 	Tokens(ctx context.Context, userID string, kind TokenKind) ([]*Token, error)
 	// RevokeToken revokes one of userID's tokens of kind; ENotFound if none.
 	RevokeToken(ctx context.Context, userID string, kind TokenKind, id int) (*Token, error)
-	// RevokeTokens revokes all of userID's tokens of kind.
-	RevokeTokens(ctx context.Context, userID string, kind TokenKind) error
 	// RevokeSessionsOfKey revokes userID's sessions exchanged for the API
 	// key with id apiKeyID.
 	RevokeSessionsOfKey(ctx context.Context, userID string, apiKeyID int) error
+}
 
+// UsageStore keeps request counts.
+type UsageStore interface {
 	// UsageCounts reads userID's stored counts: all time, and on day (the
 	// caller's local date, YYYY-MM-DD).
 	UsageCounts(ctx context.Context, userID, day string) (Usage, error)
 	// AddUsage adds n requests for userID on day, atomically to the
 	// all-time and the day's count, and returns both after.
 	AddUsage(ctx context.Context, userID, day string, n int64) (Usage, error)
+}
 
+// HistoryStore keeps users' histories.
+type HistoryStore interface {
+	// AppendAudit appends a history entry that comes with no change to
+	// the user's fields (an API key created or revoked) and sets its ID.
 	AppendAudit(ctx context.Context, e *AuditEntry) error
 	// Audit lists userID's history newest first, entries with ID < before
 	// (all when before is 0), at most limit.
 	Audit(ctx context.Context, userID string, before int64, limit int) ([]*AuditEntry, error)
 	// CountAudit counts userID's history entries.
 	CountAudit(ctx context.Context, userID string) (int, error)
+}
 
-	// NotifyUserChanged tells every process sharing the database, when the
-	// surrounding transaction commits, that a user or their tokens changed.
-	NotifyUserChanged(ctx context.Context, userID string) error
-	// ListenUserChanges calls changed for each such notice until ctx ends;
-	// live(false) when notices may be missed (disconnected), live(true)
-	// once they are delivered again; and, several times a second,
-	// heard(sent): every notice committed before sent has been delivered
-	// (a heartbeat this process sent at sent came back). A store without
-	// other processes (SQLite) returns at once.
-	ListenUserChanges(ctx context.Context, changed func(userID string), live func(bool), heard func(sent time.Time)) error
-
-	Ping(ctx context.Context) error
-
-	// FailureLog keeps the sign-in throttle's failures, for every process
-	// sharing the database.
-	FailureLog
+// ChangeLog tells each process what other processes changed. The history
+// is the log: every change that matters to a token check or a
+// subscription writes a history entry in the same statement or
+// transaction as the change itself, so no write sends anything at commit.
+type ChangeLog interface {
+	// Announce tells other processes, soon and without blocking, that
+	// this one has committed changes. Announcements are coalesced (one
+	// notice every few milliseconds at most) and sent outside any write
+	// transaction; one that is lost only delays the news until the next
+	// catch-up read.
+	Announce()
+	// FollowChanges reads the history entries other processes commit and
+	// calls changed with each entry's user, until ctx ends. It reads
+	// after each announcement it hears and several times a second
+	// regardless, so a process that died between its commit and its
+	// announcement is heard too. heard(at) says every change committed
+	// before at has been passed to changed. changed("") says changes may
+	// have been missed (more than one catch-up read holds): everything
+	// must be read again. live(false) says reads fail, so changes may go
+	// unheard for now; live(true) that they are followed again, and that
+	// the changes made meanwhile are being passed to changed as usual.
+	// A store without other processes (SQLite) returns at once.
+	FollowChanges(ctx context.Context, changed func(userID string), live func(bool), heard func(at time.Time)) error
 }

@@ -165,22 +165,17 @@ func (s *Service) Subscriptions() int {
 	return s.feed.n
 }
 
-// userChanged is called after a change to userID committed, or when
-// another process's notice about it arrives: the token cache forgets the
-// user and subscriptions are told.
+// userChanged is called when another process's change to userID is read
+// from the change log: the token cache forgets the user and subscriptions
+// are told. "" means changes may have been missed: the cache forgets
+// everyone and every subscription re-reads what it follows.
 func (s *Service) userChanged(userID string) {
-	s.auth.forget(userID)
-	s.feed.publish(userID)
-}
-
-// listenerLive follows the change listener: when it comes back after a
-// gap, every subscription re-checks and re-sends, since notices may have
-// been missed.
-func (s *Service) listenerLive(live bool, ttl time.Duration) {
-	s.auth.setLive(live, ttl)
-	if live {
-		s.feed.publish("")
+	if userID == "" {
+		s.auth.clear()
+	} else {
+		s.auth.forget(userID)
 	}
+	s.feed.publish(userID)
 }
 
 // WatchUser streams the user with id (the caller's own when id is "")

@@ -2,7 +2,7 @@ package usersvc
 
 import (
 	"context"
-	"errors"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -22,20 +22,85 @@ const (
 	ActionTokenCreate  = "token.create"
 )
 
-// edit is what a change computed.
+// The write path. Every write of a user, whatever the transport and
+// whatever the change, runs the same steps:
+//
+//	fetch → authorize → decide (one pure step) → save (one path)
+//
+// fetch reads the stored user without a lock (for the caller's own user,
+// first the user their token check loaded); authorize is the policy's
+// (target, then the change's own field checks); decide turns the stored
+// user and the change into an outcome with no I/O; save writes the
+// outcome with Store.SaveUser, guarded by the version fetch read, so the
+// decision was made on exactly the stored user, as under a lock. When
+// the version moved, the whole step runs again on a fresh read; after
+// optimisticAttempts misses it runs inside a transaction that reads the
+// user locked, so a write on a busy user waits its turn instead of
+// failing. A new password is compared and hashed before any of this
+// holds a lock (bcrypt is slow), and decided again only if the stored
+// hash moved meanwhile. After the commit, committed tells this process's
+// token cache and subscriptions, and other processes through the change
+// log.
+
+// edit is what a change computed from the stored user.
 type edit struct {
 	after *User
 	// password, when set, is a new password (already validated): it is
-	// hashed only once the change is authorized and will be saved.
+	// compared and hashed with no lock held, before the save.
 	password *string
-	// effect says the change did something besides the user's fields (a
-	// sign-in issued a session), so it is saved and recorded even when no
-	// field moved.
-	effect bool
+	// session, when set, is a session a sign-in issues with the change,
+	// which is then saved and recorded even when no field moved.
+	session *Token
+	// apiKey is the key a session is exchanged for: it must still be live
+	// when the session is saved (see save).
+	apiKey *Token
 }
 
-// change computes the edit a write would make.
-type change func(tx Store, actor, before *User) (edit, error)
+// change computes the edit a write would make. It is pure: it reads and
+// writes no storage.
+type change func(actor, before *User) (edit, error)
+
+// outcome is what deciding a write gave: what save writes.
+type outcome struct {
+	// after is the user to save; nil when the write changes nothing.
+	after *User
+	// patch is the history entry's patch.
+	patch []PatchOperation
+	// endSessions: a new password or a delete ends sign-in sessions.
+	endSessions bool
+	// lastAdmin: the change takes an active admin away, so it is saved
+	// only if another active admin remains (counted with their rows
+	// locked, in save's transaction).
+	lastAdmin bool
+	session   *Token
+	apiKey    *Token
+}
+
+// decide is the one decision of every write of an existing user: from the
+// stored user, the change's edit and its password (decided with no lock
+// held for exactly before's hash) to the outcome. It is pure.
+func decide(before *User, e edit, pw *passwordDecision, now time.Time) outcome {
+	after := e.after
+	pwChanged := e.password != nil && !pw.same
+	changed := ChangedFields(before, after)
+	if !pwChanged && len(changed) == 0 && e.session == nil {
+		return outcome{}
+	}
+	if pwChanged {
+		after.PasswordHash = pw.hash
+	}
+	if edited(changed, pwChanged) {
+		after.Modification = now
+	}
+	return outcome{
+		after:       after,
+		patch:       DiffPatch(before, after, pwChanged),
+		endSessions: pwChanged || before.DeletedAt == nil && after.DeletedAt != nil,
+		lastAdmin:   activeAdmin(before, now) && !activeAdmin(after, now),
+		session:     e.session,
+		apiKey:      e.apiKey,
+	}
+}
 
 // edited reports whether a change is an edit of the user, which moves
 // modification: any field changed but lastLogin, which the service keeps.
@@ -48,245 +113,203 @@ func edited(changed []string, passwordChanged bool) bool {
 	return passwordChanged
 }
 
-// write is the one write path for an existing user: in one transaction it
-// reads the user fresh (locked), checks the caller may see it and the
-// precondition, computes the change, applies the rules every write obeys
-// (the last active admin stays), saves when anything changed, records the
-// history entry, and revokes sign-in sessions when the password changed or
-// the user was deleted (a restore does not bring them back).
-//
-// A change that carries a password is decided outside the lock: the first
-// transaction stops once the change is authorized, the password is compared
-// with the stored hash (and hashed when it differs) with no lock held, and
-// the write runs again. Re-sending the stored password is no change.
-//
-// Most writes first try writeFast, which takes no lock and saves in one
-// statement guarded by the version it read; the locked transaction is for
-// the writes writeFast hands back (see there).
+// Write attempts.
+const (
+	// optimisticAttempts is how many times a write decides on a read
+	// without a lock before it reads the user locked.
+	optimisticAttempts = 3
+	// maxWriteAttempts bounds a write's attempts in all; a locked one
+	// loses only to a password decided against a hash that moved
+	// meanwhile (another password change), which maxPasswordDecisions
+	// bounds apart.
+	maxWriteAttempts     = 6
+	maxPasswordDecisions = 8
+)
+
+var errLastAdmin = Errorf(EConflict, "The last active administrator cannot be demoted, disabled, deleted or made inactive.")
+
+// write is the one write path for an existing user (see the top of this
+// file). ifVersion, when set, must equal the stored version.
 func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action string, fn change) (*User, error) {
 	actor, err := s.caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var result *User
-	var endSessions, saved bool // read after the commit
-	var pw *passwordDecision    // decided outside the lock
-	if fastWrite(action) {
-		if u, done, err := s.writeFast(ctx, actor, id, ifVersion, action, fn, &pw); done {
-			return u, err
+	var pw *passwordDecision // decided with no lock held
+	decisions := 0
+	for attempt := 0; attempt < maxWriteAttempts; attempt++ {
+		locked := attempt >= optimisticAttempts
+		var a attemptResult
+		run := func(st Store) (err error) {
+			a, err = s.attempt(ctx, st, actor, id, ifVersion, action, fn, pw, attempt == 0, locked)
+			return err
 		}
-	}
-	for {
-		var undecided *passwordDecision
-		err = s.Store.InTx(ctx, func(tx Store) error {
-			saved = false // InTx may run this again (see Store.InTx)
-			before, err := s.target(ctx, tx, actor, action, id, true)
-			if err != nil {
-				return err
-			}
-			if ifVersion != nil && *ifVersion != before.Version {
-				return Errorf(EPreconditionFailed, "Precondition Failed")
-			}
-			e, err := fn(tx, actor, before)
-			if err != nil {
-				return err
-			}
-			if e.password != nil {
-				if !pw.holds(before.PasswordHash, *e.password) {
-					if pw == nil { // first pass: decide with no lock held, then again
-						undecided = &passwordDecision{stored: before.PasswordHash, password: *e.password}
-						return errDecidePassword
-					}
-					// The stored hash moved in between (rare): decide under the lock.
-					pw = &passwordDecision{stored: before.PasswordHash, password: *e.password}
-					if err := pw.decide(s.BcryptCost); err != nil {
-						return err
-					}
-				}
-				if pw.same {
-					e.password = nil
-				}
-			}
-			after := e.after
-			pwChanged := e.password != nil
-			endSessions = pwChanged || before.DeletedAt == nil && after.DeletedAt != nil
-			changed := ChangedFields(before, after)
-			if !pwChanged && len(changed) == 0 && !e.effect {
-				result = before
-				return nil
-			}
-			if now := s.now(); activeAdmin(before, now) && !activeAdmin(after, now) {
-				n, err := tx.CountActiveAdmins(ctx, before.ID, now, true)
-				if err != nil {
-					return err
-				}
-				if n == 0 {
-					return Errorf(EConflict, "The last active administrator cannot be demoted, disabled, deleted or made inactive.")
-				}
-			}
-			if pwChanged {
-				after.PasswordHash = pw.hash
-			}
-			after.Version = before.Version + 1
-			if edited(changed, pwChanged) {
-				after.Modification = s.now()
-			}
-			if err := tx.UpdateUser(ctx, after); err != nil {
-				return err
-			}
-			if endSessions {
-				if err := tx.RevokeTokens(ctx, after.ID, KindSession); err != nil {
-					return err
-				}
-			}
-			if err := s.audit(ctx, tx, actor.ID, after.ID, action, DiffPatch(before, after, pwChanged)); err != nil {
-				return err
-			}
-			if err := tx.NotifyUserChanged(ctx, after.ID); err != nil {
-				return err
-			}
-			result, saved = after, true
-			return nil
-		})
-		if !errors.Is(err, errDecidePassword) || undecided == nil {
-			break
+		if locked {
+			err = s.Store.InTx(ctx, run)
+		} else {
+			err = run(s.Store)
 		}
-		if err := undecided.decide(s.BcryptCost); err != nil {
-			return nil, err
-		}
-		pw = undecided
-	}
-	if err != nil {
-		if outcomeUnknown(err) {
-			// It may have committed (the answer was lost): forget the user
-			// here too. Other processes hear the notice if it committed;
-			// this one ignores its own notices.
-			s.auth.forget(id)
-		}
-		return nil, err
-	}
-	if !saved {
-		return result, nil
-	}
-	// After the commit, so no request re-caches the old state. A password
-	// change or a delete revoked sessions: drop the user's entries;
-	// otherwise the new state replaces the cached one.
-	if endSessions {
-		s.auth.forget(id)
-	} else {
-		s.auth.refresh(result)
-	}
-	s.feed.publish(id)
-	return result, nil
-}
-
-// fastWrite reports whether a write of action may take the fast path: its
-// change is pure (it computes the new user and touches no storage). A
-// sign-in issues a session under the lock; a delete ends sessions.
-func fastWrite(action string) bool {
-	return action == ActionReplace || action == ActionPatch || action == ActionRestore
-}
-
-// maxFastAttempts bounds writeFast's tries; a write that keeps losing the
-// race for the version takes the locked path, where it waits its turn.
-const maxFastAttempts = 3
-
-// writeFast is write without a transaction or a lock. It reads the user
-// (for the caller's own user, first the user their token check loaded),
-// checks the precondition, computes and authorizes the change in memory
-// and saves it with Store.UpdateUserIfVersion: the update, the history
-// entry and the change notice in one statement on PostgreSQL, applied
-// only if the stored version is still the one read. So a decision made
-// here was made on exactly the stored user, as under a lock; when the
-// version moved, it reads again and decides again.
-//
-// Any answer other than a save (an error, a failed precondition, no
-// change) is given only from a fresh read, never from the token check's
-// copy. done is false when the write must take the locked path instead:
-// the change would leave the last-active-admin question open (counting
-// the other admins needs their row locks), it ends sessions (a password
-// change or a delete: revoking them belongs in the same transaction), or
-// it lost the race for the version maxFastAttempts times. A password is
-// decided here, with no lock held, and *pw keeps the decision for the
-// locked path.
-func (s *Service) writeFast(ctx context.Context, actor *User, id string, ifVersion *int64, action string, fn change, pw **passwordDecision) (_ *User, done bool, _ error) {
-	for attempt := range maxFastAttempts {
-		before, cached, err := s.fastBefore(ctx, actor, action, id, attempt == 0)
-		if err != nil {
-			return nil, true, err
-		}
-		if ifVersion != nil && *ifVersion != before.Version {
-			if cached {
-				continue
-			}
-			return nil, true, Errorf(EPreconditionFailed, "Precondition Failed")
-		}
-		e, err := fn(s.Store, actor, before)
-		if err != nil {
-			if cached {
-				continue
-			}
-			return nil, true, err
-		}
-		if e.password != nil {
-			if !(*pw).holds(before.PasswordHash, *e.password) {
-				d := &passwordDecision{stored: before.PasswordHash, password: *e.password}
-				if err := d.decide(s.BcryptCost); err != nil {
-					return nil, true, err
-				}
-				*pw = d
-			}
-			if !(*pw).same {
-				return nil, false, nil // a new password ends sessions
-			}
-			e.password = nil
-		}
-		after := e.after
-		changed := ChangedFields(before, after)
-		if len(changed) == 0 && !e.effect {
-			if cached {
-				continue
-			}
-			return before, true, nil
-		}
-		if now := s.now(); activeAdmin(before, now) && !activeAdmin(after, now) || before.DeletedAt == nil && after.DeletedAt != nil {
-			return nil, false, nil
-		}
-		after.Version = before.Version + 1
-		if edited(changed, false) {
-			after.Modification = s.now()
-		}
-		entry := &AuditEntry{UserID: after.ID, At: s.now(), Actor: actor.ID, Action: action,
-			Address: ClientAddr(ctx), Patch: DiffPatch(before, after, false)}
-		saved, err := s.Store.UpdateUserIfVersion(ctx, after, before.Version, entry)
 		if err != nil {
 			if outcomeUnknown(err) {
-				s.auth.forget(id) // it may have committed: as in write
+				s.committed(id, nil) // it may have committed: as after a commit, the user is forgotten
 			}
-			return nil, true, err
+			return nil, err
 		}
-		if saved {
-			// As write does after its commit: the new state replaces the
-			// cached one (this path never ends sessions).
-			s.auth.refresh(after)
-			s.feed.publish(id)
-			return after, true, nil
+		switch {
+		case a.saved && a.endedSessions:
+			s.committed(id, nil) // the sessions' entries go with the user's
+			return a.user, nil
+		case a.saved:
+			s.committed(id, a.user)
+			return a.user, nil
+		case a.user != nil:
+			return a.user, nil // nothing to change
+		case a.password != nil && decisions < maxPasswordDecisions:
+			// Under the lock the stored hash was another than the one
+			// decided on: decide again, with no lock held, then again
+			// (locked: this was not a lost race for the version).
+			decisions++
+			if err := a.password.decide(s.BcryptCost); err != nil {
+				return nil, err
+			}
+			pw = a.password
+			attempt--
 		}
 	}
-	return nil, false, nil
+	return nil, Errorf(EConflict, "The user kept changing while this change was being saved; try again.")
 }
 
-// fastBefore is the user writeFast starts from: when useCached, and the
-// caller writes their own user, the user their token check loaded
-// (cached), if the policy lets them act on it; otherwise a read without a
-// lock, through target like the locked path's.
-func (s *Service) fastBefore(ctx context.Context, actor *User, action, id string, useCached bool) (_ *User, cached bool, _ error) {
+// attemptResult is one attempt's end: saved (user is the saved user), no
+// change (user is the stored user), or neither: run again, deciding
+// password first when it is set.
+type attemptResult struct {
+	user          *User
+	saved         bool
+	endedSessions bool
+	password      *passwordDecision
+}
+
+// attempt is one fetch → authorize → decide → save on st (the pool, or a
+// transaction when locked). useCached lets it start from the caller's
+// token check; an answer other than a save is given only from a fresh
+// read, never from that copy.
+func (s *Service) attempt(ctx context.Context, st Store, actor *User, id string, ifVersion *int64, action string, fn change, pw *passwordDecision, useCached, locked bool) (attemptResult, error) {
+	before, cached, err := s.fetch(ctx, st, actor, action, id, useCached && !locked, locked)
+	if err != nil {
+		return attemptResult{}, err
+	}
+	retry := attemptResult{}
+	if ifVersion != nil && *ifVersion != before.Version {
+		if cached {
+			return retry, nil
+		}
+		return retry, Errorf(EPreconditionFailed, "Precondition Failed")
+	}
+	e, err := fn(actor, before)
+	if err != nil {
+		if cached {
+			return retry, nil
+		}
+		return retry, err
+	}
+	if e.password != nil && !pw.holds(before.PasswordHash, *e.password) {
+		d := &passwordDecision{stored: before.PasswordHash, password: *e.password}
+		if locked {
+			return attemptResult{password: d}, nil // never hash under a lock
+		}
+		if err := d.decide(s.BcryptCost); err != nil {
+			return retry, err
+		}
+		pw = d
+	}
+	o := decide(before, e, pw, s.now())
+	if o.after == nil {
+		if cached {
+			return retry, nil
+		}
+		return attemptResult{user: before}, nil
+	}
+	saved, err := s.save(ctx, st, actor, action, before, o)
+	if err != nil || !saved {
+		return retry, err
+	}
+	return attemptResult{user: o.after, saved: true, endedSessions: o.endSessions}, nil
+}
+
+// fetch is the user a write starts from: when useCached, and the caller
+// writes their own user, the user their token check loaded (cached), if
+// the policy lets them act on it; otherwise a read (locked when lock),
+// through target, which asks the policy.
+func (s *Service) fetch(ctx context.Context, st Store, actor *User, action, id string, useCached, lock bool) (_ *User, cached bool, _ error) {
 	if p := PrincipalFrom(ctx); useCached && p != nil && p.Token != nil && p.User != nil && p.User.ID == id &&
 		Authorize(actor, action, p.User, s.now()) == nil {
 		return p.User, true, nil
 	}
-	u, err := s.target(ctx, s.Store, actor, action, id, false)
+	u, err := s.target(ctx, st, actor, action, id, lock)
 	return u, false, err
+}
+
+// save is the one path that writes a decided change of an existing user:
+// the version moves here and only here, and the history entry is built
+// (entry) and written with the
+// change by Store.SaveUser, guarded by the version the decision was made
+// on. It reports false when that version moved. A change that takes an
+// active admin away, or a session exchanged for an API key, needs a
+// transaction: the other admins (or the user, whose lock a key's
+// revocation takes too) are locked and checked before the save.
+func (s *Service) save(ctx context.Context, st Store, actor *User, action string, before *User, o outcome) (saved bool, err error) {
+	after := o.after
+	after.Version = before.Version + 1
+	now := s.now()
+	w := &UserSave{User: after, Version: before.Version, Entry: s.entry(ctx, actor.ID, after.ID, action, o.patch),
+		EndSessions: o.endSessions, Session: o.session}
+	if !o.lastAdmin && o.apiKey == nil {
+		return st.SaveUser(ctx, w)
+	}
+	err = st.InTx(ctx, func(tx Store) error {
+		saved = false // InTx may run this again
+		if o.lastAdmin {
+			n, err := tx.CountActiveAdmins(ctx, before.ID, now, true)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return errLastAdmin
+			}
+		}
+		if o.apiKey != nil {
+			// Under the user's row lock, which a key's revocation takes
+			// too: a key revoked meanwhile issues no session.
+			if _, err := tx.User(ctx, before.ID, true); err != nil {
+				return err
+			}
+			k, err := tx.TokenByHash(ctx, o.apiKey.Hash)
+			if err != nil && ErrorCode(err) != ENotFound {
+				return err
+			}
+			if err != nil || !tokenLive(k, now) {
+				return errSignIn
+			}
+		}
+		saved, err = tx.SaveUser(ctx, w)
+		return err
+	})
+	return saved, err
+}
+
+// committed follows every commit that changed a user (or whose outcome is
+// unknown): this process's token cache takes the user's new state (or,
+// when now is nil, forgets the user: sessions ended, or it may have
+// changed), its subscriptions are told, and other processes hear of it
+// through the change log.
+func (s *Service) committed(id string, now *User) {
+	if now == nil {
+		s.auth.forget(id)
+	} else {
+		s.auth.refresh(now)
+	}
+	s.feed.publish(id)
+	s.Store.Announce()
 }
 
 // holds reports whether d was decided for this stored hash and password.
@@ -311,7 +334,7 @@ func (d *passwordDecision) decide(cost int) error {
 // new document over the stored user, authorize what it changes, then
 // validate it (authorization first: see policy.go).
 func (s *Service) fromDocument(build func(before *User) (any, error)) change {
-	return func(tx Store, actor, before *User) (edit, error) {
+	return func(actor, before *User) (edit, error) {
 		doc, err := build(before)
 		if err != nil {
 			return edit{}, err
@@ -393,7 +416,7 @@ func (s *Service) MergePatchUser(ctx context.Context, id string, patch any, ifVe
 // revive them; operator tokens and API keys work again after a restore.
 // Deleting a deleted user changes nothing.
 func (s *Service) DeleteUser(ctx context.Context, id string) (*User, error) {
-	return s.write(ctx, id, nil, ActionDelete, func(tx Store, actor, before *User) (edit, error) {
+	return s.write(ctx, id, nil, ActionDelete, func(actor, before *User) (edit, error) {
 		after := before.Clone()
 		if after.DeletedAt == nil {
 			now := s.now()
@@ -405,7 +428,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string) (*User, error) {
 
 // RestoreUser un-deletes a user. Admins only.
 func (s *Service) RestoreUser(ctx context.Context, id string) (*User, error) {
-	return s.write(ctx, id, nil, ActionRestore, func(tx Store, actor, before *User) (edit, error) {
+	return s.write(ctx, id, nil, ActionRestore, func(actor, before *User) (edit, error) {
 		d := &draft{u: before.Clone()}
 		d.u.DeletedAt = nil
 		return edit{after: d.u}, authorizeFields(actor, before, d)
@@ -462,18 +485,10 @@ func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
 			return nil, err
 		}
 	}
-	err = s.Store.InTx(ctx, func(tx Store) error {
-		if err := tx.CreateUser(ctx, u); err != nil {
-			return err
-		}
-		if err := s.audit(ctx, tx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, d.password != nil)); err != nil {
-			return err
-		}
-		return tx.NotifyUserChanged(ctx, u.ID) // for other processes' subscriptions
-	})
-	if err != nil {
+	w := &UserSave{User: u, Create: true, Entry: s.entry(ctx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, d.password != nil))}
+	if _, err := s.Store.SaveUser(ctx, w); err != nil {
 		return nil, err
 	}
-	s.feed.publish(u.ID)
+	s.committed(u.ID, u)
 	return u, nil
 }

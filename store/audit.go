@@ -11,12 +11,19 @@ import (
 // AppendAudit appends one history entry and sets its ID.
 func (s *Store) AppendAudit(ctx context.Context, e *usersvc.AuditEntry) (err error) {
 	defer internal(&err)
+	return s.appendAudit(ctx, e)
+}
+
+// appendAudit inserts a history entry (the change log's entry too: see
+// changes.go) and remembers it as this process's own.
+func (s *Store) appendAudit(ctx context.Context, e *usersvc.AuditEntry) error {
 	a, err := s.c().Audit.Create().SetUserID(e.UserID).SetAt(e.At).SetActor(e.Actor).SetAction(e.Action).
 		SetAddress(e.Address).SetPatch(e.Patch).Save(ctx)
 	if err != nil {
 		return err
 	}
 	e.ID = a.ID
+	s.changes.own(e.ID)
 	return nil
 }
 

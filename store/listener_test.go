@@ -11,7 +11,7 @@ import (
 
 // TestListenerNoticesFrozenServer: when PostgreSQL stops answering (a
 // proxy that stops forwarding and keeps the socket open), the change
-// listener reports it is no longer live, so the token cache stops trusting
+// log follower reports it is no longer live, so the token cache stops trusting
 // it, and it is live again once the server answers.
 func TestListenerNoticesFrozenServer(t *testing.T) {
 	base, why := testenv.PostgresURL()
@@ -25,7 +25,7 @@ func TestListenerNoticesFrozenServer(t *testing.T) {
 	live := make(chan bool, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = st.ListenUserChanges(ctx, func(string) {}, func(l bool) { live <- l }, func(time.Time) {}) }()
+	go func() { _ = st.FollowChanges(ctx, func(string) {}, func(l bool) { live <- l }, func(time.Time) {}) }()
 	guard := time.After(60 * time.Second) // a bound against hangs, not a measurement
 	await := func(want bool) {
 		t.Helper()

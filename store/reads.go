@@ -20,17 +20,12 @@ import (
 // (docs/benchmarks.md). Each read is one statement returning exactly the
 // columns the domain type holds, scanned straight into it.
 
-// userColumns are the users table's columns in scanUser's order.
-const userColumns = `id, name, email, country, time_zone, description, message, disabled, disabled_message,
-	tags, privileges, user_group, device_id, admin_devices, valid_from, valid_until, creation, modification,
-	last_login, password_hash, role, deleted_at, version, daily_quota`
-
 // tokenColumns are the tokens table's columns in scanToken's order.
 const tokenColumns = `id, user_id, kind, label, hash, created_at, expires_at, last_used, revoked, api_key_id`
 
 // readQueries holds one dialect's text of each hand-written read.
 type readQueries struct {
-	userByID, userByIDForUpdate, userByEmail, tokenByHash string
+	tokenByHash string
 }
 
 func newReadQueries(d string) readQueries {
@@ -39,10 +34,7 @@ func newReadQueries(d string) readQueries {
 		p = "$1"
 	}
 	return readQueries{
-		userByID:          "SELECT " + userColumns + " FROM users WHERE id = " + p,
-		userByIDForUpdate: "SELECT " + userColumns + " FROM users WHERE id = " + p + " FOR UPDATE",
-		userByEmail:       "SELECT " + userColumns + " FROM users WHERE email_key = " + p,
-		tokenByHash:       "SELECT " + tokenColumns + " FROM tokens WHERE hash = " + p,
+		tokenByHash: "SELECT " + tokenColumns + " FROM tokens WHERE hash = " + p,
 	}
 }
 
@@ -129,43 +121,6 @@ func readOne[T any](s *Store, ctx context.Context, q, arg string, scan func(*sql
 		return zero, err
 	}
 	return v, rows.Close()
-}
-
-// scanUser reads one row of userColumns. Everything Scan writes to lives
-// in one struct: one allocation rather than one per nullable column.
-func scanUser(rows *sql.Rows) (*usersvc.User, error) {
-	r := &struct {
-		u                                    usersvc.User
-		desc, msg, dmsg, group, device, hash sql.NullString
-		tags, privs                          sql.RawBytes
-		from, until, lastLogin, deletedAt    sql.NullTime
-		quota                                sql.NullInt64
-		adminDevices                         int64
-		role                                 string
-	}{}
-	u := &r.u
-	if err := rows.Scan(&u.ID, &u.Name, &u.Email, &u.Country, &u.TimeZone, &r.desc, &r.msg, &u.Disabled, &r.dmsg,
-		&r.tags, &r.privs, &r.group, &r.device, &r.adminDevices, &r.from, &r.until, &u.Creation, &u.Modification,
-		&r.lastLogin, &r.hash, &r.role, &r.deletedAt, &u.Version, &r.quota); err != nil {
-		return nil, err
-	}
-	u.Description, u.Message, u.DisabledMessage = nullString(r.desc), nullString(r.msg), nullString(r.dmsg)
-	u.Group, u.DeviceID, u.PasswordHash = nullString(r.group), nullString(r.device), r.hash.String
-	u.AdminDevices, u.Role = int(r.adminDevices), usersvc.Role(r.role)
-	u.From, u.Expires, u.LastLogin, u.DeletedAt = nullTime(r.from), nullTime(r.until), nullTime(r.lastLogin), nullTime(r.deletedAt)
-	u.Creation, u.Modification = u.Creation.UTC(), u.Modification.UTC()
-	if r.quota.Valid {
-		q := r.quota.Int64
-		u.DailyQuota = &q
-	}
-	var err error
-	if u.Tags, err = decodeTags(r.tags); err != nil {
-		return nil, err
-	}
-	if u.Privileges, err = decodePrivileges(r.privs); err != nil {
-		return nil, err
-	}
-	return u, nil
 }
 
 // decodeTags decodes the tags column; an empty object (the common case)

@@ -9,84 +9,87 @@ import (
 	"entgo.io/ent/dialect"
 
 	"usersvc"
+	"usersvc/ent/token"
 )
 
-// updateUserIfVersionPG is UpdateUserIfVersion on PostgreSQL: one
-// statement, so one round trip and (outside a transaction) one commit.
-// The update matches only the version the caller read; the history entry
-// is inserted from its RETURNING rows and the notice selected from them,
-// so neither happens when it matched nothing. The final SELECT references
-// the notice (a plain SELECT in a WITH runs only when referenced; the
-// data-modifying ones always run). The notice is sent at commit.
-const updateUserIfVersionPG = `WITH saved AS (
-	UPDATE users SET name = $3, email = $4, email_key = $5, country = $6, time_zone = $7,
-		description = $8, message = $9, disabled = $10, disabled_message = $11, tags = $12, privileges = $13,
-		user_group = $14, device_id = $15, admin_devices = $16, valid_from = $17, valid_until = $18,
-		modification = $19, last_login = $20, password_hash = $21, role = $22, deleted_at = $23,
-		version = $24, daily_quota = $25
-	WHERE id = $1 AND version = $2
-	RETURNING id
-), entry AS (
-	INSERT INTO audits (user_id, at, actor, action, address, patch)
-	SELECT id, $26::timestamptz, $27::text, $28::text, $29::text, $30::jsonb FROM saved
-	RETURNING id
-), notice AS (
-	SELECT pg_notify($31::text, $32::text) FROM saved
-)
-SELECT (SELECT id FROM entry), (SELECT count(*) FROM notice)`
-
-// UpdateUserIfVersion saves every field of u if the stored user's version
-// is still version, and with it appends e to the history (setting e.ID)
-// and notifies other processes; it reports whether it saved. On
-// PostgreSQL it is one statement (updateUserIfVersionPG); on SQLite a
-// short transaction (SQLite has no notices to send).
-func (s *Store) UpdateUserIfVersion(ctx context.Context, u *usersvc.User, version int64, e *usersvc.AuditEntry) (saved bool, err error) {
+// SaveUser saves one decided write (usersvc.UserSave) atomically.
+//
+// An update that carries nothing but the user and its history entry is,
+// on PostgreSQL, one statement (userSQL.saveAndRecord: the update guarded
+// by the version, and the entry inserted from its RETURNING row), so one
+// round trip and, outside a transaction, one commit. SQLite has no
+// data-modifying WITH, so there the same two statements run in one
+// transaction; that is the only difference between the databases. A write
+// that also ends sessions or issues one, and a create, is a transaction
+// on both. Nothing here notifies anyone: the history entry is the change
+// log other processes read (changes.go).
+func (s *Store) SaveUser(ctx context.Context, w *usersvc.UserSave) (saved bool, err error) {
 	defer internal(&err)
+	if !w.Create && !w.EndSessions && w.Session == nil && s.dialect == dialect.Postgres {
+		return s.updateAndRecord(ctx, w)
+	}
+	err = s.InTx(ctx, func(txs usersvc.Store) error {
+		t := txs.(*Store)
+		saved = false // InTx may run this again
+		if w.Create {
+			if _, err := t.c().ExecContext(ctx, userSQLOf[t.dialect].insert, userInsertArgs(w.User)...); err != nil {
+				return saveErr(err)
+			}
+		} else {
+			ok, err := t.updateAndRecord(ctx, w)
+			if err != nil || !ok {
+				return err
+			}
+		}
+		if w.Create || s.dialect != dialect.Postgres {
+			if err := t.appendAudit(ctx, w.Entry); err != nil {
+				return err
+			}
+		}
+		if w.EndSessions {
+			if err := t.revokeSessions(ctx, w.User.ID); err != nil {
+				return err
+			}
+		}
+		if w.Session != nil {
+			if err := t.CreateToken(ctx, w.Session); err != nil {
+				return err
+			}
+		}
+		saved = true
+		return nil
+	})
+	return saved, err
+}
+
+// updateAndRecord writes w's update guarded by its version, and on
+// PostgreSQL its history entry in the same statement (on SQLite the
+// caller appends it in the same transaction). It reports whether the
+// version matched.
+func (s *Store) updateAndRecord(ctx context.Context, w *usersvc.UserSave) (bool, error) {
+	q := userSQLOf[s.dialect]
 	if s.dialect != dialect.Postgres {
-		err = s.InTx(ctx, func(txs usersvc.Store) error {
-			t := txs.(*Store)
-			n, err := t.updateUser(ctx, u, &version)
-			if err != nil || n == 0 {
-				return err
-			}
-			if err := t.AppendAudit(ctx, e); err != nil {
-				return err
-			}
-			saved = true
-			return t.NotifyUserChanged(ctx, u.ID)
-		})
-		return saved, err
+		res, err := s.c().ExecContext(ctx, q.update, userUpdateArgs(w.User, w.Version, 0)...)
+		if err != nil {
+			return false, saveErr(err)
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
 	}
-	tags, err := json.Marshal(u.Tags)
-	if err != nil {
-		return false, err
-	}
-	privs, err := json.Marshal(u.Privileges)
-	if err != nil {
-		return false, err
-	}
+	e := w.Entry
 	patch, err := json.Marshal(e.Patch)
 	if err != nil {
 		return false, err
 	}
-	rows, err := s.c().QueryContext(ctx, updateUserIfVersionPG,
-		u.ID, version, u.Name, u.Email, usersvc.EmailKey(u.Email), u.Country, u.TimeZone,
-		optString(u.Description), optString(u.Message), u.Disabled, optString(u.DisabledMessage), string(tags), string(privs),
-		optString(u.Group), optString(u.DeviceID), u.AdminDevices, optTime(u.From), optTime(u.Expires),
-		u.Modification, optTime(u.LastLogin), u.PasswordHash, string(u.Role), optTime(u.DeletedAt),
-		u.Version, optInt64(u.DailyQuota),
-		e.At, e.Actor, e.Action, e.Address, string(patch),
-		notifyChannel, s.instance+":"+u.ID)
+	args := append(userUpdateArgs(w.User, w.Version, 5), e.At, e.Actor, e.Action, e.Address, string(patch))
+	rows, err := s.c().QueryContext(ctx, q.saveAndRecord, args...)
 	if err != nil {
 		return false, saveErr(err)
 	}
 	defer rows.Close()
-	var (
-		id      sql.NullInt64
-		notices int64
-	)
+	var id sql.NullInt64
 	if rows.Next() {
-		if err := rows.Scan(&id, &notices); err != nil {
+		if err := rows.Scan(&id); err != nil {
 			return false, err
 		}
 	}
@@ -100,7 +103,16 @@ func (s *Store) UpdateUserIfVersion(ctx context.Context, u *usersvc.User, versio
 		return false, nil
 	}
 	e.ID = id.Int64
+	s.changes.own(e.ID)
 	return true, nil
+}
+
+// revokeSessions revokes every sign-in session of userID.
+func (s *Store) revokeSessions(ctx context.Context, userID string) error {
+	_, err := s.c().Token.Update().
+		Where(token.UserID(userID), token.KindEQ(token.KindSession), token.Revoked(false)).
+		SetRevoked(true).Save(ctx)
+	return err
 }
 
 func optString(v *string) any {

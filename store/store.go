@@ -31,7 +31,7 @@ type Store struct {
 	client  *ent.Client
 	db      *sql.DB
 	dialect string
-	url     string // for LISTEN and heartbeats (Options.ListenURL)
+	url     string // for following the change log (Options.ListenURL)
 	// instance tells this process's notices from other processes'.
 	instance string
 	// tx is set on the Store handed to InTx callbacks.
@@ -41,6 +41,8 @@ type Store struct {
 	stmts *sqliteStmts
 	// onQuery is Options.OnQuery, for statements that bypass ent's driver.
 	onQuery func()
+	// changes is this process's side of the change log (changes.go).
+	changes *changeLog
 }
 
 var _ usersvc.Store = (*Store)(nil)
@@ -64,8 +66,8 @@ type Options struct {
 	// (pgbouncer pool_mode=transaction), where a prepared statement may
 	// not exist on the next transaction's server connection.
 	NoPrepare bool
-	// ListenURL, when set, is the PostgreSQL URL the change listener (and
-	// its heartbeats) use instead of the main one: LISTEN needs a session
+	// ListenURL, when set, is the PostgreSQL URL the change log's follower
+	// (its LISTEN, reads and announcements) uses instead of the main one: LISTEN needs a session
 	// of its own, which a pooler in transaction mode does not keep.
 	ListenURL string
 }
@@ -130,7 +132,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.ListenURL != "" {
 		listenURL = opts.ListenURL
 	}
-	st := &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: listenURL, instance: hex.EncodeToString(b), onQuery: opts.OnQuery}
+	st := &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: listenURL, instance: hex.EncodeToString(b), onQuery: opts.OnQuery, changes: newChangeLog()}
 	if d == dialect.SQLite {
 		st.stmts = &sqliteStmts{}
 	}

@@ -35,8 +35,9 @@ func TestJSONColumns(t *testing.T) {
 				}
 				u.Tags, u.Privileges = tc.tags, tc.privs
 				u.Version++
-				if err := e.Store.UpdateUser(ctx, u); err != nil {
-					t.Fatal(err)
+				if saved, err := e.Store.SaveUser(ctx, &usersvc.UserSave{User: u, Version: u.Version - 1,
+					Entry: &usersvc.AuditEntry{UserID: u.ID, At: u.Modification, Action: "replace", Patch: []usersvc.PatchOperation{}}}); err != nil || !saved {
+					t.Fatalf("saved %v, %v", saved, err)
 				}
 				got, err := e.Store.User(ctx, e.Bob.ID, false)
 				if err != nil {

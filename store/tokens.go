@@ -76,14 +76,6 @@ func (s *Store) RevokeToken(ctx context.Context, userID string, kind usersvc.Tok
 	return tokenToDomain(t), nil
 }
 
-// RevokeTokens revokes all of userID's tokens of kind.
-func (s *Store) RevokeTokens(ctx context.Context, userID string, kind usersvc.TokenKind) (err error) {
-	defer internal(&err)
-	_, err = s.c().Token.Update().Where(token.UserID(userID), token.KindEQ(token.Kind(kind)), token.Revoked(false)).
-		SetRevoked(true).Save(ctx)
-	return err
-}
-
 // RevokeSessionsOfKey revokes userID's live sessions exchanged for the API key apiKeyID.
 func (s *Store) RevokeSessionsOfKey(ctx context.Context, userID string, apiKeyID int) (err error) {
 	defer internal(&err)

@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/lib/pq"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"usersvc"
 	"usersvc/ent"
@@ -15,15 +18,15 @@ import (
 	"usersvc/ent/user"
 )
 
-// User loads one user: one statement (reads.go). In a transaction on
-// PostgreSQL, forUpdate locks the row; SQLite needs no row lock, as its
-// write lock is taken at BEGIN IMMEDIATE.
+// User loads one user: one statement built from userTable. In a
+// transaction on PostgreSQL, forUpdate locks the row; SQLite needs no row
+// lock, as its write lock is taken at BEGIN IMMEDIATE.
 func (s *Store) User(ctx context.Context, id string, forUpdate bool) (*usersvc.User, error) {
-	q := readQueriesOf[s.dialect]
-	if forUpdate && s.tx != nil && s.dialect == dialect.Postgres {
-		return s.readUser(ctx, q.userByIDForUpdate, id)
+	q := userSQLOf[s.dialect]
+	if forUpdate && s.tx != nil {
+		return s.readUser(ctx, q.byIDForUpdate, id)
 	}
-	return s.readUser(ctx, q.userByID, id)
+	return s.readUser(ctx, q.byID, id)
 }
 
 // CountUsers counts every user, deleted ones included.
@@ -33,117 +36,20 @@ func (s *Store) CountUsers(ctx context.Context) (_ int, err error) {
 }
 
 func saveErr(err error) error {
-	var pqErr *pq.Error
-	if ent.IsConstraintError(err) || errors.As(err, &pqErr) && pqErr.Code == "23505" { // unique_violation
+	var (
+		pqErr     *pq.Error
+		sqliteErr *sqlite.Error
+	)
+	if ent.IsConstraintError(err) || errors.As(err, &pqErr) && pqErr.Code == "23505" || // unique_violation
+		errors.As(err, &sqliteErr) && sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
 		return usersvc.FieldErrorf(usersvc.EConflict, "email", "Email already in use.")
 	}
 	return err
 }
 
-// CreateUser inserts u.
-func (s *Store) CreateUser(ctx context.Context, u *usersvc.User) (err error) {
-	defer internal(&err)
-	_, err = s.c().User.Create().
-		SetID(u.ID).SetName(u.Name).SetEmail(u.Email).SetEmailKey(usersvc.EmailKey(u.Email)).
-		SetCountry(u.Country).SetTimeZone(u.TimeZone).
-		SetNillableDescription(u.Description).SetNillableMessage(u.Message).
-		SetDisabled(u.Disabled).SetNillableDisabledMessage(u.DisabledMessage).
-		SetTags(u.Tags).SetPrivileges(u.Privileges).
-		SetNillableGroup(u.Group).SetNillableDeviceID(u.DeviceID).SetAdminDevices(u.AdminDevices).
-		SetNillableValidFrom(u.From).SetNillableValidUntil(u.Expires).
-		SetCreation(u.Creation).SetModification(u.Modification).SetNillableLastLogin(u.LastLogin).
-		SetPasswordHash(u.PasswordHash).SetRole(user.Role(u.Role)).SetNillableDeletedAt(u.DeletedAt).
-		SetVersion(u.Version).SetNillableDailyQuota(u.DailyQuota).
-		Save(ctx)
-	return saveErr(err)
-}
-
-// UpdateUser writes every field of u.
-func (s *Store) UpdateUser(ctx context.Context, u *usersvc.User) (err error) {
-	defer internal(&err)
-	n, err := s.updateUser(ctx, u, nil)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return usersvc.Errorf(usersvc.ENotFound, "User not found.")
-	}
-	return nil
-}
-
-// updateUser writes every field of u, when ifVersion is set only if the
-// stored version is *ifVersion, and returns the rows it changed.
-func (s *Store) updateUser(ctx context.Context, u *usersvc.User, ifVersion *int64) (int, error) {
-	// A bulk update by id is one UPDATE; UpdateOne would read the row back.
-	upd := s.c().User.Update().Where(user.ID(u.ID))
-	if ifVersion != nil {
-		upd.Where(user.Version(*ifVersion))
-	}
-	upd.
-		SetName(u.Name).SetEmail(u.Email).SetEmailKey(usersvc.EmailKey(u.Email)).
-		SetCountry(u.Country).SetTimeZone(u.TimeZone).
-		SetDisabled(u.Disabled).SetTags(u.Tags).SetPrivileges(u.Privileges).
-		SetAdminDevices(u.AdminDevices).SetModification(u.Modification).
-		SetPasswordHash(u.PasswordHash).SetRole(user.Role(u.Role)).SetVersion(u.Version)
-	optStr := func(v *string, set func(string) *ent.UserUpdate, clear func() *ent.UserUpdate) {
-		if v != nil {
-			set(*v)
-		} else {
-			clear()
-		}
-	}
-	optTime := func(v *time.Time, set func(time.Time) *ent.UserUpdate, clear func() *ent.UserUpdate) {
-		if v != nil {
-			set(*v)
-		} else {
-			clear()
-		}
-	}
-	optStr(u.Description, upd.SetDescription, upd.ClearDescription)
-	optStr(u.Message, upd.SetMessage, upd.ClearMessage)
-	optStr(u.DisabledMessage, upd.SetDisabledMessage, upd.ClearDisabledMessage)
-	optStr(u.Group, upd.SetGroup, upd.ClearGroup)
-	optStr(u.DeviceID, upd.SetDeviceID, upd.ClearDeviceID)
-	optTime(u.From, upd.SetValidFrom, upd.ClearValidFrom)
-	optTime(u.Expires, upd.SetValidUntil, upd.ClearValidUntil)
-	optTime(u.LastLogin, upd.SetLastLogin, upd.ClearLastLogin)
-	optTime(u.DeletedAt, upd.SetDeletedAt, upd.ClearDeletedAt)
-	if u.DailyQuota != nil {
-		upd.SetDailyQuota(*u.DailyQuota)
-	} else {
-		upd.ClearDailyQuota()
-	}
-	n, err := upd.Save(ctx)
-	if err != nil {
-		return 0, saveErr(err)
-	}
-	return n, nil
-}
-
-func toDomain(u *ent.User) *usersvc.User {
-	tags := u.Tags
-	if tags == nil {
-		tags = map[string]string{}
-	}
-	privs := u.Privileges
-	if privs == nil {
-		privs = []string{}
-	}
-	return &usersvc.User{
-		ID: u.ID, Name: u.Name, Email: u.Email, Country: u.Country, TimeZone: u.TimeZone,
-		Description: u.Description, Message: u.Message, Disabled: u.Disabled,
-		DisabledMessage: u.DisabledMessage, Tags: tags, Privileges: privs,
-		Group: u.Group, DeviceID: u.DeviceID, AdminDevices: u.AdminDevices,
-		From: utcPtr(u.ValidFrom), Expires: utcPtr(u.ValidUntil),
-		Creation: u.Creation.UTC(), Modification: u.Modification.UTC(), LastLogin: utcPtr(u.LastLogin),
-		Role: usersvc.Role(u.Role), DeletedAt: utcPtr(u.DeletedAt), Version: u.Version,
-		PasswordHash: u.PasswordHash, DailyQuota: u.DailyQuota,
-	}
-}
-
 // UserByEmail finds a user by the lower-cased email: one statement (reads.go).
 func (s *Store) UserByEmail(ctx context.Context, emailKey string) (*usersvc.User, error) {
-	return s.readUser(ctx, readQueriesOf[s.dialect].userByEmail, emailKey)
+	return s.readUser(ctx, userSQLOf[s.dialect].byEmail, emailKey)
 }
 
 // ListUsers answers one page in (creation, id) order and, when asked, the
@@ -181,26 +87,41 @@ func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersv
 			return nil, 0, err
 		}
 	}
-	page := s.c().User.Query().Where(preds...)
+	// ent builds the page's query (its predicates are functions of a
+	// selector); the columns and the scan are userTable's.
+	page := entsql.Dialect(s.dialect).Select(userSQLOf[s.dialect].columns...).From(entsql.Table(user.Table))
+	for _, p := range preds {
+		p(page)
+	}
 	if c := q.After; c != nil {
 		if q.Desc {
-			page = page.Where(user.Or(user.CreationLT(c.Creation), user.And(user.CreationEQ(c.Creation), user.IDLT(c.ID))))
+			user.Or(user.CreationLT(c.Creation), user.And(user.CreationEQ(c.Creation), user.IDLT(c.ID)))(page)
 		} else {
-			page = page.Where(user.Or(user.CreationGT(c.Creation), user.And(user.CreationEQ(c.Creation), user.IDGT(c.ID))))
+			user.Or(user.CreationGT(c.Creation), user.And(user.CreationEQ(c.Creation), user.IDGT(c.ID)))(page)
 		}
 	}
 	if q.Desc {
-		page = page.Order(ent.Desc(user.FieldCreation), ent.Desc(user.FieldID))
+		page.OrderBy(entsql.Desc(user.FieldCreation), entsql.Desc(user.FieldID))
 	} else {
-		page = page.Order(ent.Asc(user.FieldCreation), ent.Asc(user.FieldID))
+		page.OrderBy(user.FieldCreation, user.FieldID)
 	}
-	rows, err := page.Limit(q.Limit).All(ctx)
+	query, args := page.Limit(q.Limit).Query()
+	// Not s.query: SQLite would keep a prepared statement per page shape.
+	rows, err := s.c().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make([]*usersvc.User, len(rows))
-	for i, r := range rows {
-		out[i] = toDomain(r)
+	defer rows.Close()
+	out := make([]*usersvc.User, 0, q.Limit)
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
 	}
 	return out, total, nil
 }

@@ -152,14 +152,11 @@ func TestUserRoundTrip(t *testing.T) {
 			}
 		}
 
-		u := fullUser()
-		if err := st.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
+		createUser(t, st, fullUser())
 		check(t, "created", fullUser())
 
-		if err := st.UpdateUser(ctx, changedUser()); err != nil {
-			t.Fatal(err)
+		if saved, err := updateUser(st, changedUser(), 7); err != nil || !saved {
+			t.Fatalf("update: saved %v, %v", saved, err)
 		}
 		check(t, "updated", changedUser())
 
@@ -170,8 +167,8 @@ func TestUserRoundTrip(t *testing.T) {
 		cleared.Tags, cleared.Privileges = map[string]string{}, []string{}
 		cleared.PasswordHash = ""
 		cleared.Version = 9
-		if err := st.UpdateUser(ctx, cleared); err != nil {
-			t.Fatal(err)
+		if saved, err := updateUser(st, cleared, 8); err != nil || !saved {
+			t.Fatalf("clear: saved %v, %v", saved, err)
 		}
 		want := changedUser()
 		want.Description, want.Message, want.DisabledMessage = nil, nil, nil
@@ -209,9 +206,7 @@ func TestTokenRoundTrip(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		st := testenv.OpenStore(t, db)
 		ctx := context.Background()
-		if err := st.CreateUser(ctx, fullUser()); err != nil {
-			t.Fatal(err)
-		}
+		createUser(t, st, fullUser())
 		tok := &usersvc.Token{UserID: "usr-roundtrip", Kind: usersvc.TokenKind("session"), Label: "laptop",
 			Hash: "hash-roundtrip", Created: time.Date(2026, 3, 4, 5, 6, 7, 890000000, time.UTC),
 			Expires: ptr(time.Date(2026, 3, 5, 5, 6, 7, 0, time.UTC)), APIKeyID: ptr(41)}
@@ -221,7 +216,7 @@ func TestTokenRoundTrip(t *testing.T) {
 		if err := st.TouchToken(ctx, tok.ID, time.Date(2026, 3, 4, 9, 0, 0, 123000, time.UTC)); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.RevokeTokens(ctx, "usr-roundtrip", usersvc.TokenKind("session")); err != nil {
+		if _, err := st.RevokeToken(ctx, "usr-roundtrip", usersvc.TokenKind("session"), tok.ID); err != nil {
 			t.Fatal(err)
 		}
 		want := usersvc.Token{ID: tok.ID, UserID: "usr-roundtrip", Kind: usersvc.TokenKind("session"), Label: "laptop",
@@ -269,9 +264,7 @@ func TestReadsAreOneStatement(t *testing.T) {
 		}
 		defer st.Close()
 		ctx := context.Background()
-		if err := st.CreateUser(ctx, fullUser()); err != nil {
-			t.Fatal(err)
-		}
+		createUser(t, st, fullUser())
 		for name, read := range map[string]func() error{
 			"User": func() error { _, err := st.User(ctx, "usr-roundtrip", false); return err },
 			"UserByEmail": func() error {
@@ -309,9 +302,7 @@ func TestListCountsOnlyWhenAsked(t *testing.T) {
 		}
 		defer st.Close()
 		ctx := context.Background()
-		if err := st.CreateUser(ctx, fullUser()); err != nil {
-			t.Fatal(err)
-		}
+		createUser(t, st, fullUser())
 		for _, tc := range []struct {
 			count      bool
 			statements int
@@ -329,23 +320,40 @@ func TestListCountsOnlyWhenAsked(t *testing.T) {
 	})
 }
 
-// TestUpdateUserIfVersion: the guarded save writes the user, its history
-// entry (and on PostgreSQL its notice) only when the version matches.
-func TestUpdateUserIfVersion(t *testing.T) {
+// createUser saves u as a new user, with a history entry.
+func createUser(t *testing.T, st *store.Store, u *usersvc.User) {
+	t.Helper()
+	w := &usersvc.UserSave{User: u, Create: true, Entry: &usersvc.AuditEntry{UserID: u.ID,
+		At: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), Actor: "usr-test", Action: "create", Patch: []usersvc.PatchOperation{}}}
+	if saved, err := st.SaveUser(context.Background(), w); err != nil || !saved {
+		t.Fatalf("create %s: saved %v, %v", u.ID, saved, err)
+	}
+}
+
+// updateUser saves u over the stored user if its version is still version.
+func updateUser(st *store.Store, u *usersvc.User, version int64) (bool, error) {
+	return st.SaveUser(context.Background(), &usersvc.UserSave{User: u, Version: version, Entry: &usersvc.AuditEntry{UserID: u.ID,
+		At: time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC), Actor: "usr-test", Action: "replace", Patch: []usersvc.PatchOperation{}}})
+}
+
+// TestSaveUserGuardedByVersion: a save writes the user and its history
+// entry only when the stored version is the one the change was decided on.
+func TestSaveUserGuardedByVersion(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		st := testenv.OpenStore(t, db)
 		ctx := context.Background()
-		if err := st.CreateUser(ctx, fullUser()); err != nil { // version 7
-			t.Fatal(err)
-		}
+		createUser(t, st, fullUser()) // version 7, one history entry
 		entry := func() *usersvc.AuditEntry {
 			return &usersvc.AuditEntry{UserID: "usr-roundtrip", At: time.Date(2026, 4, 5, 6, 7, 8, 0, time.UTC),
 				Actor: "usr-actor", Action: "patch", Address: "192.0.2.1",
 				Patch: []usersvc.PatchOperation{{"op": "replace", "path": "/name", "value": "Trip Round"}}}
 		}
+		save := func(u *usersvc.User, version int64, e *usersvc.AuditEntry) (bool, error) {
+			return st.SaveUser(ctx, &usersvc.UserSave{User: u, Version: version, Entry: e})
+		}
 		// A stale version: nothing is written.
 		e := entry()
-		saved, err := st.UpdateUserIfVersion(ctx, changedUser(), 6, e)
+		saved, err := save(changedUser(), 6, e)
 		if err != nil || saved {
 			t.Fatalf("stale version: saved %v, %v", saved, err)
 		}
@@ -354,12 +362,12 @@ func TestUpdateUserIfVersion(t *testing.T) {
 			t.Fatal(err)
 		}
 		compareUsers(t, "after the stale save", got, fullUser())
-		if n, err := st.CountAudit(ctx, "usr-roundtrip"); err != nil || n != 0 {
-			t.Fatalf("stale version: %d history entries, %v", n, err)
+		if n, err := st.CountAudit(ctx, "usr-roundtrip"); err != nil || n != 1 {
+			t.Fatalf("stale version: %d history entries, %v; want the create's only", n, err)
 		}
 		// The stored version: every field, and the entry.
 		e = entry()
-		saved, err = st.UpdateUserIfVersion(ctx, changedUser(), 7, e)
+		saved, err = save(changedUser(), 7, e)
 		if err != nil || !saved || e.ID == 0 {
 			t.Fatalf("current version: saved %v, entry %d, %v", saved, e.ID, err)
 		}
@@ -369,7 +377,7 @@ func TestUpdateUserIfVersion(t *testing.T) {
 		}
 		compareUsers(t, "after the save", got, changedUser())
 		list, err := st.Audit(ctx, "usr-roundtrip", 0, 10)
-		if err != nil || len(list) != 1 {
+		if err != nil || len(list) != 2 {
 			t.Fatalf("history: %d entries, %v", len(list), err)
 		}
 		want := &usersvc.AuditEntry{ID: e.ID, UserID: "usr-roundtrip", At: time.Date(2026, 4, 5, 6, 7, 8, 0, time.UTC),
@@ -381,24 +389,79 @@ func TestUpdateUserIfVersion(t *testing.T) {
 		// A user that does not exist: not saved.
 		ghost := changedUser()
 		ghost.ID = "usr-ghost"
-		if saved, err := st.UpdateUserIfVersion(ctx, ghost, 7, entry()); err != nil || saved {
+		if saved, err := save(ghost, 7, entry()); err != nil || saved {
 			t.Errorf("missing user: saved %v, %v", saved, err)
 		}
-		if n, err := st.CountAudit(ctx, "usr-roundtrip"); err != nil || n != 1 {
+		if n, err := st.CountAudit(ctx, "usr-roundtrip"); err != nil || n != 2 {
 			t.Errorf("missing user: %d history entries, %v", n, err)
 		}
-		// Another user's email: a conflict on email.
+		// Another user's email: a conflict on email, on create and update.
 		other := fullUser()
 		other.ID, other.Email = "usr-other", "other@example.com"
-		if err := st.CreateUser(ctx, other); err != nil {
-			t.Fatal(err)
+		createUser(t, st, other)
+		dup := fullUser()
+		dup.ID, dup.Email = "usr-dup", "OTHER@example.com"
+		_, err = st.SaveUser(ctx, &usersvc.UserSave{User: dup, Create: true, Entry: entry()})
+		var ue *usersvc.Error
+		if !errors.As(err, &ue) || ue.Code != usersvc.EConflict || ue.Field != "email" {
+			t.Errorf("create with a taken email: %v", err)
 		}
 		taken := changedUser()
 		taken.Email, taken.Version = "OTHER@example.com", 9
-		_, err = st.UpdateUserIfVersion(ctx, taken, 8, entry())
-		var ue *usersvc.Error
+		_, err = save(taken, 8, entry())
 		if !errors.As(err, &ue) || ue.Code != usersvc.EConflict || ue.Field != "email" {
 			t.Errorf("taken email: %v", err)
+		}
+	})
+}
+
+// TestSaveUserSessions: a save that ends sessions revokes exactly the
+// user's sign-in sessions, and one that issues a session inserts it, both
+// with the change and neither when the version moved.
+func TestSaveUserSessions(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		st := testenv.OpenStore(t, db)
+		ctx := context.Background()
+		createUser(t, st, fullUser()) // version 7
+		at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+		mk := func(kind, hash string) *usersvc.Token {
+			tok := &usersvc.Token{UserID: "usr-roundtrip", Kind: usersvc.TokenKind(kind), Label: hash, Hash: hash, Created: at}
+			if err := st.CreateToken(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}
+		mk("session", "s1")
+		mk("session", "s2")
+		mk("api_key", "k1")
+		mk("token", "o1")
+		revoked := func() map[string]bool {
+			got := map[string]bool{}
+			for _, h := range []string{"s1", "s2", "k1", "o1", "s3"} {
+				tok, err := st.TokenByHash(ctx, h)
+				if err == nil {
+					got[h] = tok.Revoked
+				}
+			}
+			return got
+		}
+		issue := &usersvc.Token{UserID: "usr-roundtrip", Kind: usersvc.TokenKind("session"), Label: "sign-in", Hash: "s3", Created: at}
+		u := changedUser()
+		// The version moved: no session issued, none ended.
+		if saved, err := st.SaveUser(ctx, &usersvc.UserSave{User: u, Version: 5, EndSessions: true, Session: issue,
+			Entry: &usersvc.AuditEntry{UserID: u.ID, At: at, Action: "login", Patch: []usersvc.PatchOperation{}}}); err != nil || saved {
+			t.Fatalf("stale: saved %v, %v", saved, err)
+		}
+		if got, want := revoked(), map[string]bool{"s1": false, "s2": false, "k1": false, "o1": false}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("after a stale save: %v, want %v", got, want)
+		}
+		if saved, err := st.SaveUser(ctx, &usersvc.UserSave{User: u, Version: 7, EndSessions: true, Session: issue,
+			Entry: &usersvc.AuditEntry{UserID: u.ID, At: at, Action: "login", Patch: []usersvc.PatchOperation{}}}); err != nil || !saved {
+			t.Fatalf("save: saved %v, %v", saved, err)
+		}
+		// Sessions end first; the new one is issued after.
+		if got, want := revoked(), map[string]bool{"s1": true, "s2": true, "k1": false, "o1": false, "s3": false}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("after the save: %v, want %v", got, want)
 		}
 	})
 }
