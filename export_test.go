@@ -35,3 +35,11 @@ func AuthTTL(s *Service) time.Duration {
 	defer s.auth.mu.Unlock()
 	return s.auth.ttl
 }
+
+// AuthHeard is the time before which every other process's change has been
+// heard (the cache's last heard; zero when none).
+func AuthHeard(s *Service) time.Time {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	return s.auth.heardAt
+}

@@ -139,7 +139,7 @@ func (s *Store) FollowChanges(ctx context.Context, changed func(string), live fu
 	go func() { defer wg.Done(); s.listen(ctx, wake) }()
 	go func() { defer wg.Done(); s.announce(ctx, db) }()
 
-	f := &follower{db: db, changes: s.changes, changed: changed}
+	f := &follower{db: db, changes: s.changes, changed: changed, minAge: gapMinAge}
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	isLive := false
@@ -265,6 +265,8 @@ type follower struct {
 	changes *changeLog
 	changed func(string)
 	started bool
+	// minAge is gapMinAge (tests shorten it).
+	minAge time.Duration
 	// max is the highest entry id read; gaps the ids below it not read yet.
 	max  int64
 	gaps map[int64]gap
@@ -424,7 +426,7 @@ func (f *follower) page(ctx context.Context) (n int, xmin uint64, err error) {
 // horizon) and the gap is old enough.
 func (f *follower) retire(xmin uint64) {
 	for id, g := range f.gaps {
-		if xmin >= g.horizon && time.Since(g.found) >= gapMinAge {
+		if xmin >= g.horizon && time.Since(g.found) >= f.minAge {
 			delete(f.gaps, id)
 			f.changes.seen(id) // an entry of this process's that rolled back
 		}

@@ -1,6 +1,11 @@
 package store
 
-import "time"
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"time"
+)
 
 // ApplyDir applies the migrations of dir (tests bring their own directories).
 var ApplyDir = (*Store).applyDir
@@ -11,3 +16,37 @@ func SetListenerTimeouts(idle, ping time.Duration) func() {
 	listenerIdle, listenerPing = idle, ping
 	return func() { listenerIdle, listenerPing = oldIdle, oldPing }
 }
+
+// Follower is the change log's reader, driven by a test one read at a time.
+type Follower struct {
+	f  *follower
+	db *sql.DB
+}
+
+// NewFollower reads st's change log on a connection of its own, passing
+// each other process's change to changed. minAge is how long a gap is
+// followed at least.
+func NewFollower(st *Store, minAge time.Duration, changed func(string)) (*Follower, error) {
+	conn, err := newConnector(st.url)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(conn)
+	return &Follower{f: &follower{db: db, changes: st.changes, changed: changed, minAge: minAge}, db: db}, nil
+}
+
+// Poll is one read (the first one starts the follower).
+func (f *Follower) Poll(ctx context.Context) error { return f.f.poll(ctx) }
+
+// Gaps are the ids the follower still waits for, in order.
+func (f *Follower) Gaps() []int64 {
+	var ids []int64
+	for id := range f.f.gaps {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Close closes the follower's connection.
+func (f *Follower) Close() error { return f.db.Close() }
