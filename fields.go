@@ -276,6 +276,11 @@ func FieldNamed(name string) *Field { return fieldIndex[name] }
 // anyone (the fields of a write body).
 func (f *Field) Writable() bool { return f.Access != ReadOnly }
 
+// scalar reports whether the field's value is a JSON scalar (text, number,
+// boolean, null): every field but the containers, which are exactly the
+// fields with an item limit (tags, privileges).
+func (f *Field) scalar() bool { return f.MaxItems == 0 }
+
 func readOnly(name string, value func(d *Document) any, decode func(d *draft, v any) error) *Field {
 	if decode == nil {
 		decode = func(*draft, any) error { return nil } // ignored

@@ -45,26 +45,9 @@ func decodeBody(body any, base *User, admin bool) (*draft, error) {
 		}
 	}
 	d := &draft{u: base.Clone(), errs: map[string]error{}}
-	fail := func(f string, err error) {
-		d.errs[f] = err
-		if d.err == nil {
-			d.err = err
-		}
-	}
 	for _, k := range keys {
-		f := FieldNamed(k)
-		if f == nil {
-			continue
-		}
-		switch v := m[k]; {
-		case v != nil:
-			if err := f.decode(d, v); err != nil {
-				fail(k, err)
-			}
-		case f.omit == omitRequired:
-			fail(k, FieldErrorf(EInvalid, k, "Field %q is required.", k))
-		default:
-			f.clear(d)
+		if f := FieldNamed(k); f != nil {
+			d.decodeField(f, m[k])
 		}
 	}
 	for _, f := range Fields {
@@ -74,13 +57,35 @@ func decodeBody(body any, base *User, admin bool) (*draft, error) {
 		switch {
 		case f.omit == omitRequired:
 			if d.errs[f.Name] == nil {
-				fail(f.Name, FieldErrorf(EInvalid, f.Name, "Field %q is required.", f.Name))
+				d.fail(f.Name, FieldErrorf(EInvalid, f.Name, "Field %q is required.", f.Name))
 			}
 		case f.omit == omitClears && (admin || f.Access == SelfWritable):
 			f.clear(d)
 		}
 	}
 	return d, nil
+}
+
+// decodeField reads a body's value (nil for null) for field f into d.
+func (d *draft) decodeField(f *Field, v any) {
+	switch {
+	case v != nil:
+		if err := f.decode(d, v); err != nil {
+			d.fail(f.Name, err)
+		}
+	case f.omit == omitRequired:
+		d.fail(f.Name, FieldErrorf(EInvalid, f.Name, "Field %q is required.", f.Name))
+	default:
+		f.clear(d)
+	}
+}
+
+// fail records that field's value did not decode.
+func (d *draft) fail(field string, err error) {
+	d.errs[field] = err
+	if d.err == nil {
+		d.err = err
+	}
 }
 
 // asTime reads an RFC 3339 instant, kept to the service's precision.

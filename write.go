@@ -331,15 +331,22 @@ func (d *passwordDecision) decide(cost int) error {
 }
 
 // fromDocument is the change of PUT and of both patch formats: decode the
-// new document over the stored user, authorize what it changes, then
-// validate it (authorization first: see policy.go).
+// new document over the stored user, then fromDraft.
 func (s *Service) fromDocument(build func(before *User) (any, error)) change {
-	return func(actor, before *User) (edit, error) {
+	return fromDraft(func(actor, before *User) (*draft, error) {
 		doc, err := build(before)
 		if err != nil {
-			return edit{}, err
+			return nil, err
 		}
-		d, err := decodeBody(doc, before, actor.IsAdmin())
+		return decodeBody(doc, before, actor.IsAdmin())
+	})
+}
+
+// fromDraft turns a draft of the new user into the change: authorize what
+// it changes, then validate it (authorization first: see policy.go).
+func fromDraft(build func(actor, before *User) (*draft, error)) change {
+	return func(actor, before *User) (edit, error) {
+		d, err := build(actor, before)
 		if err != nil {
 			return edit{}, err
 		}
@@ -378,6 +385,8 @@ func (s *Service) ReplaceUser(ctx context.Context, id string, body any, ifVersio
 
 // PatchUser applies an RFC 6902 JSON Patch (a generic JSON array) to the
 // user's public document and saves the result through the replace path.
+// A patch that only sets top-level plain fields skips rendering the
+// document (plainPatch); the outcome is the same.
 func (s *Service) PatchUser(ctx context.Context, id string, patch any, ifVersion *int64) (*User, error) {
 	ops, err := jsonpatch.ParsePatch(patch)
 	if err != nil {
@@ -386,13 +395,19 @@ func (s *Service) PatchUser(ctx context.Context, id string, patch any, ifVersion
 	if len(ops) == 0 {
 		return nil, Errorf(EInvalid, "The patch is empty.")
 	}
-	return s.write(ctx, id, ifVersion, ActionPatch, s.fromDocument(func(before *User) (any, error) {
+	return s.write(ctx, id, ifVersion, ActionPatch, fromDraft(func(actor, before *User) (*draft, error) {
+		if d := plainPatch(ops, before); d != nil {
+			return d, nil
+		}
 		doc, err := before.documentMap()
 		if err != nil {
 			return nil, Internal(err)
 		}
 		out, err := jsonpatch.Apply(doc, ops)
-		return out, JSONError(err)
+		if err != nil {
+			return nil, JSONError(err)
+		}
+		return decodeBody(out, before, actor.IsAdmin())
 	}))
 }
 
