@@ -227,3 +227,8 @@ func encodePrivileges(p []string) any {
 	b, _ := json.Marshal(p) // strings always marshal
 	return string(b)
 }
+
+// PostgresSaveStatement is the one statement that saves a change and its
+// history entry on PostgreSQL (userSQL.saveAndRecord), for `make bench`
+// to replay with pgbench.
+func PostgresSaveStatement() string { return userSQLOf[dialect.Postgres].saveAndRecord }

@@ -42,6 +42,7 @@ var (
 	only     = flag.String("only", "", "comma-separated scenario names to run (default all)")
 	keep     = flag.Bool("keep", false, "keep the bench database afterwards")
 	loadgen  = flag.String("loadgen", "auto", "load generator: wrk, go, or auto (wrk when installed)")
+	before   = flag.String("before", "", "also measure this usersvc binary (built from an earlier tree), each usersvc scenario right before this tree's: a before/after in one run")
 )
 
 func envOr(k, d string) string {
@@ -85,6 +86,11 @@ func main() {
 	benchURL := setupDB()
 	fmt.Fprintln(os.Stderr, "building binaries")
 	must(run("go", "build", "-o", filepath.Join(work, "usersvc"), "./cmd/usersvc"))
+	if *before != "" {
+		abs, err := filepath.Abs(*before)
+		must(err)
+		must(os.Symlink(abs, filepath.Join(work, "usersvc-before")))
+	}
 	must(run("go", "build", "-o", filepath.Join(work, "reference"), "./bench/reference"))
 	scripts := writeScripts(work)
 
@@ -94,6 +100,7 @@ func main() {
 	}
 	all := []scenario{
 		{"reference GET", "reference", "get", 0},
+		{"reference PATCH", "reference", "patch", 0},
 		{"REST GET", "usersvc", "get", 0},
 		{"GraphQL user", "usersvc", "graphql", 0},
 		{"PATCH (one replace)", "usersvc", "patch", 0},
@@ -105,16 +112,31 @@ func main() {
 		// in flight (the throttle counts a running attempt as a failure).
 		{"sign-in, 8 connections (bcrypt cost 12; no target)", "usersvc", "signin", 8},
 		{"pgbench -M prepared: single-row UPDATE", "pgbench", "pgbench", 0},
+		{"pgbench -M prepared: UPDATE + history INSERT (one CTE)", "pgbench", "pgbench-history", 0},
+		{"pgbench -M prepared: the statement one PATCH sends", "pgbench", "pgbench-patch", 0},
+	}
+	if *before != "" {
+		var both []scenario
+		for _, s := range all {
+			if s.server == "usersvc" {
+				b := s
+				b.name, b.server = s.name+" (before)", "usersvc-before"
+				both = append(both, b)
+				s.name += " (after)"
+			}
+			both = append(both, s)
+		}
+		all = both
 	}
 	var results []result
 	for _, s := range all {
-		if *only != "" && !strings.Contains(","+*only+",", ","+s.script+",") && !strings.Contains(","+*only+",", ","+s.server+",") {
+		if *only != "" && !strings.Contains(","+*only+",", ","+s.script+",") && !strings.Contains(","+*only+",", ","+strings.TrimSuffix(s.server, "-before")+",") {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "== %s\n", s.name)
 		var r result
 		if s.server == "pgbench" {
-			r = measurePgbench(work, benchURL)
+			r = measurePgbench(work, benchURL, s.script)
 		} else {
 			c := *conns
 			if s.conns > 0 {
@@ -239,6 +261,7 @@ type result struct {
 	rps, p50, p99    float64 // req/s, ms, ms
 	requests, errors int64
 	cpuPerReq        float64 // microseconds of server CPU per request
+	pgCPUPerReq      float64 // microseconds of PostgreSQL CPU (every server process) per request
 	peakRSS, idleRSS int64   // KiB
 	ready            time.Duration
 }
@@ -250,7 +273,7 @@ func measure(work, server, dbURL, scenario, script string, conns int) result {
 	if server == "reference" {
 		cmd = exec.Command(filepath.Join(work, "reference"), "-addr", addr, "-db", dbURL)
 	} else {
-		cmd = exec.Command(filepath.Join(work, "usersvc"), "serve")
+		cmd = exec.Command(filepath.Join(work, server), "serve")
 		cmd.Env = append(os.Environ(), "USERSVC_ADDR="+addr, "USERSVC_DATABASE_URL="+dbURL, "USERSVC_LOG_FORMAT=json",
 			"USERSVC_DAILY_QUOTA=1000000000")
 	}
@@ -288,12 +311,13 @@ func measure(work, server, dbURL, scenario, script string, conns int) result {
 		return parseWrk(string(out)), string(out)
 	}
 	load(*warmup)
-	cpu0 := procCPU(cmd.Process.Pid)
+	cpu0, pg0 := procCPU(cmd.Process.Pid), postgresCPU()
 	r, out := load(*duration)
-	cpu1 := procCPU(cmd.Process.Pid)
+	cpu1, pg1 := procCPU(cmd.Process.Pid), postgresCPU()
 	r.idleRSS, r.peakRSS, r.ready = idle, procStatus(cmd.Process.Pid, "VmHWM"), ready
 	if r.requests > 0 {
 		r.cpuPerReq = (cpu1 - cpu0) / float64(r.requests) * 1e6
+		r.pgCPUPerReq = (pg1 - pg0) / float64(r.requests) * 1e6
 	}
 	fmt.Fprint(os.Stderr, out)
 	return r
@@ -355,6 +379,27 @@ func procCPU(pid int) float64 {
 	return (ut + st) / 100 // USER_HZ
 }
 
+// postgresCPU is the CPU time in seconds of every PostgreSQL server
+// process on this machine (the postmaster's children: backends, WAL
+// writer, ...); the difference over a run is what PostgreSQL spent on it.
+// Backends that exit during a run take their time with them: the
+// services measured keep pooled connections.
+func postgresCPU() float64 {
+	entries, _ := os.ReadDir("/proc")
+	var total float64
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err != nil || strings.TrimSpace(string(comm)) != "postgres" {
+			continue
+		}
+		total += procCPU(pid)
+	}
+	return total
+}
+
 func procStatus(pid int, key string) int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -372,47 +417,70 @@ func procStatus(pid int, key string) int64 {
 }
 
 func printTable(rs []result) {
-	var ref *result
-	for i := range rs {
-		if rs[i].name == "reference GET" {
-			ref = &rs[i]
-		}
-	}
-	fmt.Printf("| scenario | req/s | vs reference | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | idle RSS MiB | ready ms | errors |\n")
-	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, r := range rs {
-		ratio := "-"
-		if ref != nil && ref.rps > 0 {
-			ratio = fmt.Sprintf("%.2fx", r.rps/ref.rps)
-		}
-		fmt.Printf("| %s | %.0f | %s | %.2f | %.2f | %.0f | %.1f | %.1f | %.0f | %d |\n", r.name, r.rps, ratio, r.p50, r.p99,
-			r.cpuPerReq, float64(r.peakRSS)/1024, float64(r.idleRSS)/1024, float64(r.ready.Microseconds())/1000, r.errors)
-	}
-	for _, pg := range rs {
-		if pg.name != "pgbench -M prepared: single-row UPDATE" || pg.rps == 0 {
-			continue
-		}
-		fmt.Printf("\n(pgbench's p50 column is its average latency.)\n")
-		for _, r := range rs {
-			if strings.HasPrefix(r.name, "PATCH") || r.name == "PUT" {
-				fmt.Printf("%s: %.2fx pgbench's single-row UPDATE (target 0.6x), p99 %.1f ms (target 60 ms)\n", r.name, r.rps/pg.rps, r.p99)
+	find := func(name string) *result {
+		for i := range rs {
+			if rs[i].name == name {
+				return &rs[i]
 			}
 		}
+		return nil
+	}
+	ref, refPatch := find("reference GET"), find("reference PATCH")
+	fmt.Printf("| scenario | req/s | vs reference | p50 ms | p99 ms | CPU µs/req | PostgreSQL CPU µs/req | peak RSS MiB | idle RSS MiB | ready ms | errors |\n")
+	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rs {
+		base := ref
+		if strings.HasPrefix(r.name, "PATCH") || strings.HasPrefix(r.name, "PUT") || r.name == "reference PATCH" {
+			base = refPatch // writes against the hand-written write
+		}
+		ratio := "-"
+		if base != nil && base.rps > 0 && !strings.HasPrefix(r.name, "pgbench") {
+			ratio = fmt.Sprintf("%.2fx", r.rps/base.rps)
+		}
+		fmt.Printf("| %s | %.0f | %s | %.2f | %.2f | %.0f | %.0f | %.1f | %.1f | %.0f | %d |\n", r.name, r.rps, ratio, r.p50, r.p99,
+			r.cpuPerReq, r.pgCPUPerReq, float64(r.peakRSS)/1024, float64(r.idleRSS)/1024, float64(r.ready.Microseconds())/1000, r.errors)
+	}
+	fmt.Printf("\n(pgbench's p50 column is its average latency; PATCH and PUT compare with the reference PATCH.)\n")
+	for _, r := range rs {
+		if refPatch == nil || refPatch.rps == 0 || !(strings.HasPrefix(r.name, "PATCH") || strings.HasPrefix(r.name, "PUT")) {
+			continue
+		}
+		fmt.Printf("%s: %.2fx the reference PATCH (target 0.8x), p99 %.1f ms (target 40 ms), server CPU %.2fx (target <= 2x), PostgreSQL CPU %.2fx (target <= 1.5x)\n",
+			r.name, r.rps/refPatch.rps, r.p99, r.cpuPerReq/refPatch.cpuPerReq, r.pgCPUPerReq/refPatch.pgCPUPerReq)
+	}
+	if h, p := find("pgbench -M prepared: UPDATE + history INSERT (one CTE)"), find("pgbench -M prepared: the statement one PATCH sends"); h != nil && p != nil && h.rps > 0 {
+		fmt.Printf("the statement one PATCH sends: %.2fx pgbench's UPDATE + history INSERT (target 0.7x)\n", p.rps/h.rps)
 	}
 }
 
 // measurePgbench is what the database allows for a write: pgbench with
-// prepared statements updating one random user's row per transaction, with
-// synchronous commit (the server's default), at the same connection count.
-func measurePgbench(work, dbURL string) result {
-	script := filepath.Join(work, "update.sql")
-	must(os.WriteFile(script, []byte(fmt.Sprintf("\\set i random(1, %d)\nUPDATE users SET description = 'pgbench' WHERE id = 'usr-bench' || lpad(:i::text, 7, '0');\n", *users)), 0o644))
+// prepared statements, one random user per transaction, with synchronous
+// commit (the server's default), at the same connection count. script
+// picks the statement: a single-row UPDATE; an UPDATE and a history
+// INSERT in one CTE; or the very statement usersvc saves a PATCH with
+// (store.PostgresSaveStatement), its parameters filled in as a PATCH of
+// one's description fills them.
+func measurePgbench(work, dbURL, script string) result {
+	id := `'usr-bench' || lpad(:i::text, 7, '0')`
+	var stmt string
+	switch script {
+	case "pgbench":
+		stmt = "UPDATE users SET description = 'pgbench' WHERE id = " + id + ";"
+	case "pgbench-history":
+		stmt = "WITH saved AS (UPDATE users SET description = 'pgbench', modification = now(), version = version + 1 WHERE id = " + id +
+			" RETURNING id) INSERT INTO audits (user_id, at, actor, action, address, patch) SELECT id, now(), id, 'patch', '127.0.0.1', " +
+			`'[{"op":"replace","path":"/description","value":"pgbench"}]'::jsonb FROM saved;`
+	case "pgbench-patch":
+		stmt = patchStatement(id)
+	}
+	file := filepath.Join(work, script+".sql")
+	must(os.WriteFile(file, []byte(fmt.Sprintf("\\set i random(1, %d)\n%s\n", *users, strings.Join(strings.Fields(stmt), " "))), 0o644))
 	secs := int(duration.Seconds())
 	if secs < 1 {
 		secs = 1
 	}
 	out, err := exec.Command("pgbench", "-n", "-M", "prepared", "-c", strconv.Itoa(*conns), "-j", strconv.Itoa(*threads),
-		"-T", strconv.Itoa(secs), "-r", "-f", script, dbURL).CombinedOutput()
+		"-T", strconv.Itoa(secs), "-r", "-f", file, dbURL).CombinedOutput()
 	fmt.Fprint(os.Stderr, string(out))
 	must(err)
 	var r result
@@ -426,4 +494,31 @@ func measurePgbench(work, dbURL string) result {
 		r.p50, _ = strconv.ParseFloat(m[1], 64) // pgbench reports the average, shown in the p50 column
 	}
 	return r
+}
+
+// patchStatement is store.PostgresSaveStatement with its parameters filled
+// in as a PATCH of one's own description fills them: every column is
+// written (most with its own value), the version guard matches, and the
+// history entry holds the patch.
+func patchStatement(id string) string {
+	stmt := store.PostgresSaveStatement()
+	fill := map[string]string{"description": "'pgbench'", "modification": "now()", "version": "version + 1"}
+	set := regexp.MustCompile(`(\w+) = \$(\d+)`)
+	stmt = set.ReplaceAllStringFunc(stmt, func(m string) string {
+		col := set.FindStringSubmatch(m)[1]
+		switch {
+		case col == "id":
+			return "id = " + id
+		case col == "version" && strings.Contains(m, "$2"):
+			return "version = version" // the guard: the version read is the stored one
+		case fill[col] != "":
+			return col + " = " + fill[col]
+		}
+		return col + " = " + col
+	})
+	entry := []string{"now()", "'usr-bench0000001'", "'patch'", "'127.0.0.1'", `'[{"op":"replace","path":"/description","value":"pgbench"}]'`}
+	rest := regexp.MustCompile(`\$(\d+)`)
+	n := 0
+	stmt = rest.ReplaceAllStringFunc(stmt, func(string) string { n++; return entry[min(n, len(entry))-1] })
+	return stmt + ";"
 }
