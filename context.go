@@ -54,3 +54,18 @@ func (s *Service) caller(ctx context.Context) (*User, error) {
 	}
 	return p.User, nil
 }
+
+type currentPasswordKey struct{}
+
+// WithCurrentPassword returns ctx carrying the caller's current password,
+// as a write that changes their own password must (see
+// needsCurrentPassword); the transports set it from the request.
+func WithCurrentPassword(ctx context.Context, password string) context.Context {
+	return context.WithValue(ctx, currentPasswordKey{}, password)
+}
+
+// currentPassword is the password WithCurrentPassword set, if any.
+func currentPassword(ctx context.Context) (string, bool) {
+	pw, ok := ctx.Value(currentPasswordKey{}).(string)
+	return pw, ok
+}

@@ -77,6 +77,7 @@ var spanish = map[string]string{
 	"An API key needs a label of 1 to %d characters.":                                               "Una clave de API necesita una etiqueta de 1 a %d caracteres.",
 	"API key not found.":                                                                            "Clave de API no encontrada.",
 	"The last active administrator cannot be demoted, disabled, deleted or made inactive.":          "El último administrador activo no puede ser degradado, deshabilitado, eliminado ni desactivado.",
+	"Changing your password needs your current password (currentPassword).":                         "Cambiar su contraseña requiere su contraseña actual (currentPassword).",
 	"The user kept changing while this change was being saved; try again.":                          "El usuario cambió mientras se guardaba este cambio; inténtelo de nuevo.",
 	"Field %q must be \"asc\" or \"desc\".":                                                         "El campo %q debe ser \"asc\" o \"desc\".",
 	"The request took too long.":                                                                    "La petición tardó demasiado.",

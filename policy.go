@@ -188,3 +188,13 @@ func (s *Service) AccountStatus(u *User) string { return accountState(u, s.now()
 // A write that turns the last active admin into anything else is refused
 // (write.go).
 func activeAdmin(u *User, now time.Time) bool { return u.IsAdmin() && usable(u, now) == nil }
+
+// needsCurrentPassword says whether actor must give target's current
+// password to change it: a user changing their own password (so that a
+// stolen session cannot take the account over for good), unless they
+// have none yet. Admins setting someone else's password need not; an
+// admin's own change follows the rule for users only when they are not
+// admins, as admins may reset any password anyway.
+func needsCurrentPassword(actor, target *User) bool {
+	return !actor.IsAdmin() && actor.ID == target.ID && target.PasswordHash != ""
+}

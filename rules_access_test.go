@@ -78,6 +78,38 @@ func noopIf(ctx context.Context, svc *usersvc.Service, id string, ifVersion *int
 	return svc.PatchUser(ctx, id, []any{map[string]any{"op": "test", "path": "/description", "value": "v2"}}, ifVersion)
 }
 
+// TestWrongCurrentPasswordIsThrottled: a wrong currentPassword counts as a
+// failed sign-in of the account from the caller's address: after five,
+// the right one is refused too (and so is signing in from there), and the
+// password never changed.
+func TestWrongCurrentPasswordIsThrottled(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		const pw = "alice passphrase"
+		alice := as(t, e, e.AliceToken)
+		if _, err := e.Svc.PatchUser(alice, e.Alice.ID, generic(t, `[{"op":"add","path":"/password","value":"`+pw+`"}]`), nil); err != nil {
+			t.Fatal(err)
+		}
+		from := usersvc.WithClientAddr(alice, "192.0.2.1")
+		change := generic(t, `[{"op":"replace","path":"/password","value":"stolen session's pick"}]`)
+		for i := range 5 {
+			_, err := e.Svc.PatchUser(usersvc.WithCurrentPassword(from, "a guess"), e.Alice.ID, change, nil)
+			if got := codeOf(err); got != usersvc.EUnauthenticated {
+				t.Fatalf("wrong current password %d: %v, want the sign-in failure", i+1, err)
+			}
+		}
+		if _, err := e.Svc.PatchUser(usersvc.WithCurrentPassword(from, pw), e.Alice.ID, change, nil); codeOf(err) != usersvc.ERateLimited {
+			t.Fatalf("the right current password after five wrong ones: %v, want rate limited", err)
+		}
+		if _, err := e.Svc.Login(usersvc.WithClientAddr(context.Background(), "192.0.2.1"), "alice@example.com", pw); codeOf(err) != usersvc.ERateLimited {
+			t.Fatalf("sign-in from the same address: %v, want rate limited", err)
+		}
+		if _, err := e.Svc.Login(usersvc.WithClientAddr(context.Background(), "192.0.2.2"), "alice@example.com", pw); err != nil {
+			t.Fatalf("the password must be unchanged (sign-in from elsewhere): %v", err)
+		}
+	})
+}
+
 // TestSignInThrottled: failed sign-ins through Service.Login are refused
 // with ERateLimited and the RetryAfter the throttle computes; the right
 // password works again once the window (15 min) has passed. Failure i

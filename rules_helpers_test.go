@@ -56,6 +56,13 @@ func patchW(body string) write {
 	}
 }
 
+// withCurrent is w with the caller's current password given.
+func withCurrent(current string, w write) write {
+	return func(t *testing.T, ctx context.Context, svc *usersvc.Service, id string) (*usersvc.User, error) {
+		return w(t, usersvc.WithCurrentPassword(ctx, current), svc, id)
+	}
+}
+
 func mergeW(body string) write {
 	return func(t *testing.T, ctx context.Context, svc *usersvc.Service, id string) (*usersvc.User, error) {
 		return svc.MergePatchUser(ctx, id, generic(t, body), nil)

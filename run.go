@@ -16,9 +16,12 @@ type RunOptions struct {
 	// listener is live (default 30 s): other processes' changes reach the
 	// cache as notices, so it may live that long. See WatchChanges.
 	CacheTTL time.Duration
-	// Logger hears of failed flushes and of a change listener that stopped
-	// (default slog.Default()).
+	// Logger hears of failed flushes and of a change-log follower that
+	// failed (default slog.Default()).
 	Logger *slog.Logger
+	// WatchBackoff is the first delay before a failed change-log follower
+	// starts again (default 1 s); it doubles up to watchBackoffMax.
+	WatchBackoff time.Duration
 }
 
 // Defaults of RunOptions.
@@ -46,6 +49,9 @@ func (s *Service) Run(ctx context.Context, opts RunOptions) {
 	if opts.CacheTTL <= 0 {
 		opts.CacheTTL = DefaultCacheTTL
 	}
+	if opts.WatchBackoff <= 0 {
+		opts.WatchBackoff = time.Second
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -54,7 +60,7 @@ func (s *Service) Run(ctx context.Context, opts RunOptions) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.watchChanges(ctx, opts.CacheTTL, logger)
+		s.watchChanges(ctx, opts.CacheTTL, opts.WatchBackoff, logger)
 	}()
 	s.Meter.Run(ctx, opts.FlushInterval, func(err error) { logger.Error("writing usage counts", "err", err) })
 	wg.Wait()
@@ -67,8 +73,7 @@ const watchBackoffMax = 30 * time.Second
 // watchChanges runs WatchChanges until ctx ends, starting it again when it
 // fails. A store without a change log (SQLite) returns at once, and so
 // does this.
-func (s *Service) watchChanges(ctx context.Context, ttl time.Duration, logger *slog.Logger) {
-	backoff := time.Second
+func (s *Service) watchChanges(ctx context.Context, ttl, backoff time.Duration, logger *slog.Logger) {
 	for {
 		err := s.WatchChanges(ctx, ttl)
 		if ctx.Err() != nil || err == nil {

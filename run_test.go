@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,3 +139,64 @@ func TestRunJoinsWatcher(t *testing.T) {
 		}
 	})
 }
+
+// failingFollower is a store whose change-log follower fails to start
+// `fails` times, then follows until ctx ends.
+type failingFollower struct {
+	usersvc.Store
+	fails   int
+	calls   atomic.Int32
+	running chan struct{}
+}
+
+func (f *failingFollower) FollowChanges(ctx context.Context, changed func(string), live func(bool), heard func(time.Time)) error {
+	if int(f.calls.Add(1)) <= f.fails {
+		return errors.New("connection refused")
+	}
+	live(true)
+	close(f.running)
+	<-ctx.Done()
+	return nil
+}
+
+// TestRunRestartsFollower: a change-log follower that fails is started
+// again (after a delay) until it runs, and each failure is logged.
+func TestRunRestartsFollower(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		f := &failingFollower{Store: testenv.OpenStore(t, db), fails: 2, running: make(chan struct{})}
+		svc := usersvc.NewService(f)
+		var logs syncBuffer
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			svc.Run(ctx, usersvc.RunOptions{WatchBackoff: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		}()
+		select {
+		case <-f.running:
+		case <-time.After(30 * time.Second): // a bound against hangs
+			t.Fatalf("the follower was started %d times and never ran", f.calls.Load())
+		}
+		cancel()
+		<-done
+		if n := f.calls.Load(); n != 3 {
+			t.Errorf("%d starts, want 3 (two failures, then running)", n)
+		}
+		if got := strings.Count(logs.String(), "connection refused"); got != 2 {
+			t.Errorf("logged %d failures, want 2:\n%s", got, logs.String())
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -8,6 +8,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/testenv"
+	"usersvc/store"
 )
 
 // TestSlowSubscriberDropped: a subscriber that does not read is not
@@ -138,6 +139,71 @@ func TestSubscriptionsPerUserCapped(t *testing.T) {
 		}
 		if _, err := e.Svc.WatchUser(as(t, e, e.BobToken), ""); err != nil {
 			t.Fatalf("another user: %v", err)
+		}
+	})
+}
+
+// TestUsersChangedCatchesUpAfterAGap: while a process cannot read the
+// change log (its connection frozen), other processes' changes go unheard;
+// once it reads again, its usersChanged subscribers receive every user
+// changed in the gap, as they are now, without a resync of everyone.
+func TestUsersChangedCatchesUpAfterAGap(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		if db.Name != "postgres" {
+			t.Skip("processes share a PostgreSQL database; SQLite is single-process")
+		}
+		e := testenv.Start(t, db)
+		proxy := testenv.NewProxy(t, testenv.PostgresAddr(t, db.URL))
+		t.Cleanup(proxy.Cut)
+		st2, err := store.Open(context.Background(), db.URL, store.Options{ListenURL: proxy.ProxyURL(db.URL)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st2.Close() })
+		p2 := testenv.NewService(st2, e.Clock)
+		startWatching(t, p2)
+		ctx, cancel := context.WithCancel(asOn(t, p2, e.AdminToken))
+		defer cancel()
+		events, err := p2.WatchUsers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy.Freeze()
+		for i := 0; i < 500 && usersvc.AuthListening(p2); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if usersvc.AuthListening(p2) {
+			t.Fatal("the second process still follows the log through a frozen connection")
+		}
+		sys := usersvc.SystemContext(context.Background())
+		want := map[string]string{e.Alice.ID: "gap-alice", e.Bob.ID: "gap-bob"}
+		for id, desc := range want {
+			if _, err := e.Svc.PatchUser(sys, id, []any{map[string]any{"op": "replace", "path": "/description", "value": desc}}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		proxy.Resume()
+		got := map[string]string{}
+		timeout := time.After(20 * time.Second) // a bound against hangs, not a measurement
+		for len(got) < len(want) {
+			select {
+			case ev, ok := <-events:
+				if !ok || ev.Err != nil {
+					t.Fatalf("the subscription ended: %v", ev.Err)
+				}
+				if _, followed := want[ev.User.ID]; followed && ev.User.Description != nil {
+					got[ev.User.ID] = *ev.User.Description
+				} else if !followed {
+					t.Errorf("an event for %s, which did not change", ev.User.ID)
+				}
+			case <-timeout:
+				t.Fatalf("after the gap: got %v, want %v", got, want)
+			}
+		}
+		for id, desc := range want {
+			if got[id] != desc {
+				t.Errorf("%s: %q, want %q", id, got[id], desc)
+			}
 		}
 	})
 }

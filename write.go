@@ -169,7 +169,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 			// decided on: decide again, with no lock held, then again
 			// (locked: this was not a lost race for the version).
 			decisions++
-			if err := a.password.decide(s.BcryptCost); err != nil {
+			if err := s.decidePassword(ctx, nil, a.password); err != nil {
 				return nil, err
 			}
 			pw = a.password
@@ -212,15 +212,22 @@ func (s *Service) attempt(ctx context.Context, st Store, actor *User, id string,
 		}
 		return retry, err
 	}
-	if e.password != nil && !pw.holds(before.PasswordHash, *e.password) {
+	if e.password != nil {
 		d := &passwordDecision{stored: before.PasswordHash, password: *e.password}
-		if locked {
-			return attemptResult{password: d}, nil // never hash under a lock
+		if needsCurrentPassword(actor, before) {
+			if d.current, d.checkCurrent = currentPassword(ctx); !d.checkCurrent {
+				return retry, errCurrentPasswordMissing
+			}
 		}
-		if err := d.decide(s.BcryptCost); err != nil {
-			return retry, err
+		if !pw.holds(d) {
+			if locked {
+				return attemptResult{password: d}, nil // never hash under a lock
+			}
+			if err := s.decidePassword(ctx, before, d); err != nil {
+				return retry, err
+			}
+			pw = d
 		}
-		pw = d
 	}
 	o := decide(before, e, pw, s.now())
 	if o.after == nil {
@@ -312,17 +319,55 @@ func (s *Service) committed(id string, now *User) {
 	s.Store.Announce()
 }
 
-// holds reports whether d was decided for this stored hash and password.
-func (d *passwordDecision) holds(stored, password string) bool {
-	return d != nil && d.stored == stored && d.password == password
+// holds reports whether decision d stands for o: the same passwords, and
+// either the same stored hash, or a new hash that needed no check against
+// the stored one (not the stored password, no current password to
+// verify): a stored hash moved by another writer does not change that
+// hash's worth, so concurrent password sets of one user do not decide
+// again and again (they would starve each other of the lock).
+func (d *passwordDecision) holds(o *passwordDecision) bool {
+	if d == nil || d.password != o.password || d.checkCurrent != o.checkCurrent || d.current != o.current {
+		return false
+	}
+	return d.stored == o.stored || (!d.same && !d.checkCurrent && d.hash != "")
 }
 
-func (d *passwordDecision) decide(cost int) error {
+// decidePassword decides d with no lock held: whether the password is the
+// stored one, its new hash if not, and, when the writer had to give their
+// current password, whether it is right. A wrong current password fails
+// like a sign-in, and counts against the sign-in throttle of the target's
+// account (before: the stored user; nil when the throttle was already
+// passed for this write), which is asked before any hash is compared.
+func (s *Service) decidePassword(ctx context.Context, before *User, d *passwordDecision) error {
+	var attempt *Attempt
+	if d.checkCurrent && before != nil {
+		wait, a, err := s.Throttle.Begin(ctx, s.Now(), accountKey(before.Email), ClientAddr(ctx))
+		if err != nil {
+			return err
+		}
+		if wait.Wait > 0 {
+			e := Errorf(ERateLimited, "Too many failed sign-ins; try again later.")
+			e.RetryAfter = int64(wait.Wait.Seconds() + 0.999)
+			return e
+		}
+		attempt = a
+	}
+	d.currentOK = d.checkCurrent && d.stored != "" && bcrypt.CompareHashAndPassword([]byte(d.stored), []byte(d.current)) == nil
+	if attempt != nil {
+		end, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if d.currentOK {
+			_ = attempt.Succeeded(end)
+		} // a wrong one stays counted as a failure
+	}
+	if d.checkCurrent && !d.currentOK {
+		return errSignIn
+	}
 	d.same = d.stored != "" && bcrypt.CompareHashAndPassword([]byte(d.stored), []byte(d.password)) == nil
 	if d.same {
 		return nil
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(d.password), cost)
+	h, err := bcrypt.GenerateFromPassword([]byte(d.password), s.BcryptCost)
 	if err != nil {
 		return Internal(err)
 	}

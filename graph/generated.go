@@ -88,10 +88,10 @@ type ComplexityRoot struct {
 		DeleteUser      func(childComplexity int, id string) int
 		Login           func(childComplexity int, email string, password string) int
 		LoginWithAPIKey func(childComplexity int, email string, apiKey string) int
-		PatchUser       func(childComplexity int, id string, patch []map[string]any, ifVersion *int64) int
+		PatchUser       func(childComplexity int, id string, patch []map[string]any, ifVersion *int64, currentPassword *string) int
 		RestoreUser     func(childComplexity int, id string) int
 		RevokeAPIKey    func(childComplexity int, id string, userID *string) int
-		UpdateUser      func(childComplexity int, id string, input map[string]any, ifVersion *int64) int
+		UpdateUser      func(childComplexity int, id string, input map[string]any, ifVersion *int64, currentPassword *string) int
 	}
 
 	PageInfo struct {
@@ -162,8 +162,8 @@ type AuditEntryResolver interface {
 	Patch(ctx context.Context, obj *usersvc.AuditEntry) (any, error)
 }
 type MutationResolver interface {
-	UpdateUser(ctx context.Context, id string, input map[string]any, ifVersion *int64) (*usersvc.User, error)
-	PatchUser(ctx context.Context, id string, patch []map[string]any, ifVersion *int64) (*usersvc.User, error)
+	UpdateUser(ctx context.Context, id string, input map[string]any, ifVersion *int64, currentPassword *string) (*usersvc.User, error)
+	PatchUser(ctx context.Context, id string, patch []map[string]any, ifVersion *int64, currentPassword *string) (*usersvc.User, error)
 	CreateUser(ctx context.Context, input map[string]any) (*usersvc.User, error)
 	DeleteUser(ctx context.Context, id string) (*usersvc.User, error)
 	RestoreUser(ctx context.Context, id string) (*usersvc.User, error)
@@ -398,7 +398,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.PatchUser(childComplexity, args["id"].(string), args["patch"].([]map[string]any), args["ifVersion"].(*int64)), true
+		return e.ComplexityRoot.Mutation.PatchUser(childComplexity, args["id"].(string), args["patch"].([]map[string]any), args["ifVersion"].(*int64), args["currentPassword"].(*string)), true
 	case "Mutation.restoreUser":
 		if e.ComplexityRoot.Mutation.RestoreUser == nil {
 			break
@@ -431,7 +431,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["id"].(string), args["input"].(map[string]any), args["ifVersion"].(*int64)), true
+		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["id"].(string), args["input"].(map[string]any), args["ifVersion"].(*int64), args["currentPassword"].(*string)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1177,6 +1177,8 @@ type Mutation {
     input: UpdateUserInput!
     "Write only if the user's version is this one (else PRECONDITION_FAILED)."
     ifVersion: Int
+    "Your current password: needed (by users who are not admins) to change your own password."
+    currentPassword: String
   ): User!
   "Applies a JSON Patch to the user document (like PATCH /api/users/{id}); the document spells roles user and admin."
   patchUser(
@@ -1186,6 +1188,8 @@ type Mutation {
     patch: [PatchOperationInput!]!
     "Write only if the user's version is this one (else PRECONDITION_FAILED)."
     ifVersion: Int
+    "Your current password: needed (by users who are not admins) to change your own password."
+    currentPassword: String
   ): User!
   "Creates a user (admins)."
   createUser(
@@ -1665,6 +1669,14 @@ func (ec *executionContext) field_Mutation_patchUser_args(ctx context.Context, r
 		return nil, err
 	}
 	args["ifVersion"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "currentPassword",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["currentPassword"] = arg3
 	return args, nil
 }
 
@@ -1731,6 +1743,14 @@ func (ec *executionContext) field_Mutation_updateUser_args(ctx context.Context, 
 		return nil, err
 	}
 	args["ifVersion"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "currentPassword",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["currentPassword"] = arg3
 	return args, nil
 }
 
@@ -2430,7 +2450,7 @@ func (ec *executionContext) _Mutation_updateUser(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateUser(ctx, fc.Args["id"].(string), fc.Args["input"].(map[string]any), fc.Args["ifVersion"].(*int64))
+			return ec.Resolvers.Mutation().UpdateUser(ctx, fc.Args["id"].(string), fc.Args["input"].(map[string]any), fc.Args["ifVersion"].(*int64), fc.Args["currentPassword"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *usersvc.User) graphql.Marshaler {
@@ -2474,7 +2494,7 @@ func (ec *executionContext) _Mutation_patchUser(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().PatchUser(ctx, fc.Args["id"].(string), fc.Args["patch"].([]map[string]any), fc.Args["ifVersion"].(*int64))
+			return ec.Resolvers.Mutation().PatchUser(ctx, fc.Args["id"].(string), fc.Args["patch"].([]map[string]any), fc.Args["ifVersion"].(*int64), fc.Args["currentPassword"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *usersvc.User) graphql.Marshaler {

@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"context"
 	"encoding/json"
 
+	"usersvc"
 	"usersvc/jsonpatch"
 )
 
@@ -20,4 +22,13 @@ func plain(v any) any {
 		return v
 	}
 	return out
+}
+
+// withCurrentPassword passes a mutation's currentPassword argument, when
+// given, to the service (see usersvc.WithCurrentPassword).
+func withCurrentPassword(ctx context.Context, currentPassword *string) context.Context {
+	if currentPassword == nil {
+		return ctx
+	}
+	return usersvc.WithCurrentPassword(ctx, *currentPassword)
 }

@@ -2,19 +2,21 @@ package graph_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"usersvc/internal/testenv"
 )
 
 // TestResendingThePasswordIsNoChange: updateUser and patchUser carrying the
-// stored password change nothing (same version, sessions live on); a
-// different password is a change and ends the sessions.
+// stored password, with currentPassword, change nothing (same version,
+// sessions live on); a different password is a change and ends the
+// sessions.
 func TestResendingThePasswordIsNoChange(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
-		const upd = `mutation($id: ID!, $in: UpdateUserInput!) { updateUser(id: $id, input: $in) { version } }`
-		const pat = `mutation($id: ID!, $p: [PatchOperationInput!]!) { patchUser(id: $id, patch: $p) { version } }`
+		const upd = `mutation($id: ID!, $in: UpdateUserInput!, $cur: String) { updateUser(id: $id, input: $in, currentPassword: $cur) { version } }`
+		const pat = `mutation($id: ID!, $p: [PatchOperationInput!]!, $cur: String) { patchUser(id: $id, patch: $p, currentPassword: $cur) { version } }`
 		in := map[string]any{"name": "Alice", "email": "alice@example.com", "country": "ES", "timeZone": "Europe/Madrid", "password": "alice passphrase"}
 		r := e.GraphQL(t, e.AliceToken, upd, map[string]any{"id": e.Alice.ID, "in": in})
 		if v := fmt.Sprint(data(t, r, "updateUser")["version"]); v != "2" {
@@ -24,10 +26,10 @@ func TestResendingThePasswordIsNoChange(t *testing.T) {
 		session, _ := data(t, login, "login")["token"].(string) // version 3: lastLogin
 		for name, send := range map[string]func() *testenv.Response{
 			"updateUser": func() *testenv.Response {
-				return e.GraphQL(t, session, upd, map[string]any{"id": e.Alice.ID, "in": in})
+				return e.GraphQL(t, session, upd, map[string]any{"id": e.Alice.ID, "in": in, "cur": "alice passphrase"})
 			},
 			"patchUser": func() *testenv.Response {
-				return e.GraphQL(t, session, pat, map[string]any{"id": e.Alice.ID, "p": []any{
+				return e.GraphQL(t, session, pat, map[string]any{"id": e.Alice.ID, "cur": "alice passphrase", "p": []any{
 					map[string]any{"op": "replace", "path": "/password", "value": "alice passphrase"}}})
 			},
 		} {
@@ -40,7 +42,14 @@ func TestResendingThePasswordIsNoChange(t *testing.T) {
 				t.Fatalf("session after %s with the stored password: %d", name, r.Status)
 			}
 		}
-		r = e.GraphQL(t, session, upd, map[string]any{"id": e.Alice.ID, "in": merge(in, "password", "another passphrase")})
+		for cur, code := range map[any]string{nil: "INVALID", "a guess": "UNAUTHENTICATED"} {
+			r := e.GraphQL(t, session, pat, map[string]any{"id": e.Alice.ID, "cur": cur, "p": []any{
+				map[string]any{"op": "replace", "path": "/password", "value": "another passphrase"}}})
+			if !strings.Contains(string(r.Body), `"code":"`+code+`"`) {
+				t.Fatalf("patchUser with currentPassword %v: %s, want %s", cur, r.Body, code)
+			}
+		}
+		r = e.GraphQL(t, session, upd, map[string]any{"id": e.Alice.ID, "in": merge(in, "password", "another passphrase"), "cur": "alice passphrase"})
 		if v := fmt.Sprint(data(t, r, "updateUser")["version"]); v != "4" {
 			t.Fatalf("a new password: version %s, %s", v, r.Body)
 		}

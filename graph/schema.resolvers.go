@@ -17,13 +17,13 @@ func (r *auditEntryResolver) Patch(ctx context.Context, obj *usersvc.AuditEntry)
 }
 
 // UpdateUser is the resolver for the updateUser field.
-func (r *mutationResolver) UpdateUser(ctx context.Context, id string, input map[string]any, ifVersion *int64) (*usersvc.User, error) {
-	return r.Svc.ReplaceUser(ctx, id, plain(input), ifVersion)
+func (r *mutationResolver) UpdateUser(ctx context.Context, id string, input map[string]any, ifVersion *int64, currentPassword *string) (*usersvc.User, error) {
+	return r.Svc.ReplaceUser(withCurrentPassword(ctx, currentPassword), id, plain(input), ifVersion)
 }
 
 // PatchUser is the resolver for the patchUser field.
-func (r *mutationResolver) PatchUser(ctx context.Context, id string, patch []map[string]any, ifVersion *int64) (*usersvc.User, error) {
-	return r.Svc.PatchUser(ctx, id, plain(patch), ifVersion)
+func (r *mutationResolver) PatchUser(ctx context.Context, id string, patch []map[string]any, ifVersion *int64, currentPassword *string) (*usersvc.User, error) {
+	return r.Svc.PatchUser(withCurrentPassword(ctx, currentPassword), id, plain(patch), ifVersion)
 }
 
 // CreateUser is the resolver for the createUser field.

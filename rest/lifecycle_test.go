@@ -314,7 +314,10 @@ func TestSignInAndAPIKeys(t *testing.T) {
 			t.Fatalf("list keys: %d %s", list.Status, list.Body)
 		}
 		// A password change revokes sessions, not API keys or operator tokens.
-		patch(t, e, e.AliceToken, e.Alice.ID, `[{"op":"replace","path":"/password","value":"a new passphrase"}]`)
+		if r := e.Do(t, "PATCH", path(e.Alice), e.AliceToken, `[{"op":"replace","path":"/password","value":"a new passphrase"}]`,
+			"Content-Type: application/json-patch+json", "X-Current-Password: alice passphrase"); r.Status != 200 {
+			t.Fatalf("password change: %d %s", r.Status, r.Body)
+		}
 		if r := e.Do(t, "GET", path(e.Alice), session, ""); r.Status != 401 {
 			t.Fatalf("session after password change: %d", r.Status)
 		}

@@ -9,9 +9,11 @@ import (
 )
 
 // TestResendingThePasswordIsNoChange: a PUT carrying the stored password
-// (legacy clients always send it) changes nothing: same version, no
-// history entry, the user's sessions live on. A different password is a
-// change and ends them.
+// (legacy clients always send it) with the current one changes nothing:
+// same version, no history entry, the user's sessions live on. Without
+// X-Current-Password it is refused like any password of one's own (else
+// "no change" against "changed" would tell a guess right without the
+// sign-in throttle). A different password is a change and ends them.
 func TestResendingThePasswordIsNoChange(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
@@ -25,7 +27,14 @@ func TestResendingThePasswordIsNoChange(t *testing.T) {
 		etag := doc.Header.Get("ETag")
 		entries := len(history(t, e, e.AdminToken, e.Alice.ID))
 
-		r := e.Do(t, "PUT", path(e.Alice), session, putBody(t, doc, "password", `"alice passphrase"`))
+		if r := e.Do(t, "PUT", path(e.Alice), session, putBody(t, doc, "password", `"alice passphrase"`)); r.Status != 400 || r.JSON["field"] != "currentPassword" {
+			t.Fatalf("PUT with the stored password, no current one: %d %s", r.Status, r.Body)
+		}
+		if r := e.Do(t, "PUT", path(e.Alice), session, putBody(t, doc, "password", `"alice passphrase"`), "X-Current-Password: a guess"); r.Status != 401 || r.JSON["success"] != false {
+			t.Fatalf("PUT with a wrong current password: %d %s", r.Status, r.Body)
+		}
+		const current = "X-Current-Password: alice passphrase"
+		r := e.Do(t, "PUT", path(e.Alice), session, putBody(t, doc, "password", `"alice passphrase"`), current)
 		if r.Status != 200 || r.Header.Get("ETag") != etag || r.JSON["modification"] != doc.JSON["modification"] {
 			t.Fatalf("PUT with the stored password: %d ETag %s (was %s) %s", r.Status, r.Header.Get("ETag"), etag, r.Body)
 		}
@@ -37,7 +46,7 @@ func TestResendingThePasswordIsNoChange(t *testing.T) {
 		}
 
 		// With another field changed: one change, and the password is not part of it.
-		r = e.Do(t, "PUT", path(e.Alice), session, strings.Replace(putBody(t, doc, "password", `"alice passphrase"`), `"name":"Alice"`, `"name":"Alice B"`, 1))
+		r = e.Do(t, "PUT", path(e.Alice), session, strings.Replace(putBody(t, doc, "password", `"alice passphrase"`), `"name":"Alice"`, `"name":"Alice B"`, 1), current)
 		if r.Status != 200 || r.Header.Get("ETag") == etag || r.JSON["name"] != "Alice B" {
 			t.Fatalf("PUT with a new name: %d %s", r.Status, r.Body)
 		}
@@ -52,7 +61,7 @@ func TestResendingThePasswordIsNoChange(t *testing.T) {
 		// A different password is a change: new version, "password changed", sessions end.
 		e.Clock.Advance(time.Second)
 		doc = e.Do(t, "GET", path(e.Alice), e.AliceToken, "")
-		r = e.Do(t, "PUT", path(e.Alice), e.AliceToken, putBody(t, doc, "password", `"another passphrase"`))
+		r = e.Do(t, "PUT", path(e.Alice), e.AliceToken, putBody(t, doc, "password", `"another passphrase"`), current)
 		if r.Status != 200 || r.Header.Get("ETag") == doc.Header.Get("ETag") {
 			t.Fatalf("PUT with a new password: %d %s", r.Status, r.Body)
 		}

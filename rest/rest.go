@@ -190,7 +190,11 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, choose func(medi
 		if err != nil {
 			return nil, err
 		}
-		return op(r.Context(), r.PathValue("userId"), body, ifVersion)
+		ctx := r.Context()
+		if pw, ok := r.Header["X-Current-Password"]; ok && len(pw) > 0 {
+			ctx = usersvc.WithCurrentPassword(ctx, pw[0]) // changing one's own password needs it
+		}
+		return op(ctx, r.PathValue("userId"), body, ifVersion)
 	}()
 	if err != nil {
 		h.fail(w, r, err)

@@ -131,7 +131,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	c := cors.New(cors.Options{
 		AllowedOrigins:   cfg.CORSOrigins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
-		AllowedHeaders:   []string{"Authorization", "Content-Type", "Accept", "Accept-Language", "If-Match", "If-None-Match", "X-Request-Id"},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "Accept", "Accept-Language", "If-Match", "If-None-Match", "X-Request-Id", "X-Current-Password"},
 		ExposedHeaders:   []string{"ETag", "X-Request-Id", "Accept-Patch", "Location", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
 		AllowCredentials: false, // bearer tokens, not cookies
 		MaxAge:           600,

@@ -295,7 +295,7 @@ func (f *follower) poll(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, pollTimeout)
 	defer cancel()
 	if !f.started {
-		return f.start(ctx)
+		return f.startOver(ctx)
 	}
 	passed := 0
 	for {
@@ -305,16 +305,26 @@ func (f *follower) poll(ctx context.Context) error {
 		}
 		passed += n
 		if passed > maxCatchUp || len(f.gaps) > maxGaps {
-			// Too far behind to pass everything on: a resync, and start over.
-			f.changed("")
+			// Too far behind to pass everything on: start over.
 			f.started = false
-			return f.start(ctx)
+			return f.startOver(ctx)
 		}
 		if n < pollPage {
 			f.retire(xmin)
 			return nil
 		}
 	}
+}
+
+// startOver starts the follower, then passes on a resync (""): whatever
+// committed before the start, while nothing was followed, is covered by
+// everyone reading the users again, after the start's snapshot.
+func (f *follower) startOver(ctx context.Context) error {
+	if err := f.start(ctx); err != nil {
+		return err
+	}
+	f.changed("")
+	return nil
 }
 
 // start begins following at the newest entry, with the gaps among the
