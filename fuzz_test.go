@@ -12,6 +12,12 @@ func FuzzDecodeInput(f *testing.F) {
 	f.Add(`{"name":"A","email":"a@example.com","country":"ES","timeZone":"UTC","tags":{"a":"b"},"adminDevices":3}`)
 	f.Add(`{"name":"A","name":"B"}`)
 	f.Add(`{"Email":1,"from":"2026-01-01T00:00:00Z","dailyQuota":1e400}`)
+	// Body shapes of many keys: unknown ones in descending order (the
+	// worst case of the insertion sort that used to order them), unknown
+	// beside known, and the envelope's keys.
+	f.Add(`{"z9":0,"z8":0,"z7":0,"z6":0,"z5":0,"z4":0,"z3":0,"z2":0,"z1":0,"z0":0,"":0}`)
+	f.Add(`{"name":"A","zz":1,"email":"a@example.com","aa":2,"success":true,"apiUsage":1}`)
+	f.Add(`{"success":true,"apiUsage":1,"apiDailyUsage":2,"name":"A","email":"a@example.com","country":"ES","timeZone":"UTC"}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		v, err := jsonpatch.Parse([]byte(body))
 		if err != nil {

@@ -1,8 +1,11 @@
 package usersvc
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"time"
+
 	"usersvc/jsonpatch"
 )
 
@@ -38,17 +41,26 @@ func decodeBody(body any, base *User, admin bool) (*draft, error) {
 	if !ok {
 		return nil, Errorf(EInvalid, "The user must be a JSON object.")
 	}
-	keys := sortedKeys(m)
-	for _, k := range keys { // unknown fields first, in a stable order
-		if FieldNamed(k) == nil && !envelopeFields[k] {
-			return nil, FieldErrorf(EInvalid, k, "Unknown field %q.", k)
+	// Unknown fields first, the least one named (a stable answer), in one
+	// pass: a body may hold tens of thousands of keys, and only the known
+	// ones (a few dozen at most) are sorted.
+	unknown, hasUnknown, known := "", false, make([]string, 0, len(Fields))
+	for k := range m {
+		switch {
+		case FieldNamed(k) != nil:
+			known = append(known, k)
+		case envelopeFields[k]:
+		case !hasUnknown || k < unknown:
+			unknown, hasUnknown = k, true
 		}
 	}
+	if hasUnknown {
+		return nil, FieldErrorf(EInvalid, unknown, "Unknown field %q.", unknown)
+	}
+	slices.Sort(known)
 	d := &draft{u: base.Clone(), errs: map[string]error{}}
-	for _, k := range keys {
-		if f := FieldNamed(k); f != nil {
-			d.decodeField(f, m[k])
-		}
+	for _, k := range known {
+		d.decodeField(FieldNamed(k), m[k])
 	}
 	for _, f := range Fields {
 		if _, present := m[f.Name]; present || f.Access == ReadOnly {
@@ -117,14 +129,5 @@ func asInt(v any) (int, bool) {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ { // insertion sort: maps here are small
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }

@@ -278,3 +278,28 @@ func TestConcurrentWritesLoseNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestManyUnknownKeys: a user body of 200,000 unique unknown keys (as a
+// caller other than REST might hand over, past any parser's bound) is
+// refused naming the least unknown key, in one pass over the keys (they
+// were insertion-sorted: minutes for this body). The wait is a liveness
+// bound, not a speed measurement.
+func TestManyUnknownKeys(t *testing.T) {
+	body := map[string]any{"name": "Alice", "k": 0}
+	for i := range 200_000 {
+		body[fmt.Sprintf("k%07d", i)] = 0
+	}
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		done := make(chan error, 1)
+		go func() { _, err := e.Svc.ReplaceUser(as(t, e, e.AliceToken), e.Alice.ID, body, nil); done <- err }()
+		select {
+		case err := <-done:
+			if codeOf(err) != usersvc.EInvalid || err.Error() != `Unknown field "k".` {
+				t.Fatalf("got %v, want Unknown field \"k\"", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no answer in 10 s")
+		}
+	})
+}

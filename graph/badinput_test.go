@@ -1,9 +1,11 @@
 package graph_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"usersvc/internal/testenv"
 )
@@ -136,6 +138,34 @@ func TestSignInWithUnmatchableEmail(t *testing.T) {
 			r := e.GraphQL(t, "", q, nil)
 			if errCode(r) != "UNAUTHENTICATED" || errMessage(r) != "Invalid API key or username." {
 				t.Errorf("%s: %d %s", q, r.Status, r.Body)
+			}
+		}
+	})
+}
+
+// TestInputsOfManyUnknownKeys: updateUser's and createUser's input with
+// ~70,000 unique unknown keys, as variables in a body of nearly 1 MiB, is
+// refused at once (the liveness bound is not a speed measurement).
+func TestInputsOfManyUnknownKeys(t *testing.T) {
+	in := map[string]any{"name": "N", "email": "n@example.com", "country": "ES", "timeZone": "UTC"}
+	for i := range 70_000 {
+		in[fmt.Sprintf("k%07d", 9_999_999-i)] = 0
+	}
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		for _, op := range []string{
+			`mutation($id: ID!, $in: UpdateUserInput!) { updateUser(id: $id, input: $in) { id } }`,
+			`mutation($in: CreateUserInput!) { createUser(input: $in) { id } }`,
+		} {
+			done := make(chan *testenv.Response, 1)
+			go func() { done <- e.GraphQL(t, e.AdminToken, op, map[string]any{"id": e.Alice.ID, "in": in}) }()
+			select {
+			case r := <-done:
+				if r.Status != 200 && r.Status != 400 || !strings.Contains(string(r.Body), `"errors"`) || strings.Contains(string(r.Body), `"id":"usr-`) {
+					t.Errorf("%.40s: %d %.300s", op, r.Status, r.Body)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%.40s: no answer in 10 s", op)
 			}
 		}
 	})

@@ -11,6 +11,12 @@ import (
 // maxDepth bounds nesting so that a hostile body cannot exhaust the stack.
 const maxDepth = 64
 
+// MaxMembers bounds the members of one object and the elements of one
+// array: no document this service takes comes near it (a user has a few
+// dozen fields, at most 100 tags and attributes), and a caller's work per
+// body stays small whatever it does with each member.
+const MaxMembers = 10_000
+
 // Parse decodes one JSON value strictly: numbers stay json.Number (so big
 // integers survive exactly), an object with a duplicated key is an error, and
 // trailing data after the value is an error.
@@ -53,6 +59,9 @@ func parseValue(dec *json.Decoder, depth int) (any, error) {
 					return nil, errorf(Invalid, "Malformed JSON body.")
 				}
 				k, _ := kt.(string)
+				if len(m) == MaxMembers {
+					return nil, errorf(Invalid, "A JSON object in the body has more than %d members.", MaxMembers)
+				}
 				if _, dup := m[k]; dup {
 					return nil, fieldErrorf(Invalid, k, "Duplicate key %q in JSON body.", k)
 				}
@@ -69,6 +78,9 @@ func parseValue(dec *json.Decoder, depth int) (any, error) {
 		case '[':
 			a := []any{}
 			for dec.More() {
+				if len(a) == MaxMembers {
+					return nil, errorf(Invalid, "A JSON array in the body has more than %d elements.", MaxMembers)
+				}
 				v, err := parseValue(dec, depth+1)
 				if err != nil {
 					return nil, err

@@ -2,6 +2,7 @@ package jsonpatch
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,11 @@ func TestParseStrict(t *testing.T) {
 		{`{"a":{"b":"` + "\xff" + `"}}`, false, "a", `Field "a" must be valid text.`},
 		{`{"a":"\ud800"}`, false, "a", `Field "a" must be valid text.`},
 		{`[1, 12345678901234567890123]`, true, "", ""},
+		{members(MaxMembers), true, "", ""},
+		{members(MaxMembers + 1), false, "", "A JSON object in the body has more than 10000 members."},
+		{`{"a":` + members(MaxMembers+1) + `}`, false, "", "A JSON object in the body has more than 10000 members."},
+		{"[" + strings.Repeat("0,", MaxMembers-1) + "0]", true, "", ""},
+		{"[" + strings.Repeat("0,", MaxMembers) + "0]", false, "", "A JSON array in the body has more than 10000 elements."},
 	} {
 		_, err := Parse([]byte(tc.body))
 		if tc.ok {
@@ -39,6 +45,19 @@ func TestParseStrict(t *testing.T) {
 			t.Errorf("%.40s: got %#v, want invalid on %q: %q", tc.body, err, tc.field, tc.msg)
 		}
 	}
+}
+
+// members is a JSON object of n unique keys.
+func members(n int) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"k%d":0`, i)
+	}
+	return b.String() + "}"
 }
 
 // Parse keeps numbers exact, as written.
