@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -44,17 +45,22 @@ func IsWebSocket(r *http.Request) bool {
 
 type connSubsKey struct{}
 
+var errInitTimeout = errors.New("connection initialisation timeout")
+
 // websocketTransport is gqlgen's WebSocket transport with the service's
 // authentication, origin check, limits and keepalive.
-func websocketTransport(svc *usersvc.Service, origins []string) transport.Websocket {
-	return transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
+func websocketTransport(svc *usersvc.Service, origins []string) graphql.Transport {
+	return guardedTransport{transport.Websocket{
+		Implementation: guardedAccept{transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
 			OriginPatterns: origins, // the CORS origins; same-origin pages and non-browser clients (no Origin) too
-		}},
-		InitTimeout:           wsInitTimeout,
+		}}},
+		InitTimeout:           2 * wsInitTimeout, // a backstop: the guard closes at wsInitTimeout (4408)
 		PingPongInterval:      wsPingInterval,
 		KeepAlivePingInterval: wsPingInterval,
 		InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			if !initialised(ctx) {
+				return ctx, nil, errInitTimeout // already closed with 4408
+			}
 			p, err := svc.Authenticate(ctx, payload.Authorization())
 			if err == nil {
 				err = svc.CheckQuota(p)
@@ -67,7 +73,7 @@ func websocketTransport(svc *usersvc.Service, origins []string) transport.Websoc
 			ctx = usersvc.WithPrincipal(ctx, p)
 			return context.WithValue(ctx, connSubsKey{}, new(atomic.Int32)), nil, nil
 		},
-	}
+	}}
 }
 
 // limitSubscriptions refuses a subscription past the connection's limit,

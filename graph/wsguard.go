@@ -1,0 +1,139 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+)
+
+// Every socket closes, whatever gqlgen does: gqlgen's transport returns
+// without closing a socket whose connection_init payload is not a JSON
+// object (it was left open, unanswered, for as long as the client kept
+// it: a thousand such sockets took every file descriptor), and it closes
+// a socket that never initialises with 1002. guardedTransport closes any
+// socket gqlgen left open when its handler returns (4400), and one that
+// has not sent an accepted connection_init within wsInitTimeout (4408).
+
+// Close codes of graphql-transport-ws besides closeForbidden.
+const (
+	closeBadRequest  = 4400
+	closeInitTimeout = 4408
+)
+
+// guardedTransport is gqlgen's WebSocket transport, with a guard on each
+// socket.
+type guardedTransport struct{ transport.Websocket }
+
+var _ graphql.Transport = guardedTransport{}
+
+type wsGuardKey struct{}
+
+// wsGuard is one socket's state: the connection once accepted, whether
+// connection_init was accepted, whether the socket was closed.
+type wsGuard struct {
+	mu          sync.Mutex
+	conn        transport.WebsocketConn
+	initialised bool
+	closed      bool
+	timer       *time.Timer
+}
+
+func (t guardedTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	g := &wsGuard{}
+	t.Websocket.Do(w, r.WithContext(context.WithValue(r.Context(), wsGuardKey{}, g)), exec)
+	g.mu.Lock()
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	g.mu.Unlock()
+	g.close(closeBadRequest, "invalid connection_init") // the only way gqlgen returns with the socket open
+}
+
+// initialised records, from InitFunc, that the socket's connection_init
+// was accepted; it reports false when the socket has already timed out.
+func initialised(ctx context.Context) bool {
+	g, _ := ctx.Value(wsGuardKey{}).(*wsGuard)
+	if g == nil {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.initialised = !g.closed
+	return g.initialised
+}
+
+// close closes the socket with code unless it is closed already.
+func (g *wsGuard) close(code int, reason string) {
+	g.mu.Lock()
+	c := g.conn
+	open := c != nil && !g.closed
+	g.closed = true
+	g.mu.Unlock()
+	if open {
+		_ = c.WriteClose(code, reason) // the handshake runs in the background, bounded (5 s)
+		_ = c.Close()
+	}
+}
+
+// guardedAccept accepts sockets with inner and hands each to its request's
+// guard, starting the initialisation deadline.
+type guardedAccept struct{ inner transport.WebsocketImplementation }
+
+func (a guardedAccept) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	c, err := a.inner.Accept(w, r, o)
+	g, _ := r.Context().Value(wsGuardKey{}).(*wsGuard)
+	if err != nil || g == nil {
+		return c, err
+	}
+	gc := &guardedConn{WebsocketConn: c, g: g}
+	g.mu.Lock()
+	g.conn = gc
+	g.timer = time.AfterFunc(wsInitTimeout, func() {
+		g.mu.Lock()
+		late := !g.initialised
+		g.mu.Unlock()
+		if late {
+			g.close(closeInitTimeout, "connection initialisation timeout")
+		}
+	})
+	g.mu.Unlock()
+	return gc, nil
+}
+
+// guardedConn marks its guard closed when gqlgen closes it, and passes on
+// the optional interfaces gqlgen looks for.
+type guardedConn struct {
+	transport.WebsocketConn
+	g *wsGuard
+}
+
+func (c *guardedConn) WriteClose(code int, reason string) error {
+	c.g.mu.Lock()
+	c.g.closed = true
+	c.g.mu.Unlock()
+	return c.WebsocketConn.WriteClose(code, reason)
+}
+
+func (c *guardedConn) Close() error {
+	c.g.mu.Lock()
+	c.g.closed = true
+	c.g.mu.Unlock()
+	return c.WebsocketConn.Close()
+}
+
+func (c *guardedConn) SetReadLimit(limit int64) {
+	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
+		l.SetReadLimit(limit)
+	}
+}
+
+func (c *guardedConn) SetReadDeadline(t time.Time) error {
+	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
+		return d.SetReadDeadline(t)
+	}
+	return nil
+}
