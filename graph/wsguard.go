@@ -81,7 +81,9 @@ func (g *wsGuard) close(code int, reason string) {
 
 // guardedAccept accepts sockets with inner and hands each to its request's
 // guard, starting the initialisation deadline.
-type guardedAccept struct{ inner transport.WebsocketImplementation }
+type guardedAccept struct {
+	inner transport.WebsocketImplementation
+}
 
 func (a guardedAccept) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
 	c, err := a.inner.Accept(w, r, o)
