@@ -12,32 +12,34 @@ import (
 // The guarantee: once a change that ends access commits (disable, delete,
 // password change, role change, from/expires change, revocation), no token
 // check in any process accepts an affected token from this cache more than
-// a notice's delivery later (milliseconds; the README promises 1 s).
-// Three mechanisms keep it:
+// maxNoticeLag (1 s) later. Four mechanisms keep it:
 //
 //   - Every change made through this process invalidates the user after
 //     its commit (forget or refresh); every change made by another process
-//     arrives as a notice (PostgreSQL LISTEN/NOTIFY, see
-//     Service.WatchChanges) and invalidates the same way.
+//     is read from the change log (the history table, followed by
+//     Service.WatchChanges: a poll every 200 ms, sooner when another
+//     process announces a commit) and invalidates the same way.
 //   - A fill cannot land stale. A check takes a ticket (the invalidation
 //     sequence) before it reads the database; an invalidation of the user
 //     records the sequence it happened at; put refuses a fill whose ticket
 //     is older than the user's last invalidation. So a read that began
 //     before a change and finishes after the change's invalidation is used
 //     for the one request that made it and never cached.
-//   - While notices may be missed (the listener is reconnecting) nothing is
+//   - While changes may be missed (the follower is restarting) nothing is
 //     cached or served from the cache, and fills that began before the
-//     listener came back are refused.
-//   - A listener can also fall silent without noticing (a frozen network
-//     or database). So it sends itself a heartbeat notice several times a
-//     second; PostgreSQL delivers notices in commit order, so a heartbeat
-//     sent at S coming back proves every change committed before S has
-//     been heard. The cache serves only while the last heartbeat heard was
-//     sent less than maxNoticeLag ago: a change is invalidated, or the
-//     cache bypassed, at most maxNoticeLag after it commits.
+//     follower came back are refused.
+//   - A follower can also fall silent without noticing (a frozen network
+//     or database). A poll that began at S and succeeded has read every
+//     entry committed before S (its snapshot is taken after S; entries of
+//     transactions still open are kept as gaps and read when they commit),
+//     so heard(S) proves every earlier change was passed on. The cache
+//     serves only while the last such S is less than maxNoticeLag ago: a
+//     change is invalidated, or the cache bypassed, at most maxNoticeLag
+//     after it commits, even when the process that made it died before
+//     announcing it.
 //
-// Without a watcher (SQLite, or before WatchChanges runs) entries live 1 s
-// of real time, which bounds what a process that cannot hear notices
+// Without a follower (SQLite, or before WatchChanges runs) entries live 1 s
+// of real time, which bounds what a process that cannot follow the log
 // (the command-line tools) may leave stale.
 type authCache struct {
 	mu     sync.Mutex
@@ -53,8 +55,8 @@ type authCache struct {
 	gen   map[string]uint64
 	floor uint64
 
-	// listening is set while a listener is live; heardAt is the send time
-	// of the last heartbeat it heard.
+	// listening is set while a follower is live; heardAt is the start of
+	// its last successful poll.
 	listening bool
 	heardAt   time.Time
 
@@ -69,8 +71,9 @@ type authEntry struct {
 	expires time.Time
 }
 
-// maxNoticeLag is how old the last heartbeat heard may be while the cache
-// is served: the bound on how long a change may go unheard.
+// maxNoticeLag is how old the last successful poll of the change log may
+// be while the cache is served: the bound on how long a change may go
+// unheard.
 const maxNoticeLag = time.Second
 
 // maxAuthEntries bounds the cache (and the per-user generations); past
@@ -139,12 +142,12 @@ func (c *authCache) put(ticket uint64, hash string, tok *Token, owner *User) {
 	c.byUser[owner.ID][hash] = struct{}{}
 }
 
-// stale reports whether notices may have been missed; c.mu is held.
+// stale reports whether changes may have been missed; c.mu is held.
 func (c *authCache) stale() bool {
 	return c.down || c.listening && time.Since(c.heardAt) > maxNoticeLag
 }
 
-// heard records that every notice committed before sent has arrived.
+// heard records that every change committed before sent has been passed on.
 func (c *authCache) heard(sent time.Time) {
 	c.mu.Lock()
 	if sent.After(c.heardAt) {
@@ -177,7 +180,7 @@ func (c *authCache) forget(userID string) {
 	delete(c.byUser, userID)
 }
 
-// setLive turns the cache on (notices arrive: entries live ttl) or off
+// setLive turns the cache on (the log is followed: entries live ttl) or off
 // (they may be missed); either way it starts empty, and fills that began
 // before are refused.
 func (c *authCache) setLive(live bool, ttl time.Duration) {
@@ -188,7 +191,7 @@ func (c *authCache) setLive(live bool, ttl time.Duration) {
 	}
 	c.down = !live
 	c.listening = live
-	c.heardAt = time.Now() // the listener listens from now on
+	c.heardAt = time.Now() // the follower follows from now on
 	c.seq++
 	c.floor = c.seq
 	c.gen = map[string]uint64{}

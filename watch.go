@@ -8,8 +8,8 @@ import (
 
 // Live updates. Every committed change to a user is published here: by the
 // process that made it, after its commit, and by every other process when
-// the change notice arrives (PostgreSQL LISTEN/NOTIFY; SQLite has one
-// process). A subscription is woken by the change, reads the user again,
+// it reads the change in the change log (PostgreSQL: the history table,
+// see ChangeLog; SQLite has one process). A subscription is woken by the change, reads the user again,
 // checks again that its subscriber may still act and see the user, and
 // sends the user as it is then. Several changes that arrive while a
 // subscription is busy collapse into one event with the latest state.
