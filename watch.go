@@ -2,6 +2,7 @@ package usersvc
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -16,6 +17,9 @@ import (
 
 // Limits of live updates.
 const (
+	// resyncSpread is the window over which subscriptions re-read their
+	// users after a resync.
+	resyncSpread = 250 * time.Millisecond
 	// MaxSubscriptions caps open subscriptions per process.
 	MaxSubscriptions = 10_000
 	// MaxSubscriptionsPerUser caps one user's open subscriptions in a
@@ -227,8 +231,13 @@ func (s *Service) watch(ctx context.Context, p *Principal, ids []string) (<-chan
 		defer close(out)
 		defer s.feed.remove(w, follow)
 		// Time alone ends access too (the token's or the account's
-		// expiry): check again at least once a second.
-		tick := time.NewTicker(time.Second)
+		// expiry): check again at least once a second. The first check
+		// comes at a random point of the first second, so subscriptions
+		// opened together (clients reconnecting after a restart) spread
+		// their rechecks over the second instead of reading together
+		// (a recheck reads the database only when the token cache cannot
+		// answer).
+		tick := time.NewTimer(rand.N(time.Second) + time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
@@ -236,8 +245,21 @@ func (s *Service) watch(ctx context.Context, p *Principal, ids []string) (<-chan
 				return
 			case <-w.wake:
 			case <-tick.C:
+				tick.Reset(time.Second)
 			}
 			changed, resync, overflow := w.take()
+			if resync {
+				// Every subscription is woken at once by a resync (the
+				// change-log follower restarted, the database may just
+				// have had trouble): spread the re-reads over resyncSpread.
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(rand.N(resyncSpread)):
+				}
+				more, _, moreOverflow := w.take() // what came meanwhile goes too
+				changed, overflow = append(changed, more...), overflow || moreOverflow
+			}
 			var err error = Errorf(ERateLimited, "The subscriber is too slow; subscribe again.")
 			if !overflow {
 				var actor *User
