@@ -165,13 +165,20 @@ func startWatching(t *testing.T, svc *usersvc.Service) {
 // than gen.
 func waitHeard(t *testing.T, svc *usersvc.Service, userID string, gen uint64) {
 	t.Helper()
+	// Called once the change has committed. A process that follows the
+	// change log has heard it once a poll that began after now succeeded
+	// (an invalidation of the user alone might be an earlier change of
+	// theirs, heard late); one that does not must have invalidated the
+	// user itself.
+	now := time.Now()
 	for i := 0; i < 500; i++ {
-		if usersvc.AuthGeneration(svc, userID) > gen {
+		if usersvc.AuthListening(svc) && usersvc.AuthHeard(svc).After(now) && usersvc.AuthGeneration(svc, userID) > gen ||
+			!usersvc.AuthListening(svc) && usersvc.AuthGeneration(svc, userID) > gen {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("no change notice about %s arrived", userID)
+	t.Fatalf("no change about %s was heard", userID)
 }
 
 // TestCacheFillRacesOtherProcess forces the interleaving across two

@@ -2,6 +2,8 @@ package usersvc
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -81,6 +83,10 @@ func (m *Meter) Count(ctx context.Context, userID, day string) (Usage, error) {
 	return e.usage(day), nil
 }
 
+// maxFlushBatch is how many pending counts one statement of a flush
+// writes (a user's all-time row and day row each).
+const maxFlushBatch = 1000
+
 type meterDelta struct {
 	user, day string
 	n         int64
@@ -105,27 +111,36 @@ func (m *Meter) Flush(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 	var firstErr error
+	flushed := map[string]bool{}
 	for _, d := range deltas {
-		stored, err := m.store.AddUsage(ctx, d.user, d.day, d.n)
+		flushed[d.user] = true // written, or tried: either way not re-read below
+	}
+	for batch := range slices.Chunk(deltas, maxFlushBatch) {
+		in := make([]UsageDelta, len(batch))
+		for i, d := range batch {
+			in[i] = UsageDelta{UserID: d.user, Day: d.day, N: d.n}
+		}
+		stored, err := m.store.AddUsages(ctx, in)
+		if err == nil && len(stored) != len(in) {
+			err = fmt.Errorf("usage store answered %d counts for %d deltas", len(stored), len(in))
+		}
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
-			continue
+			continue // stays pending for the next flush
 		}
 		m.mu.Lock()
-		if e := m.entries[d.user]; e != nil {
-			e.pending[d.day] -= d.n
-			e.baseTotal = stored.Total
-			if e.day == d.day {
-				e.baseDaily = stored.Daily
+		for i, d := range batch {
+			if e := m.entries[d.user]; e != nil {
+				e.pending[d.day] -= d.n
+				e.baseTotal = stored[i].Total
+				if e.day == d.day {
+					e.baseDaily = stored[i].Daily
+				}
 			}
 		}
 		m.mu.Unlock()
-	}
-	flushed := map[string]bool{}
-	for _, d := range deltas {
-		flushed[d.user] = true
 	}
 	if m.Flushed != nil {
 		m.Flushed(len(flushed), firstErr)

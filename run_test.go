@@ -77,8 +77,8 @@ func TestRunStopsAfterLastFlush(t *testing.T) {
 // failingUsage is a store whose usage writes fail.
 type failingUsage struct{ usersvc.Store }
 
-func (failingUsage) AddUsage(context.Context, string, string, int64) (usersvc.Usage, error) {
-	return usersvc.Usage{}, errors.New("disk full")
+func (failingUsage) AddUsages(context.Context, []usersvc.UsageDelta) ([]usersvc.Usage, error) {
+	return nil, errors.New("disk full")
 }
 
 // TestRunLogsFailedFlush: a flush that fails is logged through

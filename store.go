@@ -89,9 +89,18 @@ type UsageStore interface {
 	// UsageCounts reads userID's stored counts: all time, and on day (the
 	// caller's local date, YYYY-MM-DD).
 	UsageCounts(ctx context.Context, userID, day string) (Usage, error)
-	// AddUsage adds n requests for userID on day, atomically to the
-	// all-time and the day's count, and returns both after.
-	AddUsage(ctx context.Context, userID, day string, n int64) (Usage, error)
+	// AddUsages adds each delta to its user's all-time count and to the
+	// count of its day, all at once (one statement), and returns, for
+	// each delta in order, both counts after (others' additions
+	// included). A user's deltas on two days both add to the all-time
+	// count.
+	AddUsages(ctx context.Context, deltas []UsageDelta) ([]Usage, error)
+}
+
+// UsageDelta is N more requests of UserID on Day (YYYY-MM-DD).
+type UsageDelta struct {
+	UserID, Day string
+	N           int64
 }
 
 // HistoryStore keeps users' histories.

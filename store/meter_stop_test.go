@@ -13,7 +13,7 @@ import (
 	"usersvc/internal/testenv"
 )
 
-// heldStore holds the first AddUsage until released, so a test can stop
+// heldStore holds the first AddUsages until released, so a test can stop
 // the meter while a flush is under way.
 type heldStore struct {
 	usersvc.Store
@@ -22,12 +22,12 @@ type heldStore struct {
 	release chan struct{}
 }
 
-func (h *heldStore) AddUsage(ctx context.Context, userID, day string, n int64) (usersvc.Usage, error) {
+func (h *heldStore) AddUsages(ctx context.Context, deltas []usersvc.UsageDelta) ([]usersvc.Usage, error) {
 	h.once.Do(func() {
 		close(h.inFlush)
 		<-h.release
 	})
-	return h.Store.AddUsage(ctx, userID, day, n)
+	return h.Store.AddUsages(ctx, deltas)
 }
 
 type lockedBuffer struct {

@@ -1,7 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"entgo.io/ent/dialect"
+	"github.com/lib/pq"
 
 	"usersvc"
 	"usersvc/ent/usage"
@@ -28,23 +37,81 @@ func (s *Store) UsageCounts(ctx context.Context, userID, day string) (_ usersvc.
 	return u, nil
 }
 
-// AddUsage adds n requests for userID to the all-time row and to day's
-// row, atomically, and returns both counts after.
-func (s *Store) AddUsage(ctx context.Context, userID, day string, n int64) (_ usersvc.Usage, err error) {
+// addUsagesSQL adds many rows' counts in one statement whose text does not
+// depend on how many (so it is prepared once): PostgreSQL takes the rows
+// as three arrays, SQLite as one JSON array of [user, day, n].
+var addUsagesSQL = map[string]string{
+	dialect.Postgres: `INSERT INTO usages (user_id, day, count)
+SELECT u, d, n FROM unnest($1::text[], $2::text[], $3::bigint[]) AS r(u, d, n) ORDER BY u, d
+ON CONFLICT (user_id, day) DO UPDATE SET count = usages.count + excluded.count
+RETURNING user_id, day, count`,
+	dialect.SQLite: `INSERT INTO usages (user_id, day, count)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?1) WHERE true
+ON CONFLICT (user_id, day) DO UPDATE SET count = usages.count + excluded.count
+RETURNING user_id, day, count`,
+}
+
+// AddUsages implements usersvc.UsageStore: one INSERT … ON CONFLICT DO
+// UPDATE … RETURNING for every row the deltas touch (each user's all-time
+// row and day rows). Rows go in (user, day) order, so two processes
+// flushing at once lock shared rows in the same order and cannot
+// deadlock. The all-time row of a user with deltas on two days is one
+// row, their sum (a row may appear only once in such a statement).
+func (s *Store) AddUsages(ctx context.Context, deltas []usersvc.UsageDelta) (_ []usersvc.Usage, err error) {
 	defer internal(&err)
-	var u usersvc.Usage
-	err = s.InTx(ctx, func(txs usersvc.Store) error {
-		c := txs.(*Store).c()
-		for _, d := range []string{totalDay, day} {
-			err := c.Usage.Create().SetUserID(userID).SetDay(d).SetCount(n).
-				OnConflictColumns(usage.FieldUserID, usage.FieldDay).AddCount(n).Exec(ctx)
-			if err != nil {
-				return err
-			}
+	if len(deltas) == 0 {
+		return nil, nil
+	}
+	type key struct{ user, day string }
+	add := map[key]int64{}
+	for _, d := range deltas {
+		if d.N <= 0 || d.Day == totalDay {
+			return nil, fmt.Errorf("usage delta %+v: want n > 0 on a date", d)
 		}
-		var err error
-		u, err = txs.UsageCounts(ctx, userID, day)
-		return err
+		add[key{d.UserID, d.Day}] += d.N
+		add[key{d.UserID, totalDay}] += d.N
+	}
+	keys := slices.SortedFunc(maps.Keys(add), func(a, b key) int {
+		return cmp.Or(strings.Compare(a.user, b.user), strings.Compare(a.day, b.day))
 	})
-	return u, err
+	var arg []any
+	if s.dialect == dialect.Postgres {
+		users, days, ns := make([]string, len(keys)), make([]string, len(keys)), make([]int64, len(keys))
+		for i, k := range keys {
+			users[i], days[i], ns[i] = k.user, k.day, add[k]
+		}
+		arg = []any{pq.Array(users), pq.Array(days), pq.Array(ns)}
+	} else {
+		rows := make([][3]any, len(keys))
+		for i, k := range keys {
+			rows[i] = [3]any{k.user, k.day, add[k]}
+		}
+		b, err := json.Marshal(rows)
+		if err != nil {
+			return nil, err
+		}
+		arg = []any{string(b)}
+	}
+	rows, err := s.query(ctx, addUsagesSQL[s.dialect], arg...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := make(map[key]int64, len(keys))
+	for rows.Next() {
+		var k key
+		var n int64
+		if err := rows.Scan(&k.user, &k.day, &n); err != nil {
+			return nil, err
+		}
+		counts[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]usersvc.Usage, len(deltas))
+	for i, d := range deltas {
+		out[i] = usersvc.Usage{Total: counts[key{d.UserID, totalDay}], Daily: counts[key{d.UserID, d.Day}]}
+	}
+	return out, nil
 }
