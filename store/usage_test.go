@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -90,4 +91,25 @@ func TestAddUsagesManyAtOnce(t *testing.T) {
 			}
 		}
 	})
+}
+
+// BenchmarkFlush3000Users is one meter flush's write at 3,000 active users
+// (3 statements of 1,000 users, as Meter.Flush batches them).
+func BenchmarkFlush3000Users(b *testing.B) {
+	for _, db := range testenv.BenchDBs(b) {
+		b.Run(db.Name, func(b *testing.B) {
+			s := testenv.OpenStore(b, db)
+			deltas := make([]usersvc.UsageDelta, 3000)
+			for i := range deltas {
+				deltas[i] = usersvc.UsageDelta{UserID: fmt.Sprintf("usr-%05d", i), Day: "2026-06-01", N: 3}
+			}
+			for b.Loop() {
+				for batch := range slices.Chunk(deltas, 1000) {
+					if _, err := s.AddUsages(context.Background(), batch); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
 }
