@@ -264,6 +264,35 @@ func TestPreconditions(t *testing.T) {
 	})
 }
 
+// TestRetriedWriteAfterLostAnswer: a client whose write committed but whose
+// answer was lost (a 503 from the balancer, a dropped connection) retries
+// it with the version it had read: the retry is 412 (GraphQL
+// PRECONDITION_FAILED), not a second change, and the history holds the
+// change once (docs/deploy.md, crash semantics).
+func TestRetriedWriteAfterLostAnswer(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		before := len(history(t, e, e.AdminToken, e.Alice.ID))
+		p := `[{"op":"replace","path":"/description","value":"once"}]`
+		_ = e.Do(t, "PATCH", path(e.Alice), e.AliceToken, p, jsonPatch, `If-Match: "v1"`) // committed; the answer is lost
+		if r := e.Do(t, "PATCH", path(e.Alice), e.AliceToken, p, jsonPatch, `If-Match: "v1"`); r.Status != 412 || r.JSON["success"] != false {
+			t.Fatalf("REST retry: %d %s, want 412", r.Status, r.Body)
+		}
+		const m = `mutation($id: ID!) { patchUser(id: $id, ifVersion: 2, patch: [{op: replace, path: "/name", value: "Twice?"}]) { version } }`
+		_ = e.GraphQL(t, e.AliceToken, m, map[string]any{"id": e.Alice.ID}) // committed; the answer is lost
+		if r := e.GraphQL(t, e.AliceToken, m, map[string]any{"id": e.Alice.ID}); !strings.Contains(string(r.Body), `"code":"PRECONDITION_FAILED"`) {
+			t.Fatalf("GraphQL retry: %s, want PRECONDITION_FAILED", r.Body)
+		}
+		r := e.Do(t, "GET", path(e.Alice), e.AliceToken, "")
+		if r.Header.Get("ETag") != `"v3"` || r.JSON["description"] != "once" || r.JSON["name"] != "Twice?" {
+			t.Fatalf("after the retries: %s %s", r.Header.Get("ETag"), r.Body)
+		}
+		if n := len(history(t, e, e.AdminToken, e.Alice.ID)); n != before+2 {
+			t.Fatalf("history grew by %d entries, want 2", n-before)
+		}
+	})
+}
+
 func TestConcurrentPatches(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
