@@ -297,7 +297,7 @@ func requiredText(name string, max int, ptr func(u *User) *string, value func(d 
 			if !ok {
 				return mustBe(name, "a string")
 			}
-			*ptr(d.u) = s
+			*ptr(d.u) = nfc(s)
 			return nil
 		},
 		check: func(u *User) error {
@@ -306,6 +306,9 @@ func requiredText(name string, max int, ptr func(u *User) *string, value func(d 
 				return FieldErrorf(EInvalid, name, "Field %q must not be empty.", name)
 			}
 			if err := checkText(name, s, max); err != nil {
+				return err
+			}
+			if err := checkVisible(name, s); err != nil {
 				return err
 			}
 			if extra != nil {

@@ -2,6 +2,7 @@ package usersvc_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -300,6 +301,56 @@ func TestManyUnknownKeys(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("no answer in 10 s")
+		}
+	})
+}
+
+// TestSameLookingText: emails and names are stored in Unicode NFC, so the
+// decomposed spelling of an address is the same account as the composed
+// one (and signs in); invisible and bidirectional control characters are
+// refused in emails and names; a look-alike from another script is
+// another address (documented in EmailKey).
+func TestSameLookingText(t *testing.T) {
+	const composed, decomposed = "jos\u00e9@example.com", "jose\u0301@example.com"
+	doc := func(name, email string) map[string]any {
+		return map[string]any{"name": name, "email": email, "country": "ES", "timeZone": "UTC", "password": "a long passphrase"}
+	}
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		admin := as(t, e, e.AdminToken)
+		u, err := e.Svc.CreateUser(admin, doc("Jose\u0301", decomposed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Email != composed || u.Name != "Jos\u00e9" {
+			t.Fatalf("stored %q %q, want the NFC forms", u.Email, u.Name)
+		}
+		if _, err := e.Svc.CreateUser(admin, doc("Other", composed)); codeOf(err) != usersvc.EConflict {
+			t.Fatalf("the composed spelling: %v, want a conflict with the decomposed one", err)
+		}
+		if _, err := e.Svc.Login(usersvc.WithClientAddr(context.Background(), "192.0.2.1"), decomposed, "a long passphrase"); err != nil {
+			t.Fatalf("sign-in with the decomposed spelling: %v", err)
+		}
+		for _, tc := range []struct{ name, email, field string }{
+			{"Zero Width", "ali\u200bce@example.com", "email"},
+			{"BOM", "\ufeffbob2@example.com", "email"},
+			{"Joiner", "a\u200db@example.com", "email"},
+			{"Evil\u202egnp.exe", "evil@example.com", "name"},
+			{"Isolate \u2066x\u2069", "iso@example.com", "name"},
+			{"New\nline", "nl@example.com", "name"},
+			{"Hidden\u200b", "hidden@example.com", "name"},
+		} {
+			_, err := e.Svc.CreateUser(admin, doc(tc.name, tc.email))
+			var ue *usersvc.Error
+			if !errors.As(err, &ue) || ue.Code != usersvc.EInvalid || ue.Field != tc.field {
+				t.Errorf("%q %q: %v, want invalid %s", tc.name, tc.email, err, tc.field)
+			}
+		}
+		// Allowed: the joiners names need, and another script's look-alike.
+		for _, d := range []map[string]any{doc("\U0001F468\u200d\U0001F469\u200d\U0001F467 Family", "family@example.com"), doc("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "fa@example.com"), doc("Cyrillic", "\u0430lice@example.com")} {
+			if _, err := e.Svc.CreateUser(admin, d); err != nil {
+				t.Errorf("%v: %v", d, err)
+			}
 		}
 	})
 }

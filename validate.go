@@ -6,7 +6,10 @@ import (
 	"sync"
 	"time"
 	_ "time/tzdata" // IANA zones work on machines without system tzdata
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Length limits, in characters (runes) unless said otherwise.
@@ -68,8 +71,38 @@ func ValidateEmail(s string) error {
 	return nil
 }
 
-// EmailKey is the form emails are compared in: unique case-insensitively.
-func EmailKey(email string) string { return strings.ToLower(email) }
+// EmailKey is the form emails are compared in: unique case-insensitively,
+// after Unicode normalization (NFC), so the composed and decomposed
+// spellings of "é" are one address. Characters that merely look alike
+// (Latin "a" and Cyrillic "а") are different characters and so different
+// addresses; invisible and bidirectional control characters are refused
+// in emails (checkVisible), so two addresses cannot differ by one.
+func EmailKey(email string) string { return strings.ToLower(nfc(email)) }
+
+// nfc is s in Unicode normalization form C; text that is not UTF-8 is
+// left as it is (checkText refuses it).
+func nfc(s string) string {
+	if !utf8.ValidString(s) || norm.NFC.IsNormalString(s) {
+		return s
+	}
+	return norm.NFC.String(s)
+}
+
+// checkVisible refuses, in the required text fields (name, email, country,
+// time zone), control characters and invisible format characters
+// (Unicode Cf: zero-width spaces, bidirectional overrides and isolates,
+// the byte-order mark): text that shows the same but compares different,
+// or shows in another order than it is stored (U+202E). Zero-width
+// joiner and non-joiner stay allowed outside emails: names in Persian,
+// Indic scripts and emoji sequences need them.
+func checkVisible(field, s string) error {
+	for _, r := range s {
+		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) && (field == "email" || r != '\u200c' && r != '\u200d') {
+			return FieldErrorf(EInvalid, field, "Field %q must not contain control or invisible characters (U+%04X).", field, r)
+		}
+	}
+	return nil
+}
 
 // Validate checks every rule a stored user must satisfy: each field's own
 // rules (the field table's checks), in document order.

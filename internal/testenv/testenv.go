@@ -138,7 +138,18 @@ func NewSchema(t testing.TB, base string) string {
 	}
 	t.Cleanup(func() {
 		defer admin.Close()
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+		// Dropping takes a lock on every object of the schema; with other
+		// tests' schemas dropped beside it (test binaries run in parallel)
+		// PostgreSQL now and then picks the drop as a deadlock victim.
+		// It is retried: what the test checked is decided by then.
+		var err error
+		for attempt := range 5 {
+			if _, err = admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err == nil || !strings.Contains(err.Error(), "40P01") {
+				break
+			}
+			time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
+		}
+		if err != nil {
 			t.Errorf("dropping schema %s: %v", schema, err)
 		}
 	})
