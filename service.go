@@ -27,6 +27,7 @@ type Service struct {
 
 	auth      *authCache
 	feed      *feed
+	sockets   *sockets
 	dummyOnce sync.Once
 	dummyHash []byte
 }
@@ -36,7 +37,7 @@ func NewService(s Store) *Service {
 	return &Service{
 		Store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute,
 		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: newStoreThrottle(s),
-		Meter: NewMeter(s), auth: newAuthCache(time.Second), feed: newFeed(),
+		Meter: NewMeter(s), auth: newAuthCache(time.Second), feed: newFeed(), sockets: newSockets(),
 	}
 }
 

@@ -80,7 +80,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 		logger.ErrorContext(ctx, "panic in resolver", "panic", p)
 		return usersvc.Errorf(usersvc.EInternal, "Internal server error.")
 	})
-	srv.AroundOperations(limitSubscriptions)
+	srv.AroundOperations(limitSubscriptions(present))
 	if opts.OnOperation != nil {
 		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 			name := ""

@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"usersvc"
 )
@@ -50,7 +51,7 @@ var errInitTimeout = errors.New("connection initialisation timeout")
 // websocketTransport is gqlgen's WebSocket transport with the service's
 // authentication, origin check, limits and keepalive.
 func websocketTransport(svc *usersvc.Service, origins []string) graphql.Transport {
-	return guardedTransport{transport.Websocket{
+	return guardedTransport{svc: svc, Websocket: transport.Websocket{
 		Implementation: guardedAccept{transport.CoderWebsocketImplementation{AcceptOptions: websocket.AcceptOptions{
 			OriginPatterns: origins, // the CORS origins; same-origin pages and non-browser clients (no Origin) too
 		}}},
@@ -65,9 +66,15 @@ func websocketTransport(svc *usersvc.Service, origins []string) graphql.Transpor
 			if err == nil {
 				err = svc.CheckQuota(p)
 			}
+			code := closeForbidden
+			if sock := socketOf(ctx); err == nil && sock != nil {
+				if err = sock.Init(p); err != nil {
+					code = closeTooMany
+				}
+			}
 			if err != nil {
 				msg := usersvc.ErrorMessage(err, usersvc.LangFrom(ctx))
-				ctx = transport.WithWebsocketCloseCode(ctx, closeForbidden)
+				ctx = transport.WithWebsocketCloseCode(ctx, code)
 				return transport.AppendCloseReason(ctx, clip(msg, 120)), nil, err
 			}
 			ctx = usersvc.WithPrincipal(ctx, p)
@@ -77,8 +84,15 @@ func websocketTransport(svc *usersvc.Service, origins []string) graphql.Transpor
 }
 
 // limitSubscriptions refuses a subscription past the connection's limit,
-// and subscriptions outside a WebSocket connection.
-func limitSubscriptions(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+// past its socket's rate or the caller's daily quota (each subscribe
+// counts as a request), and subscriptions outside a WebSocket connection.
+func limitSubscriptions(present graphql.ErrorPresenterFunc) graphql.OperationMiddleware {
+	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return limitSubscription(ctx, next, present)
+	}
+}
+
+func limitSubscription(ctx context.Context, next graphql.OperationHandler, present graphql.ErrorPresenterFunc) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
 	n, _ := ctx.Value(connSubsKey{}).(*atomic.Int32)
 	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription {
@@ -93,6 +107,11 @@ func limitSubscriptions(ctx context.Context, next graphql.OperationHandler) grap
 	}
 	if n == nil {
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "Subscriptions need a WebSocket connection to /graphql (graphql-transport-ws)."))
+	}
+	if sock, p := socketOf(ctx), usersvc.PrincipalFrom(ctx); sock != nil && p != nil {
+		if err := sock.Subscribe(ctx, p); err != nil {
+			return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{present(ctx, err)}})
+		}
 	}
 	if n.Add(1) > MaxSubscriptionsPerConnection {
 		n.Add(-1)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"usersvc"
 )
 
 // Every socket closes, whatever gqlgen does: gqlgen's transport returns
@@ -22,11 +24,15 @@ import (
 const (
 	closeBadRequest  = 4400
 	closeInitTimeout = 4408
+	closeTooMany     = 4429
 )
 
 // guardedTransport is gqlgen's WebSocket transport, with a guard on each
 // socket.
-type guardedTransport struct{ transport.Websocket }
+type guardedTransport struct {
+	transport.Websocket
+	svc *usersvc.Service
+}
 
 var _ graphql.Transport = guardedTransport{}
 
@@ -40,10 +46,28 @@ type wsGuard struct {
 	initialised bool
 	closed      bool
 	timer       *time.Timer
+	// socket is the connection's account with the service (limits,
+	// metering of subscribe messages).
+	socket *usersvc.Socket
+}
+
+// socketOf is the service's account of the socket ctx belongs to, if any.
+func socketOf(ctx context.Context) *usersvc.Socket {
+	if g, _ := ctx.Value(wsGuardKey{}).(*wsGuard); g != nil {
+		return g.socket
+	}
+	return nil
 }
 
 func (t guardedTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	g := &wsGuard{}
+	sock, err := t.svc.OpenSocket(usersvc.ClientAddr(r.Context()))
+	if err != nil {
+		w.Header().Set("Retry-After", "5")
+		transport.SendErrorf(w, http.StatusTooManyRequests, "%s", usersvc.ErrorMessage(err, usersvc.LangFrom(r.Context())))
+		return
+	}
+	defer sock.Close()
+	g := &wsGuard{socket: sock}
 	t.Websocket.Do(w, r.WithContext(context.WithValue(r.Context(), wsGuardKey{}, g)), exec)
 	g.mu.Lock()
 	if g.timer != nil {
