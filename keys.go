@@ -22,8 +22,11 @@ func apiKeyOf(t *Token) *APIKey {
 // CreateAPIKey makes a new API key for userID (the caller themselves, or
 // anyone for an admin) and returns its secret, shown only this once.
 func (s *Service) CreateAPIKey(ctx context.Context, userID, label string) (string, *APIKey, error) {
-	if label == "" || utf8.RuneCountInString(label) > MaxAPIKeyLabelLen || !utf8.ValidString(label) {
+	if label == "" || utf8.RuneCountInString(label) > MaxAPIKeyLabelLen {
 		return "", nil, FieldErrorf(EInvalid, "label", "An API key needs a label of 1 to %d characters.", MaxAPIKeyLabelLen)
+	}
+	if err := checkText("label", label, MaxAPIKeyLabelLen); err != nil {
+		return "", nil, err // the text rule of every field: a NUL was a 500 on PostgreSQL
 	}
 	secret, err := newSecret(APIKeyPrefix)
 	if err != nil {
@@ -123,6 +126,9 @@ func (s *Service) APIKeys(ctx context.Context, userID string) ([]APIKey, error) 
 func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl time.Duration) (string, error) {
 	if ttl < 0 {
 		return "", Errorf(EInvalid, "Token lifetime must be positive.")
+	}
+	if err := checkText("label", label, MaxAPIKeyLabelLen); err != nil {
+		return "", err
 	}
 	secret, err := newSecret(TokenPrefix)
 	if err != nil {

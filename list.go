@@ -66,7 +66,14 @@ func decodeCursor(s string) (*Cursor, error) {
 	if !ok || err != nil || !possibleID(id) {
 		return nil, bad
 	}
-	return &Cursor{Creation: time.UnixMicro(micros).UTC(), ID: id}, nil
+	// A legal position is a time both databases store: years 1 to 9999
+	// (PostgreSQL refused a time before 4713 BC with a 500; SQLite
+	// compared a year-10000 text wrongly and restarted the list).
+	at := time.UnixMicro(micros).UTC()
+	if at.Year() < 1 || at.Year() > 9999 {
+		return nil, bad
+	}
+	return &Cursor{Creation: at, ID: id}, nil
 }
 
 // ListUsers answers a page of users in a stable order (creation, then id;

@@ -1,12 +1,14 @@
 package rest_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"usersvc"
 	"usersvc/internal/httpbody"
 	"usersvc/internal/testenv"
 	"usersvc/jsonpatch"
@@ -44,6 +46,8 @@ func TestIdsThatCannotExist(t *testing.T) {
 func TestBadFilterValues(t *testing.T) {
 	nulCursor := base64.RawURLEncoding.EncodeToString([]byte("1780315200000000:usr-\x00"))
 	badCursor := base64.RawURLEncoding.EncodeToString([]byte("1780315200000000:usr-\xc0\xae"))
+	ancient := base64.RawURLEncoding.EncodeToString([]byte("-210000000000000000:usr-a")) // before 4713 BC
+	future := base64.RawURLEncoding.EncodeToString([]byte("253402300800000000:usr-a"))   // year 10000
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		for _, tc := range []struct{ query, field, message string }{
@@ -58,6 +62,8 @@ func TestBadFilterValues(t *testing.T) {
 			{"role=owner", "role", `Field "role" must be "user" or "admin".`},
 			{"cursor=" + nulCursor, "after", "Invalid cursor."},
 			{"cursor=" + badCursor, "after", "Invalid cursor."},
+			{"cursor=" + ancient, "after", "Invalid cursor."},
+			{"cursor=" + future, "after", "Invalid cursor."},
 		} {
 			for _, token := range []string{e.AdminToken, e.AliceToken} {
 				r := e.Do(t, "GET", "/api/users?"+tc.query, token, "")
@@ -176,6 +182,27 @@ func TestBodiesOfManyUnknownKeys(t *testing.T) {
 					t.Fatalf("%s %s: no answer in 10 s", tc.method, tc.path)
 				}
 			}
+		}
+	})
+}
+
+// TestLabelsAreText: an API key's label (and an operator token's) follows
+// the text rule of every field: a NUL is 400 on both databases (it was a
+// 500 on PostgreSQL and stored on SQLite).
+func TestLabelsAreText(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		for _, label := range []string{`a\u0000b`, `\u0000`} {
+			r := e.Do(t, "POST", path(e.Alice)+"/apiKeys", e.AliceToken, `{"label":"`+label+`"}`)
+			if r.Status != 400 || r.JSON["field"] != "label" {
+				t.Errorf("label %s: %d %s", label, r.Status, r.Body)
+			}
+		}
+		if _, err := e.Svc.CreateToken(usersvc.SystemContext(context.Background()), e.Alice.ID, "op\x00", 0); usersvc.ErrorCode(err) != usersvc.EInvalid {
+			t.Errorf("operator token label with a NUL: %v", err)
+		}
+		if r := e.Do(t, "GET", path(e.Alice)+"/apiKeys", e.AliceToken, ""); strings.Contains(string(r.Body), `\u0000`) {
+			t.Errorf("a NUL label was stored: %s", r.Body)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -92,6 +93,9 @@ func TestMetrics(t *testing.T) {
 		testenv.Do(t, h, "GET", "/api/users/"+e.Alice.ID, e.AliceToken, "")
 		testenv.Do(t, h, "GET", "/api/users/usr-nope", e.AliceToken, "")
 		testenv.Do(t, h, "POST", "/graphql", e.AliceToken, `{"query":"query Mine { me { id } }"}`)
+		for i := range 3 { // not signed in: no series of their own
+			testenv.Do(t, h, "POST", "/graphql", "", fmt.Sprintf(`{"query":"mutation Flood%d { login(email: \"x@example.com\", password: \"wrong password\") { token } }"}`, i))
+		}
 		if err := e.Svc.Flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -115,6 +119,9 @@ func TestMetrics(t *testing.T) {
 		}
 		if strings.Contains(body, e.Alice.ID) {
 			t.Error("a user id became a label")
+		}
+		if strings.Contains(body, `operation="Flood`) || !strings.Contains(body, `usersvc_graphql_operations_total{operation="anonymous"} 3`) {
+			t.Error("operations of callers not signed in named their own series")
 		}
 	})
 }
