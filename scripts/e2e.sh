@@ -41,6 +41,7 @@ fi
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 go build -o "$work/usersvc" ./cmd/usersvc
+mkdir -p "$work/db"
 USERSVC_DATABASE_URL="$work/db/usersvc.db" USERSVC_ADDR="127.0.0.1:$port" \
   "$work/usersvc" serve >"$work/stdout" 2>"$work/stderr" &
 pid=$!

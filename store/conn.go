@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -119,6 +120,9 @@ type slotKey struct{}
 type connSlot struct{ c net.Conn }
 
 func newConnector(url string) (*connector, error) {
+	if scheme, rest, ok := strings.Cut(url, "://"); ok && IsPostgresURL(url) {
+		url = strings.ToLower(scheme) + "://" + rest // lib/pq knows the scheme in lower case only
+	}
 	c, err := pq.NewConnector(url)
 	if err != nil {
 		return nil, err

@@ -47,9 +47,26 @@ type Store struct {
 
 var _ usersvc.Store = (*Store)(nil)
 
-// IsPostgresURL reports whether url selects PostgreSQL.
+// IsPostgresURL reports whether url selects PostgreSQL: a postgres:// or
+// postgresql:// URL, the scheme in any case (PostgreSQL:// too).
 func IsPostgresURL(url string) bool {
-	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+	scheme, _, ok := strings.Cut(url, "://")
+	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
+}
+
+// CheckURL refuses a database URL that selects neither database plainly:
+// any other scheme (postgress://, pg://, mysql://) would otherwise have
+// named a SQLite file, and a server started on a new empty database, with
+// a new admin, on a typo.
+func CheckURL(url string) error {
+	if IsPostgresURL(url) {
+		return nil
+	}
+	path := strings.TrimPrefix(url, "sqlite:")
+	if scheme, _, ok := strings.Cut(url, "://"); ok && !strings.EqualFold(scheme, "sqlite") || strings.TrimSpace(path) == "" {
+		return fmt.Errorf("%q is neither a postgres:// (or postgresql://) URL nor a SQLite file path", url)
+	}
+	return nil
 }
 
 // Options tune the connection pool.
@@ -66,6 +83,10 @@ type Options struct {
 	// (pgbouncer pool_mode=transaction), where a prepared statement may
 	// not exist on the next transaction's server connection.
 	NoPrepare bool
+	// CreateDir lets Open create a SQLite file's missing folder (the
+	// default database's data/); otherwise the folder must exist, so a
+	// mistyped path is an error rather than a new empty database.
+	CreateDir bool
 	// ListenURL, when set, is the PostgreSQL URL the change log's follower
 	// (its LISTEN, reads and announcements) uses instead of the main one: LISTEN needs a session
 	// of its own, which a pooler in transaction mode does not keep.
@@ -81,6 +102,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		err error
 		d   string
 	)
+	if err := CheckURL(url); err != nil {
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
 	if IsPostgresURL(url) {
 		d = dialect.Postgres
 		conn, err := newConnector(url)
@@ -102,8 +126,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 			return nil, errors.New("database URL: empty SQLite path")
 		}
 		if dir := filepath.Dir(path); dir != "." {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, fmt.Errorf("database directory: %w", err)
+			if opts.CreateDir {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return nil, fmt.Errorf("database directory: %w", err)
+				}
+			} else if fi, err := os.Stat(dir); err != nil {
+				return nil, fmt.Errorf("database directory %s does not exist (a SQLite database is created only in a folder that does): %w", dir, err)
+			} else if !fi.IsDir() {
+				return nil, fmt.Errorf("database directory %s is not a directory", dir)
 			}
 		}
 		dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"

@@ -3,7 +3,10 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -280,4 +283,40 @@ func namedStatements(t *testing.T, st *store.Store) int {
 		total += n
 	}
 	return total
+}
+
+// TestOpenRefusesWhatIsNotADatabase: a URL of another scheme is an error
+// (it used to name a SQLite file: a typo started an empty database with a
+// new admin), and so is a SQLite file in a folder that does not exist,
+// unless the caller lets Open create it (the default database's data/).
+func TestOpenRefusesWhatIsNotADatabase(t *testing.T) {
+	ctx := context.Background()
+	for _, url := range []string{"postgress://127.0.0.1/x", "pg://127.0.0.1/x", "mysql://x", "sqlite:"} {
+		if st, err := store.Open(ctx, url, store.Options{}); err == nil {
+			st.Close()
+			t.Errorf("%s: opened", url)
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "no", "such", "folder", "u.db")
+	if st, err := store.Open(ctx, missing, store.Options{}); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		if st != nil {
+			st.Close()
+		}
+		t.Fatalf("a file in a missing folder: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); !os.IsNotExist(err) {
+		t.Fatalf("the folder was created: %v", err)
+	}
+	st, err := store.Open(ctx, missing, store.Options{CreateDir: true})
+	if err != nil {
+		t.Fatalf("with CreateDir: %v", err)
+	}
+	st.Close()
+	if base, _ := testenv.PostgresURL(); base != "" {
+		st, err := store.Open(ctx, "PostgreSQL"+strings.TrimPrefix(base, "postgres"), store.Options{})
+		if err != nil || st.Dialect() != "postgres" {
+			t.Fatalf("PostgreSQL:// in capitals: %v", err)
+		}
+		st.Close()
+	}
 }

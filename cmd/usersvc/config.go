@@ -9,7 +9,13 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"usersvc/store"
 )
+
+// defaultDatabaseURL is the SQLite file make run uses; only its folder is
+// created when missing.
+const defaultDatabaseURL = "data/usersvc.db"
 
 // config is everything the process reads from flags and environment.
 type config struct {
@@ -128,8 +134,11 @@ func parseOrigins(v string) ([]string, error) {
 // commonFlags registers the flags every subcommand shares.
 func commonFlags(s *settings, c *config) {
 	fs := s.fs
-	fs.StringVar(&c.DatabaseURL, "database-url", "data/usersvc.db", "postgres:// URL, or a SQLite file path (optionally sqlite:path) [USERSVC_DATABASE_URL]")
+	fs.StringVar(&c.DatabaseURL, "database-url", defaultDatabaseURL, "postgres:// URL, or a SQLite file path (optionally sqlite:path) [USERSVC_DATABASE_URL]")
 	s.bind("database-url", "USERSVC_DATABASE_URL", "must not be empty", func() bool { return strings.TrimSpace(c.DatabaseURL) != "" })
+	s.bind("database-url", "USERSVC_DATABASE_URL", "must be a postgres:// or postgresql:// URL, or a SQLite file path (optionally sqlite:path)", func() bool {
+		return strings.TrimSpace(c.DatabaseURL) == "" || store.CheckURL(c.DatabaseURL) == nil
+	})
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json [USERSVC_LOG_FORMAT]")
 	s.bind("log-format", "USERSVC_LOG_FORMAT", "must be text or json", func() bool { return c.LogFormat == "text" || c.LogFormat == "json" })
 	fs.BoolVar(&c.NoPrepare, "pg-no-prepare", false, "PostgreSQL: send every statement unprepared (behind pgbouncer in transaction mode) [USERSVC_PG_NO_PREPARE=true]")

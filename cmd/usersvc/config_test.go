@@ -50,6 +50,10 @@ func TestEnvPrecedence(t *testing.T) {
 		{"string: flag overrides a bad env", map[string]string{"USERSVC_LOG_FORMAT": "xml"}, []string{"-log-format", "json"}, func(c config) any { return c.LogFormat }, "json", ""},
 		{"string: bad env, no flag", map[string]string{"USERSVC_LOG_FORMAT": "xml"}, nil, nil, nil, "USERSVC_LOG_FORMAT must be text or json"},
 		{"string: empty database url env", map[string]string{"USERSVC_DATABASE_URL": " "}, nil, nil, nil, "USERSVC_DATABASE_URL must not be empty"},
+		{"database url: a misspelt scheme", map[string]string{"USERSVC_DATABASE_URL": "postgress://db/users"}, nil, nil, nil, "USERSVC_DATABASE_URL must be a postgres:// or postgresql:// URL, or a SQLite file path (optionally sqlite:path)"},
+		{"database url: another scheme", nil, []string{"-database-url", "pg://db/users"}, nil, nil, "-database-url must be a postgres:// or postgresql:// URL, or a SQLite file path (optionally sqlite:path)"},
+		{"database url: the scheme in capitals is PostgreSQL", map[string]string{"USERSVC_DATABASE_URL": "PostgreSQL://db/users"}, nil, func(c config) any { return c.DatabaseURL }, "PostgreSQL://db/users", ""},
+		{"database url: a SQLite path", nil, []string{"-database-url", "sqlite:/var/lib/usersvc/u.db"}, func(c config) any { return c.DatabaseURL }, "sqlite:/var/lib/usersvc/u.db", ""},
 		{"string: flag wins over a good env", map[string]string{"USERSVC_ADDR": ":1"}, []string{"-addr", ":2"}, func(c config) any { return c.Addr }, ":2", ""},
 		{"string: env", map[string]string{"USERSVC_ADDR": ":1"}, nil, func(c config) any { return c.Addr }, ":1", ""},
 

@@ -75,7 +75,7 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 
 // open connects and migrates.
 func open(ctx context.Context, c *config) (*store.Store, error) {
-	st, err := store.Open(ctx, c.DatabaseURL, store.Options{NoPrepare: c.NoPrepare, ListenURL: c.ListenURL, MaxOpenConns: c.MaxConns})
+	st, err := store.Open(ctx, c.DatabaseURL, store.Options{NoPrepare: c.NoPrepare, ListenURL: c.ListenURL, MaxOpenConns: c.MaxConns, CreateDir: c.DatabaseURL == defaultDatabaseURL})
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func migrate(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := s.parse(args); err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, c.DatabaseURL, store.Options{})
+	st, err := store.Open(ctx, c.DatabaseURL, store.Options{CreateDir: c.DatabaseURL == defaultDatabaseURL})
 	if err != nil {
 		return err
 	}
