@@ -147,17 +147,19 @@ func (m *Meter) Flush(ctx context.Context) error {
 	}
 	// Users remembered but not written: read their stored counts again,
 	// which other processes may have moved.
-	type stale struct{ user, day string }
-	var refresh []stale
+	var refresh []UsageKey
 	m.mu.Lock()
 	for user, e := range m.entries {
 		if !flushed[user] {
-			refresh = append(refresh, stale{user, e.day})
+			refresh = append(refresh, UsageKey{UserID: user, Day: e.day})
 		}
 	}
 	m.mu.Unlock()
-	for _, r := range refresh {
-		stored, err := m.store.UsageCounts(ctx, r.user, r.day)
+	for batch := range slices.Chunk(refresh, maxFlushBatch) {
+		stored, err := m.store.UsageCountsOf(ctx, batch)
+		if err == nil && len(stored) != len(batch) {
+			err = fmt.Errorf("usage store answered %d counts for %d users", len(stored), len(batch))
+		}
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -165,8 +167,10 @@ func (m *Meter) Flush(ctx context.Context) error {
 			continue
 		}
 		m.mu.Lock()
-		if e := m.entries[r.user]; e != nil && e.day == r.day { // stored never includes what is pending here
-			e.baseTotal, e.baseDaily = stored.Total, stored.Daily
+		for i, r := range batch {
+			if e := m.entries[r.UserID]; e != nil && e.day == r.Day { // stored never includes what is pending here
+				e.baseTotal, e.baseDaily = stored[i].Total, stored[i].Daily
+			}
 		}
 		m.mu.Unlock()
 	}

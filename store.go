@@ -89,6 +89,9 @@ type UsageStore interface {
 	// UsageCounts reads userID's stored counts: all time, and on day (the
 	// caller's local date, YYYY-MM-DD).
 	UsageCounts(ctx context.Context, userID, day string) (Usage, error)
+	// UsageCountsOf reads, in one statement, the stored counts of each
+	// key's user (all time, and on the key's day), in the keys' order.
+	UsageCountsOf(ctx context.Context, keys []UsageKey) ([]Usage, error)
 	// AddUsages adds each delta to its user's all-time count and to the
 	// count of its day, all at once (one statement), and returns, for
 	// each delta in order, both counts after (others' additions
@@ -96,6 +99,9 @@ type UsageStore interface {
 	// count.
 	AddUsages(ctx context.Context, deltas []UsageDelta) ([]Usage, error)
 }
+
+// UsageKey names a user's counts on a day (YYYY-MM-DD).
+type UsageKey struct{ UserID, Day string }
 
 // UsageDelta is N more requests of UserID on Day (YYYY-MM-DD).
 type UsageDelta struct {

@@ -115,3 +115,66 @@ func (s *Store) AddUsages(ctx context.Context, deltas []usersvc.UsageDelta) (_ [
 	}
 	return out, nil
 }
+
+// usageCountsOfSQL reads the rows of many users on a few days in one
+// statement whose text does not depend on how many.
+var usageCountsOfSQL = map[string]string{
+	dialect.Postgres: `SELECT user_id, day, count FROM usages WHERE user_id = ANY($1::text[]) AND day = ANY($2::text[])`,
+	dialect.SQLite:   `SELECT user_id, day, count FROM usages WHERE user_id IN (SELECT value FROM json_each(?1)) AND day IN (SELECT value FROM json_each(?2))`,
+}
+
+// UsageCountsOf implements usersvc.UsageStore: one read of every key's
+// all-time and day rows (users' rows on the other keys' days come along
+// and are dropped).
+func (s *Store) UsageCountsOf(ctx context.Context, keys []usersvc.UsageKey) (_ []usersvc.Usage, err error) {
+	defer internal(&err)
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	users, days := make([]string, 0, len(keys)), []string{totalDay}
+	seenDay := map[string]bool{totalDay: true}
+	for _, k := range keys {
+		users = append(users, k.UserID)
+		if !seenDay[k.Day] {
+			seenDay[k.Day] = true
+			days = append(days, k.Day)
+		}
+	}
+	var args []any
+	if s.dialect == dialect.Postgres {
+		args = []any{pq.Array(users), pq.Array(days)}
+	} else {
+		u, err := json.Marshal(users)
+		if err != nil {
+			return nil, err
+		}
+		d, err := json.Marshal(days)
+		if err != nil {
+			return nil, err
+		}
+		args = []any{string(u), string(d)}
+	}
+	rows, err := s.query(ctx, usageCountsOfSQL[s.dialect], args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type key struct{ user, day string }
+	counts := map[key]int64{}
+	for rows.Next() {
+		var k key
+		var n int64
+		if err := rows.Scan(&k.user, &k.day, &n); err != nil {
+			return nil, err
+		}
+		counts[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]usersvc.Usage, len(keys))
+	for i, k := range keys {
+		out[i] = usersvc.Usage{Total: counts[key{k.UserID, totalDay}], Daily: counts[key{k.UserID, k.Day}]}
+	}
+	return out, nil
+}

@@ -37,6 +37,10 @@ func TestAddUsages(t *testing.T) {
 		if u, err := s.UsageCounts(ctx, "usr-a", "2026-06-02"); err != nil || u != (usersvc.Usage{Total: 6, Daily: 2}) {
 			t.Fatalf("stored: %v %v, want {6 2}", u, err)
 		}
+		many, err := s.UsageCountsOf(ctx, []usersvc.UsageKey{{UserID: "usr-b", Day: "2026-06-01"}, {UserID: "usr-a", Day: "2026-06-02"}, {UserID: "usr-none", Day: "2026-06-01"}, {UserID: "usr-a", Day: "2026-06-01"}})
+		if want := []usersvc.Usage{{Total: 5, Daily: 5}, {Total: 6, Daily: 2}, {}, {Total: 6, Daily: 4}}; err != nil || fmt.Sprint(many) != fmt.Sprint(want) {
+			t.Fatalf("UsageCountsOf: %v %v, want %v", many, err, want)
+		}
 		for _, bad := range []usersvc.UsageDelta{{UserID: "usr-a", Day: "2026-06-01", N: 0}, {UserID: "usr-a", Day: "total", N: 1}} {
 			if _, err := s.AddUsages(ctx, []usersvc.UsageDelta{bad}); usersvc.ErrorCode(err) != usersvc.EInternal {
 				t.Errorf("%+v: %v, want refused", bad, err)
