@@ -132,6 +132,9 @@ func TestSignInThrottled(t *testing.T) {
 		{"nineteen do not", many(19, "192.0.2.1"), 0, "alice@192.0.2.1", time.Minute, "", 0},
 		{"an account guessed from five addresses slows those addresses", spread(5), 0, "alice@192.0.2.13", 0, usersvc.ERateLimited, 1},
 		{"but not an address that has not failed", spread(5), 0, "alice@192.0.2.99", 0, "", 0},
+		{"twenty failures from one IPv6 /64, each from its own address, block the /64", rotating(20, "2001:db8:0:1::%x"), 0, "alice@2001:db8:0:1:ffff::1", time.Minute, usersvc.ERateLimited, 840},
+		{"but not the next /64", rotating(20, "2001:db8:0:1::%x"), 0, "alice@2001:db8:0:2::1", time.Minute, "", 0},
+		{"IPv4 addresses still count one by one", rotating(20, "192.0.2.%d"), 0, "alice@192.0.2.100", time.Minute, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
@@ -198,6 +201,16 @@ func spread(n int) []string {
 	out := make([]string, n)
 	for i := range out {
 		out[i] = fmt.Sprintf("alice@192.0.2.%d", 10+i)
+	}
+	return out
+}
+
+// rotating is n failures of n different unknown accounts, failure i from
+// the address format fills with i+1.
+func rotating(n int, format string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("nobody%d@"+format, i, i+1)
 	}
 	return out
 }

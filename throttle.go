@@ -2,6 +2,7 @@ package usersvc
 
 import (
 	"context"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -109,7 +110,24 @@ func (t *Throttle) log() FailureLog {
 
 // throttleKeys are an attempt's keys: pair, address, account.
 func throttleKeys(account, addr string) []string {
+	addr = addressBlock(addr)
 	return []string{"pair:" + account + "\x1f" + addr, "addr:" + addr, "acct:" + account}
+}
+
+// addressBlock is the part of a client address the throttle counts by:
+// an IPv4 address whole, an IPv6 address by its /64 (one subscriber's
+// usual allocation: an attacker rotating through 2^64 addresses is one
+// key, not 2^64 keys with rows each).
+func addressBlock(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Unmap().Is4() {
+		return addr
+	}
+	p, err := ip.WithZone("").Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
 }
 
 // blockedUntil is when a key with limit failures in the window may try again.
