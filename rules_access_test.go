@@ -294,3 +294,48 @@ func TestDailyQuota(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionsAreBounded: a user keeps at most MaxSessionsPerUser live
+// sign-in sessions (the oldest end when a new one starts), and a sign-in
+// deletes tokens that expired over a day before.
+func TestSessionsAreBounded(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		const pw = "alice passphrase"
+		if _, err := e.Svc.PatchUser(as(t, e, e.AliceToken), e.Alice.ID, generic(t, `[{"op":"add","path":"/password","value":"`+pw+`"}]`), nil); err != nil {
+			t.Fatal(err)
+		}
+		sys := usersvc.SystemContext(context.Background())
+		shortLived, err := e.Svc.CreateToken(sys, e.Bob.ID, "short", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		from := usersvc.WithClientAddr(context.Background(), "192.0.2.1")
+		var sessions []string
+		for range 50 + 2 {
+			s, err := e.Svc.Login(from, "alice@example.com", pw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sessions = append(sessions, s.Token)
+		}
+		for i, s := range sessions {
+			_, err := e.Svc.Authenticate(context.Background(), "Bearer "+s)
+			if live := err == nil; live != (i >= 2) {
+				t.Errorf("session %d of %d: live %v (%v)", i+1, len(sessions), live, err)
+			}
+		}
+		if usersvc.MaxSessionsPerUser != 50 {
+			t.Fatalf("MaxSessionsPerUser is %d; this test says 50", usersvc.MaxSessionsPerUser)
+		}
+		// Bob's token expired an hour after it was made; a day later, the
+		// next sign-in deletes its row.
+		e.Clock.Advance(26 * time.Hour)
+		if _, err := e.Svc.Login(from, "alice@example.com", pw); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Store.TokenByHash(context.Background(), usersvc.HashToken(shortLived)); usersvc.ErrorCode(err) != usersvc.ENotFound {
+			t.Fatalf("the token expired a day ago: %v, want deleted", err)
+		}
+	})
+}

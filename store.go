@@ -68,6 +68,11 @@ type UserSave struct {
 	// Session.Created; otherwise SaveUser fails with ENotFound and saves
 	// nothing.
 	Session *Token
+	// KeepSessions, with Session, is how many of the user's live sessions
+	// (Session included) stay: the oldest beyond it are revoked with the
+	// change. Expired tokens (a bounded number each time) are deleted
+	// with it too.
+	KeepSessions int
 }
 
 // TokenStore keeps bearer tokens: operator tokens, sessions, API keys.

@@ -113,6 +113,11 @@ func edited(changed []string, passwordChanged bool) bool {
 	return passwordChanged
 }
 
+// MaxSessionsPerUser is how many live sign-in sessions a user keeps: a
+// sign-in past it revokes the oldest (every sign-in made a session that
+// nothing ever removed).
+const MaxSessionsPerUser = 50
+
 // Write attempts.
 const (
 	// optimisticAttempts is how many times a write decides on a read
@@ -156,8 +161,10 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 			return nil, err
 		}
 		switch {
-		case a.saved && a.endedSessions:
-			s.committed(id, nil) // the sessions' entries go with the user's
+		case a.saved && (a.endedSessions || a.newSession):
+			// The sessions' entries go with the user's (a new session may
+			// have revoked the oldest).
+			s.committed(id, nil)
 			return a.user, nil
 		case a.saved:
 			s.committed(id, a.user)
@@ -186,6 +193,7 @@ type attemptResult struct {
 	user          *User
 	saved         bool
 	endedSessions bool
+	newSession    bool
 	password      *passwordDecision
 }
 
@@ -240,7 +248,7 @@ func (s *Service) attempt(ctx context.Context, st Store, actor *User, id string,
 	if err != nil || !saved {
 		return retry, err
 	}
-	return attemptResult{user: o.after, saved: true, endedSessions: o.endSessions}, nil
+	return attemptResult{user: o.after, saved: true, endedSessions: o.endSessions, newSession: o.session != nil}, nil
 }
 
 // fetch is the user a write starts from: when useCached, and the caller
@@ -269,7 +277,7 @@ func (s *Service) save(ctx context.Context, st Store, actor *User, action string
 	after.Version = before.Version + 1
 	now := s.now()
 	w := &UserSave{User: after, Version: before.Version, Entry: s.entry(ctx, actor.ID, after.ID, action, o.patch),
-		EndSessions: o.endSessions, Session: o.session}
+		EndSessions: o.endSessions, Session: o.session, KeepSessions: MaxSessionsPerUser}
 	if !o.lastAdmin && o.apiKey == nil {
 		return st.SaveUser(ctx, w)
 	}

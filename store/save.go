@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"usersvc"
+	"usersvc/ent"
 	"usersvc/ent/token"
 )
 
@@ -53,6 +54,9 @@ func (s *Store) SaveUser(ctx context.Context, w *usersvc.UserSave) (saved bool, 
 		}
 		if w.Session != nil {
 			if err := t.CreateToken(ctx, w.Session); err != nil {
+				return err
+			}
+			if err := t.trimSessions(ctx, w.User.ID, w.KeepSessions, w.Session.Created); err != nil {
 				return err
 			}
 		}
@@ -112,6 +116,32 @@ func (s *Store) revokeSessions(ctx context.Context, userID string) error {
 	_, err := s.c().Token.Update().
 		Where(token.UserID(userID), token.KindEQ(token.KindSession), token.Revoked(false)).
 		SetRevoked(true).Save(ctx)
+	return err
+}
+
+// trimSessions revokes userID's live sessions beyond the newest keep (keep
+// 0: no cap), and deletes up to 100 tokens of anyone that expired over a
+// day before now (an expired token is refused anyway; the row only grew
+// the table).
+func (s *Store) trimSessions(ctx context.Context, userID string, keep int, now time.Time) error {
+	if keep > 0 {
+		old, err := s.c().Token.Query().
+			Where(token.UserID(userID), token.KindEQ(token.KindSession), token.Revoked(false)).
+			Order(ent.Desc(token.FieldID)).Offset(keep).IDs(ctx)
+		if err != nil {
+			return err
+		}
+		if len(old) > 0 {
+			if _, err := s.c().Token.Update().Where(token.IDIn(old...)).SetRevoked(true).Save(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	expired, err := s.c().Token.Query().Where(token.ExpiresAtLT(now.Add(-24 * time.Hour))).Limit(100).IDs(ctx)
+	if err != nil || len(expired) == 0 {
+		return err
+	}
+	_, err = s.c().Token.Delete().Where(token.IDIn(expired...)).Exec(ctx)
 	return err
 }
 
