@@ -2,26 +2,31 @@ package graph
 
 import (
 	"context"
-	"reflect"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"usersvc/graph/model"
 )
 
 // complexityLimit is gqlgen's extension.FixedComplexityLimit with the
-// computed complexity remembered per query text and operation name: the
-// same answer (the ComplexityLimit stats, the COMPLEXITY_LIMIT_EXCEEDED
-// error) without walking the operation on every request. It is used only
-// when no field has a complexity function (staticComplexity), so that the
-// complexity depends on the operation alone, never on variables.
+// computed complexity remembered per query text, operation name and
+// variables (the page sizes may come from variables): the same answer
+// (the ComplexityLimit stats, the COMPLEXITY_LIMIT_EXCEEDED error) without
+// walking the operation on every request. Subscriptions have a lower
+// limit of their own: their selection runs again for every change.
 type complexityLimit struct {
-	limit int
-	es    graphql.ExecutableSchema
-	cache *lru.LRU[int]
+	limit, subscriptionLimit int
+	es                       graphql.ExecutableSchema
+	cache                    *lru.LRU[int]
 }
 
 var _ interface {
@@ -39,48 +44,65 @@ func (c *complexityLimit) Validate(schema graphql.ExecutableSchema) error {
 }
 
 func (c *complexityLimit) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
-	key := opCtx.RawQuery
-	if opCtx.OperationName != "" {
-		// A query's text cannot hold a NUL (gqlparser refuses it), so
-		// the key is unambiguous.
-		key += "\x00" + opCtx.OperationName
+	// A query's text cannot hold a NUL (gqlparser refuses it), so the
+	// key is unambiguous; the variables go in as a digest of their JSON
+	// (object keys sorted), since a page size may come from them.
+	key := opCtx.RawQuery + "\x00" + opCtx.OperationName
+	if len(opCtx.Variables) > 0 {
+		b, err := json.Marshal(opCtx.Variables)
+		if err != nil {
+			b = []byte(fmt.Sprint(opCtx.Variables))
+		}
+		sum := sha256.Sum256(b)
+		key += "\x00" + string(sum[:])
+	}
+	op := opCtx.Doc.Operations.ForName(opCtx.OperationName)
+	limit := c.limit
+	if op != nil && op.Operation == ast.Subscription {
+		limit = c.subscriptionLimit
 	}
 	n, ok := c.cache.Get(ctx, key)
 	if !ok {
-		op := opCtx.Doc.Operations.ForName(opCtx.OperationName)
 		n = complexity.Calculate(ctx, c.es, op, opCtx.Variables)
 		c.cache.Add(ctx, key, n)
 	}
-	opCtx.Stats.SetExtension(c.ExtensionName(), &extension.ComplexityStats{Complexity: n, ComplexityLimit: c.limit})
-	if n > c.limit {
-		err := gqlerror.Errorf("operation has complexity %d, which exceeds the limit of %d", n, c.limit)
+	opCtx.Stats.SetExtension(c.ExtensionName(), &extension.ComplexityStats{Complexity: n, ComplexityLimit: limit})
+	if n > limit {
+		err := gqlerror.Errorf("operation has complexity %d, which exceeds the limit of %d", n, limit)
 		errcode.Set(err, "COMPLEXITY_LIMIT_EXCEEDED")
 		return err
 	}
 	return nil
 }
 
-// staticComplexity reports whether c sets no complexity function, so that
-// every field costs gqlgen's default (1 plus its children) whatever its
-// arguments.
-func staticComplexity(c ComplexityRoot) bool {
-	v := reflect.ValueOf(c)
-	for i := range v.NumField() {
-		obj := v.Field(i)
-		for j := range obj.NumField() {
-			if !obj.Field(j).IsNil() {
-				return false
-			}
-		}
+// pageCost is what a list field costs: its own 1 plus, for each item a
+// page may hold, its children's cost. first is the page size asked for
+// (nil: the default 50; outside 1 to 100 the resolver refuses it, and it
+// costs as the nearest bound here).
+func pageCost(childComplexity int, first *int64) int {
+	n := int64(50)
+	if first != nil {
+		n = min(max(*first, 1), 100)
 	}
-	return true
+	return 1 + int(n)*childComplexity
 }
 
-// complexityExtension is the complexity limit for cfg: cached when
-// staticComplexity allows it, gqlgen's own otherwise.
-func complexityExtension(cfg Config, limit int) graphql.HandlerExtension {
-	if staticComplexity(cfg.Complexity) {
-		return &complexityLimit{limit: limit, cache: lru.New[int](1000)}
+// withComplexity sets the cost of every paged list in cfg: a page of
+// first items costs first times an item (gqlgen's default counted one
+// item: 99 aliased history(first: 100) cost as 99 entries, and answered
+// 21 MB).
+func withComplexity(cfg Config) Config {
+	cfg.Complexity.Query.Users = func(child int, first *int64, _ *string, _ *model.UserWhereInput, _ *model.UserOrder) int {
+		return pageCost(child, first)
 	}
-	return extension.FixedComplexityLimit(limit)
+	cfg.Complexity.User.History = func(child int, first *int64, _ *string) int {
+		return pageCost(child, first)
+	}
+	return cfg
+}
+
+// complexityExtension is the complexity limit for cfg, remembered per
+// operation and variables; subscriptions get subscriptionLimit.
+func complexityExtension(limit, subscriptionLimit int) graphql.HandlerExtension {
+	return &complexityLimit{limit: limit, subscriptionLimit: subscriptionLimit, cache: lru.New[int](1000)}
 }

@@ -29,7 +29,8 @@ import (
 type Options struct {
 	// Introspection enables schema introspection (on by default in cmd).
 	Introspection bool
-	// ComplexityLimit caps a query's complexity (default 500).
+	// ComplexityLimit caps a query's complexity (default 10,000; a paged
+	// list costs its page size times an item, see withComplexity).
 	ComplexityLimit int
 	// TokenLimit caps the number of lexer tokens in a query (default 5000).
 	TokenLimit int
@@ -51,7 +52,7 @@ type Options struct {
 // server).
 func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	if opts.ComplexityLimit <= 0 {
-		opts.ComplexityLimit = 500
+		opts.ComplexityLimit = 10_000
 	}
 	if opts.TokenLimit <= 0 {
 		opts.TokenLimit = 5000
@@ -63,7 +64,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	present := func(ctx context.Context, err error) *gqlerror.Error {
 		return presentError(ctx, logger, err)
 	}
-	cfg := Config{Schema: servedSchema(), Resolvers: &Resolver{Svc: svc, present: present}}
+	cfg := withComplexity(Config{Schema: servedSchema(), Resolvers: &Resolver{Svc: svc, present: present}})
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(websocketTransport(svc, opts.Origins))
 	srv.AddTransport(transport.Options{})
@@ -73,7 +74,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	srv.SetParserTokenLimit(opts.TokenLimit)
 	srv.SetDisableSuggestion(true) // field names, missing selections
 	srv.SetValidationRulesFn(rulesWithoutSuggestions)
-	srv.Use(complexityExtension(cfg, opts.ComplexityLimit))
+	srv.Use(complexityExtension(opts.ComplexityLimit, SubscriptionComplexityLimit))
 	if opts.Introspection {
 		srv.Use(extension.Introspection{})
 	}

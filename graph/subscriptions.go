@@ -24,6 +24,10 @@ import (
 
 // Limits of one WebSocket connection.
 const (
+	// SubscriptionComplexityLimit is a subscription's complexity limit
+	// (queries have ComplexityLimit, 10,000 by default): its selection
+	// runs again for every change it follows.
+	SubscriptionComplexityLimit = 1_000
 	// MaxSubscriptionsPerConnection caps a connection's open subscriptions.
 	MaxSubscriptionsPerConnection = 10
 	// wsInitTimeout is how long a connection may take to send connection_init.
