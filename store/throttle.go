@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -18,6 +19,10 @@ import (
 var _ usersvc.FailureLog = (*Store)(nil)
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// maxFailuresPerKey is how many failures a key keeps (the in-memory log
+// keeps as many).
+const maxFailuresPerKey = 64
 
 // BeginAttempt implements usersvc.FailureLog. On PostgreSQL, attempts
 // sharing a key wait for each other on transaction-scoped advisory locks
@@ -59,6 +64,26 @@ func (s *Store) BeginAttempt(ctx context.Context, keys []string, since, at time.
 			creates[i] = c.SigninFailure.Create().SetKey(k).SetAt(micros(at))
 		}
 		if err := c.SigninFailure.CreateBulk(creates...).Exec(ctx); err != nil {
+			return err
+		}
+		// A key keeps its newest maxFailuresPerKey failures: no rule looks
+		// further back, and a key's rows stay bounded however fast it fails.
+		var trim string
+		var trimArg any
+		if s.dialect == dialect.Postgres {
+			trim = `DELETE FROM signin_failures WHERE id IN (SELECT id FROM (SELECT id, row_number()
+				OVER (PARTITION BY key ORDER BY at DESC, id DESC) AS n FROM signin_failures WHERE key = ANY($1)) AS r WHERE n > $2)`
+			trimArg = pq.Array(keys)
+		} else {
+			trim = `DELETE FROM signin_failures WHERE id IN (SELECT id FROM (SELECT id, row_number()
+				OVER (PARTITION BY key ORDER BY at DESC, id DESC) AS n FROM signin_failures WHERE key IN (SELECT value FROM json_each(?1))) WHERE n > ?2)`
+			b, err := json.Marshal(keys)
+			if err != nil {
+				return err
+			}
+			trimArg = string(b)
+		}
+		if _, err := c.ExecContext(ctx, trim, trimArg, maxFailuresPerKey); err != nil {
 			return err
 		}
 		// Failures past the window serve no rule any more: delete a few at

@@ -170,3 +170,19 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandList: usersvc help, -h and --help list every command (they
+// were "unknown command" and serve's flags), on stdout, without an error.
+func TestCommandList(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), args, nil, &out, &errb); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		for _, want := range []string{"usersvc [serve]", "usersvc migrate", "usersvc user create", "usersvc user list", "usersvc token create", "-h"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%v: no %q in %q", args, want, out.String())
+			}
+		}
+	}
+}

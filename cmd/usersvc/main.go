@@ -46,7 +46,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return err
 }
 
+// usage lists the commands (usersvc help, usersvc -h).
+const usage = `usersvc: the user API server and its administration commands
+
+usage:
+  usersvc [serve] [flags]   migrate, create the first admin if the database is empty, serve
+  usersvc migrate [flags]   apply pending schema migrations and exit
+  usersvc user create --name N --email E --country C --time-zone TZ [--role admin|user] [--password-stdin]
+  usersvc user list [--role admin|user] [--email E] [--deleted]
+  usersvc token create --user ID [--label L] [--ttl 720h]
+  usersvc help              this text
+
+Every command takes the database flags (-database-url, USERSVC_DATABASE_URL);
+"usersvc <command> -h" lists a command's flags and their variables.
+`
+
 func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		_, err := io.WriteString(stdout, usage)
+		return err
+	}
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -70,7 +89,7 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		return tokenCreate(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q (serve, migrate, user create, user list, token create)", cmd)
+	return fmt.Errorf("unknown command %q (serve, migrate, user create, user list, token create; usersvc help says more)", cmd)
 }
 
 // open connects and migrates.
