@@ -14,6 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"usersvc"
 	"usersvc/graph/model"
 )
 
@@ -76,15 +77,9 @@ func (c *complexityLimit) MutateOperationContext(ctx context.Context, opCtx *gra
 }
 
 // pageCost is what a list field costs: its own 1 plus, for each item a
-// page may hold, its children's cost. first is the page size asked for
-// (nil: the default 50; outside 1 to 100 the resolver refuses it, and it
-// costs as the nearest bound here).
+// page asked for with first may hold (usersvc.PageItems), its children's.
 func pageCost(childComplexity int, first *int64) int {
-	n := int64(50)
-	if first != nil {
-		n = min(max(*first, 1), 100)
-	}
-	return 1 + int(n)*childComplexity
+	return 1 + usersvc.PageItems(first)*childComplexity
 }
 
 // withComplexity sets the cost of every paged list in cfg: a page of

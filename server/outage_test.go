@@ -55,7 +55,7 @@ func TestFrozenDatabase(t *testing.T) {
 	proxy := testenv.NewProxy(t, testenv.PostgresAddr(t, base))
 	e := testenv.Start(t, testenv.DB{Name: "postgres", URL: proxy.ProxyURL(testenv.NewSchema(t, base))})
 	t.Cleanup(proxy.Cut) // before the store closes: a hung call ends, and Close need not wait for it
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	h := server.New(e.Svc, server.Config{RequestTimeout: time.Second, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	get := func(id string) *testenv.Response {
 		return bounded(t, func() *testenv.Response {
@@ -134,7 +134,7 @@ func TestFrozenDatabase(t *testing.T) {
 func TestLockedSQLiteDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "locked.db")
 	e := testenv.Start(t, testenv.DB{Name: "sqlite", URL: "sqlite:" + path})
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	h := server.New(e.Svc, server.Config{RequestTimeout: time.Second, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
 	if err != nil {
@@ -192,7 +192,7 @@ func TestLockedSQLiteDatabase(t *testing.T) {
 func TestInternalErrorLogsCause(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
-		var logs syncBuffer
+		var logs testenv.SyncBuffer
 		h := server.New(e.Svc, server.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 		if _, err := e.Store.DB().Exec("DROP TABLE audits"); err != nil {
 			t.Fatal(err)

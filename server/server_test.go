@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,22 +16,10 @@ import (
 	"usersvc/server"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestRequestLogAndRoutes(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
-		var logs syncBuffer
+		var logs testenv.SyncBuffer
 		h := server.New(e.Svc, server.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 		secret := "correct horse battery"
 		r := testenv.Do(t, h, "PATCH", "/api/users/"+e.Alice.ID, e.AliceToken,
@@ -178,7 +164,7 @@ func TestRequestLogNamesCaller(t *testing.T) {
 			{"REST", "GET", "/api/users/" + e.Alice.ID, ""},
 			{"GraphQL", "POST", "/graphql", `{"query":"{ me { id } }"}`},
 		} {
-			var logs syncBuffer
+			var logs testenv.SyncBuffer
 			h := server.New(e.Svc, server.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 			if r := testenv.Do(t, h, c.method, c.path, e.AliceToken, c.body); r.Status != 200 {
 				t.Fatalf("%s: %d %s", c.name, r.Status, r.Body)

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -30,18 +29,6 @@ func (h *heldStore) AddUsages(ctx context.Context, deltas []usersvc.UsageDelta) 
 	return h.Store.AddUsages(ctx, deltas)
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // TestMeterGracefulStop: stopping the meter (a graceful shutdown) while a
 // periodic flush is writing neither fails that flush nor logs an error,
 // and every count is stored.
@@ -60,7 +47,7 @@ func TestMeterGracefulStop(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var logs lockedBuffer
+		var logs testenv.SyncBuffer
 		logger := slog.New(slog.NewTextHandler(&logs, nil))
 		ctx, stop := context.WithCancel(context.Background())
 		done := make(chan struct{})

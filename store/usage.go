@@ -13,28 +13,18 @@ import (
 	"github.com/lib/pq"
 
 	"usersvc"
-	"usersvc/ent/usage"
 )
 
 // totalDay is the usage row that holds a user's all-time count.
 const totalDay = "total"
 
 // UsageCounts reads a user's stored all-time count and day's count.
-func (s *Store) UsageCounts(ctx context.Context, userID, day string) (_ usersvc.Usage, err error) {
-	defer internal(&err)
-	rows, err := s.c().Usage.Query().Where(usage.UserID(userID), usage.DayIn(totalDay, day)).All(ctx)
+func (s *Store) UsageCounts(ctx context.Context, userID, day string) (usersvc.Usage, error) {
+	u, err := s.UsageCountsOf(ctx, []usersvc.UsageKey{{UserID: userID, Day: day}})
 	if err != nil {
 		return usersvc.Usage{}, err
 	}
-	var u usersvc.Usage
-	for _, r := range rows {
-		if r.Day == totalDay {
-			u.Total = r.Count
-		} else {
-			u.Daily = r.Count
-		}
-	}
-	return u, nil
+	return u[0], nil
 }
 
 // addUsagesSQL adds many rows' counts in one statement whose text does not
@@ -92,28 +82,11 @@ func (s *Store) AddUsages(ctx context.Context, deltas []usersvc.UsageDelta) (_ [
 		}
 		arg = []any{string(b)}
 	}
-	rows, err := s.query(ctx, addUsagesSQL[s.dialect], arg...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	counts := make(map[key]int64, len(keys))
-	for rows.Next() {
-		var k key
-		var n int64
-		if err := rows.Scan(&k.user, &k.day, &n); err != nil {
-			return nil, err
-		}
-		counts[k] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]usersvc.Usage, len(deltas))
+	asked := make([]usersvc.UsageKey, len(deltas))
 	for i, d := range deltas {
-		out[i] = usersvc.Usage{Total: counts[key{d.UserID, totalDay}], Daily: counts[key{d.UserID, d.Day}]}
+		asked[i] = usersvc.UsageKey{UserID: d.UserID, Day: d.Day}
 	}
-	return out, nil
+	return s.readUsages(ctx, addUsagesSQL[s.dialect], arg, asked)
 }
 
 // usageCountsOfSQL reads the rows of many users on a few days in one
@@ -154,17 +127,23 @@ func (s *Store) UsageCountsOf(ctx context.Context, keys []usersvc.UsageKey) (_ [
 		}
 		args = []any{string(u), string(d)}
 	}
-	rows, err := s.query(ctx, usageCountsOfSQL[s.dialect], args...)
+	return s.readUsages(ctx, usageCountsOfSQL[s.dialect], args, keys)
+}
+
+// readUsages runs q, which answers (user_id, day, count) rows, and
+// returns each key's all-time count and its day's count (0 when a row is
+// absent).
+func (s *Store) readUsages(ctx context.Context, q string, args []any, keys []usersvc.UsageKey) ([]usersvc.Usage, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	type key struct{ user, day string }
-	counts := map[key]int64{}
+	counts := map[usersvc.UsageKey]int64{}
 	for rows.Next() {
-		var k key
+		var k usersvc.UsageKey
 		var n int64
-		if err := rows.Scan(&k.user, &k.day, &n); err != nil {
+		if err := rows.Scan(&k.UserID, &k.Day, &n); err != nil {
 			return nil, err
 		}
 		counts[k] = n
@@ -174,7 +153,7 @@ func (s *Store) UsageCountsOf(ctx context.Context, keys []usersvc.UsageKey) (_ [
 	}
 	out := make([]usersvc.Usage, len(keys))
 	for i, k := range keys {
-		out[i] = usersvc.Usage{Total: counts[key{k.UserID, totalDay}], Daily: counts[key{k.UserID, k.Day}]}
+		out[i] = usersvc.Usage{Total: counts[usersvc.UsageKey{UserID: k.UserID, Day: totalDay}], Daily: counts[k]}
 	}
 	return out, nil
 }

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+	"usersvc/internal/testenv"
 )
 
 // freeAddr returns a loopback address nothing listens on (just now).
@@ -25,24 +24,13 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
 // serveFor starts serve with args until the test ends; it returns once the
 // public address answers /healthz.
 func serveFor(t *testing.T, addr string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var out, errb lockedBuffer
+	var out, errb testenv.SyncBuffer
 	db := "sqlite:" + filepath.Join(t.TempDir(), "serve.db")
 	go func() {
 		done <- run(ctx, append([]string{"serve", "-database-url", db, "-addr", addr}, args...), nil, &out, &errb)
@@ -132,13 +120,13 @@ func TestMetricsAddress(t *testing.T) {
 		}
 		defer l.Close()
 		db := "sqlite:" + filepath.Join(t.TempDir(), "busy.db")
-		var out, errb lockedBuffer
+		var out, errb testenv.SyncBuffer
 		err = run(context.Background(), []string{"serve", "-database-url", db, "-addr", freeAddr(t), "-metrics-addr", l.Addr().String()}, nil, &out, &errb)
 		if err == nil || !strings.Contains(err.Error(), "address already in use") {
 			t.Fatalf("serve with the metrics address taken: %v", err)
 		}
-		if out.b.Len() != 0 { // no first admin whose token nobody can use
-			t.Fatalf("stdout: %q", out.b.String())
+		if out.String() != "" { // no first admin whose token nobody can use
+			t.Fatalf("stdout: %q", out.String())
 		}
 	})
 }
