@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -75,42 +76,145 @@ func (s *Service) History(ctx context.Context, userID string, first *int64, afte
 	if err != nil {
 		return nil, err
 	}
-	n, err := pageSize(first)
+	args, err := historyArgsOf(first, after, withTotal)
 	if err != nil {
 		return nil, err
-	}
-	var before int64
-	if after != nil && *after != "" {
-		b, err := base64.RawURLEncoding.DecodeString(*after)
-		if err == nil {
-			before, err = strconv.ParseInt(string(b), 10, 64)
-		}
-		if err != nil || before <= 0 {
-			return nil, FieldErrorf(EInvalid, "after", "Invalid cursor.")
-		}
 	}
 	if _, err := s.target(ctx, s.Store, actor, ActionHistory, userID, false); err != nil {
 		return nil, err
 	}
-	entries, err := s.Store.Audit(ctx, userID, before, n+1)
+	pages, err := s.historyPages(ctx, []string{userID}, args)
 	if err != nil {
 		return nil, err
 	}
-	page := &HistoryPage{Entries: entries}
-	if withTotal {
-		if page.TotalCount, err = s.Store.CountAudit(ctx, userID); err != nil {
+	return pages[userID], nil
+}
+
+// historyArgs is what a history page asks for: its size, the entries
+// before a cursor (all when 0), and whether to count the whole history.
+type historyArgs struct {
+	n         int
+	before    int64
+	withTotal bool
+}
+
+func historyArgsOf(first *int64, after *string, withTotal bool) (historyArgs, error) {
+	n, err := pageSize(first)
+	if err != nil {
+		return historyArgs{}, err
+	}
+	a := historyArgs{n: n, withTotal: withTotal}
+	if after != nil && *after != "" {
+		b, err := base64.RawURLEncoding.DecodeString(*after)
+		if err == nil {
+			a.before, err = strconv.ParseInt(string(b), 10, 64)
+		}
+		if err != nil || a.before <= 0 {
+			return historyArgs{}, FieldErrorf(EInvalid, "after", "Invalid cursor.")
+		}
+	}
+	return a, nil
+}
+
+// historyPages reads the same page of each user's history: one statement
+// for the entries (and one for the counts when asked), whatever the number
+// of users.
+func (s *Service) historyPages(ctx context.Context, userIDs []string, a historyArgs) (map[string]*HistoryPage, error) {
+	entries, err := s.Store.Histories(ctx, userIDs, a.before, a.n+1)
+	if err != nil {
+		return nil, err
+	}
+	var totals map[string]int
+	if a.withTotal {
+		if totals, err = s.Store.CountHistories(ctx, userIDs); err != nil {
 			return nil, err
 		}
 	}
-	if len(entries) > n {
-		page.Entries = entries[:n]
-		c := auditCursor(entries[n-1])
-		page.NextCursor = &c
+	pages := make(map[string]*HistoryPage, len(userIDs))
+	for _, id := range userIDs {
+		list := entries[id]
+		page := &HistoryPage{Entries: list, TotalCount: totals[id]}
+		if len(list) > a.n {
+			page.Entries = list[:a.n]
+			c := auditCursor(list[a.n-1])
+			page.NextCursor = &c
+		}
+		for _, e := range page.Entries {
+			page.Cursors = append(page.Cursors, auditCursor(e))
+		}
+		pages[id] = page
 	}
-	for _, e := range page.Entries {
-		page.Cursors = append(page.Cursors, auditCursor(e))
+	return pages, nil
+}
+
+// HistoryBatch reads the histories of a page of users together. The first
+// history page asked of any of its users (for a given first, after and
+// total) is read for every user of the batch the caller may see, in one
+// statement, and later asks with the same arguments are answered from it:
+// a GraphQL users page selecting history costs one statement per distinct
+// history selection, not one per user. A batch lives as long as the
+// request that listed the users; the users are as that list read them.
+type HistoryBatch struct {
+	s     *Service
+	users map[string]*User
+	mu    sync.Mutex
+	loads map[historyArgs]*historyLoad
+}
+
+type historyLoad struct {
+	once  sync.Once
+	pages map[string]*HistoryPage
+	err   error
+}
+
+// HistoryBatch starts a batch for a page of users.
+func (s *Service) HistoryBatch(users []*User) *HistoryBatch {
+	b := &HistoryBatch{s: s, users: make(map[string]*User, len(users)), loads: map[historyArgs]*historyLoad{}}
+	for _, u := range users {
+		b.users[u.ID] = u
 	}
-	return page, nil
+	return b
+}
+
+// History is Service.History for a user of the batch (a user who is not
+// falls back to it). The same authorization applies to each user.
+func (b *HistoryBatch) History(ctx context.Context, userID string, first *int64, after *string, withTotal bool) (*HistoryPage, error) {
+	u := b.users[userID]
+	if u == nil {
+		return b.s.History(ctx, userID, first, after, withTotal)
+	}
+	actor, err := b.s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	args, err := historyArgsOf(first, after, withTotal)
+	if err != nil {
+		return nil, err
+	}
+	now := b.s.now()
+	if err := Authorize(actor, ActionHistory, u, now); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	l := b.loads[args]
+	if l == nil {
+		l = &historyLoad{}
+		b.loads[args] = l
+	}
+	b.mu.Unlock()
+	l.once.Do(func() {
+		var ids []string
+		for id, other := range b.users {
+			if Authorize(actor, ActionHistory, other, now) == nil {
+				ids = append(ids, id)
+			}
+		}
+		l.pages, l.err = b.s.historyPages(ctx, ids, args)
+	})
+	if l.err != nil {
+		return nil, l.err
+	}
+	return l.pages[userID], nil
 }
 
 // PatchOperation is one operation of a recorded patch.

@@ -119,11 +119,12 @@ type HistoryStore interface {
 	// AppendAudit appends a history entry that comes with no change to
 	// the user's fields (an API key created or revoked) and sets its ID.
 	AppendAudit(ctx context.Context, e *AuditEntry) error
-	// Audit lists userID's history newest first, entries with ID < before
-	// (all when before is 0), at most limit.
-	Audit(ctx context.Context, userID string, before int64, limit int) ([]*AuditEntry, error)
-	// CountAudit counts userID's history entries.
-	CountAudit(ctx context.Context, userID string) (int, error)
+	// Histories lists each user's history newest first, entries with ID <
+	// before (all when before is 0), at most limit a user, in one
+	// statement.
+	Histories(ctx context.Context, userIDs []string, before int64, limit int) (map[string][]*AuditEntry, error)
+	// CountHistories counts each user's history entries in one statement.
+	CountHistories(ctx context.Context, userIDs []string) (map[string]int, error)
 }
 
 // ChangeLog tells each process what other processes changed. The history

@@ -24,7 +24,7 @@ func listUsers(ctx context.Context, svc *usersvc.Service, first *int64, after *s
 		return nil, err
 	}
 	conn := &model.UserConnection{TotalCount: int64(page.TotalCount), Edges: []model.UserEdge{},
-		PageInfo: pageInfo(page.Cursors, page.NextCursor, after)}
+		PageInfo: pageInfo(page.Cursors, page.NextCursor, after), History: svc.HistoryBatch(page.Users)}
 	for i, u := range page.Users {
 		conn.Edges = append(conn.Edges, model.UserEdge{Node: u, Cursor: page.Cursors[i]})
 	}
@@ -32,9 +32,16 @@ func listUsers(ctx context.Context, svc *usersvc.Service, first *int64, after *s
 }
 
 // listHistory adapts the domain's history page to a Relay connection, as
-// listUsers does for users.
+// listUsers does for users. Under a users page, the page's batch reads it.
 func listHistory(ctx context.Context, svc *usersvc.Service, userID string, first *int64, after *string) (*model.AuditEntryConnection, error) {
-	page, err := svc.History(ctx, userID, first, after, slices.Contains(graphql.CollectAllFields(ctx), "totalCount"))
+	history := svc.History
+	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
+		if c, ok := fc.Result.(*model.UserConnection); ok && c.History != nil {
+			history = c.History.History
+			break
+		}
+	}
+	page, err := history(ctx, userID, first, after, slices.Contains(graphql.CollectAllFields(ctx), "totalCount"))
 	if err != nil {
 		return nil, err
 	}

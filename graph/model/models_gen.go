@@ -64,16 +64,6 @@ type Query struct {
 type Subscription struct {
 }
 
-// A page of users in (creation, id) order.
-type UserConnection struct {
-	// The users of this page.
-	Edges []UserEdge `json:"edges"`
-	// Where this page is in the whole list.
-	PageInfo *PageInfo `json:"pageInfo"`
-	// How many users match the filter, over all pages.
-	TotalCount int64 `json:"totalCount"`
-}
-
 // One user and their place in the list.
 type UserEdge struct {
 	// The user.
