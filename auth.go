@@ -114,11 +114,11 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*Prin
 		tok = &touched
 		s.auth.put(ticket, hash, tok, owner)
 	}
-	usage, err := s.Meter.Count(ctx, owner.ID, s.localDay(owner, now))
+	usage, quota, err := s.meter(ctx, owner, now)
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{User: owner, Token: tok, Usage: usage, Quota: s.quota(owner, usage, now)}, nil
+	return &Principal{User: owner, Token: tok, Usage: usage, Quota: quota}, nil
 }
 
 // lookupToken resolves a token's hash to the token and its owner, from

@@ -112,6 +112,17 @@ func (s *Service) signInChecked(ctx context.Context, email string, check func(u 
 	if !ok || Authorize(u, ActionLogin, u, s.now()) != nil {
 		return nil, errSignIn
 	}
+	// A successful sign-in is one of the user's requests: it counts
+	// against their daily quota (API-key sign-ins cost no hashing, so
+	// nothing else would bound the sessions and history entries they
+	// make), and past it is refused like any other request.
+	usage, quota, err := s.meter(ctx, u, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.CheckQuota(&Principal{User: u, Usage: usage, Quota: quota}); err != nil {
+		return nil, err
+	}
 	secret, err := newSecret(TokenPrefix)
 	if err != nil {
 		return nil, Internal(err)

@@ -126,12 +126,11 @@ func (k *Socket) Subscribe(ctx context.Context, p *Principal) error {
 	k.tokens--
 	k.mu.Unlock()
 	s := k.s
-	when := s.now()
-	usage, err := s.Meter.Count(ctx, p.User.ID, s.localDay(p.User, when))
+	usage, quota, err := s.meter(ctx, p.User, s.now())
 	if err != nil {
 		return err
 	}
-	return s.CheckQuota(&Principal{User: p.User, Token: p.Token, Usage: usage, Quota: s.quota(p.User, usage, when)})
+	return s.CheckQuota(&Principal{User: p.User, Token: p.Token, Usage: usage, Quota: quota})
 }
 
 // SocketCounts reports the open sockets of userID and the pending ones of

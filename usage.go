@@ -36,6 +36,15 @@ func (s *Service) quota(u *User, usage Usage, now time.Time) Quota {
 	return Quota{Limit: limit, Remaining: remaining, Reset: reset}
 }
 
+// meter counts one request of u at now against u's daily quota.
+func (s *Service) meter(ctx context.Context, u *User, now time.Time) (Usage, Quota, error) {
+	usage, err := s.Meter.Count(ctx, u.ID, s.localDay(u, now))
+	if err != nil {
+		return Usage{}, Quota{}, err
+	}
+	return usage, s.quota(u, usage, now), nil
+}
+
 // CheckQuota refuses a caller who is past their daily quota, until their
 // local midnight.
 func (s *Service) CheckQuota(p *Principal) error {

@@ -496,3 +496,48 @@ func TestHistory(t *testing.T) {
 		}
 	})
 }
+
+// TestSignInIsMetered: a successful sign-in (API key or password) is one
+// of the user's requests: it counts against the daily quota and past it
+// is refused with 429 and no session, so API-key sign-ins (no hashing)
+// cannot mint sessions and history entries without bound.
+func TestSignInIsMetered(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		patch(t, e, e.AliceToken, e.Alice.ID, `[{"op":"add","path":"/password","value":"alice passphrase"}]`)
+		k := e.Do(t, "POST", path(e.Alice)+"/apiKeys", e.AliceToken, `{"label":"tracker"}`)
+		if k.Status != 201 {
+			t.Fatalf("create key: %d %s", k.Status, k.Body)
+		}
+		key := k.JSON["key"].(string)
+		if r := patch(t, e, e.AdminToken, e.Alice.ID, `[{"op":"add","path":"/dailyQuota","value":5}]`); r.Status != 200 {
+			t.Fatal(r.Status)
+		}
+		e.Clock.Advance(24 * time.Hour) // a fresh day: nothing counted yet
+		byKey := `{"userName":"alice@example.com","apiKey":"` + key + `"}`
+		byPassword := `{"userName":"alice@example.com","password":"alice passphrase"}`
+		for i, body := range []string{byKey, byKey, byPassword, byKey, byKey} {
+			if r := signIn(t, e, body); r.Status != 200 {
+				t.Fatalf("sign-in %d: %d %s", i+1, r.Status, r.Body)
+			}
+		}
+		entries := len(history(t, e, e.AdminToken, e.Alice.ID))
+		for _, body := range []string{byKey, byPassword} {
+			r := signIn(t, e, body)
+			if r.Status != 429 || r.JSON["token"] != nil || r.Header.Get("Retry-After") == "" {
+				t.Fatalf("sign-in past the quota: %d %v %s", r.Status, r.Header, r.Body)
+			}
+		}
+		if got := len(history(t, e, e.AdminToken, e.Alice.ID)); got != entries {
+			t.Fatalf("refused sign-ins wrote history: %d entries, then %d", entries, got)
+		}
+		// The bearer's own requests see the sign-ins in the day's usage.
+		if r := e.Do(t, "GET", path(e.Alice), e.AliceToken, ""); r.Status != 429 || r.Int(t, "apiDailyUsage") != 8 {
+			t.Fatalf("Alice after 7 sign-ins: %d %s", r.Status, r.Body)
+		}
+		// Bob's sign-ins are his own.
+		if r := e.Do(t, "GET", path(e.Bob), e.BobToken, ""); r.Status != 200 || r.Int(t, "apiDailyUsage") != 1 {
+			t.Fatalf("Bob: %d %s", r.Status, r.Body)
+		}
+	})
+}

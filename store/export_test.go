@@ -4,11 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"testing"
 	"time"
 )
 
 // ApplyDir applies the migrations of dir (tests bring their own directories).
 var ApplyDir = (*Store).applyDir
+
+// SetMaxFailureRows shrinks the sign-in failures table's cap for a test.
+func SetMaxFailureRows(n int64) func() {
+	old := maxFailureRows
+	maxFailureRows = n
+	return func() { maxFailureRows = old }
+}
 
 // SetListenerTimeouts shortens the change listener's bounds for a test.
 func SetListenerTimeouts(idle, ping time.Duration) func() {
@@ -50,3 +58,12 @@ func (f *Follower) Gaps() []int64 {
 
 // Close closes the follower's connection.
 func (f *Follower) Close() error { return f.db.Close() }
+
+// FailureRows counts the sign-in failures table's rows.
+func (s *Store) FailureRows(t testing.TB) int {
+	n, err := s.c().SigninFailure.Query().Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -24,6 +24,16 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 // keeps as many).
 const maxFailuresPerKey = 64
 
+// maxFailureRows bounds the whole table (about 40 MB with its indexes): an
+// attacker rotating addresses makes new keys faster than the window ages
+// them out (1,300 attempts a second, three rows each), so past this many
+// rows the oldest go first, whatever their age. Failures are ids in
+// insertion order, so "the newest maxFailureRows" is every id above
+// max(id) - maxFailureRows, found through the primary key. At that rate
+// the table holds the last ~75 s of failures; each key's newest ones
+// survive as long as the key keeps failing.
+var maxFailureRows int64 = 300_000
+
 // BeginAttempt implements usersvc.FailureLog. On PostgreSQL, attempts
 // sharing a key wait for each other on transaction-scoped advisory locks
 // (one per key, taken in a fixed order); on SQLite the write transaction
@@ -86,15 +96,18 @@ func (s *Store) BeginAttempt(ctx context.Context, keys []string, since, at time.
 		if _, err := c.ExecContext(ctx, trim, trimArg, maxFailuresPerKey); err != nil {
 			return err
 		}
-		// Failures past the window serve no rule any more: delete a few at
-		// a time, skipping rows another attempt is deleting, so pruning
-		// never makes attempts with unrelated keys wait on each other.
-		prune := `DELETE FROM signin_failures WHERE id IN
-			(SELECT id FROM signin_failures WHERE at < $1 LIMIT 100 FOR UPDATE SKIP LOCKED)`
+		// Failures past the window serve no rule any more, and past the
+		// table's cap the oldest go: one statement deletes at most 100 of
+		// either (more than an attempt adds), skipping rows another
+		// attempt is deleting, so pruning never makes attempts with
+		// unrelated keys wait on each other.
+		prune := `DELETE FROM signin_failures WHERE id IN (SELECT id FROM signin_failures
+			WHERE at < $1 OR id <= (SELECT max(id) FROM signin_failures) - $2 LIMIT 100 FOR UPDATE SKIP LOCKED)`
 		if s.dialect != dialect.Postgres { // SQLite: one writer at a time already
-			prune = `DELETE FROM signin_failures WHERE id IN (SELECT id FROM signin_failures WHERE at < ? LIMIT 100)`
+			prune = `DELETE FROM signin_failures WHERE id IN (SELECT id FROM signin_failures
+				WHERE at < ?1 OR id <= (SELECT max(id) FROM signin_failures) - ?2 LIMIT 100)`
 		}
-		_, err = c.ExecContext(ctx, prune, micros(since))
+		_, err = c.ExecContext(ctx, prune, micros(since), maxFailureRows)
 		return err
 	})
 }
