@@ -3,13 +3,16 @@
 # bounded): the npm graphql-ws client against two usersvc processes on one
 # database (e2e/live/live.mjs), then the rolling-restart test: three
 # replicas behind HAProxy restarted in turn under load (e2e/cluster).
-# Needs PostgreSQL (USERSVC_TEST_POSTGRES_URL or 127.0.0.1:5432), Node and
-# haproxy (Debian package haproxy).
+# Then two replicas through pgbouncer in transaction mode under load.
+# Needs PostgreSQL (USERSVC_TEST_POSTGRES_URL or 127.0.0.1:5432), Node,
+# haproxy and pgbouncer (Debian packages haproxy, pgbouncer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pg="${USERSVC_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 haproxy_bin="${HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}"
 [ -x "$haproxy_bin" ] || { echo "live: haproxy not found (apt-get install haproxy)" >&2; exit 1; }
+pgbouncer_bin="${PGBOUNCER:-$(command -v pgbouncer || echo /usr/sbin/pgbouncer)}"
+[ -x "$pgbouncer_bin" ] || { echo "live: pgbouncer not found (apt-get install pgbouncer)" >&2; exit 1; }
 
 work=$(mktemp -d)
 db="usersvc_live_$RANDOM$RANDOM"
@@ -48,3 +51,6 @@ echo "live: both processes stopped cleanly"
 
 echo "== rolling restart of three replicas behind HAProxy (no retries), under load"
 go run ./e2e/cluster -mode test -bin "$work/usersvc" -haproxy "$haproxy_bin" -postgres "$pg"
+
+echo "== two replicas through pgbouncer in transaction mode, under load"
+go run ./e2e/cluster -mode pooler -bin "$work/usersvc" -haproxy "$haproxy_bin" -pgbouncer "$pgbouncer_bin" -postgres "$pg"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
 	"strings"
 	"syscall"
 	"time"
@@ -113,22 +114,42 @@ func (c *idleConn) Read(b []byte) (int, error) {
 
 // connector opens lib/pq connections through dialer and wraps each in a
 // boundedConn, which knows its network connection.
-type connector struct{ pq *pq.Connector }
+type connector struct {
+	pq        *pq.Connector
+	textBytes bool
+}
 
 type slotKey struct{}
 
 type connSlot struct{ c net.Conn }
 
 func newConnector(url string) (*connector, error) {
+	return newConnectorMode(url, false)
+}
+
+// newConnectorMode is newConnector; oneExchange sends every statement with
+// arguments as one Parse/Bind/Describe/Execute/Sync exchange (lib/pq's
+// binary_parameters), so that a pooler in transaction mode can never hand
+// its Bind to another server connection (where another client's unnamed
+// statement may wait). Without it lib/pq sends Parse and Sync first and
+// the Bind after the answer: two exchanges a pooler may route apart.
+func newConnectorMode(url string, oneExchange bool) (*connector, error) {
 	if scheme, rest, ok := strings.Cut(url, "://"); ok && IsPostgresURL(url) {
 		url = strings.ToLower(scheme) + "://" + rest // lib/pq knows the scheme in lower case only
+	}
+	if oneExchange {
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		url += sep + "binary_parameters=yes"
 	}
 	c, err := pq.NewConnector(url)
 	if err != nil {
 		return nil, err
 	}
 	c.Dialer(dialer{})
-	return &connector{pq: c}, nil
+	return &connector{pq: c, textBytes: oneExchange}, nil
 }
 
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -144,7 +165,7 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, errors.New("pq connection opened without the store's dialer")
 	}
 	_ = slot.c.SetDeadline(time.Time{})
-	return &boundedConn{Conn: dc, nc: slot.c}, nil
+	return &boundedConn{Conn: dc, nc: slot.c, textBytes: c.textBytes}, nil
 }
 
 func (c *connector) Driver() driver.Driver { return c.pq.Driver() }
@@ -161,6 +182,8 @@ func (c *connector) Driver() driver.Driver { return c.pq.Driver() }
 type boundedConn struct {
 	driver.Conn
 	nc net.Conn
+	// textBytes sends []byte arguments as text (see CheckNamedValue).
+	textBytes bool
 }
 
 var (
@@ -249,7 +272,33 @@ func (c *boundedConn) ResetSession(ctx context.Context) error {
 
 func (c *boundedConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }
 
+// CheckNamedValue is lib/pq's, except that with binary_parameters a byte
+// slice argument (ent's JSON values, json.RawMessage, a Valuer's []byte)
+// is sent as text: lib/pq would send it in binary format, which jsonb
+// does not read as JSON text. No column of the schema is bytea, so every
+// byte slice argument is text of some kind.
 func (c *boundedConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if c.textBytes {
+		if vr, ok := nv.Value.(driver.Valuer); ok {
+			if rv := reflect.ValueOf(vr); rv.Kind() == reflect.Pointer && rv.IsNil() {
+				nv.Value = nil
+				return nil
+			}
+			v, err := vr.Value()
+			if err != nil {
+				return err
+			}
+			nv.Value = v
+		}
+		if rv := reflect.ValueOf(nv.Value); rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 {
+			if rv.IsNil() {
+				nv.Value = nil
+			} else {
+				nv.Value = string(rv.Bytes())
+			}
+			return nil
+		}
+	}
 	return c.Conn.(driver.NamedValueChecker).CheckNamedValue(nv)
 }
 
@@ -286,7 +335,7 @@ func unavailable(err error) bool {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		switch {
-		case pqErr.Code.Class() == "08", // connection exception
+		case pqErr.Code.Class() == "08" && pqErr.Code != "08P01", // connection exception, not protocol_violation
 			pqErr.Code == "53300", // too_many_connections
 			pqErr.Code == "57P01", // admin_shutdown
 			pqErr.Code == "57P02", // crash_shutdown

@@ -58,6 +58,9 @@ func TestClassify(t *testing.T) {
 		{"admin shutdown", &pq.Error{Code: "57P01"}, usersvc.EUnavailable},
 		{"cannot connect now", &pq.Error{Code: "57P03"}, usersvc.EUnavailable},
 		{"connection failure", &pq.Error{Code: "08006"}, usersvc.EUnavailable},
+		// A protocol violation is a bug (a pooler splitting a statement,
+		// say), not an outage: it must not be retried or hidden as 503.
+		{"protocol violation", &pq.Error{Code: "08P01"}, usersvc.EInternal},
 		{"undefined table", &pq.Error{Code: "42P01"}, usersvc.EInternal},
 		{"statement cancelled by the server", &pq.Error{Code: "57014"}, usersvc.ETimeout},
 		{"no answer by the deadline", &noAnswer{err: context.DeadlineExceeded}, usersvc.EUnavailable},

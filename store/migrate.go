@@ -96,8 +96,19 @@ func (s *Store) applyDir(ctx context.Context, dir migrate.Dir) (res MigrationRes
 		files[i] = migrationFile{f, h}
 	}
 	// One connection throughout: it holds the PostgreSQL lock, and SQLite's
-	// pool has only one.
-	conn, err := s.db.Conn(ctx)
+	// pool has only one. On PostgreSQL it is a session of its own on the
+	// direct URL (Options.ListenURL when set): the lock is a session's,
+	// which a transaction-mode pooler would hand to other clients.
+	db := s.db
+	if s.dialect == dialect.Postgres {
+		c, err := newConnector(s.url)
+		if err != nil {
+			return res, err
+		}
+		db = sql.OpenDB(c)
+		defer db.Close()
+	}
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return res, err
 	}

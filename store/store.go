@@ -79,9 +79,11 @@ type Options struct {
 	// count queries with it).
 	OnQuery func()
 	// NoPrepare turns PostgreSQL's statement cache off: every statement is
-	// sent unprepared. Needed behind a pooler in transaction mode
-	// (pgbouncer pool_mode=transaction), where a prepared statement may
-	// not exist on the next transaction's server connection.
+	// sent unprepared, in one exchange with its arguments (lib/pq's
+	// binary_parameters; see newConnectorMode). Needed behind a pooler in
+	// transaction mode (pgbouncer pool_mode=transaction), where a prepared
+	// statement may not exist on the next transaction's server connection
+	// and a statement sent in two exchanges may be split across two.
 	NoPrepare bool
 	// CreateDir lets Open create a SQLite file's missing folder (the
 	// default database's data/); otherwise the folder must exist, so a
@@ -107,7 +109,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if IsPostgresURL(url) {
 		d = dialect.Postgres
-		conn, err := newConnector(url)
+		conn, err := newConnectorMode(url, opts.NoPrepare)
 		if err != nil {
 			return nil, fmt.Errorf("database URL: %w", err)
 		}

@@ -239,7 +239,14 @@ func TestStatementCacheOn(t *testing.T) {
 		if db.Name != "postgres" {
 			t.Skip("PostgreSQL's statement cache")
 		}
-		st := testenv.OpenStore(t, db)
+		st, err := store.Open(context.Background(), db.URL, store.Options{}) // the cache on, whatever USERSVC_TEST_PG_NO_PREPARE says
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		svc := testenv.NewService(st, &testenv.Clock{})
 		sys := usersvc.SystemContext(context.Background())
 		u, err := svc.CreateUser(sys, usersvc.NewUserInput{Name: "P", Email: "p@example.com", Country: "ES", TimeZone: "UTC"}.Document())

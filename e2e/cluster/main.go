@@ -2,7 +2,15 @@
 // behind HAProxy (from Debian's packages), on loopback.
 //
 //	go run ./e2e/cluster -mode serve   # make cluster: run until Ctrl-C
-//	go run ./e2e/cluster -mode test    # the rolling-restart test (scripts/e2e.sh)
+//	go run ./e2e/cluster -mode test    # the rolling-restart test (scripts/live.sh)
+//	go run ./e2e/cluster -mode pooler -pgbouncer /usr/sbin/pgbouncer
+//
+// The pooler mode runs two replicas whose database URL is pgbouncer in
+// transaction mode (fewer server connections than replica connections,
+// so they are shared), with USERSVC_PG_NO_PREPARE=true and the change
+// listener and migrations on a direct USERSVC_LISTEN_URL, under the same
+// mixed load plus GraphQL queries and no restarts; it passes on the same
+// terms (no failed request, tags and usage exact).
 //
 // The test runs a mixed load (GETs, PATCHes adding distinct tags, sign-ins)
 // through HAProxy for -duration while it restarts every replica in turn
@@ -44,7 +52,8 @@ import (
 )
 
 var (
-	mode     = flag.String("mode", "test", "serve (run until interrupted) or test (the rolling-restart test)")
+	mode     = flag.String("mode", "test", "serve (run until interrupted), test (the rolling-restart test) or pooler (two replicas through pgbouncer in transaction mode)")
+	bouncer  = flag.String("pgbouncer", "pgbouncer", "the pgbouncer binary (pooler mode)")
 	pgURL    = flag.String("postgres", envOr("USERSVC_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server to create the cluster's database on")
 	bin      = flag.String("bin", "bin/usersvc", "the usersvc binary")
 	haproxy  = flag.String("haproxy", "haproxy", "the haproxy binary")
@@ -72,8 +81,12 @@ func main() {
 
 // cluster is the running set of processes.
 type cluster struct {
-	dir      string
-	dbURL    string
+	dir   string
+	dbURL string
+	// poolURL, in pooler mode, is the replicas' database URL (pgbouncer);
+	// dbURL stays their direct USERSVC_LISTEN_URL.
+	poolURL  string
+	pooler   *exec.Cmd
 	replicas []*replica
 	proxy    *exec.Cmd
 	front    string
@@ -115,7 +128,14 @@ func run() error {
 	}
 	adminToken := strings.TrimSpace(out)
 
-	for i := 1; i <= 3; i++ {
+	n := 3
+	if *mode == "pooler" {
+		n = 2
+		if err := c.startPgbouncer(); err != nil {
+			return err
+		}
+	}
+	for i := 1; i <= n; i++ {
 		r := &replica{name: fmt.Sprintf("r%d", i), addr: fmt.Sprintf("127.0.0.1:%d", *port+i)}
 		c.replicas = append(c.replicas, r)
 		if err := c.start(r); err != nil {
@@ -207,6 +227,9 @@ func (c *cluster) start(r *replica) error {
 	}
 	cmd := exec.Command(*bin, "serve")
 	cmd.Env = c.env("USERSVC_ADDR="+r.addr, "USERSVC_DRAIN_DELAY="+drain.String())
+	if c.poolURL != "" {
+		cmd.Env = append(cmd.Env, "USERSVC_DATABASE_URL="+c.poolURL, "USERSVC_PG_NO_PREPARE=true", "USERSVC_LISTEN_URL="+c.dbURL)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -276,10 +299,92 @@ backend replicas
 	return c.proxy.Start()
 }
 
+// startPgbouncer runs pgbouncer in transaction mode in front of the
+// cluster's database, with 4 server connections for the replicas' 32, and
+// points poolURL at it.
+func (c *cluster) startPgbouncer() error {
+	u, err := url.Parse(c.dbURL)
+	if err != nil {
+		return err
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	host, pgPort := u.Hostname(), u.Port()
+	if pgPort == "" {
+		pgPort = "5432"
+	}
+	user := "postgres"
+	if u.User != nil && u.User.Username() != "" {
+		user = u.User.Username()
+	}
+	listen := *port + 10
+	// pgbouncer refuses to run as root: it drops to the postgres user (-u),
+	// which must read its files.
+	if err := os.Chmod(c.dir, 0o755); err != nil {
+		return err
+	}
+	cfg := fmt.Sprintf(`[databases]
+%s = host=%s port=%s dbname=%s user=%s
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = %d
+unix_socket_dir =
+auth_type = trust
+auth_file = %s
+pool_mode = transaction
+default_pool_size = 4
+max_client_conn = 500
+ignore_startup_parameters = extra_float_digits
+logfile = %s
+`, name, host, pgPort, name, user, listen, filepath.Join(c.dir, "userlist.txt"), filepath.Join(c.dir, "pgbouncer.log"))
+	for f, body := range map[string]string{"pgbouncer.ini": cfg, "userlist.txt": fmt.Sprintf("%q \"\"\n", user), "pgbouncer.log": ""} {
+		if err := os.WriteFile(filepath.Join(c.dir, f), []byte(body), 0o666); err != nil {
+			return err
+		}
+		_ = os.Chmod(filepath.Join(c.dir, f), 0o666)
+	}
+	args := []string{filepath.Join(c.dir, "pgbouncer.ini")}
+	if os.Geteuid() == 0 {
+		args = append([]string{"-u", "postgres"}, args...)
+	}
+	c.pooler = exec.Command(*bouncer, args...)
+	out, err := os.Create(filepath.Join(c.dir, "pgbouncer.out"))
+	if err != nil {
+		return err
+	}
+	c.pooler.Stdout, c.pooler.Stderr = out, out
+	if err := c.pooler.Start(); err != nil {
+		return fmt.Errorf("pgbouncer: %w", err)
+	}
+	pu := *u
+	pu.Host = fmt.Sprintf("127.0.0.1:%d", listen)
+	c.poolURL = pu.String()
+	db, err := sql.Open("postgres", c.poolURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err = db.Ping(); err == nil {
+			log.Printf("pgbouncer (transaction mode, 4 server connections) at %s", pu.Host)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(c.dir, "pgbouncer.out"))
+			l, _ := os.ReadFile(filepath.Join(c.dir, "pgbouncer.log"))
+			return fmt.Errorf("pgbouncer did not answer: %v\n%s%s", err, b, l)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func (c *cluster) stopAll() {
 	if c.proxy != nil && c.proxy.Process != nil {
 		_ = c.proxy.Process.Kill()
 		_ = c.proxy.Wait()
+	}
+	if c.pooler != nil && c.pooler.Process != nil {
+		defer func() { _ = c.pooler.Process.Kill(); _ = c.pooler.Wait() }() // after the replicas
 	}
 	for _, r := range c.replicas {
 		if r.cmd == nil || r.cmd.Process == nil {
@@ -381,6 +486,7 @@ func rollingRestartTest(ctx context.Context, c *cluster, adminToken string) erro
 			return fmt.Errorf("signing user %d in: %d %v %v", i, st, m, err)
 		}
 		u.token, _ = m["token"].(string)
+		u.requests++ // a sign-in counts against the user's quota
 		us = append(us, u)
 	}
 	log.Printf("%d users ready; load for %s while each replica restarts", len(us), *duration)
@@ -429,6 +535,24 @@ func rollingRestartTest(ctx context.Context, c *cluster, adminToken string) erro
 					u.mu.Lock()
 					u.tags[k] = "v"
 					u.mu.Unlock()
+				} else if n := randInt(10); n < 2 && *mode == "pooler" {
+					// GraphQL: the caller's own user (metered), or an
+					// admin's page of users with their histories.
+					token, q := u.token, `{"query":"{ me { id name tags } }"}`
+					if n == 1 {
+						token, q = adminToken, `{"query":"{ users(first: 20) { edges { node { id history(first: 3) { totalCount edges { node { action } } } } } } }"}`
+					}
+					st, m, err := cl.do("POST", "/graphql", token, "application/json", q)
+					requests.Add(1)
+					if err != nil || st != 200 || m["errors"] != nil {
+						fail(fmt.Sprintf("GraphQL %s: %d %v %v", u.id, st, m["errors"], err))
+						continue
+					}
+					if n == 0 {
+						u.mu.Lock()
+						u.requests++
+						u.mu.Unlock()
+					}
 				} else {
 					st, m, err := cl.do("GET", "/api/users/"+u.id, u.token, "", "")
 					requests.Add(1)
@@ -453,6 +577,10 @@ func rollingRestartTest(ctx context.Context, c *cluster, adminToken string) erro
 			requests.Add(1)
 			if err != nil || st != 200 {
 				fail(fmt.Sprintf("sign-in %s: %d %v %v", u.id, st, m["error"], err))
+			} else {
+				u.mu.Lock()
+				u.requests++ // a sign-in counts against the user's quota
+				u.mu.Unlock()
 			}
 			time.Sleep(300 * time.Millisecond)
 		}
@@ -463,7 +591,13 @@ func rollingRestartTest(ctx context.Context, c *cluster, adminToken string) erro
 	// replica i at (i+1)/(n+2) of the run.
 	start := time.Now()
 	var restartErr error
+	if *mode == "pooler" {
+		<-loadCtx.Done()
+	}
 	for i, r := range c.replicas {
+		if *mode == "pooler" {
+			break
+		}
 		at := start.Add(*duration * time.Duration(i+1) / time.Duration(len(c.replicas)+2))
 		select {
 		case <-time.After(time.Until(at)):
@@ -542,6 +676,11 @@ func rollingRestartTest(ctx context.Context, c *cluster, adminToken string) erro
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "\n  "))
 	}
+	if *mode == "pooler" {
+		fmt.Printf("pooler: 1 passed, 0 failed (%d requests through pgbouncer in transaction mode over %d replicas, 0 failed; %d users' tags and usage exact)\n",
+			requests.Load(), len(c.replicas), len(us))
+		return nil
+	}
 	fmt.Printf("cluster: 1 passed, 0 failed (%d requests, 0 failed; 3 restarts; %d users' tags and usage exact; subscription reconnected %d time(s))\n",
 		requests.Load(), len(us), sub.inits.Load()-1)
 	return nil
@@ -570,6 +709,12 @@ func (s *subscriber) run(ctx context.Context) error {
 		}
 		log.Printf("subscription socket ended (%v); reconnecting", err)
 		time.Sleep(200 * time.Millisecond)
+	}
+	if *mode == "pooler" { // nothing restarts: events arrived on one socket
+		if s.events.Load() == 0 {
+			return errors.New("no event arrived")
+		}
+		return nil
 	}
 	if s.inits.Load() < 2 {
 		return fmt.Errorf("the subscription's replica was never restarted under it (%d connection)", s.inits.Load())

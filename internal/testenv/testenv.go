@@ -163,10 +163,12 @@ func NewSchema(t testing.TB, base string) string {
 	return u.String()
 }
 
-// OpenStore opens and migrates db; it is closed when t ends.
+// OpenStore opens and migrates db; it is closed when t ends. With
+// USERSVC_TEST_PG_NO_PREPARE=true, PostgreSQL stores send every statement
+// as they do behind a transaction-mode pooler (store.Options.NoPrepare).
 func OpenStore(t testing.TB, db DB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), db.URL, store.Options{})
+	st, err := store.Open(context.Background(), db.URL, store.Options{NoPrepare: os.Getenv("USERSVC_TEST_PG_NO_PREPARE") == "true"})
 	if err != nil {
 		t.Fatalf("open %s: %v", db.Name, err)
 	}
