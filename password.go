@@ -1,6 +1,10 @@
 package usersvc
 
-import "golang.org/x/crypto/bcrypt"
+import (
+	"golang.org/x/crypto/bcrypt"
+
+	"usersvc/passhash"
+)
 
 // passwordDecision says whether a password sent in a write equals the
 // stored one (the bcrypt hash stored), and if not, its new hash; and, when
@@ -27,4 +31,36 @@ func (s *Service) hashPassword(u *User, password string) error {
 	}
 	u.PasswordHash = string(h)
 	return nil
+}
+
+// verifyPassword reports whether password is the one stored: a bcrypt
+// hash, or a hash imported from another system (passhash; see
+// docs/import.md). rehash is the hash to store instead after a successful
+// check: the service's own (bcrypt at the configured cost) when the stored
+// one is imported or of another cost, else "". Every check costs at least
+// one bcrypt comparison at the configured cost, so a wrong password takes
+// as long for an imported account as for a native one, and for no account
+// at all (stored "").
+func (s *Service) verifyPassword(stored, password string) (ok bool, rehash string, err error) {
+	if stored != "" && passhash.IsBcrypt(stored) {
+		ok = bcrypt.CompareHashAndPassword([]byte(stored), []byte(password)) == nil
+		if cost, _ := bcrypt.Cost([]byte(stored)); !ok || cost == s.BcryptCost {
+			return ok, "", nil
+		}
+	} else {
+		_ = bcrypt.CompareHashAndPassword(s.dummy(), []byte(password)) // the same floor as a native account
+		if stored == "" {
+			return false, "", nil
+		}
+		h, err := passhash.ParseStored(stored)
+		if err != nil || !h.Verify(password) {
+			return false, "", nil // a stored hash that no longer parses matches nothing
+		}
+		ok = true
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.BcryptCost)
+	if err != nil {
+		return false, "", Internal(err)
+	}
+	return true, string(h), nil
 }

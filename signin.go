@@ -19,31 +19,41 @@ var errSignIn = Errorf(EUnauthenticated, "Invalid API key or username.")
 
 // Login exchanges an email and password for a session token.
 func (s *Service) Login(ctx context.Context, email, password string) (*Session, error) {
-	return s.signIn(ctx, email, func(u *User) (*Token, bool) {
-		hash := s.dummy()
-		if u != nil && u.PasswordHash != "" {
-			hash = []byte(u.PasswordHash)
+	return s.signIn(ctx, email, func(u *User) (signInCheck, error) {
+		stored := ""
+		if u != nil {
+			stored = u.PasswordHash
 		}
-		ok := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
-		return nil, ok && u != nil && u.PasswordHash != ""
+		ok, rehash, err := s.verifyPassword(stored, password)
+		return signInCheck{ok: ok && u != nil, rehash: rehash}, err
 	})
 }
 
 // LoginWithAPIKey exchanges an email and API key for a session token.
 func (s *Service) LoginWithAPIKey(ctx context.Context, email, key string) (*Session, error) {
-	return s.signIn(ctx, email, func(u *User) (*Token, bool) {
+	return s.signIn(ctx, email, func(u *User) (signInCheck, error) {
 		if !wellFormedSecret(key, APIKeyPrefix) {
-			return nil, false
+			return signInCheck{}, nil
 		}
 		t, err := s.Store.TokenByHash(ctx, HashToken(key))
 		if err != nil || u == nil || t.Kind != KindAPIKey || t.UserID != u.ID || !tokenLive(t, s.now()) {
-			return nil, false
+			return signInCheck{}, nil
 		}
 		if t.LastUsed == nil || s.now().Sub(*t.LastUsed) >= s.TokenTouchInterval {
 			_ = s.Store.TouchToken(ctx, t.ID, s.now()) // last use is informative; a failed write must not refuse the sign-in
 		}
-		return t, true
+		return signInCheck{ok: true, apiKey: t}, nil
 	})
+}
+
+// signInCheck is what checking a sign-in's secret found: whether it is
+// right, the API key used (if any: the session remembers it, so that
+// revoking the key ends the session), and a new password hash to store
+// with the sign-in (an imported hash upgraded: see verifyPassword).
+type signInCheck struct {
+	ok     bool
+	apiKey *Token
+	rehash string
 }
 
 // dummy is a hash to compare against when the user does not exist, so that
@@ -58,9 +68,8 @@ func (s *Service) dummy() []byte {
 // signIn is both sign-in flows: one per request, throttle (see Throttle),
 // look the user up, check the secret (always at the same cost), and on
 // success issue a session, set lastLogin and record it. Every failure has
-// the same message. check returns the API key used, if any: the session
-// remembers it, so that revoking the key ends the session.
-func (s *Service) signIn(ctx context.Context, email string, check func(u *User) (apiKey *Token, ok bool)) (*Session, error) {
+// the same message.
+func (s *Service) signIn(ctx context.Context, email string, check func(u *User) (signInCheck, error)) (*Session, error) {
 	if !firstSignIn(ctx) {
 		return nil, Errorf(EInvalid, "Only one sign-in per request.")
 	}
@@ -99,7 +108,7 @@ func accountKey(email string) string {
 
 // signInChecked is a sign-in the throttle let run. Every failure of the
 // secret or the account is errSignIn.
-func (s *Service) signInChecked(ctx context.Context, email string, check func(u *User) (apiKey *Token, ok bool)) (*Session, error) {
+func (s *Service) signInChecked(ctx context.Context, email string, check func(u *User) (signInCheck, error)) (*Session, error) {
 	var u *User
 	if len(email) <= MaxEmailLen && validText(email) {
 		found, err := s.Store.UserByEmail(ctx, EmailKey(email))
@@ -108,8 +117,12 @@ func (s *Service) signInChecked(ctx context.Context, email string, check func(u 
 		}
 		u = found
 	}
-	key, ok := check(u)
-	if !ok || Authorize(u, ActionLogin, u, s.now()) != nil {
+	c, err := check(u)
+	if err != nil {
+		return nil, err
+	}
+	key := c.apiKey
+	if !c.ok || Authorize(u, ActionLogin, u, s.now()) != nil {
 		return nil, errSignIn
 	}
 	// A successful sign-in is one of the user's requests: it counts
@@ -145,9 +158,13 @@ func (s *Service) signInChecked(ctx context.Context, email string, check func(u 
 		}
 		after := before.Clone()
 		after.LastLogin = &at
+		e := edit{after: after, session: session, apiKey: key}
+		if c.rehash != "" {
+			e.rehash = &c.rehash
+		}
 		// Recorded even when lastLogin did not move (two sign-ins within the
 		// clock's resolution): a session was issued.
-		return edit{after: after, session: session, apiKey: key}, nil
+		return e, nil
 	})
 	if c := ErrorCode(err); c == ENotFound || c == EForbidden {
 		return nil, errSignIn // deleted or barred meanwhile: no different answer

@@ -54,6 +54,13 @@ type edit struct {
 	// apiKey is the key a session is exchanged for: it must still be live
 	// when the session is saved (see save).
 	apiKey *Token
+	// hash, when set, is a password hash to store as it is (an imported
+	// one, already parsed): a password change like any other.
+	hash *string
+	// rehash, when set, is the same password's new hash (a sign-in
+	// upgrading an imported or outdated hash): recorded, but not a
+	// password change (sessions stay).
+	rehash *string
 }
 
 // change computes the edit a write would make. It is pure: it reads and
@@ -81,20 +88,28 @@ type outcome struct {
 // held for exactly before's hash) to the outcome. It is pure.
 func decide(before *User, e edit, pw *passwordDecision, now time.Time) outcome {
 	after := e.after
-	pwChanged := e.password != nil && !pw.same
+	pwChanged := e.password != nil && !pw.same || e.hash != nil && *e.hash != before.PasswordHash
 	changed := ChangedFields(before, after)
 	if !pwChanged && len(changed) == 0 && e.session == nil {
 		return outcome{}
 	}
-	if pwChanged {
+	switch {
+	case e.hash != nil:
+		after.PasswordHash = *e.hash
+	case pwChanged:
 		after.PasswordHash = pw.hash
 	}
 	if edited(changed, pwChanged) {
 		after.Modification = now
 	}
+	patch := DiffPatch(before, after, pwChanged)
+	if e.rehash != nil && !pwChanged {
+		after.PasswordHash = *e.rehash
+		patch = append(patch, PatchOperation{"op": "replace", "path": "/password", "value": "password hash upgraded"})
+	}
 	return outcome{
 		after:       after,
-		patch:       DiffPatch(before, after, pwChanged),
+		patch:       patch,
 		endSessions: pwChanged || before.DeletedAt == nil && after.DeletedAt != nil,
 		lastAdmin:   activeAdmin(before, now) && !activeAdmin(after, now),
 		session:     e.session,
@@ -360,7 +375,13 @@ func (s *Service) decidePassword(ctx context.Context, before *User, d *passwordD
 		}
 		attempt = a
 	}
-	d.currentOK = d.checkCurrent && d.stored != "" && bcrypt.CompareHashAndPassword([]byte(d.stored), []byte(d.current)) == nil
+	if d.checkCurrent {
+		ok, _, err := s.verifyPassword(d.stored, d.current)
+		if err != nil {
+			return err
+		}
+		d.currentOK = ok
+	}
 	if attempt != nil {
 		end, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -371,9 +392,18 @@ func (s *Service) decidePassword(ctx context.Context, before *User, d *passwordD
 	if d.checkCurrent && !d.currentOK {
 		return errSignIn
 	}
-	d.same = d.stored != "" && bcrypt.CompareHashAndPassword([]byte(d.stored), []byte(d.password)) == nil
-	if d.same {
-		return nil
+	if d.stored != "" {
+		same, rehash, err := s.verifyPassword(d.stored, d.password)
+		switch {
+		case err != nil:
+			return err
+		case same && rehash == "":
+			d.same = true
+			return nil
+		case same: // an imported (or outdated) hash of the same password: replaced like a new one
+			d.hash = rehash
+			return nil
+		}
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(d.password), s.BcryptCost)
 	if err != nil {
