@@ -31,6 +31,8 @@ const (
 	ActionAPIKeys  = "apiKeys"  // list a user's API keys
 	ActionWatch    = "watch"    // subscription to one user
 	ActionWatchAll = "watchAll" // subscription to every user
+	ActionImport   = "import"   // users moved in (usersvc import, POST /api/users/import)
+	ActionExport   = "export"   // every user out (usersvc export, GET /api/users/export)
 	// ActionCreate, ActionReplace, ActionPatch, ActionDelete,
 	// ActionRestore, ActionLogin, ActionAPIKeyCreate, ActionAPIKeyRevoke
 	// and ActionTokenCreate are in write.go.
@@ -47,6 +49,11 @@ func Authorize(actor *User, action string, target *User, now time.Time) error {
 	case ActionCreate:
 		if !actor.IsAdmin() {
 			return Errorf(EForbidden, "Only administrators may create users.")
+		}
+		return nil
+	case ActionImport, ActionExport:
+		if !actor.IsAdmin() {
+			return Errorf(EForbidden, "Only administrators may import or export users.")
 		}
 		return nil
 	case ActionWatchAll:

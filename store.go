@@ -19,6 +19,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 
 	UserStore
+	ImportStore
 	TokenStore
 	UsageStore
 	HistoryStore
@@ -26,6 +27,20 @@ type Store interface {
 	// FailureLog keeps the sign-in throttle's failures, for every process
 	// sharing the database.
 	FailureLog
+}
+
+// ImportStore moves users in and out in bulk.
+type ImportStore interface {
+	// ExistingUsers reports which of ids are users and which of the email
+	// keys belong to one (key → id), one statement each.
+	ExistingUsers(ctx context.Context, ids, emailKeys []string) (map[string]bool, map[string]string, error)
+	// InsertUsers inserts new users with their history entries
+	// (entries[i] is users[i]'s) in one transaction, skipping any whose id
+	// or email is taken, and reports which were inserted.
+	InsertUsers(ctx context.Context, users []*User, entries []*AuditEntry) ([]bool, error)
+	// UsersAfter lists users, deleted ones too, in id order after afterID
+	// ("" for the first), at most limit.
+	UsersAfter(ctx context.Context, afterID string, limit int) ([]*User, error)
 }
 
 // UserStore reads and saves users.

@@ -20,6 +20,9 @@ const (
 	ActionAPIKeyCreate = "apiKey.create"
 	ActionAPIKeyRevoke = "apiKey.revoke"
 	ActionTokenCreate  = "token.create"
+	// ActionExportHashes is recorded in the history of an admin who
+	// exported users with their password hashes.
+	ActionExportHashes = "export.withPasswordHashes"
 )
 
 // The write path. Every write of a user, whatever the transport and

@@ -1,11 +1,10 @@
 package passhash_test
 
 import (
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
+	"usersvc/internal/testenv"
 	"usersvc/passhash"
 )
 
@@ -93,89 +92,23 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
-// tool runs an independent hash generator; it skips the case when the
-// tool is missing, except in CI, which installs them.
-func tool(t *testing.T, stdin string, name string, args ...string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed (CI installs whois, apache2-utils, argon2, python3-passlib)", name)
-		}
-		t.Skipf("%s is not installed (Debian packages whois, apache2-utils, argon2, python3-passlib)", name)
-	}
-	cmd := exec.Command(path, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %v: %v", name, args, err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// python runs Debian's Python (where python3-passlib is installed).
-const python = "/usr/bin/python3"
-
 // TestIndependentTools: hashes made by tools nobody here wrote verify
-// with the right password and not with a wrong one.
+// with the right password and not with a wrong one, and their stored
+// forms too.
 func TestIndependentTools(t *testing.T) {
 	const pw = "correct horse battery staple é"
-	for _, tc := range []struct {
-		name string
-		make func(t *testing.T) (hash, salt string)
-		kind string
-	}{
-		{"openssl passwd -1", func(t *testing.T) (string, string) { return tool(t, pw, "openssl", "passwd", "-1", "-stdin"), "" }, "md5-crypt"},
-		{"openssl passwd -5", func(t *testing.T) (string, string) { return tool(t, pw, "openssl", "passwd", "-5", "-stdin"), "" }, "sha256-crypt"},
-		{"openssl passwd -6", func(t *testing.T) (string, string) { return tool(t, pw, "openssl", "passwd", "-6", "-stdin"), "" }, "sha512-crypt"},
-		{"mkpasswd -m sha-512 -R 20000", func(t *testing.T) (string, string) {
-			return tool(t, pw, "mkpasswd", "-m", "sha-512", "-R", "20000", "--stdin"), ""
-		}, "sha512-crypt"},
-		{"mkpasswd -m md5crypt", func(t *testing.T) (string, string) { return tool(t, pw, "mkpasswd", "-m", "md5crypt", "--stdin"), "" }, "md5-crypt"},
-		{"htpasswd -B", func(t *testing.T) (string, string) {
-			out := tool(t, "", "htpasswd", "-nbBC", "5", "user", pw)
-			_, h, _ := strings.Cut(out, ":")
-			return h, ""
-		}, "bcrypt"},
-		{"argon2 -id", func(t *testing.T) (string, string) {
-			return tool(t, pw, "argon2", "saltsaltsalt", "-id", "-t", "2", "-m", "12", "-p", "2", "-e"), ""
-		}, "argon2id"},
-		{"argon2 -i", func(t *testing.T) (string, string) { return tool(t, pw, "argon2", "saltsaltsalt", "-i", "-e"), "" }, "argon2i"},
-		{"passlib pbkdf2_sha256", func(t *testing.T) (string, string) {
-			return tool(t, pw, python, "-c", "import sys; from passlib.hash import pbkdf2_sha256; print(pbkdf2_sha256.hash(sys.stdin.read()))"), ""
-		}, "pbkdf2-sha256"},
-		{"passlib pbkdf2_sha512", func(t *testing.T) (string, string) {
-			return tool(t, pw, python, "-c", "import sys; from passlib.hash import pbkdf2_sha512; print(pbkdf2_sha512.hash(sys.stdin.read()))"), ""
-		}, "pbkdf2-sha512"},
-		{"passlib pbkdf2_sha1", func(t *testing.T) (string, string) {
-			return tool(t, pw, python, "-c", "import sys; from passlib.hash import pbkdf2_sha1; print(pbkdf2_sha1.hash(sys.stdin.read()))"), ""
-		}, "pbkdf2-sha1"},
-		{"passlib scrypt", func(t *testing.T) (string, string) {
-			return tool(t, pw, python, "-c", "import sys; from passlib.hash import scrypt; print(scrypt.using(rounds=12).hash(sys.stdin.read()))"), ""
-		}, "scrypt"},
-		{"hashlib Traccar PBKDF2WithHmacSHA256", func(t *testing.T) (string, string) {
-			out := tool(t, pw, python, "-c", "import sys, os, hashlib; s=os.urandom(16); k=hashlib.pbkdf2_hmac('sha256', sys.stdin.read().encode(), s, 27500, 32); print('PBKDF2WithHmacSHA256$27500$'+k.hex(), s.hex())")
-			h, s, _ := strings.Cut(out, " ")
-			return h, s
-		}, "traccar-pbkdf2-sha256"},
-		{"hashlib Traccar legacy", func(t *testing.T) (string, string) {
-			out := tool(t, pw, python, "-c", "import sys, os, hashlib; s=os.urandom(24); k=hashlib.pbkdf2_hmac('sha1', sys.stdin.read().encode(), s, 1000, 24); print(k.hex().upper(), s.hex().upper())")
-			h, s, _ := strings.Cut(out, " ")
-			return h, s
-		}, "traccar-pbkdf2-sha1"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			hash, salt := tc.make(t)
-			h, err := passhash.Parse(hash, salt)
+	for _, h := range testenv.ExternalHashes(t, pw) {
+		t.Run(h.Tool, func(t *testing.T) {
+			got, err := passhash.Parse(h.Hash, h.Salt)
 			if err != nil {
-				t.Fatalf("%s: %v", hash, err)
+				t.Fatalf("%s: %v", h.Hash, err)
 			}
-			if h.Kind() != tc.kind || !h.Verify(pw) || h.Verify(pw[:len(pw)-2]) {
-				t.Fatalf("%s: kind %s, right password %v, wrong one %v", hash, h.Kind(), h.Verify(pw), h.Verify(pw[:len(pw)-2]))
+			if got.Kind() != h.Kind || !got.Verify(pw) || got.Verify(pw[:len(pw)-2]) {
+				t.Fatalf("%s: kind %s, right password %v, wrong one %v", h.Hash, got.Kind(), got.Verify(pw), got.Verify(pw[:len(pw)-2]))
 			}
-			back, err := passhash.ParseStored(h.Encode())
-			if err != nil || !back.Verify(pw) || back.Kind() != tc.kind {
-				t.Fatalf("stored form %s: %v", h.Encode(), err)
+			back, err := passhash.ParseStored(got.Encode())
+			if err != nil || !back.Verify(pw) || back.Kind() != h.Kind {
+				t.Fatalf("stored form %s: %v", got.Encode(), err)
 			}
 		})
 	}

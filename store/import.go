@@ -204,4 +204,3 @@ func (s *Store) UsersAfter(ctx context.Context, afterID string, limit int) (_ []
 	}
 	return out, rows.Err()
 }
-

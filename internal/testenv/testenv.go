@@ -112,6 +112,16 @@ func ForEachDB(t *testing.T, fn func(t *testing.T, db DB)) {
 	})
 }
 
+// Another is a second, empty database of db's kind, dropped when t ends.
+func Another(t testing.TB, db DB) DB {
+	t.Helper()
+	if db.Name == "sqlite" {
+		return DB{Name: "sqlite", URL: "sqlite:" + filepath.Join(t.TempDir(), "another.db")}
+	}
+	base, _ := PostgresURL()
+	return DB{Name: "postgres", URL: NewSchema(t, base)}
+}
+
 // BenchDBs is SQLite in tb's temp dir and, when it answers, a PostgreSQL
 // schema of tb's own: the databases benchmarks run on.
 func BenchDBs(tb testing.TB) []DB {

@@ -1,0 +1,533 @@
+package usersvc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"usersvc/passhash"
+)
+
+// Moving users in and out (docs/import.md). A file is NDJSON: one user a
+// line, the document POST /api/users takes, plus the import-only fields
+// below. Import streams it in batches: each batch is checked against the
+// stored users with one read, and its new users are written with their
+// history entries in one transaction; a bad line is reported and never
+// rolls back a good one, and a crash loses at most the batch in flight.
+
+// Import modes.
+const (
+	// ImportCreate refuses a line whose id or email exists.
+	ImportCreate = "create"
+	// ImportUpsert replaces an existing user's fields with the line's, as
+	// PUT does (the user found by id, or by email when the line has no
+	// id), and creates the others.
+	ImportUpsert = "upsert"
+)
+
+// Import limits.
+const (
+	// MaxImportLine is the longest line read; a longer one fails alone.
+	MaxImportLine = 1 << 20
+	// importBatch is how many lines are checked and written together.
+	importBatch = 500
+)
+
+// importOnly are the fields a line may have besides the document's: the
+// id to keep, a hash instead of a password, and the server-kept times.
+var importOnly = []string{"id", "passwordHash", "passwordSalt", "creation", "modification", "lastLogin", "deletedAt"}
+
+// ImportOptions says how to import.
+type ImportOptions struct {
+	Mode   string // ImportCreate (the default) or ImportUpsert
+	DryRun bool   // check every line and report as a real run would, writing nothing
+	// Progress, when set, is called after each batch with the counts so far.
+	Progress func(ImportCounts)
+	// Failed, when set, is called for each failed line, in line order.
+	Failed func(ImportFailure)
+}
+
+// ImportCounts are an import's counters; they only grow.
+type ImportCounts struct {
+	Lines     int64 `json:"lines"`
+	Created   int64 `json:"created"`
+	Updated   int64 `json:"updated"`
+	Unchanged int64 `json:"unchanged"`
+	Failed    int64 `json:"failed"`
+	// Bytes is how much of the input was read.
+	Bytes int64 `json:"bytes"`
+}
+
+// String is the summary line.
+func (c ImportCounts) String() string {
+	return fmt.Sprintf("created %d, updated %d, unchanged %d, failed %d", c.Created, c.Updated, c.Unchanged, c.Failed)
+}
+
+// ImportFailure is a line that was not imported, and why. It never holds
+// the line's password or hash.
+type ImportFailure struct {
+	Line    int64  `json:"line"`
+	Field   string `json:"field,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// importLine is one line read and checked.
+type importLine struct {
+	n int64
+	// u is the user the line describes, as created; its password, if the
+	// line gave one in clear, is password (hashed when written).
+	u        *User
+	password *string
+	idGiven  bool
+	// doc is the line's document (without the import-only fields), decoded
+	// again over the stored user in upsert mode.
+	doc map[string]any
+}
+
+// Import reads NDJSON users from r (see the top of this file). It returns
+// the counts, and an error only when the import could not go on (the
+// input unreadable, the database failing, ctx ended); failed lines are
+// counted and reported through opts.Failed. Admins only.
+func (s *Service) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportCounts, error) {
+	var counts ImportCounts
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return counts, err
+	}
+	if err := Authorize(actor, ActionImport, nil, s.now()); err != nil {
+		return counts, err
+	}
+	switch opts.Mode {
+	case "":
+		opts.Mode = ImportCreate
+	case ImportCreate, ImportUpsert:
+	default:
+		return counts, FieldErrorf(EInvalid, "mode", "The import mode must be %q or %q.", ImportCreate, ImportUpsert)
+	}
+	im := &importer{s: s, actor: actor, opts: opts, counts: &counts}
+	if opts.DryRun {
+		im.seenIDs, im.seenEmails = map[string]bool{}, map[string]bool{}
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	var batch []*importLine
+	var fails []ImportFailure
+	flush := func() error {
+		err := im.batch(ctx, batch, &fails)
+		slices.SortFunc(fails, func(a, b ImportFailure) int { return int(a.Line - b.Line) })
+		for _, f := range fails {
+			counts.Failed++
+			if opts.Failed != nil {
+				opts.Failed(f)
+			}
+		}
+		batch, fails = batch[:0], fails[:0]
+		if err == nil && opts.Progress != nil {
+			opts.Progress(counts)
+		}
+		return err
+	}
+	for n := int64(1); ; n++ {
+		line, size, tooLong, readErr := readLine(br)
+		counts.Bytes += size
+		if readErr != nil && readErr != io.EOF {
+			return counts, Errorf(EInvalid, "Reading the input: %s", readErr.Error())
+		}
+		if err := ctx.Err(); err != nil {
+			return counts, err
+		}
+		switch blank := len(bytes.TrimSpace(line)) == 0 && !tooLong; {
+		case blank:
+		case tooLong:
+			counts.Lines++
+			fails = append(fails, ImportFailure{Line: n, Code: EInvalid, Message: fmt.Sprintf("The line is longer than %d bytes.", MaxImportLine)})
+		default:
+			counts.Lines++
+			l, err := s.parseImportLine(line, n)
+			if err != nil {
+				fails = append(fails, importFailure(n, err))
+			} else {
+				batch = append(batch, l)
+			}
+		}
+		if len(batch)+len(fails) >= importBatch || readErr == io.EOF {
+			if err := flush(); err != nil {
+				return counts, err
+			}
+		}
+		if readErr == io.EOF {
+			return counts, nil
+		}
+	}
+}
+
+// readLine reads one line (without its newline) of at most MaxImportLine
+// bytes; of a longer one it reads and drops the rest. size is the bytes
+// consumed.
+func readLine(br *bufio.Reader) (line []byte, size int64, tooLong bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		size += int64(len(chunk))
+		if !tooLong {
+			if len(line)+len(chunk) > MaxImportLine+1 {
+				tooLong, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return bytes.TrimSuffix(line, []byte("\n")), size, tooLong, err
+	}
+}
+
+func importFailure(n int64, err error) ImportFailure {
+	var e *Error
+	field := ""
+	if errors.As(err, &e) {
+		field = e.Field
+	}
+	return ImportFailure{Line: n, Field: field, Code: ErrorCode(err), Message: ErrorMessage(err, "en")}
+}
+
+// parseImportLine reads and checks a line as CreateUser checks its body,
+// plus the import-only fields.
+func (s *Service) parseImportLine(line []byte, n int64) (*importLine, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, Errorf(EInvalid, "The line is not JSON: %s", err.Error())
+	}
+	if dec.More() {
+		return nil, Errorf(EInvalid, "The line holds more than one JSON value.")
+	}
+	doc, ok := v.(map[string]any)
+	if !ok {
+		return nil, Errorf(EInvalid, "The user must be a JSON object.")
+	}
+	extra := map[string]any{}
+	for _, k := range importOnly {
+		if val, ok := doc[k]; ok {
+			extra[k] = val
+			delete(doc, k)
+		}
+	}
+	now := s.now()
+	l := &importLine{n: n, doc: doc}
+	u := &User{ID: NewUserID(), Role: RoleUser, Tags: map[string]string{}, Privileges: []string{}, Creation: now, Modification: now, Version: 1}
+	if id, ok := extra["id"]; ok && id != nil {
+		sid, ok := id.(string)
+		if !ok || !importableID(sid) {
+			return nil, FieldErrorf(EInvalid, "id", "An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %%.")
+		}
+		u.ID, l.idGiven = sid, true
+	}
+	d, err := decodeBody(doc, u, true)
+	if err != nil {
+		return nil, err
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if err := validateUser(d); err != nil {
+		return nil, err
+	}
+	u = d.u
+	u.DeletedAt = nil
+	for _, f := range []struct {
+		name     string
+		dst      **time.Time
+		required bool
+	}{{"creation", nil, true}, {"modification", nil, true}, {"lastLogin", &u.LastLogin, false}, {"deletedAt", &u.DeletedAt, false}} {
+		val, ok := extra[f.name]
+		if !ok || val == nil && !f.required {
+			continue
+		}
+		t, err := asTime(f.name, val)
+		if err != nil {
+			return nil, err
+		}
+		switch f.name {
+		case "creation":
+			u.Creation = t
+		case "modification":
+			u.Modification = t
+		default:
+			*f.dst = &t
+		}
+	}
+	hash, _ := extra["passwordHash"].(string)
+	salt, _ := extra["passwordSalt"].(string)
+	switch {
+	case extra["passwordHash"] != nil && hash == "":
+		return nil, FieldErrorf(EInvalid, "passwordHash", "Field %q must be a non-empty string.", "passwordHash")
+	case extra["passwordSalt"] != nil && (salt == "" || hash == ""):
+		return nil, FieldErrorf(EInvalid, "passwordSalt", "Field %q must be a non-empty string, with passwordHash.", "passwordSalt")
+	case hash != "" && d.password != nil:
+		return nil, FieldErrorf(EInvalid, "passwordHash", "Give password or passwordHash, not both.")
+	case hash != "":
+		h, err := parseImportedHash(hash, salt)
+		if err != nil {
+			field := "passwordHash"
+			if strings.HasPrefix(err.Error(), "passwordSalt") {
+				field = "passwordSalt"
+			}
+			return nil, FieldErrorf(EInvalid, field, "%s", err.Error())
+		}
+		u.PasswordHash = h
+	}
+	l.u, l.password = u, d.password
+	return l, nil
+}
+
+// parseImportedHash checks an imported hash and returns its stored form.
+// A hash this service exported (Traccar's with the salt inside) reads back
+// without a salt.
+func parseImportedHash(hash, salt string) (string, error) {
+	h, err := passhash.Parse(hash, salt)
+	if err != nil && salt == "" {
+		if back, err2 := passhash.ParseStored(hash); err2 == nil {
+			return back.Encode(), nil
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return h.Encode(), nil
+}
+
+// importableID reports whether an imported id can name a user in a URL
+// path and on every database: 1 to 64 bytes of printable UTF-8, no space,
+// and none of / ? # % (which a client would have to escape in a path).
+func importableID(id string) bool {
+	if !possibleID(id) || strings.ContainsAny(id, "/?#%") {
+		return false
+	}
+	for _, r := range id {
+		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// importer is one import's state.
+type importer struct {
+	s      *Service
+	actor  *User
+	opts   ImportOptions
+	counts *ImportCounts
+	// seenIDs and seenEmails are the ids and email keys of earlier lines a
+	// dry run would have written (a real run finds them in the database).
+	seenIDs, seenEmails map[string]bool
+}
+
+var (
+	errImportIDTaken    = FieldErrorf(EConflict, "id", "A user with this id already exists.")
+	errImportEmailTaken = FieldErrorf(EConflict, "email", "A user with this email already exists.")
+)
+
+// batch imports checked lines: one read of the stored users they name,
+// then the new users in one transaction, and (upsert) each changed user
+// through the write path.
+func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]ImportFailure) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	s := im.s
+	ids, keys := make([]string, 0, len(lines)), make([]string, 0, len(lines))
+	for _, l := range lines {
+		ids = append(ids, l.u.ID)
+		keys = append(keys, EmailKey(l.u.Email))
+	}
+	foundIDs, foundEmails, err := s.Store.ExistingUsers(ctx, ids, keys)
+	if err != nil {
+		return err
+	}
+	batchIDs, batchEmails := map[string]bool{}, map[string]bool{}
+	fail := func(l *importLine, err error) { *fails = append(*fails, importFailure(l.n, err)) }
+	var creates []*importLine
+	for _, l := range lines {
+		key := EmailKey(l.u.Email)
+		if im.opts.Mode == ImportUpsert {
+			target := ""
+			switch {
+			case l.idGiven && foundIDs[l.u.ID]:
+				target = l.u.ID
+			case !l.idGiven && foundEmails[key] != "":
+				target = foundEmails[key]
+			}
+			if target != "" {
+				if other := foundEmails[key]; other != "" && other != target {
+					fail(l, errImportEmailTaken)
+					continue
+				}
+				changed, err := im.update(ctx, target, l)
+				switch {
+				case err != nil && ErrorCode(err) == EInternal || err != nil && ErrorCode(err) == EUnavailable:
+					return err
+				case err != nil:
+					fail(l, err)
+				case changed:
+					im.counts.Updated++
+				default:
+					im.counts.Unchanged++
+				}
+				continue
+			}
+		}
+		switch {
+		case batchIDs[l.u.ID] || foundIDs[l.u.ID] || im.seenIDs[l.u.ID]:
+			fail(l, errImportIDTaken)
+		case batchEmails[key] || foundEmails[key] != "" || im.seenEmails[key]:
+			fail(l, errImportEmailTaken)
+		default:
+			batchIDs[l.u.ID], batchEmails[key] = true, true
+			creates = append(creates, l)
+		}
+	}
+	if len(creates) == 0 {
+		return nil
+	}
+	if im.opts.DryRun {
+		for _, l := range creates {
+			im.seenIDs[l.u.ID], im.seenEmails[EmailKey(l.u.Email)] = true, true
+		}
+		im.counts.Created += int64(len(creates))
+		return nil
+	}
+	users := make([]*User, len(creates))
+	entries := make([]*AuditEntry, len(creates))
+	for i, l := range creates {
+		if l.password != nil {
+			if err := s.hashPassword(l.u, *l.password); err != nil {
+				return err
+			}
+		}
+		users[i] = l.u
+		entries[i] = s.entry(ctx, im.actor.ID, l.u.ID, ActionImport, DiffPatch(nil, l.u, l.u.PasswordHash != ""))
+	}
+	inserted, err := s.Store.InsertUsers(ctx, users, entries)
+	if err != nil {
+		return err
+	}
+	for i, ok := range inserted {
+		if ok {
+			im.counts.Created++
+			s.feed.publish(users[i].ID)
+		} else { // taken meanwhile, by another writer
+			fail(creates[i], Errorf(EConflict, "A user with this id or email already exists."))
+		}
+	}
+	s.Store.Announce()
+	return nil
+}
+
+// update replaces a stored user's fields with the line's, as PUT does
+// (and its password hash, when the line has one): one write through the
+// write path, which records a history entry only when something changed.
+// A dry run decides on the stored user and writes nothing.
+func (im *importer) update(ctx context.Context, id string, l *importLine) (changed bool, err error) {
+	fn := fromDraft(func(actor, before *User) (*draft, error) {
+		return decodeBody(l.doc, before, true)
+	})
+	change := func(actor, before *User) (edit, error) {
+		e, err := fn(actor, before)
+		if err != nil {
+			return e, err
+		}
+		if l.u.PasswordHash != "" {
+			e.hash = &l.u.PasswordHash
+		}
+		return e, nil
+	}
+	before, err := im.s.Store.User(ctx, id, false)
+	if err != nil {
+		return false, err
+	}
+	e, err := change(im.actor, before.Clone())
+	if err != nil {
+		return false, err
+	}
+	changed = len(ChangedFields(before, e.after)) > 0 || e.hash != nil && *e.hash != before.PasswordHash
+	if e.password != nil && !changed {
+		same, rehash, err := im.s.verifyPassword(before.PasswordHash, *e.password)
+		if err != nil {
+			return false, err
+		}
+		changed = !same || rehash != ""
+	}
+	if !changed || im.opts.DryRun {
+		return changed, nil
+	}
+	after, err := im.s.write(ctx, id, nil, ActionImport, change)
+	if err != nil {
+		return false, err
+	}
+	return after.Version != before.Version, nil
+}
+
+// Export writes every user, deleted ones too, as NDJSON in id order: each
+// line the document GET answers (with the server-kept times), and with
+// withHashes the stored password hash as passwordHash (recorded in the
+// exporting admin's history). Importing it into an empty database gives
+// back the same users. It returns how many were written. Admins only.
+func (s *Service) Export(ctx context.Context, w io.Writer, withHashes bool) (int64, error) {
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := Authorize(actor, ActionExport, nil, s.now()); err != nil {
+		return 0, err
+	}
+	if withHashes {
+		if err := s.Store.AppendAudit(ctx, s.entry(ctx, actor.ID, actor.ID, ActionExportHashes, []PatchOperation{})); err != nil {
+			return 0, err
+		}
+	}
+	var n int64
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	after := ""
+	for {
+		users, err := s.Store.UsersAfter(ctx, after, 1000)
+		if err != nil {
+			return n, err
+		}
+		for _, u := range users {
+			line := exportLine{Document: u.Document()}
+			if withHashes && u.PasswordHash != "" {
+				line.PasswordHash = u.PasswordHash
+			}
+			if err := enc.Encode(line); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(users) < 1000 {
+			return n, bw.Flush()
+		}
+		after = users[len(users)-1].ID
+		if err := bw.Flush(); err != nil {
+			return n, err
+		}
+	}
+}
+
+// exportLine is one exported user: the document (its password null) and
+// the hash when asked for.
+type exportLine struct {
+	*Document
+	PasswordHash string `json:"passwordHash,omitempty"`
+}
