@@ -45,6 +45,8 @@ type settings struct {
 	fs   *flag.FlagSet
 	envs []envFlag
 	help io.Writer // where -h prints the flags
+	// args is how many arguments may follow the flags (import's FILE).
+	args int
 }
 
 // envFlag ties a flag to its environment variable.
@@ -88,8 +90,8 @@ func (s *settings) parse(args []string) error {
 		}
 		return err
 	}
-	if s.fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", s.fs.Arg(0))
+	if s.fs.NArg() > s.args {
+		return fmt.Errorf("unexpected argument %q", s.fs.Arg(s.args))
 	}
 	given := map[string]bool{}
 	s.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })

@@ -5,6 +5,8 @@
 //	usersvc user create    create a user; prints its id
 //	usersvc user list      list users (id, email, role, status), one a line
 //	usersvc token create   create an API token; prints it
+//	usersvc import FILE    bring users in from NDJSON (docs/import.md)
+//	usersvc export         write every user as NDJSON
 //
 // Configuration comes from flags and USERSVC_* environment variables: a
 // flag given on the command line wins, else its variable, else the
@@ -34,6 +36,10 @@ import (
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "usersvc:", err)
+		var ex *exitError
+		if errors.As(err, &ex) {
+			os.Exit(ex.code)
+		}
 		os.Exit(1)
 	}
 }
@@ -55,6 +61,10 @@ usage:
   usersvc user create --name N --email E --country C --time-zone TZ [--role admin|user] [--password-stdin]
   usersvc user list [--role admin|user] [--email E] [--deleted]
   usersvc token create --user ID [--label L] [--ttl 720h]
+  usersvc import [--mode create|upsert] [--dry-run] FILE|-
+                            bring users in from NDJSON; exit 0, 1 if lines failed, 2 on a usage error
+  usersvc export [--with-password-hashes]
+                            every user as NDJSON on standard output
   usersvc help              this text
 
 Every command takes the database flags (-database-url, USERSVC_DATABASE_URL);
@@ -83,13 +93,17 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return errors.New("usage: usersvc user create --name N --email E --country C --time-zone TZ [--role admin|user] [--password-stdin] | usersvc user list [--role admin|user] [--email E] [--deleted]")
 		}
 		return userCreate(ctx, args[1:], stdin, stdout, stderr)
+	case "import":
+		return importCmd(ctx, args, stdin, stdout, stderr)
+	case "export":
+		return exportCmd(ctx, args, stdout, stderr)
 	case "token":
 		if len(args) == 0 || args[0] != "create" {
 			return errors.New("usage: usersvc token create --user ID [--label L] [--ttl 720h]")
 		}
 		return tokenCreate(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q (serve, migrate, user create, user list, token create; usersvc help says more)", cmd)
+	return fmt.Errorf("unknown command %q (serve, migrate, user create, user list, token create, import, export; usersvc help says more)", cmd)
 }
 
 // open connects and migrates.

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImportExportCommands: usersvc import's summary, failed lines and
+// exit status (0, 1 when lines failed, 2 for a usage error or an
+// unreadable file), standard input, a dry run, and usersvc export.
+func TestImportExportCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "move.db")
+	file := filepath.Join(dir, "users.ndjson")
+	lines := strings.Join([]string{
+		`{"id":"1001","name":"Ana","email":"ana@example.com","country":"ES","timeZone":"Europe/Madrid","passwordHash":"$1$saltstri$YMyguxXMBpd2TEZ.vS/3q1"}`,
+		`{"id":"1002","name":"Ben","email":"not an email","country":"ES","timeZone":"UTC"}`,
+		``,
+		`{"id":"1003","name":"Cy","email":"cy@example.com","country":"ES","timeZone":"UTC"}`,
+	}, "\n") + "\n"
+	if err := os.WriteFile(file, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	status := func(err error) int {
+		var ex *exitError
+		switch {
+		case err == nil:
+			return 0
+		case errors.As(err, &ex):
+			return ex.code
+		}
+		return 1
+	}
+	cli := func(stdin string, args ...string) (string, string, int) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		err := run(context.Background(), append(args[:1:1], append([]string{"-database-url", db}, args[1:]...)...), strings.NewReader(stdin), &out, &errb)
+		if err != nil {
+			errb.WriteString("usersvc: " + err.Error() + "\n")
+		}
+		return out.String(), errb.String(), status(err)
+	}
+	for _, tc := range []struct {
+		name          string
+		stdin         string
+		args          []string
+		status        int
+		stdout, errIn string
+	}{
+		{"dry run", "", []string{"import", "--dry-run", file}, 1, "created 2, updated 0, unchanged 0, failed 1 (dry run: nothing was written)\n", "line 2: email: "},
+		{"import", "", []string{"import", file}, 1, "created 2, updated 0, unchanged 0, failed 1\n", "1 of 3 lines failed"},
+		{"again, from standard input", lines, []string{"import", "-"}, 1, "created 0, updated 0, unchanged 0, failed 3\n", "line 1: id: A user with this id already exists."},
+		{"upsert", strings.Replace(lines, `"Cy"`, `"Cyd"`, 1), []string{"import", "--mode", "upsert", "-"}, 1, "created 0, updated 1, unchanged 1, failed 1\n", "line 2: email"},
+		{"a good file", `{"name":"Di","email":"di@example.com","country":"ES","timeZone":"UTC"}` + "\n", []string{"import", "-"}, 0, "created 1, updated 0, unchanged 0, failed 0\n", ""},
+		{"missing file", "", []string{"import", filepath.Join(dir, "nope.ndjson")}, 2, "", "no such file"},
+		{"no file", "", []string{"import"}, 2, "", "usage: usersvc import"},
+		{"bad mode", "", []string{"import", "--mode", "merge", file}, 2, "", "--mode must be create or upsert"},
+		{"two files", "", []string{"import", file, file}, 2, "", "unexpected argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := cli(tc.stdin, tc.args...)
+			if code != tc.status || out != tc.stdout || !strings.Contains(errOut, tc.errIn) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want %d, %q, stderr with %q", code, out, errOut, tc.status, tc.stdout, tc.errIn)
+			}
+		})
+	}
+	out, errOut, code := cli("", "export", "--with-password-hashes")
+	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, `"id":"1001"`) || !strings.Contains(out, `"name":"Cyd"`) ||
+		!strings.Contains(out, `"passwordHash":"$1$saltstri$YMyguxXMBpd2TEZ.vS/3q1"`) || errOut != "exported 3 users\n" {
+		t.Fatalf("export: %d %q %q", code, out, errOut)
+	}
+}
