@@ -52,7 +52,7 @@ import (
 )
 
 var (
-	mode     = flag.String("mode", "test", "serve (run until interrupted), test (the rolling-restart test) or pooler (two replicas through pgbouncer in transaction mode)")
+	mode     = flag.String("mode", "test", "serve (run until interrupted), test (the rolling-restart test), pooler (two replicas through pgbouncer in transaction mode) or scale (writes on 1 vs 3 replicas; metering at -users 3000 with a kill -9)")
 	bouncer  = flag.String("pgbouncer", "pgbouncer", "the pgbouncer binary (pooler mode)")
 	pgURL    = flag.String("postgres", envOr("USERSVC_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server to create the cluster's database on")
 	bin      = flag.String("bin", "bin/usersvc", "the usersvc binary")
@@ -61,6 +61,7 @@ var (
 	duration = flag.Duration("duration", 30*time.Second, "load duration in test mode")
 	drain    = flag.Duration("drain", 2*time.Second, "each replica's -drain-delay (above the health check's fall time: 2 x 500 ms)")
 	users    = flag.Int("users", 50, "users under load")
+	procs    = flag.Int("replica-procs", 0, "GOMAXPROCS of each replica (0: Go's default, every core)")
 )
 
 func envOr(k, d string) string {
@@ -156,6 +157,9 @@ func run() error {
 		<-ctx.Done()
 		return nil
 	}
+	if *mode == "scale" {
+		return scaleRun(ctx, c, adminToken)
+	}
 	return rollingRestartTest(ctx, c, adminToken)
 }
 
@@ -227,6 +231,9 @@ func (c *cluster) start(r *replica) error {
 	}
 	cmd := exec.Command(*bin, "serve")
 	cmd.Env = c.env("USERSVC_ADDR="+r.addr, "USERSVC_DRAIN_DELAY="+drain.String())
+	if *procs > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", *procs))
+	}
 	if c.poolURL != "" {
 		cmd.Env = append(cmd.Env, "USERSVC_DATABASE_URL="+c.poolURL, "USERSVC_PG_NO_PREPARE=true", "USERSVC_LISTEN_URL="+c.dbURL)
 	}
@@ -283,6 +290,32 @@ backend replicas
 	for _, r := range c.replicas {
 		cfg += fmt.Sprintf("  server %s %s check\n", r.name, r.addr)
 	}
+	// The same balancer in front of the first replica alone (port + 20),
+	// and in front of all three routing each token to one replica (port +
+	// 21, docs/deploy.md), for measuring them side by side with the same
+	// client.
+	cfg += fmt.Sprintf(`frontend sticky
+  bind 127.0.0.1:%d
+  default_backend sticky
+backend sticky
+  balance hdr(Authorization)
+  hash-type consistent
+  option httpchk GET /readyz
+  http-check expect status 200
+  default-server inter 500ms fall 2 rise 2
+`, *port+21)
+	for _, r := range c.replicas {
+		cfg += fmt.Sprintf("  server %s %s check\n", r.name, r.addr)
+	}
+	cfg += fmt.Sprintf(`frontend one
+  bind 127.0.0.1:%d
+  default_backend one
+backend one
+  option httpchk GET /readyz
+  http-check expect status 200
+  default-server inter 500ms fall 2 rise 2
+  server %s %s check
+`, *port+20, c.replicas[0].name, c.replicas[0].addr)
 	path := filepath.Join(c.dir, "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return err
