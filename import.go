@@ -228,7 +228,7 @@ func (s *Service) parseImportLine(line []byte, n int64) (*importLine, error) {
 	if id, ok := extra["id"]; ok && id != nil {
 		sid, ok := id.(string)
 		if !ok || !importableID(sid) {
-			return nil, FieldErrorf(EInvalid, "id", "An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %%.")
+			return nil, FieldErrorf(EInvalid, "id", "An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %%, and not countries, timeZones, import or export.")
 		}
 		u.ID, l.idGiven = sid, true
 	}
@@ -306,11 +306,14 @@ func parseImportedHash(hash, salt string) (string, error) {
 	return h.Encode(), nil
 }
 
+// reservedIDs are words the REST routes use in a user id's place.
+var reservedIDs = map[string]bool{"countries": true, "timeZones": true, "import": true, "export": true}
+
 // importableID reports whether an imported id can name a user in a URL
 // path and on every database: 1 to 64 bytes of printable UTF-8, no space,
 // and none of / ? # % (which a client would have to escape in a path).
 func importableID(id string) bool {
-	if !possibleID(id) || strings.ContainsAny(id, "/?#%") {
+	if !possibleID(id) || strings.ContainsAny(id, "/?#%") || reservedIDs[id] {
 		return false
 	}
 	for _, r := range id {

@@ -28,6 +28,7 @@ type Service struct {
 	auth      *authCache
 	feed      *feed
 	sockets   *sockets
+	jobs      importJobs
 	dummyOnce sync.Once
 	dummyHash []byte
 }

@@ -20,6 +20,7 @@ type Store interface {
 
 	UserStore
 	ImportStore
+	ImportJobStore
 	TokenStore
 	UsageStore
 	HistoryStore

@@ -12,6 +12,8 @@ import (
 	"usersvc/ent/migrate"
 
 	"usersvc/ent/audit"
+	"usersvc/ent/importerror"
+	"usersvc/ent/importjob"
 	"usersvc/ent/signinfailure"
 	"usersvc/ent/token"
 	"usersvc/ent/usage"
@@ -32,6 +34,10 @@ type Client struct {
 	Schema *migrate.Schema
 	// Audit is the client for interacting with the Audit builders.
 	Audit *AuditClient
+	// ImportError is the client for interacting with the ImportError builders.
+	ImportError *ImportErrorClient
+	// ImportJob is the client for interacting with the ImportJob builders.
+	ImportJob *ImportJobClient
 	// SigninFailure is the client for interacting with the SigninFailure builders.
 	SigninFailure *SigninFailureClient
 	// Token is the client for interacting with the Token builders.
@@ -52,6 +58,8 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Audit = NewAuditClient(c.config)
+	c.ImportError = NewImportErrorClient(c.config)
+	c.ImportJob = NewImportJobClient(c.config)
 	c.SigninFailure = NewSigninFailureClient(c.config)
 	c.Token = NewTokenClient(c.config)
 	c.Usage = NewUsageClient(c.config)
@@ -149,6 +157,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:           ctx,
 		config:        cfg,
 		Audit:         NewAuditClient(cfg),
+		ImportError:   NewImportErrorClient(cfg),
+		ImportJob:     NewImportJobClient(cfg),
 		SigninFailure: NewSigninFailureClient(cfg),
 		Token:         NewTokenClient(cfg),
 		Usage:         NewUsageClient(cfg),
@@ -173,6 +183,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:           ctx,
 		config:        cfg,
 		Audit:         NewAuditClient(cfg),
+		ImportError:   NewImportErrorClient(cfg),
+		ImportJob:     NewImportJobClient(cfg),
 		SigninFailure: NewSigninFailureClient(cfg),
 		Token:         NewTokenClient(cfg),
 		Usage:         NewUsageClient(cfg),
@@ -205,21 +217,21 @@ func (c *Client) Close() error {
 // Use adds the mutation hooks to all the entity clients.
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
-	c.Audit.Use(hooks...)
-	c.SigninFailure.Use(hooks...)
-	c.Token.Use(hooks...)
-	c.Usage.Use(hooks...)
-	c.User.Use(hooks...)
+	for _, n := range []interface{ Use(...Hook) }{
+		c.Audit, c.ImportError, c.ImportJob, c.SigninFailure, c.Token, c.Usage, c.User,
+	} {
+		n.Use(hooks...)
+	}
 }
 
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
-	c.Audit.Intercept(interceptors...)
-	c.SigninFailure.Intercept(interceptors...)
-	c.Token.Intercept(interceptors...)
-	c.Usage.Intercept(interceptors...)
-	c.User.Intercept(interceptors...)
+	for _, n := range []interface{ Intercept(...Interceptor) }{
+		c.Audit, c.ImportError, c.ImportJob, c.SigninFailure, c.Token, c.Usage, c.User,
+	} {
+		n.Intercept(interceptors...)
+	}
 }
 
 // Mutate implements the ent.Mutator interface.
@@ -227,6 +239,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *AuditMutation:
 		return c.Audit.mutate(ctx, m)
+	case *ImportErrorMutation:
+		return c.ImportError.mutate(ctx, m)
+	case *ImportJobMutation:
+		return c.ImportJob.mutate(ctx, m)
 	case *SigninFailureMutation:
 		return c.SigninFailure.mutate(ctx, m)
 	case *TokenMutation:
@@ -370,6 +386,272 @@ func (c *AuditClient) mutate(ctx context.Context, m *AuditMutation) (Value, erro
 		return (&AuditDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Audit mutation op: %q", m.Op())
+	}
+}
+
+// ImportErrorClient is a client for the ImportError schema.
+type ImportErrorClient struct {
+	config
+}
+
+// NewImportErrorClient returns a client for the ImportError from the given config.
+func NewImportErrorClient(c config) *ImportErrorClient {
+	return &ImportErrorClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `importerror.Hooks(f(g(h())))`.
+func (c *ImportErrorClient) Use(hooks ...Hook) {
+	c.hooks.ImportError = append(c.hooks.ImportError, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `importerror.Intercept(f(g(h())))`.
+func (c *ImportErrorClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ImportError = append(c.inters.ImportError, interceptors...)
+}
+
+// Create returns a builder for creating a ImportError entity.
+func (c *ImportErrorClient) Create() *ImportErrorCreate {
+	mutation := newImportErrorMutation(c.config, OpCreate)
+	return &ImportErrorCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ImportError entities.
+func (c *ImportErrorClient) CreateBulk(builders ...*ImportErrorCreate) *ImportErrorCreateBulk {
+	return &ImportErrorCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ImportErrorClient) MapCreateBulk(slice any, setFunc func(*ImportErrorCreate, int)) *ImportErrorCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ImportErrorCreateBulk{err: fmt.Errorf("calling to ImportErrorClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ImportErrorCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ImportErrorCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ImportError.
+func (c *ImportErrorClient) Update() *ImportErrorUpdate {
+	mutation := newImportErrorMutation(c.config, OpUpdate)
+	return &ImportErrorUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ImportErrorClient) UpdateOne(_m *ImportError) *ImportErrorUpdateOne {
+	mutation := newImportErrorMutation(c.config, OpUpdateOne, withImportError(_m))
+	return &ImportErrorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ImportErrorClient) UpdateOneID(id int64) *ImportErrorUpdateOne {
+	mutation := newImportErrorMutation(c.config, OpUpdateOne, withImportErrorID(id))
+	return &ImportErrorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ImportError.
+func (c *ImportErrorClient) Delete() *ImportErrorDelete {
+	mutation := newImportErrorMutation(c.config, OpDelete)
+	return &ImportErrorDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ImportErrorClient) DeleteOne(_m *ImportError) *ImportErrorDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ImportErrorClient) DeleteOneID(id int64) *ImportErrorDeleteOne {
+	builder := c.Delete().Where(importerror.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ImportErrorDeleteOne{builder}
+}
+
+// Query returns a query builder for ImportError.
+func (c *ImportErrorClient) Query() *ImportErrorQuery {
+	return &ImportErrorQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeImportError},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ImportError entity by its id.
+func (c *ImportErrorClient) Get(ctx context.Context, id int64) (*ImportError, error) {
+	return c.Query().Where(importerror.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ImportErrorClient) GetX(ctx context.Context, id int64) *ImportError {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ImportErrorClient) Hooks() []Hook {
+	return c.hooks.ImportError
+}
+
+// Interceptors returns the client interceptors.
+func (c *ImportErrorClient) Interceptors() []Interceptor {
+	return c.inters.ImportError
+}
+
+func (c *ImportErrorClient) mutate(ctx context.Context, m *ImportErrorMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ImportErrorCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ImportErrorUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ImportErrorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ImportErrorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ImportError mutation op: %q", m.Op())
+	}
+}
+
+// ImportJobClient is a client for the ImportJob schema.
+type ImportJobClient struct {
+	config
+}
+
+// NewImportJobClient returns a client for the ImportJob from the given config.
+func NewImportJobClient(c config) *ImportJobClient {
+	return &ImportJobClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `importjob.Hooks(f(g(h())))`.
+func (c *ImportJobClient) Use(hooks ...Hook) {
+	c.hooks.ImportJob = append(c.hooks.ImportJob, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `importjob.Intercept(f(g(h())))`.
+func (c *ImportJobClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ImportJob = append(c.inters.ImportJob, interceptors...)
+}
+
+// Create returns a builder for creating a ImportJob entity.
+func (c *ImportJobClient) Create() *ImportJobCreate {
+	mutation := newImportJobMutation(c.config, OpCreate)
+	return &ImportJobCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ImportJob entities.
+func (c *ImportJobClient) CreateBulk(builders ...*ImportJobCreate) *ImportJobCreateBulk {
+	return &ImportJobCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ImportJobClient) MapCreateBulk(slice any, setFunc func(*ImportJobCreate, int)) *ImportJobCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ImportJobCreateBulk{err: fmt.Errorf("calling to ImportJobClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ImportJobCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ImportJobCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ImportJob.
+func (c *ImportJobClient) Update() *ImportJobUpdate {
+	mutation := newImportJobMutation(c.config, OpUpdate)
+	return &ImportJobUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ImportJobClient) UpdateOne(_m *ImportJob) *ImportJobUpdateOne {
+	mutation := newImportJobMutation(c.config, OpUpdateOne, withImportJob(_m))
+	return &ImportJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ImportJobClient) UpdateOneID(id string) *ImportJobUpdateOne {
+	mutation := newImportJobMutation(c.config, OpUpdateOne, withImportJobID(id))
+	return &ImportJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ImportJob.
+func (c *ImportJobClient) Delete() *ImportJobDelete {
+	mutation := newImportJobMutation(c.config, OpDelete)
+	return &ImportJobDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ImportJobClient) DeleteOne(_m *ImportJob) *ImportJobDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ImportJobClient) DeleteOneID(id string) *ImportJobDeleteOne {
+	builder := c.Delete().Where(importjob.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ImportJobDeleteOne{builder}
+}
+
+// Query returns a query builder for ImportJob.
+func (c *ImportJobClient) Query() *ImportJobQuery {
+	return &ImportJobQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeImportJob},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ImportJob entity by its id.
+func (c *ImportJobClient) Get(ctx context.Context, id string) (*ImportJob, error) {
+	return c.Query().Where(importjob.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ImportJobClient) GetX(ctx context.Context, id string) *ImportJob {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ImportJobClient) Hooks() []Hook {
+	return c.hooks.ImportJob
+}
+
+// Interceptors returns the client interceptors.
+func (c *ImportJobClient) Interceptors() []Interceptor {
+	return c.inters.ImportJob
+}
+
+func (c *ImportJobClient) mutate(ctx context.Context, m *ImportJobMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ImportJobCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ImportJobUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ImportJobUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ImportJobDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ImportJob mutation op: %q", m.Op())
 	}
 }
 
@@ -940,10 +1222,11 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Audit, SigninFailure, Token, Usage, User []ent.Hook
+		Audit, ImportError, ImportJob, SigninFailure, Token, Usage, User []ent.Hook
 	}
 	inters struct {
-		Audit, SigninFailure, Token, Usage, User []ent.Interceptor
+		Audit, ImportError, ImportJob, SigninFailure, Token, Usage,
+		User []ent.Interceptor
 	}
 )
 

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"sync"
 	"usersvc/ent/audit"
+	"usersvc/ent/importerror"
+	"usersvc/ent/importjob"
 	"usersvc/ent/signinfailure"
 	"usersvc/ent/token"
 	"usersvc/ent/usage"
@@ -78,6 +80,8 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			audit.Table:         audit.ValidColumn,
+			importerror.Table:   importerror.ValidColumn,
+			importjob.Table:     importjob.ValidColumn,
 			signinfailure.Table: signinfailure.ValidColumn,
 			token.Table:         token.ValidColumn,
 			usage.Table:         usage.ValidColumn,

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"time"
+	"usersvc/ent/importjob"
 	"usersvc/ent/schema"
 	"usersvc/ent/token"
 	"usersvc/ent/usage"
@@ -14,6 +15,54 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	importjobFields := schema.ImportJob{}.Fields()
+	_ = importjobFields
+	// importjobDescCancelRequested is the schema descriptor for cancel_requested field.
+	importjobDescCancelRequested := importjobFields[6].Descriptor()
+	// importjob.DefaultCancelRequested holds the default value on creation for the cancel_requested field.
+	importjob.DefaultCancelRequested = importjobDescCancelRequested.Default.(bool)
+	// importjobDescReason is the schema descriptor for reason field.
+	importjobDescReason := importjobFields[7].Descriptor()
+	// importjob.DefaultReason holds the default value on creation for the reason field.
+	importjob.DefaultReason = importjobDescReason.Default.(string)
+	// importjobDescLines is the schema descriptor for lines field.
+	importjobDescLines := importjobFields[8].Descriptor()
+	// importjob.DefaultLines holds the default value on creation for the lines field.
+	importjob.DefaultLines = importjobDescLines.Default.(int64)
+	// importjobDescCreated is the schema descriptor for created field.
+	importjobDescCreated := importjobFields[9].Descriptor()
+	// importjob.DefaultCreated holds the default value on creation for the created field.
+	importjob.DefaultCreated = importjobDescCreated.Default.(int64)
+	// importjobDescUpdated is the schema descriptor for updated field.
+	importjobDescUpdated := importjobFields[10].Descriptor()
+	// importjob.DefaultUpdated holds the default value on creation for the updated field.
+	importjob.DefaultUpdated = importjobDescUpdated.Default.(int64)
+	// importjobDescUnchanged is the schema descriptor for unchanged field.
+	importjobDescUnchanged := importjobFields[11].Descriptor()
+	// importjob.DefaultUnchanged holds the default value on creation for the unchanged field.
+	importjob.DefaultUnchanged = importjobDescUnchanged.Default.(int64)
+	// importjobDescFailed is the schema descriptor for failed field.
+	importjobDescFailed := importjobFields[12].Descriptor()
+	// importjob.DefaultFailed holds the default value on creation for the failed field.
+	importjob.DefaultFailed = importjobDescFailed.Default.(int64)
+	// importjobDescID is the schema descriptor for id field.
+	importjobDescID := importjobFields[0].Descriptor()
+	// importjob.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	importjob.IDValidator = func() func(string) error {
+		validators := importjobDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	tokenFields := schema.Token{}.Fields()
 	_ = tokenFields
 	// tokenDescLabel is the schema descriptor for label field.

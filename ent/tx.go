@@ -16,6 +16,10 @@ type Tx struct {
 	config
 	// Audit is the client for interacting with the Audit builders.
 	Audit *AuditClient
+	// ImportError is the client for interacting with the ImportError builders.
+	ImportError *ImportErrorClient
+	// ImportJob is the client for interacting with the ImportJob builders.
+	ImportJob *ImportJobClient
 	// SigninFailure is the client for interacting with the SigninFailure builders.
 	SigninFailure *SigninFailureClient
 	// Token is the client for interacting with the Token builders.
@@ -156,6 +160,8 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Audit = NewAuditClient(tx.config)
+	tx.ImportError = NewImportErrorClient(tx.config)
+	tx.ImportJob = NewImportJobClient(tx.config)
 	tx.SigninFailure = NewSigninFailureClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
 	tx.Usage = NewUsageClient(tx.config)

@@ -49,6 +49,11 @@ func NewHandler(svc *usersvc.Service, logger *slog.Logger) *Handler {
 	h.mux.HandleFunc("POST /api/users/{userId}/apiKeys", h.createAPIKey)
 	h.mux.HandleFunc("DELETE /api/users/{userId}/apiKeys/{keyId}", h.revokeAPIKey)
 	h.mux.HandleFunc("POST /api/Auth/Token", h.signIn)
+	h.mux.HandleFunc("GET /api/users/export", h.export)
+	h.mux.HandleFunc("POST /api/users/import", h.startImport)
+	h.mux.HandleFunc("GET /api/users/{userId}/{sub}", h.importJob)
+	h.mux.HandleFunc("DELETE /api/users/{userId}/{sub}", h.cancelImport)
+	h.mux.HandleFunc("GET /api/users/{userId}/{sub}/errors", h.importErrors)
 	h.mux.HandleFunc("/api/users/{userId}", h.methodNotAllowed)
 	h.mux.HandleFunc("/", h.notFound)
 	return h

@@ -79,6 +79,13 @@ var restMatrix = []restRow{
 	{route: "DELETE /api/users/{userId}/apiKeys/{keyId}", path: "/api/users/{id}/apiKeys/{keyId}", setup: setup{apiKey: true},
 		want: [4]int{200, 404, 200, 403}},
 	{route: "DELETE /api/users/{userId}/apiKeys/{keyId}", path: "/api/users/{id}/apiKeys/999999", want: [4]int{404, 404, 404, 403}}, // no such key
+	// Moving users in and out: admins only (a job of no one's is 404 to an admin).
+	{route: "POST /api/users/import", path: "/api/users/import", body: `{"name":"N","email":"imp{n}@example.com","country":"ES","timeZone":"UTC"}`, ctype: "application/x-ndjson",
+		want: [4]int{403, 403, 202, 403}},
+	{route: "GET /api/users/import/{jobId}", path: "/api/users/import/imp-none", want: [4]int{403, 403, 404, 403}},
+	{route: "DELETE /api/users/import/{jobId}", path: "/api/users/import/imp-none", want: [4]int{403, 403, 404, 403}},
+	{route: "GET /api/users/import/{jobId}/errors", path: "/api/users/import/imp-none/errors", want: [4]int{403, 403, 404, 403}},
+	{route: "GET /api/users/export", path: "/api/users/export", want: [4]int{403, 403, 200, 403}},
 	// Sign-in needs no token and ignores one: the target's own credentials work whoever sends them.
 	{route: "POST /api/Auth/Token", path: "/api/Auth/Token", body: `{"userName":"{email}","password":"target passphrase"}`, ctype: "application/json",
 		setup: setup{password: true}, want: [4]int{200, 200, 200, 200}},

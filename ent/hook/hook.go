@@ -20,6 +20,30 @@ func (f AuditFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditMutation", m)
 }
 
+// The ImportErrorFunc type is an adapter to allow the use of ordinary
+// function as ImportError mutator.
+type ImportErrorFunc func(context.Context, *ent.ImportErrorMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ImportErrorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ImportErrorMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ImportErrorMutation", m)
+}
+
+// The ImportJobFunc type is an adapter to allow the use of ordinary
+// function as ImportJob mutator.
+type ImportJobFunc func(context.Context, *ent.ImportJobMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ImportJobFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ImportJobMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ImportJobMutation", m)
+}
+
 // The SigninFailureFunc type is an adapter to allow the use of ordinary
 // function as SigninFailure mutator.
 type SigninFailureFunc func(context.Context, *ent.SigninFailureMutation) (ent.Value, error)

@@ -31,6 +31,60 @@ var (
 			},
 		},
 	}
+	// ImportErrorsColumns holds the columns for the "import_errors" table.
+	ImportErrorsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "job_id", Type: field.TypeString},
+		{Name: "line", Type: field.TypeInt64},
+		{Name: "field", Type: field.TypeString},
+		{Name: "code", Type: field.TypeString},
+		{Name: "message", Type: field.TypeString},
+	}
+	// ImportErrorsTable holds the schema information for the "import_errors" table.
+	ImportErrorsTable = &schema.Table{
+		Name:       "import_errors",
+		Columns:    ImportErrorsColumns,
+		PrimaryKey: []*schema.Column{ImportErrorsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "importerror_job_id_line",
+				Unique:  false,
+				Columns: []*schema.Column{ImportErrorsColumns[1], ImportErrorsColumns[2]},
+			},
+		},
+	}
+	// ImportJobsColumns holds the columns for the "import_jobs" table.
+	ImportJobsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "admin_id", Type: field.TypeString},
+		{Name: "idempotency_key", Type: field.TypeString, Nullable: true},
+		{Name: "mode", Type: field.TypeString},
+		{Name: "dry_run", Type: field.TypeBool},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"running", "completed", "failed", "cancelled"}},
+		{Name: "cancel_requested", Type: field.TypeBool, Default: false},
+		{Name: "reason", Type: field.TypeString, Default: ""},
+		{Name: "lines", Type: field.TypeInt64, Default: 0},
+		{Name: "created", Type: field.TypeInt64, Default: 0},
+		{Name: "updated", Type: field.TypeInt64, Default: 0},
+		{Name: "unchanged", Type: field.TypeInt64, Default: 0},
+		{Name: "failed", Type: field.TypeInt64, Default: 0},
+		{Name: "started_at", Type: field.TypeTime},
+		{Name: "heartbeat", Type: field.TypeTime},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+	}
+	// ImportJobsTable holds the schema information for the "import_jobs" table.
+	ImportJobsTable = &schema.Table{
+		Name:       "import_jobs",
+		Columns:    ImportJobsColumns,
+		PrimaryKey: []*schema.Column{ImportJobsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "importjob_admin_id_idempotency_key",
+				Unique:  true,
+				Columns: []*schema.Column{ImportJobsColumns[1], ImportJobsColumns[2]},
+			},
+		},
+	}
 	// SigninFailuresColumns holds the columns for the "signin_failures" table.
 	SigninFailuresColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt64, Increment: true},
@@ -153,6 +207,8 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AuditsTable,
+		ImportErrorsTable,
+		ImportJobsTable,
 		SigninFailuresTable,
 		TokensTable,
 		UsagesTable,

@@ -9,6 +9,12 @@ import (
 // Audit is the predicate function for audit builders.
 type Audit func(*sql.Selector)
 
+// ImportError is the predicate function for importerror builders.
+type ImportError func(*sql.Selector)
+
+// ImportJob is the predicate function for importjob builders.
+type ImportJob func(*sql.Selector)
+
 // SigninFailure is the predicate function for signinfailure builders.
 type SigninFailure func(*sql.Selector)
 

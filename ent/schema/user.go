@@ -171,3 +171,62 @@ func (SigninFailure) Indexes() []ent.Index {
 		index.Fields("at"),
 	}
 }
+
+// ImportJob is one import started over HTTP (POST /api/users/import): a
+// record of what it did, which outlives the process that ran it.
+type ImportJob struct {
+	ent.Schema
+}
+
+// Fields of the ImportJob.
+func (ImportJob) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("id").MaxLen(64).NotEmpty().Immutable(),
+		field.String("admin_id").Immutable(),
+		// idempotency_key is the client's Idempotency-Key: the same key from
+		// the same admin returns the same job.
+		field.String("idempotency_key").Optional().Nillable().Immutable(),
+		field.String("mode").Immutable(),
+		field.Bool("dry_run").Immutable(),
+		field.Enum("status").Values("running", "completed", "failed", "cancelled"),
+		field.Bool("cancel_requested").Default(false),
+		field.String("reason").Default(""),
+		field.Int64("lines").Default(0),
+		field.Int64("created").Default(0),
+		field.Int64("updated").Default(0),
+		field.Int64("unchanged").Default(0),
+		field.Int64("failed").Default(0),
+		field.Time("started_at").Immutable(),
+		// heartbeat moves while a process runs the job; a running job whose
+		// heartbeat stopped was interrupted.
+		field.Time("heartbeat"),
+		field.Time("finished_at").Optional().Nillable(),
+	}
+}
+
+// Indexes of the ImportJob.
+func (ImportJob) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("admin_id", "idempotency_key").Unique()}
+}
+
+// ImportError is one failed line of an import job.
+type ImportError struct {
+	ent.Schema
+}
+
+// Fields of the ImportError.
+func (ImportError) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int64("id"),
+		field.String("job_id").Immutable(),
+		field.Int64("line").Immutable(),
+		field.String("field").Immutable(),
+		field.String("code").Immutable(),
+		field.String("message").Immutable(),
+	}
+}
+
+// Indexes of the ImportError.
+func (ImportError) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("job_id", "line")}
+}
