@@ -153,14 +153,17 @@ func userColumnNames() []string {
 	return names
 }
 
-// multiInsert is one INSERT of n rows of the columns, with numbered
-// placeholders, and its arguments (row(i) gives row i's).
+// multiInsert is one INSERT of n rows of the columns and its arguments
+// (row(i) gives row i's).
 func multiInsert(d, table string, cols []string, perRow, n int, row func(i int) []any) (string, []any) {
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-	mark := "?"
+	// SQLite's parameters are plain "?": the driver looks each numbered
+	// one up by name, a scan of all of them (quadratic in a batch's
+	// thousands); PostgreSQL's are numbered.
+	ph := func(int) string { return "?" }
 	if d == dialect.Postgres {
-		mark = "$"
+		ph = func(i int) string { return "$" + strconv.Itoa(i) }
 	}
 	args := make([]any, 0, n*perRow)
 	for i := range n {
@@ -172,7 +175,7 @@ func multiInsert(d, table string, cols []string, perRow, n int, row func(i int) 
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(mark + strconv.Itoa(i*perRow+j+1))
+			b.WriteString(ph(i*perRow + j + 1))
 		}
 		b.WriteByte(')')
 		args = append(args, row(i)...)

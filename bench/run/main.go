@@ -148,6 +148,10 @@ func main() {
 		results = append(results, r)
 	}
 	printTable(results)
+	if *only == "" || strings.Contains(","+*only+",", ",import,") {
+		fmt.Fprintln(os.Stderr, "== usersvc import, 100,000 lines")
+		printImports(measureImports(work))
+	}
 	if !*keep {
 		admin, err := sql.Open("postgres", *pgURL)
 		must(err)
