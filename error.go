@@ -22,8 +22,11 @@ const (
 	ETooLarge           = "too_large"
 	EUnsupportedMedia   = "unsupported_media_type"
 	ETimeout            = "timeout"
-	EUnavailable        = "unavailable"
-	EInternal           = "internal"
+	// ECanceled: the caller went away (the request's context was
+	// cancelled) before the answer; nobody reads it, nothing is logged.
+	ECanceled    = "canceled"
+	EUnavailable = "unavailable"
+	EInternal    = "internal"
 )
 
 // codeTable is the single mapping from error code to HTTP status and to the
@@ -42,6 +45,7 @@ var codeTable = map[string]struct {
 	ETooLarge:           {http.StatusRequestEntityTooLarge, "TOO_LARGE"},
 	EUnsupportedMedia:   {http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"},
 	ETimeout:            {http.StatusServiceUnavailable, "TIMEOUT"},
+	ECanceled:           {499, "CANCELED"}, // nginx's "client closed request": no one reads it
 	EUnavailable:        {http.StatusServiceUnavailable, "UNAVAILABLE"},
 	EInternal:           {http.StatusInternalServerError, "INTERNAL"},
 }
@@ -76,8 +80,11 @@ func Internal(err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Code: ETimeout, Message: "The request took too long.", RetryAfter: RetryAfterUnavailable, Err: err}
+	}
+	if errors.Is(err, context.Canceled) {
+		return &Error{Code: ECanceled, Message: "The request was cancelled.", Err: err}
 	}
 	return &Error{Code: EInternal, Message: "Internal server error.", Err: err}
 }
@@ -122,7 +129,7 @@ func LogFailure(ctx context.Context, logger *slog.Logger, err error) {
 // other error is a decision made before anything was written.
 func outcomeUnknown(err error) bool {
 	switch ErrorCode(err) {
-	case EInternal, EUnavailable, ETimeout:
+	case EInternal, EUnavailable, ETimeout, ECanceled:
 		return true
 	}
 	return false
@@ -174,6 +181,9 @@ func (e *Error) Localize(lang string) string {
 
 // ErrorCode returns the code of err, EInternal for anything that is not an *Error.
 func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code

@@ -10,14 +10,15 @@ import (
 // to Errorf or FieldErrorf in this module (errorf or fieldErrorf in package
 // jsonpatch, whose messages JSONError passes on) has an entry (a test checks).
 var spanish = map[string]string{
-	"The import mode must be %q or %q.":                                       "El modo de importación debe ser %q o %q.",
-	"Reading the input: %s":                                                   "Leyendo la entrada: %s",
-	"The line is not JSON: %s":                                                "La línea no es JSON: %s",
-	"The line holds more than one JSON value.":                                "La línea contiene más de un valor JSON.",
-	"An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %%.": "Un id tiene de 1 a 64 bytes de texto imprimible sin espacios, /, ?, # ni %%.",
-	"Field %q must be a non-empty string.":                                    "El campo %q debe ser una cadena no vacía.",
-	"Field %q must be a non-empty string, with passwordHash.":                 "El campo %q debe ser una cadena no vacía, junto con passwordHash.",
-	"Give password or passwordHash, not both.":                                "Indique password o passwordHash, no ambos.",
+	"The request was cancelled.":               "La solicitud fue cancelada.",
+	"The import mode must be %q or %q.":        "El modo de importación debe ser %q o %q.",
+	"Reading the input: %s":                    "Leyendo la entrada: %s",
+	"The line is not JSON: %s":                 "La línea no es JSON: %s",
+	"The line holds more than one JSON value.": "La línea contiene más de un valor JSON.",
+	"An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %%, and not countries, timeZones, import or export.": "Un id tiene de 1 a 64 bytes de texto imprimible sin espacios, /, ?, # ni %%, y no es countries, timeZones, import ni export.",
+	"Field %q must be a non-empty string.":                    "El campo %q debe ser una cadena no vacía.",
+	"Field %q must be a non-empty string, with passwordHash.": "El campo %q debe ser una cadena no vacía, junto con passwordHash.",
+	"Give password or passwordHash, not both.":                "Indique password o passwordHash, no ambos.",
 	"%s":                                     "%s", // a message made elsewhere (passhash's, in English), passed on as it is
 	"A user with this id already exists.":    "Ya existe un usuario con este id.",
 	"A user with this email already exists.": "Ya existe un usuario con este correo electrónico.",

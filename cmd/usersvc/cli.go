@@ -40,14 +40,14 @@ func userCreate(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		pw := strings.TrimRight(line, "\r\n")
 		in.Password = &pw
 	}
-	st, err := open(ctx, &c)
+	st, err := open(ctx, &c, false, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	u, err := usersvc.NewService(st).CreateUser(usersvc.SystemContext(ctx), in.Document())
 	if err != nil {
-		return err
+		return flagError(err, in)
 	}
 	fmt.Fprintln(stdout, u.ID)
 	return nil
@@ -81,7 +81,7 @@ func userList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if email != "" {
 		f.Email = &email
 	}
-	st, err := open(ctx, &c)
+	st, err := open(ctx, &c, false, stderr)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if userID == "" {
 		return errors.New("--user is required")
 	}
-	st, err := open(ctx, &c)
+	st, err := open(ctx, &c, false, stderr)
 	if err != nil {
 		return err
 	}
@@ -132,4 +132,61 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+// createFlags names the flag of each field user create sets.
+var createFlags = map[string]string{"name": "--name", "email": "--email", "country": "--country", "timeZone": "--time-zone", "role": "--role", "password": "--password-stdin"}
+
+// flagError says a field error of user create in terms of its flag:
+// "--name is required", and for a misspelt zone the nearest real one.
+func flagError(err error, in usersvc.NewUserInput) error {
+	var e *usersvc.Error
+	if !errors.As(err, &e) || e.Code != usersvc.EInvalid || createFlags[e.Field] == "" {
+		return err
+	}
+	flag := createFlags[e.Field]
+	value := map[string]string{"name": in.Name, "email": in.Email, "country": in.Country, "timeZone": in.TimeZone}[e.Field]
+	switch {
+	case strings.TrimSpace(value) == "" && e.Field != "password":
+		return fmt.Errorf("%s is required", flag)
+	case e.Field == "timeZone":
+		if near := nearestZone(in.TimeZone); near != "" {
+			return fmt.Errorf("%s: unknown time zone %q; did you mean %q?", flag, in.TimeZone, near)
+		}
+		return fmt.Errorf("%s: unknown time zone %q (IANA names such as Europe/Madrid; GET /api/users/timeZones lists them)", flag, in.TimeZone)
+	}
+	return fmt.Errorf("%s: %s", flag, err.Error())
+}
+
+// nearestZone is the known time zone closest to name (at most 3 edits,
+// ignoring case), or "".
+func nearestZone(name string) string {
+	best, bestD := "", 4
+	for _, z := range usersvc.TimeZones() {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(z)); d < bestD {
+			best, bestD = z, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -23,6 +23,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -35,13 +36,27 @@ import (
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "usersvc:", err)
+		fmt.Fprintln(os.Stderr, "usersvc:", describe(err))
 		var ex *exitError
 		if errors.As(err, &ex) {
 			os.Exit(ex.code)
 		}
 		os.Exit(1)
 	}
+}
+
+// describe is err as the command line prints it: the message, and for an
+// internal, unavailable or timed-out error its cause too (a server writes
+// the cause to its log; the command line has only this line).
+func describe(err error) string {
+	var e *usersvc.Error
+	if errors.As(err, &e) && e.Err != nil {
+		switch e.Code {
+		case usersvc.EInternal, usersvc.EUnavailable, usersvc.ETimeout:
+			return err.Error() + " (cause: " + e.Err.Error() + ")"
+		}
+	}
+	return err.Error()
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -106,9 +121,28 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return fmt.Errorf("unknown command %q (serve, migrate, user create, user list, token create, import, export; usersvc help says more)", cmd)
 }
 
-// open connects and migrates.
-func open(ctx context.Context, c *config) (*store.Store, error) {
+// open connects and migrates. Only serve may create a SQLite database
+// (create is true for it): every other command run from the wrong
+// directory, or with a mistyped path, would otherwise act on a new empty
+// database (list no one, find no one) exactly when someone is recovering
+// access; serve says on one line when it created one.
+func open(ctx context.Context, c *config, create bool, stderr io.Writer) (*store.Store, error) {
+	path, isFile := sqlitePath(c.DatabaseURL)
+	created := false
+	if isFile {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			if !create {
+				abs, _ := filepath.Abs(path)
+				return nil, fmt.Errorf("no database at %s (only serve and migrate create one); point -database-url or USERSVC_DATABASE_URL at the server's database", abs)
+			}
+			created = true
+		}
+	}
 	st, err := store.Open(ctx, c.DatabaseURL, store.Options{NoPrepare: c.NoPrepare, ListenURL: c.ListenURL, MaxOpenConns: c.MaxConns, CreateDir: c.DatabaseURL == defaultDatabaseURL})
+	if err == nil && created {
+		abs, _ := filepath.Abs(path)
+		fmt.Fprintf(stderr, "usersvc: created a new SQLite database at %s\n", abs)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +188,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := open(ctx, &c)
+	st, err := open(ctx, &c, true, stderr)
 	if err != nil {
 		return err
 	}
@@ -209,4 +243,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger.Warn(playground.BuildHint)
 	}
 	return serving.Serve(ctx, stop) // stop: a second SIGINT/SIGTERM ends the process at once
+}
+
+// sqlitePath is the file a SQLite database URL names ("" and false for
+// PostgreSQL and in-memory databases).
+func sqlitePath(url string) (string, bool) {
+	if store.IsPostgresURL(url) {
+		return "", false
+	}
+	p := strings.TrimPrefix(url, "sqlite:")
+	p, _, _ = strings.Cut(p, "?")
+	p = strings.TrimPrefix(p, "file:")
+	if p == "" || p == ":memory:" || strings.Contains(url, "mode=memory") {
+		return "", false
+	}
+	return p, true
 }

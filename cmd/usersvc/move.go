@@ -16,7 +16,8 @@ import (
 )
 
 // exitError ends the command with its own exit status (import: 1 when
-// lines failed, 2 for a usage error or an unreadable file).
+// lines failed, 2 for a usage error, an unreadable file or a database that
+// cannot be opened).
 type exitError struct {
 	code int
 	err  error
@@ -66,9 +67,9 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		in = f
 	}
-	st, err := open(ctx, &c)
+	st, err := open(ctx, &c, false, stderr)
 	if err != nil {
-		return err
+		return usageErr(err) // nothing was imported: not "some lines failed"
 	}
 	defer st.Close()
 	progress := newImportProgress(stderr, size)
@@ -154,7 +155,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := s.parse(args); err != nil {
 		return err
 	}
-	st, err := open(ctx, &c)
+	st, err := open(ctx, &c, false, stderr)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,12 @@ func TestImportExportCommands(t *testing.T) {
 		}
 		return out.String(), errb.String(), status(err)
 	}
+	if _, errOut, code := cli("", "import", file); code != 2 || !strings.Contains(errOut, "no database at ") {
+		t.Fatalf("import before the database exists: %d %q", code, errOut)
+	}
+	if _, _, code := cli("", "migrate"); code != 0 {
+		t.Fatal("migrate")
+	}
 	for _, tc := range []struct {
 		name          string
 		stdin         string

@@ -47,6 +47,10 @@ func TestFirstStartPortInUse(t *testing.T) {
 		if out.Len() != 0 {
 			t.Fatalf("stdout %q: nothing may be printed", out.String())
 		}
+		// serve creating a SQLite database says so, on one line.
+		if created := strings.Count(errb.String(), "usersvc: created a new SQLite database at "); db.Name == "sqlite" && created != 1 || db.Name == "postgres" && created != 0 {
+			t.Fatalf("stderr %q", errb.String())
+		}
 		if n := countUsers(t, db.URL); n != 0 {
 			t.Fatalf("%d users after a failed start, want 0", n)
 		}
@@ -117,6 +121,7 @@ func TestRecoverAdminAccess(t *testing.T) {
 			}
 			return out.String()
 		}
+		cli("", "migrate") // commands other than serve and migrate create no database
 		ann := strings.TrimSpace(cli("", "user", "create", "--name", "Ann", "--email", "Ann@Example.com", "--country", "ES", "--time-zone", "UTC", "--role", "admin"))
 		bob := strings.TrimSpace(cli("", "user", "create", "--name", "Bob", "--email", "bob@example.com", "--country", "ES", "--time-zone", "UTC"))
 		if got, want := cli("", "user", "list", "--role", "admin"), ann+"\tAnn@Example.com\tadmin\tactive\n"; got != want {
