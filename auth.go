@@ -87,7 +87,9 @@ var errBadToken = Errorf(EUnauthenticated, "Invalid or expired token.")
 // does not tell which check failed); a token whose owner may not use the API
 // now is EForbidden with the reason. Only requests that pass are counted.
 // API keys are not bearer tokens: they are exchanged at sign-in.
-func (s *Service) Authenticate(ctx context.Context, authorization string) (*Principal, error) {
+func (s *Service) Authenticate(ctx context.Context, authorization string) (_ *Principal, err error) {
+	ctx, sp := span(ctx, "usersvc.authenticate")
+	defer func() { endSpan(sp, err) }()
 	if strings.TrimSpace(authorization) == "" {
 		return nil, Errorf(EUnauthenticated, "Authentication required.")
 	}

@@ -413,7 +413,7 @@ func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]Imp
 	entries := make([]*AuditEntry, len(creates))
 	for i, l := range creates {
 		if l.password != nil {
-			if err := s.hashPassword(l.u, *l.password); err != nil {
+			if err := s.hashPassword(ctx, l.u, *l.password); err != nil {
 				return err
 			}
 		}
@@ -464,7 +464,7 @@ func (im *importer) update(ctx context.Context, id string, l *importLine) (chang
 	}
 	changed = len(ChangedFields(before, e.after)) > 0 || e.hash != nil && *e.hash != before.PasswordHash
 	if e.password != nil && !changed {
-		same, rehash, err := im.s.verifyPassword(before.PasswordHash, *e.password)
+		same, rehash, err := im.s.verifyPassword(ctx, before.PasswordHash, *e.password)
 		if err != nil {
 			return false, err
 		}

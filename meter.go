@@ -3,6 +3,7 @@ package usersvc
 import (
 	"context"
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
 	"slices"
 	"sync"
 	"time"
@@ -97,7 +98,10 @@ type meterDelta struct {
 // counts, other processes' included, so an active user's base stays fresh
 // without extra reads; a user with nothing pending at two flushes in a row
 // is forgotten, and their next request reads the store again.
-func (m *Meter) Flush(ctx context.Context) error {
+func (m *Meter) Flush(ctx context.Context) (err error) {
+	// Its own trace: a flush belongs to no request.
+	ctx, sp := span(ctx, "usersvc.usage.flush", trace.WithNewRoot())
+	defer func() { endSpan(sp, err) }()
 	m.flushing.Lock()
 	defer m.flushing.Unlock()
 	m.mu.Lock()

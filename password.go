@@ -1,6 +1,7 @@
 package usersvc
 
 import (
+	"context"
 	"golang.org/x/crypto/bcrypt"
 
 	"usersvc/passhash"
@@ -24,7 +25,9 @@ type passwordDecision struct {
 var errCurrentPasswordMissing = FieldErrorf(EInvalid, "currentPassword", "Changing your password needs your current password (currentPassword).")
 
 // hashPassword stores a bcrypt hash of an already validated password in u.
-func (s *Service) hashPassword(u *User, password string) error {
+func (s *Service) hashPassword(ctx context.Context, u *User, password string) error {
+	_, sp := span(ctx, "usersvc.password.hash")
+	defer sp.End()
 	h, err := bcrypt.GenerateFromPassword([]byte(password), s.BcryptCost)
 	if err != nil {
 		return Internal(err)
@@ -41,7 +44,9 @@ func (s *Service) hashPassword(u *User, password string) error {
 // one bcrypt comparison at the configured cost, so a wrong password takes
 // as long for an imported account as for a native one, and for no account
 // at all (stored "").
-func (s *Service) verifyPassword(stored, password string) (ok bool, rehash string, err error) {
+func (s *Service) verifyPassword(ctx context.Context, stored, password string) (ok bool, rehash string, err error) {
+	_, sp := span(ctx, "usersvc.password.verify")
+	defer func() { endSpan(sp, err) }()
 	if stored != "" && passhash.IsBcrypt(stored) {
 		ok = bcrypt.CompareHashAndPassword([]byte(stored), []byte(password)) == nil
 		if cost, _ := bcrypt.Cost([]byte(stored)); !ok || cost == s.BcryptCost {

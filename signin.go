@@ -24,7 +24,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (*Session, 
 		if u != nil {
 			stored = u.PasswordHash
 		}
-		ok, rehash, err := s.verifyPassword(stored, password)
+		ok, rehash, err := s.verifyPassword(ctx, stored, password)
 		return signInCheck{ok: ok && u != nil, rehash: rehash}, err
 	})
 }
@@ -73,7 +73,9 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 	if !firstSignIn(ctx) {
 		return nil, Errorf(EInvalid, "Only one sign-in per request.")
 	}
-	d, attempt, err := s.Throttle.Begin(ctx, s.Now(), accountKey(email), ClientAddr(ctx))
+	tctx, sp := span(ctx, "usersvc.signin.throttle")
+	d, attempt, err := s.Throttle.Begin(tctx, s.Now(), accountKey(email), ClientAddr(ctx))
+	endSpan(sp, err)
 	if err != nil {
 		return nil, err
 	}

@@ -379,7 +379,7 @@ func (s *Service) decidePassword(ctx context.Context, before *User, d *passwordD
 		attempt = a
 	}
 	if d.checkCurrent {
-		ok, _, err := s.verifyPassword(d.stored, d.current)
+		ok, _, err := s.verifyPassword(ctx, d.stored, d.current)
 		if err != nil {
 			return err
 		}
@@ -396,7 +396,7 @@ func (s *Service) decidePassword(ctx context.Context, before *User, d *passwordD
 		return errSignIn
 	}
 	if d.stored != "" {
-		same, rehash, err := s.verifyPassword(d.stored, d.password)
+		same, rehash, err := s.verifyPassword(ctx, d.stored, d.password)
 		switch {
 		case err != nil:
 			return err
@@ -408,7 +408,9 @@ func (s *Service) decidePassword(ctx context.Context, before *User, d *passwordD
 			return nil
 		}
 	}
+	_, sp := span(ctx, "usersvc.password.hash")
 	h, err := bcrypt.GenerateFromPassword([]byte(d.password), s.BcryptCost)
+	sp.End()
 	if err != nil {
 		return Internal(err)
 	}
@@ -582,7 +584,7 @@ func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
 		return nil, err
 	}
 	if d.password != nil {
-		if err := s.hashPassword(u, *d.password); err != nil {
+		if err := s.hashPassword(ctx, u, *d.password); err != nil {
 			return nil, err
 		}
 	}

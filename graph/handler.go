@@ -43,6 +43,8 @@ type Options struct {
 	// Origins are the browser origins allowed to open a WebSocket besides
 	// the server's own (the CORS origins).
 	Origins []string
+	// Tracing makes a span of every operation (tracing.go).
+	Tracing bool
 }
 
 // NewHandler builds the GraphQL HTTP handler: handler.New with explicit
@@ -84,6 +86,9 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 		return usersvc.Errorf(usersvc.EInternal, "Internal server error.")
 	})
 	srv.AroundOperations(limitSubscriptions(present))
+	if opts.Tracing {
+		srv.AroundOperations(traceOperation)
+	}
 	if opts.OnOperation != nil {
 		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 			// Only a signed-in caller's operation names a series: names

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net"
 	"net/http"
@@ -45,6 +46,9 @@ type Config struct {
 	// everything else is still served: a load balancer stops sending
 	// requests before the server stops accepting them.
 	Draining *atomic.Bool
+	// Tracing makes a server span of every request (telemetry.Start
+	// installs the provider; see tracing.go).
+	Tracing bool
 	// Closing, when closed, ends every open WebSocket (with a normal close,
 	// which clients such as graphql-ws answer by reconnecting).
 	Closing <-chan struct{}
@@ -78,7 +82,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 		logger = slog.Default()
 	}
 	restHandler := rest.NewHandler(svc, logger)
-	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger, OnOperation: cfg.Metrics.Operation, Origins: cfg.CORSOrigins})
+	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger, OnOperation: cfg.Metrics.Operation, Origins: cfg.CORSOrigins, Tracing: cfg.Tracing})
 	restAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
 		rest.WriteError(w, r, logger, err)
 	}, nil)
@@ -152,7 +156,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 		}
 		return routeLabel(p)
 	}
-	h = requestLog(logger, cfg.Metrics, route, h)
+	h = requestLog(logger, cfg.Metrics, route, cfg.Tracing, h)
 	h = recoverer(logger, h)
 	h = requestID(h)
 	return h
@@ -347,17 +351,25 @@ func setUserID(w http.ResponseWriter, id string) {
 
 // requestLog writes one line per request: never the query string (it may
 // hold secrets), never a header value other than the request id.
-func requestLog(logger *slog.Logger, metrics *Metrics, route func(*http.Request) string, next http.Handler) http.Handler {
+func requestLog(logger *slog.Logger, metrics *Metrics, route func(*http.Request) string, tracing bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		ctx := r.Context()
+		var span trace.Span
+		if tracing {
+			r, span = startServerSpan(r)
+		}
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
-		metrics.observe(route(r), r.Method, rec.status, elapsed)
+		rt := route(r)
+		metrics.observe(rt, r.Method, rec.status, elapsed)
+		if span != nil {
+			endServerSpan(span, r, rt, rec.status)
+		}
 		// Attrs, not key-value pairs: the same line without boxing each value.
 		logger.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("request_id", r.Header.Get("X-Request-Id")),

@@ -59,7 +59,13 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	if !s.tracing {
+		return st.QueryContext(ctx, args...)
+	}
+	ctx, span := statementSpan(ctx, "sqlite", q)
+	rows, err := st.QueryContext(ctx, args...)
+	endStatement(span, err)
+	return rows, err
 }
 
 // sqliteStmts are the SQLite pool's prepared hand-written reads.

@@ -41,6 +41,8 @@ type Store struct {
 	stmts *sqliteStmts
 	// onQuery is Options.OnQuery, for statements that bypass ent's driver.
 	onQuery func()
+	// tracing is Options.Tracing, for statements that bypass ent's driver.
+	tracing bool
 	// changes is this process's side of the change log (changes.go).
 	changes *changeLog
 }
@@ -78,6 +80,8 @@ type Options struct {
 	// OnQuery, when set, is called for every statement ent runs (tests
 	// count queries with it).
 	OnQuery func()
+	// Tracing makes a client span of every statement (tracing.go).
+	Tracing bool
 	// NoPrepare turns PostgreSQL's statement cache off: every statement is
 	// sent unprepared, in one exchange with its arguments (lib/pq's
 	// binary_parameters; see newConnectorMode). Needed behind a pooler in
@@ -158,13 +162,16 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.OnQuery != nil {
 		drv = dialect.DebugWithContext(drv, func(context.Context, ...any) { opts.OnQuery() })
 	}
+	if opts.Tracing {
+		drv = newTracedDriver(drv)
+	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	listenURL := url
 	if opts.ListenURL != "" {
 		listenURL = opts.ListenURL
 	}
-	st := &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: listenURL, instance: hex.EncodeToString(b), onQuery: opts.OnQuery, changes: newChangeLog()}
+	st := &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: listenURL, instance: hex.EncodeToString(b), onQuery: opts.OnQuery, tracing: opts.Tracing, changes: newChangeLog()}
 	if d == dialect.SQLite {
 		st.stmts = &sqliteStmts{}
 	}

@@ -29,10 +29,13 @@ type config struct {
 	MetricsToken  string
 	DrainDelay    time.Duration
 	NoPrepare     bool
-	ListenURL     string
-	MaxConns      int
-	MetricsAddr   string
-	corsOrigins   string // as given: comma-separated
+	// Tracing is on when the OTEL_* environment names an endpoint
+	// (telemetry.Enabled); it is not a flag of its own.
+	Tracing     bool
+	ListenURL   string
+	MaxConns    int
+	MetricsAddr string
+	corsOrigins string // as given: comma-separated
 }
 
 // settings is one command's flags, some of which a USERSVC_* environment

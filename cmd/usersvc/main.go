@@ -27,11 +27,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"usersvc"
 	"usersvc/playground"
 	"usersvc/server"
 	"usersvc/store"
+	"usersvc/telemetry"
 )
 
 func main() {
@@ -138,7 +140,7 @@ func open(ctx context.Context, c *config, create bool, stderr io.Writer) (*store
 			created = true
 		}
 	}
-	st, err := store.Open(ctx, c.DatabaseURL, store.Options{NoPrepare: c.NoPrepare, ListenURL: c.ListenURL, MaxOpenConns: c.MaxConns, CreateDir: c.DatabaseURL == defaultDatabaseURL})
+	st, err := store.Open(ctx, c.DatabaseURL, store.Options{NoPrepare: c.NoPrepare, ListenURL: c.ListenURL, MaxOpenConns: c.MaxConns, CreateDir: c.DatabaseURL == defaultDatabaseURL, Tracing: c.Tracing})
 	if err == nil && created {
 		abs, _ := filepath.Abs(path)
 		fmt.Fprintf(stderr, "usersvc: created a new SQLite database at %s\n", abs)
@@ -187,6 +189,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := c.logger(stderr)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopTracing, err := telemetry.Start(ctx, logger) // OTEL_* variables; nothing without an endpoint
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = stopTracing(sctx) // the last spans, within 5 s
+	}()
+	c.Tracing = telemetry.Enabled()
 
 	st, err := open(ctx, &c, true, stderr)
 	if err != nil {
@@ -221,7 +233,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var draining atomic.Bool
 	closing := make(chan struct{})
 	srv := server.NewHTTPServer(c.Addr, server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger,
-		Metrics: metrics, MetricsToken: c.MetricsToken, Draining: &draining, Closing: closing}), server.DefaultTimeouts)
+		Metrics: metrics, MetricsToken: c.MetricsToken, Draining: &draining, Closing: closing, Tracing: c.Tracing}), server.DefaultTimeouts)
 	srv.RegisterOnShutdown(func() { close(closing) })
 	// The service's background work (usage flushes, the change watcher)
 	// runs until the last request has been served, so its last flush

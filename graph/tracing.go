@@ -1,0 +1,60 @@
+package graph
+
+import (
+	"context"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"usersvc"
+	"usersvc/telemetry"
+)
+
+// traceOperation makes one span of each GraphQL operation, named by its
+// type and name ("query me", "subscription userChanged"), under the
+// request's server span. The document is not recorded (its literals may
+// hold an email or a password). A subscription's span lasts as long as
+// the subscription (one span, not one per event). Errors are recorded as
+// events with their code; an internal, unavailable or timeout error sets
+// the span's status to error.
+func traceOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	oc := graphql.GetOperationContext(ctx)
+	typ, opName := "query", oc.OperationName
+	if oc.Operation != nil {
+		typ = string(oc.Operation.Operation)
+		if opName == "" {
+			opName = oc.Operation.Name
+		}
+	}
+	name := typ
+	if opName != "" {
+		name += " " + opName
+	}
+	ctx, span := telemetry.Tracer().Start(ctx, name, trace.WithAttributes(
+		attribute.String("graphql.operation.type", typ), attribute.String("graphql.operation.name", opName)))
+	handler := next(ctx)
+	var once sync.Once
+	end := func() { once.Do(func() { span.End() }) }
+	return func(ctx context.Context) *graphql.Response {
+		resp := handler(ctx)
+		if resp == nil {
+			end()
+			return nil
+		}
+		for _, e := range resp.Errors {
+			code, _ := e.Extensions["code"].(string)
+			span.AddEvent("graphql.error", trace.WithAttributes(attribute.String("graphql.error.code", code)))
+			switch code {
+			case usersvc.GraphQLCode(usersvc.EInternal), usersvc.GraphQLCode(usersvc.EUnavailable), usersvc.GraphQLCode(usersvc.ETimeout):
+				span.SetStatus(codes.Error, code)
+			}
+		}
+		if typ != "subscription" {
+			end()
+		}
+		return resp
+	}
+}

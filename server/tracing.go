@@ -1,0 +1,45 @@
+package server
+
+import (
+	"net/http"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"usersvc/telemetry"
+)
+
+// startServerSpan starts the request's server span, under the caller's
+// span when it sent traceparent (and tracestate). Its name is settled
+// when the route is known (endServerSpan).
+func startServerSpan(r *http.Request) (*http.Request, trace.Span) {
+	ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx, span := telemetry.Tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.scheme", scheme(r))))
+	return r.WithContext(ctx), span
+}
+
+// endServerSpan names the span by its route template (never a raw path:
+// ids stay out of span names) and records the answer. Following the
+// semantic conventions, a 4xx leaves a server span's status unset; a 5xx
+// is an error. Nothing from the query string or a header other than the
+// request id is recorded.
+func endServerSpan(span trace.Span, r *http.Request, route string, status int) {
+	span.SetName(r.Method + " " + route)
+	span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", status),
+		attribute.String("usersvc.request_id", r.Header.Get("X-Request-Id")))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
+}
+
+func scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}

@@ -1,0 +1,209 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"usersvc/internal/testenv"
+	"usersvc/server"
+	"usersvc/store"
+)
+
+// recordSpans installs a tracer provider that keeps every span in memory
+// for the test (and the W3C propagators), and restores the previous ones.
+func recordSpans(t *testing.T) *tracetest.SpanRecorder {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	t.Cleanup(func() {
+		otel.SetTracerProvider(prevTP)
+		otel.SetTextMapPropagator(prevProp)
+		_ = tp.Shutdown(context.Background())
+	})
+	return rec
+}
+
+// TestTraces: with tracing on, a REST GET, a PATCH, a GraphQL query and a
+// sign-in each make a server span named by its route template with the
+// domain's and the database's spans under it; an incoming traceparent is
+// the parent; a 404 leaves the status unset and a database failure sets
+// it to error; and no span, attribute or event holds a secret.
+func TestTraces(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		rec := recordSpans(t)
+		st, err := store.Open(context.Background(), db.URL, store.Options{Tracing: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		svc := testenv.NewService(st, e.Clock)
+		h := server.New(svc, server.Config{Tracing: true, Introspection: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if r := testenv.Do(t, h, "PATCH", "/api/users/"+e.Alice.ID, e.AdminToken, `[{"op":"add","path":"/password","value":"alice passphrase"}]`,
+			"Content-Type: application/json-patch+json"); r.Status != 200 {
+			t.Fatalf("set a password: %d %s", r.Status, r.Body)
+		}
+		rec.Reset()
+
+		const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+		type call struct {
+			name, method, path, token, body string
+			headers                         []string
+			status                          int
+			span                            string
+			children                        []string
+		}
+		calls := []call{
+			{"REST GET", "GET", "/api/users/" + e.Alice.ID, e.AliceToken, "", []string{"traceparent: 00-" + traceID + "-" + parentID + "-01"}, 200,
+				"GET /api/users/{userId}", []string{"usersvc.authenticate", "SELECT"}},
+			{"PATCH", "PATCH", "/api/users/" + e.Alice.ID, e.AliceToken, `[{"op":"replace","path":"/description","value":"traced"}]`, []string{"Content-Type: application/json-patch+json"}, 200,
+				"PATCH /api/users/{userId}", []string{"usersvc.authenticate"}},
+			{"GraphQL query", "POST", "/graphql", e.AliceToken, `{"query":"query Me { me { id email } }"}`, nil, 200,
+				"POST /graphql", []string{"query Me", "usersvc.authenticate"}},
+			{"sign-in", "POST", "/api/Auth/Token", "", `{"userName":"alice@example.com","password":"alice passphrase"}`, nil, 200,
+				"POST /api/Auth/Token", []string{"usersvc.signin.throttle", "usersvc.password.verify", "SELECT"}},
+			{"not found", "GET", "/api/users/usr-nobody", e.AdminToken, "", nil, 404, "GET /api/users/{userId}", nil},
+		}
+		var secrets []string
+		for _, c := range calls {
+			rec.Reset()
+			r := testenv.Do(t, h, c.method, c.path, c.token, c.body, c.headers...)
+			if r.Status != c.status {
+				t.Fatalf("%s: %d %s", c.name, r.Status, r.Body)
+			}
+			if tok, ok := r.JSON["token"].(string); ok {
+				secrets = append(secrets, tok)
+			}
+			spans := rec.Ended()
+			var root sdktrace.ReadOnlySpan
+			for _, s := range spans {
+				if s.Name() == c.span && s.SpanKind().String() == "server" {
+					root = s
+				}
+			}
+			if root == nil {
+				t.Fatalf("%s: no server span %q among %v", c.name, c.span, names(spans))
+			}
+			for _, want := range c.children {
+				found := false
+				for _, s := range spans {
+					if s.Name() == want && s.SpanContext().TraceID() == root.SpanContext().TraceID() {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s: no %q span in the request's trace: %v", c.name, want, names(spans))
+				}
+			}
+			switch c.name {
+			case "REST GET":
+				if root.SpanContext().TraceID().String() != traceID || root.Parent().SpanID().String() != parentID {
+					t.Errorf("traceparent: trace %s parent %s", root.SpanContext().TraceID(), root.Parent().SpanID())
+				}
+				db := 0
+				for _, s := range spans {
+					for _, a := range s.Attributes() {
+						if a.Key == "db.query.text" && s.SpanContext().TraceID().String() == traceID {
+							db++
+							if q := a.Value.AsString(); !strings.Contains(q, "$1") && !strings.Contains(q, "?") {
+								t.Errorf("a statement without placeholders: %s", q)
+							}
+						}
+					}
+				}
+				if db == 0 {
+					t.Errorf("no database span in the GET's trace: %v", names(spans))
+				}
+			case "not found":
+				if root.Status().Code != codes.Unset {
+					t.Errorf("404: span status %v, want unset", root.Status())
+				}
+			}
+		}
+
+		// The meter's flush is a trace of its own, even when called under a
+		// request's span, with its statements under it.
+		rec.Reset()
+		reqCtx, reqSpan := otel.Tracer("test").Start(context.Background(), "a request")
+		if err := svc.Flush(reqCtx); err != nil {
+			t.Fatal(err)
+		}
+		reqSpan.End()
+		var flush sdktrace.ReadOnlySpan
+		for _, s := range rec.Ended() {
+			if s.Name() == "usersvc.usage.flush" {
+				flush = s
+			}
+		}
+		if flush == nil || flush.Parent().IsValid() || flush.SpanContext().TraceID() == reqSpan.SpanContext().TraceID() {
+			t.Fatalf("the flush's span: %v (spans %v)", flush, names(rec.Ended()))
+		}
+		under := 0
+		for _, s := range rec.Ended() {
+			if s.Parent().SpanID() == flush.SpanContext().SpanID() {
+				under++
+			}
+		}
+		if under == 0 {
+			t.Errorf("no statement under the flush's span: %v", names(rec.Ended()))
+		}
+
+		// A database failure sets the server span's status to error.
+		rec.Reset()
+		st.Close()
+		if r := testenv.Do(t, h, "GET", "/api/users/"+e.Bob.ID, e.AdminToken, ""); r.Status < 500 {
+			t.Fatalf("with the database closed: %d", r.Status)
+		}
+		failed := false
+		for _, s := range rec.Ended() {
+			if s.Name() == "GET /api/users/{userId}" && s.Status().Code == codes.Error {
+				failed = true
+			}
+		}
+		if !failed {
+			t.Errorf("a database failure left the server span's status unset: %v", names(rec.Ended()))
+		}
+
+		// No secret anywhere: tokens, the password, emails, credentials headers.
+		secrets = append(secrets, e.AdminToken, e.AliceToken, "alice passphrase", "alice@example.com", "admin@example.com", "Bearer", "authorization", "$2a$")
+		for _, s := range rec.Ended() {
+			text := s.Name()
+			for _, a := range s.Attributes() {
+				text += " " + string(a.Key) + "=" + a.Value.Emit()
+			}
+			for _, ev := range s.Events() {
+				text += " " + ev.Name
+				for _, a := range ev.Attributes {
+					text += " " + string(a.Key) + "=" + a.Value.Emit()
+				}
+			}
+			for _, sec := range secrets {
+				if strings.Contains(strings.ToLower(text), strings.ToLower(sec)) {
+					t.Errorf("span %q holds a secret (%.12s…): %s", s.Name(), sec, text)
+				}
+			}
+		}
+	})
+}
+
+func names(spans []sdktrace.ReadOnlySpan) string {
+	var out []string
+	for _, s := range spans {
+		out = append(out, s.Name())
+	}
+	b, _ := json.Marshal(out)
+	return fmt.Sprint(string(b))
+}

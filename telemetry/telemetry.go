@@ -1,0 +1,104 @@
+// Package telemetry starts OpenTelemetry tracing when the standard
+// environment asks for it, and names the service's tracer.
+//
+// Configuration is the SDK's standard variables only:
+// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (no
+// endpoint: no exporter, nothing recorded), OTEL_EXPORTER_OTLP_PROTOCOL
+// or OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (http/protobuf, the default, or
+// grpc), OTEL_SERVICE_NAME (default usersvc) and OTEL_RESOURCE_ATTRIBUTES,
+// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, OTEL_SDK_DISABLED. The
+// exporter runs behind the SDK's batch processor (a bounded queue that
+// drops spans when full), so a collector that is down, slow or refusing
+// never fails or slows a request; its errors are logged at most once a
+// minute.
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Name is the instrumentation scope of every span the service makes.
+const Name = "usersvc"
+
+// Tracer is the service's tracer (a no-op until Start installs a provider).
+func Tracer() trace.Tracer { return otel.Tracer(Name) }
+
+// Enabled reports whether the environment asks for traces: an OTLP
+// endpoint is set and the SDK is not disabled.
+func Enabled() bool {
+	if strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true") {
+		return false
+	}
+	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+}
+
+// Start installs the tracer provider the environment describes, with the
+// W3C trace-context and baggage propagators, and returns a function that
+// flushes and stops it. With tracing off it installs nothing and returns a
+// no-op.
+func Start(ctx context.Context, logger *slog.Logger) (shutdown func(context.Context) error, err error) {
+	if !Enabled() {
+		return func(context.Context) error { return nil }, nil
+	}
+	protocol := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	if protocol == "" {
+		protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	var exp sdktrace.SpanExporter
+	switch protocol {
+	case "", "http/protobuf":
+		exp, err = otlptracehttp.New(ctx)
+	case "grpc":
+		exp, err = otlptracegrpc.New(ctx)
+	default:
+		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL %q: use http/protobuf or grpc", protocol)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("OpenTelemetry exporter: %w", err)
+	}
+	res, err := resource.New(ctx, resource.WithAttributes(attribute.String("service.name", Name)),
+		resource.WithFromEnv(), resource.WithTelemetrySDK())
+	if err != nil {
+		return nil, fmt.Errorf("OpenTelemetry resource: %w", err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)) // the sampler comes from OTEL_TRACES_SAMPLER
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetErrorHandler(&rateLimited{logger: logger, every: time.Minute})
+	return tp.Shutdown, nil
+}
+
+// rateLimited logs export errors at most once every period.
+type rateLimited struct {
+	logger *slog.Logger
+	every  time.Duration
+	mu     sync.Mutex
+	last   time.Time
+	missed int
+}
+
+func (h *rateLimited) Handle(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if time.Since(h.last) < h.every {
+		h.missed++
+		return
+	}
+	h.logger.Warn("exporting traces", "err", err, "errors_not_logged", h.missed)
+	h.last, h.missed = time.Now(), 0
+}

@@ -1,0 +1,94 @@
+package telemetry_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"usersvc/telemetry"
+)
+
+// TestStartFromEnvironment: no endpoint, no exporter; with one, spans
+// reach an OTLP/HTTP collector (here a test server) carrying the service
+// name; a collector that is down makes no span wait.
+func TestStartFromEnvironment(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, false},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}, true},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:1/v1/traces"}, true},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_SDK_DISABLED": "true"}, false},
+	} {
+		for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SDK_DISABLED"} {
+			t.Setenv(k, tc.env[k]) // restored when the test ends
+			if tc.env[k] == "" {
+				os.Unsetenv(k)
+			}
+		}
+		if got := telemetry.Enabled(); got != tc.want {
+			t.Errorf("%v: Enabled %v, want %v", tc.env, got, tc.want)
+		}
+	}
+
+	var got atomic.Int64
+	var body atomic.Value
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/v1/traces" {
+			got.Add(1)
+			body.Store(string(b))
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer collector.Close()
+	os.Unsetenv("OTEL_SDK_DISABLED")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_on")
+	stop, err := telemetry.Start(context.Background(), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := telemetry.Tracer().Start(context.Background(), "GET /api/users/{userId}")
+	span.End()
+	if err := stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got.Load() == 0 || !strings.Contains(body.Load().(string), "usersvc") || !strings.Contains(body.Load().(string), "GET /api/users/{userId}") {
+		t.Fatalf("the collector got %d exports", got.Load())
+	}
+
+	// A collector that is down: ending spans does not wait on it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String()
+	ln.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", down)
+	stop, err = telemetry.Start(context.Background(), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5000 { // more than the batch queue holds: the rest are dropped, not waited for
+		_, s := telemetry.Tracer().Start(context.Background(), "span")
+		s.End()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = stop(ctx) // fails to export, within its bound
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
