@@ -79,3 +79,37 @@ func escapeToken(s string) string {
 	}
 	return string(out)
 }
+
+// TestHugeExponents: a number beyond the exponent bound is equal to
+// itself (the fuzzer found 0E2000000 unequal to itself, which made a
+// "test" of a value against its own copy fail); zero is zero whatever its
+// exponent.
+func TestHugeExponents(t *testing.T) {
+	for _, tc := range []struct {
+		doc, patch string
+		ok         bool
+	}{
+		{`{"a":0E2000000}`, `[{"op":"test","path":"/a","value":0}]`, true},
+		{`{"a":-0e-9999999}`, `[{"op":"test","path":"/a","value":0.0}]`, true},
+		{`{"a":1E3000000}`, `[{"op":"test","path":"/a","value":1E3000000}]`, true},
+		{`{"a":1E3000000}`, `[{"op":"test","path":"/a","value":1e3000000}]`, true},
+		{`{"a":1E3000000}`, `[{"op":"test","path":"/a","value":2E3000000}]`, false},
+		{`{"a":1E3000000}`, `[{"op":"test","path":"/a","value":1}]`, false},
+	} {
+		doc, err := Parse([]byte(tc.doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Parse([]byte(tc.patch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops, err := ParsePatch(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Apply(doc, ops); (err == nil) != tc.ok {
+			t.Errorf("%s on %s: %v, want ok=%v", tc.patch, tc.doc, err, tc.ok)
+		}
+	}
+}

@@ -50,16 +50,26 @@ func parseDecimal(s string) (Decimal, bool) {
 		d.Neg, s = true, s[1:]
 	}
 	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
+	whole, frac, _ := strings.Cut(mant, ".")
+	if whole == "" || !allDigits(whole) || !allDigits(frac) {
+		return Decimal{}, false
+	}
 	if hasExp {
+		digits := exp
+		if digits != "" && (digits[0] == '+' || digits[0] == '-') {
+			digits = digits[1:]
+		}
+		if digits == "" || !allDigits(digits) {
+			return Decimal{}, false
+		}
+		if strings.Trim(whole+frac, "0") == "" {
+			return Decimal{Digits: "0"}, true // zero, whatever its exponent (0E2000000)
+		}
 		e, err := strconv.Atoi(exp)
 		if err != nil || e > maxExp || e < -maxExp {
 			return Decimal{}, false
 		}
 		d.Exp = e
-	}
-	whole, frac, _ := strings.Cut(mant, ".")
-	if whole == "" || !allDigits(whole) || !allDigits(frac) {
-		return Decimal{}, false
 	}
 	digits := strings.TrimLeft(whole+frac, "0")
 	d.Exp -= len(frac)

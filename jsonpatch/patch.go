@@ -1,6 +1,7 @@
 package jsonpatch
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -374,6 +375,13 @@ func jsonEqual(a, b any) bool {
 	if da, ok := NumberOf(a); ok {
 		db, ok := NumberOf(b)
 		return ok && da == db
+	}
+	if na, ok := a.(json.Number); ok {
+		// A number whose exponent is beyond NumberOf's bound is equal to
+		// the same number written the same way (a value is equal to
+		// itself), and to nothing else.
+		nb, ok := b.(json.Number)
+		return ok && strings.EqualFold(string(na), string(nb))
 	}
 	switch x := a.(type) {
 	case nil:
