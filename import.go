@@ -377,7 +377,7 @@ func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]Imp
 				}
 				changed, err := im.update(ctx, target, l)
 				switch {
-				case err != nil && ErrorCode(err) == EInternal || err != nil && ErrorCode(err) == EUnavailable:
+				case outcomeUnknown(err): // the database failed: the import cannot go on
 					return err
 				case err != nil:
 					fail(l, err)
@@ -438,21 +438,28 @@ func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]Imp
 
 // update replaces a stored user's fields with the line's, as PUT does
 // (and its password hash, when the line has one): one write through the
-// write path, which records a history entry only when something changed.
-// A dry run decides on the stored user and writes nothing.
+// write path, which decides on the user it reads and records a history
+// entry only when something changed. A dry run reads the user and makes
+// the same decision (decide), writing nothing.
 func (im *importer) update(ctx context.Context, id string, l *importLine) (changed bool, err error) {
 	fn := fromDraft(func(actor, before *User) (*draft, error) {
 		return decodeBody(l.doc, before, true)
 	})
+	var seen int64 // the version the write's (last) decision was made on
 	change := func(actor, before *User) (edit, error) {
+		seen = before.Version
 		e, err := fn(actor, before)
-		if err != nil {
-			return e, err
-		}
-		if l.u.PasswordHash != "" {
+		if err == nil && l.u.PasswordHash != "" {
 			e.hash = &l.u.PasswordHash
 		}
-		return e, nil
+		return e, err
+	}
+	if !im.opts.DryRun {
+		after, err := im.s.write(ctx, id, nil, ActionImport, change)
+		if err != nil {
+			return false, err
+		}
+		return after.Version != seen, nil
 	}
 	before, err := im.s.Store.User(ctx, id, false)
 	if err != nil {
@@ -462,22 +469,14 @@ func (im *importer) update(ctx context.Context, id string, l *importLine) (chang
 	if err != nil {
 		return false, err
 	}
-	changed = len(ChangedFields(before, e.after)) > 0 || e.hash != nil && *e.hash != before.PasswordHash
-	if e.password != nil && !changed {
-		same, rehash, err := im.s.verifyPassword(ctx, before.PasswordHash, *e.password)
-		if err != nil {
+	var pw *passwordDecision
+	if e.password != nil {
+		pw = &passwordDecision{stored: before.PasswordHash, password: *e.password}
+		if err := im.s.decidePassword(ctx, nil, pw); err != nil {
 			return false, err
 		}
-		changed = !same || rehash != ""
 	}
-	if !changed || im.opts.DryRun {
-		return changed, nil
-	}
-	after, err := im.s.write(ctx, id, nil, ActionImport, change)
-	if err != nil {
-		return false, err
-	}
-	return after.Version != before.Version, nil
+	return decide(before, e, pw, im.s.now()).after != nil, nil
 }
 
 // Export writes every user, deleted ones too, as NDJSON in id order: each
