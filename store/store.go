@@ -49,6 +49,15 @@ type Store struct {
 
 var _ usersvc.Store = (*Store)(nil)
 
+// SQLitePath is the file a SQLite database URL names: the URL, less an
+// optional "sqlite:" prefix ("" for a PostgreSQL URL).
+func SQLitePath(url string) string {
+	if IsPostgresURL(url) {
+		return ""
+	}
+	return strings.TrimPrefix(url, "sqlite:")
+}
+
 // IsPostgresURL reports whether url selects PostgreSQL: a postgres:// or
 // postgresql:// URL, the scheme in any case (PostgreSQL:// too).
 func IsPostgresURL(url string) bool {
@@ -64,7 +73,7 @@ func CheckURL(url string) error {
 	if IsPostgresURL(url) {
 		return nil
 	}
-	path := strings.TrimPrefix(url, "sqlite:")
+	path := SQLitePath(url)
 	if scheme, _, ok := strings.Cut(url, "://"); ok && !strings.EqualFold(scheme, "sqlite") || strings.TrimSpace(path) == "" {
 		return fmt.Errorf("%q is neither a postgres:// (or postgresql://) URL nor a SQLite file path", url)
 	}
@@ -127,7 +136,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	} else {
 		d = dialect.SQLite
-		path := strings.TrimPrefix(url, "sqlite:")
+		path := SQLitePath(url)
 		if path == "" {
 			return nil, errors.New("database URL: empty SQLite path")
 		}

@@ -129,9 +129,9 @@ func command(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 // database (list no one, find no one) exactly when someone is recovering
 // access; serve says on one line when it created one.
 func open(ctx context.Context, c *config, create bool, stderr io.Writer) (*store.Store, error) {
-	path, isFile := sqlitePath(c.DatabaseURL)
+	path := store.SQLitePath(c.DatabaseURL)
 	created := false
-	if isFile {
+	if path != "" {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			if !create {
 				abs, _ := filepath.Abs(path)
@@ -255,19 +255,4 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger.Warn(playground.BuildHint)
 	}
 	return serving.Serve(ctx, stop) // stop: a second SIGINT/SIGTERM ends the process at once
-}
-
-// sqlitePath is the file a SQLite database URL names ("" and false for
-// PostgreSQL and in-memory databases).
-func sqlitePath(url string) (string, bool) {
-	if store.IsPostgresURL(url) {
-		return "", false
-	}
-	p := strings.TrimPrefix(url, "sqlite:")
-	p, _, _ = strings.Cut(p, "?")
-	p = strings.TrimPrefix(p, "file:")
-	if p == "" || p == ":memory:" || strings.Contains(url, "mode=memory") {
-		return "", false
-	}
-	return p, true
 }
