@@ -16,8 +16,8 @@ import (
 // (Options.Tracing): the statement's text with its placeholders, never its
 // arguments. Transactions' statements are spans too, under the caller's.
 type tracedDriver struct {
-	dialect.Driver
-	system string // db.system.name: postgresql or sqlite
+	tracedEQ // system is db.system.name: postgresql or sqlite
+	drv      dialect.Driver
 }
 
 func newTracedDriver(d dialect.Driver) *tracedDriver {
@@ -25,7 +25,7 @@ func newTracedDriver(d dialect.Driver) *tracedDriver {
 	if d.Dialect() == dialect.Postgres {
 		system = "postgresql"
 	}
-	return &tracedDriver{Driver: d, system: system}
+	return &tracedDriver{tracedEQ: tracedEQ{d, system}, drv: d}
 }
 
 // statementSpan starts the span of one statement.
@@ -65,90 +65,74 @@ func cutWord(q string) (string, string, bool) {
 	return string(w), q[j:], j > i
 }
 
-func (d *tracedDriver) Exec(ctx context.Context, query string, args, v any) error {
-	ctx, span := statementSpan(ctx, d.system, query)
-	err := d.Driver.Exec(ctx, query, args, v)
+// tracedEQ traces the four ways a statement reaches ent's driver or one
+// of its transactions: one span each, the same for both.
+type tracedEQ struct {
+	eq     dialect.ExecQuerier
+	system string
+}
+
+func (t tracedEQ) run(ctx context.Context, query string, do func(context.Context) error) error {
+	ctx, span := statementSpan(ctx, t.system, query)
+	err := do(ctx)
 	endStatement(span, err)
 	return err
 }
 
-func (d *tracedDriver) Query(ctx context.Context, query string, args, v any) error {
-	ctx, span := statementSpan(ctx, d.system, query)
-	err := d.Driver.Query(ctx, query, args, v)
-	endStatement(span, err)
-	return err
+func (t tracedEQ) Exec(ctx context.Context, query string, args, v any) error {
+	return t.run(ctx, query, func(ctx context.Context) error { return t.eq.Exec(ctx, query, args, v) })
 }
 
-func (d *tracedDriver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	ctx, span := statementSpan(ctx, d.system, query)
-	res, err := d.Driver.(interface {
-		ExecContext(context.Context, string, ...any) (sql.Result, error)
-	}).ExecContext(ctx, query, args...)
-	endStatement(span, err)
+func (t tracedEQ) Query(ctx context.Context, query string, args, v any) error {
+	return t.run(ctx, query, func(ctx context.Context) error { return t.eq.Query(ctx, query, args, v) })
+}
+
+func (t tracedEQ) ExecContext(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	err = t.run(ctx, query, func(ctx context.Context) (err error) {
+		res, err = t.eq.(interface {
+			ExecContext(context.Context, string, ...any) (sql.Result, error)
+		}).ExecContext(ctx, query, args...)
+		return err
+	})
 	return res, err
 }
 
-func (d *tracedDriver) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	ctx, span := statementSpan(ctx, d.system, query)
-	rows, err := d.Driver.(interface {
-		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-	}).QueryContext(ctx, query, args...)
-	endStatement(span, err)
+func (t tracedEQ) QueryContext(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
+	err = t.run(ctx, query, func(ctx context.Context) (err error) {
+		rows, err = t.eq.(interface {
+			QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+		}).QueryContext(ctx, query, args...)
+		return err
+	})
 	return rows, err
 }
 
+func (d *tracedDriver) Dialect() string { return d.drv.Dialect() }
+func (d *tracedDriver) Close() error    { return d.drv.Close() }
+
 func (d *tracedDriver) Tx(ctx context.Context) (dialect.Tx, error) {
-	tx, err := d.Driver.Tx(ctx)
+	tx, err := d.drv.Tx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &tracedTx{Tx: tx, system: d.system}, nil
+	return &tracedTx{tracedEQ{tx, d.system}, tx}, nil
 }
 
 func (d *tracedDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
-	tx, err := d.Driver.(interface {
+	tx, err := d.drv.(interface {
 		BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error)
 	}).BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &tracedTx{Tx: tx, system: d.system}, nil
+	return &tracedTx{tracedEQ{tx, d.system}, tx}, nil
 }
 
 // tracedTx is tracedDriver's transaction.
 type tracedTx struct {
-	dialect.Tx
-	system string
+	tracedEQ
+	tx dialect.Tx
 }
 
-func (t *tracedTx) Exec(ctx context.Context, query string, args, v any) error {
-	ctx, span := statementSpan(ctx, t.system, query)
-	err := t.Tx.Exec(ctx, query, args, v)
-	endStatement(span, err)
-	return err
-}
-
-func (t *tracedTx) Query(ctx context.Context, query string, args, v any) error {
-	ctx, span := statementSpan(ctx, t.system, query)
-	err := t.Tx.Query(ctx, query, args, v)
-	endStatement(span, err)
-	return err
-}
-
-func (t *tracedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	ctx, span := statementSpan(ctx, t.system, query)
-	res, err := t.Tx.(interface {
-		ExecContext(context.Context, string, ...any) (sql.Result, error)
-	}).ExecContext(ctx, query, args...)
-	endStatement(span, err)
-	return res, err
-}
-
-func (t *tracedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	ctx, span := statementSpan(ctx, t.system, query)
-	rows, err := t.Tx.(interface {
-		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-	}).QueryContext(ctx, query, args...)
-	endStatement(span, err)
-	return rows, err
-}
+func (t *tracedTx) Commit() error   { return t.tx.Commit() }
+func (t *tracedTx) Rollback() error { return t.tx.Rollback() }
