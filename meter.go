@@ -101,7 +101,7 @@ type meterDelta struct {
 func (m *Meter) Flush(ctx context.Context) (err error) {
 	// Its own trace: a flush belongs to no request.
 	ctx, sp := span(ctx, "usersvc.usage.flush", trace.WithNewRoot())
-	defer func() { endSpan(sp, err) }()
+	defer func() { EndSpan(sp, err) }()
 	m.flushing.Lock()
 	defer m.flushing.Unlock()
 	m.mu.Lock()

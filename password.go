@@ -46,7 +46,7 @@ func (s *Service) hashPassword(ctx context.Context, u *User, password string) er
 // at all (stored "").
 func (s *Service) verifyPassword(ctx context.Context, stored, password string) (ok bool, rehash string, err error) {
 	_, sp := span(ctx, "usersvc.password.verify")
-	defer func() { endSpan(sp, err) }()
+	defer func() { EndSpan(sp, err) }()
 	if stored != "" && passhash.IsBcrypt(stored) {
 		ok = bcrypt.CompareHashAndPassword([]byte(stored), []byte(password)) == nil
 		if cost, _ := bcrypt.Cost([]byte(stored)); !ok || cost == s.BcryptCost {

@@ -75,7 +75,7 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 	}
 	tctx, sp := span(ctx, "usersvc.signin.throttle")
 	d, attempt, err := s.Throttle.Begin(tctx, s.Now(), accountKey(email), ClientAddr(ctx))
-	endSpan(sp, err)
+	EndSpan(sp, err)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package usersvc
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -17,9 +18,9 @@ func span(ctx context.Context, name string, opts ...trace.SpanStartOption) (cont
 	return otel.Tracer("usersvc").Start(ctx, name, opts...)
 }
 
-// endSpan ends a domain span with the outcome's code (an internal,
+// EndSpan ends a span of the domain or a transport with the outcome's code (an internal,
 // unavailable or timeout error sets its status to error).
-func endSpan(sp trace.Span, err error) {
+func EndSpan(sp trace.Span, err error) {
 	if err != nil {
 		code := ErrorCode(err)
 		sp.SetAttributes(attribute.String("usersvc.error.code", code))
@@ -29,4 +30,28 @@ func endSpan(sp trace.Span, err error) {
 		}
 	}
 	sp.End()
+}
+
+// lazySpan is a span made only if the step it times turns out to do I/O:
+// begin starts it (once), dated back to start, and returns the context
+// for the I/O under it; end ends it if it was begun. A step that ends
+// without I/O costs no span.
+type lazySpan struct {
+	name  string
+	start time.Time
+	sp    trace.Span
+	ctx   context.Context
+}
+
+func (l *lazySpan) begin(ctx context.Context) context.Context {
+	if l.sp == nil {
+		l.ctx, l.sp = span(ctx, l.name, trace.WithTimestamp(l.start))
+	}
+	return l.ctx
+}
+
+func (l *lazySpan) end(err error) {
+	if l.sp != nil {
+		EndSpan(l.sp, err)
+	}
 }

@@ -327,7 +327,7 @@ func (s *Service) Recheck(ctx context.Context, p *Principal) (*User, error) {
 	if p.Token == nil {
 		return p.User, nil // the built-in system caller
 	}
-	tok, owner, _, err := s.lookupToken(ctx, p.Token.Hash)
+	tok, owner, _, err := s.lookupToken(ctx, p.Token.Hash, nil)
 	if err != nil {
 		return nil, err
 	}

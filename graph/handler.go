@@ -45,6 +45,10 @@ type Options struct {
 	Origins []string
 	// Tracing makes a span of every operation (tracing.go).
 	Tracing bool
+	// TraceResolvers (with Tracing) also makes a span of every field a
+	// resolver computes: detail for finding a slow resolver, at a span
+	// per field, so it is off by default.
+	TraceResolvers bool
 }
 
 // NewHandler builds the GraphQL HTTP handler: handler.New with explicit
@@ -88,6 +92,9 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	srv.AroundOperations(limitSubscriptions(present))
 	if opts.Tracing {
 		srv.AroundOperations(traceOperation)
+		if opts.TraceResolvers {
+			srv.AroundFields(traceResolver)
+		}
 	}
 	if opts.OnOperation != nil {
 		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

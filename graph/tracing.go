@@ -58,3 +58,19 @@ func traceOperation(ctx context.Context, next graphql.OperationHandler) graphql.
 		return resp
 	}
 }
+
+// traceResolver makes a span of each field a resolver computes (not of
+// fields read straight from a value), named by its type and field, with
+// the field's path (names and list indexes, never argument values).
+func traceResolver(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || !fc.IsResolver {
+		return next(ctx)
+	}
+	ctx, span := telemetry.Tracer().Start(ctx, fc.Object+"."+fc.Field.Name, trace.WithAttributes(
+		attribute.String("graphql.field.parent_type", fc.Object), attribute.String("graphql.field.name", fc.Field.Name),
+		attribute.String("graphql.field.path", fc.Path().String())))
+	res, err := next(ctx)
+	usersvc.EndSpan(span, err)
+	return res, err
+}

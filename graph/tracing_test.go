@@ -5,12 +5,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"usersvc/internal/testenv"
 	"usersvc/server"
@@ -84,5 +88,58 @@ func TestSubscriptionIsOneSpan(t *testing.T) {
 			t.Fatal("the span of a subscription whose client vanished never ended")
 		}
 		_ = tp.Shutdown(context.Background())
+	})
+}
+
+// TestResolverSpans: resolver spans only when asked for, one per field a
+// resolver computes (not per plain field), under the operation's span.
+func TestResolverSpans(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		for _, tc := range []struct {
+			traceResolvers bool
+			want           []string
+		}{
+			{false, nil},
+			{true, []string{"Query.user", "User.history"}},
+		} {
+			rec := tracetest.NewSpanRecorder()
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+			prev := otel.GetTracerProvider()
+			otel.SetTracerProvider(tp)
+			h := server.New(e.Svc, server.Config{Tracing: true, TraceResolvers: tc.traceResolvers, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			body := `{"query":"query Q($id: ID!) { user(id: $id) { id name history(first: 1) { totalCount } } }","variables":{"id":"` + e.Alice.ID + `"}}`
+			req := httptest.NewRequest("POST", "/graphql", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+e.AliceToken)
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			otel.SetTracerProvider(prev)
+			if w.Code != 200 || strings.Contains(w.Body.String(), `"errors"`) {
+				t.Fatalf("%d %s", w.Code, w.Body)
+			}
+			var op trace.SpanContext
+			var got []string
+			parents := map[string]trace.SpanContext{}
+			for _, s := range rec.Ended() {
+				switch {
+				case s.Name() == "query Q":
+					op = s.SpanContext()
+				case strings.Contains(s.Name(), "."):
+					if !strings.HasPrefix(s.Name(), "usersvc.") && !strings.HasPrefix(s.Name(), "password.") && !strings.HasPrefix(s.Name(), "signin.") && !strings.HasPrefix(s.Name(), "usage.") {
+						got = append(got, s.Name())
+						parents[s.Name()] = s.Parent()
+					}
+				}
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("traceResolvers=%v: resolver spans %v, want %v", tc.traceResolvers, got, tc.want)
+			}
+			if p, ok := parents["Query.user"]; ok && p.SpanID() != op.SpanID() {
+				t.Fatalf("Query.user's parent is %v, want the operation span %v", p.SpanID(), op.SpanID())
+			}
+			_ = tp.Shutdown(context.Background())
+		}
 	})
 }

@@ -49,6 +49,8 @@ type Config struct {
 	// Tracing makes a server span of every request (telemetry.Start
 	// installs the provider; see tracing.go).
 	Tracing bool
+	// TraceResolvers adds a span per resolved GraphQL field (graph.Options).
+	TraceResolvers bool
 	// Closing, when closed, ends every open WebSocket (with a normal close,
 	// which clients such as graphql-ws answer by reconnecting).
 	Closing <-chan struct{}
@@ -82,7 +84,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 		logger = slog.Default()
 	}
 	restHandler := rest.NewHandler(svc, logger)
-	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger, OnOperation: cfg.Metrics.Operation, Origins: cfg.CORSOrigins, Tracing: cfg.Tracing})
+	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger, OnOperation: cfg.Metrics.Operation, Origins: cfg.CORSOrigins, Tracing: cfg.Tracing, TraceResolvers: cfg.TraceResolvers})
 	restAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
 		rest.WriteError(w, r, logger, err)
 	}, nil)

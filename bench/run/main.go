@@ -14,6 +14,8 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -93,27 +95,33 @@ func main() {
 	}
 	must(run("go", "build", "-o", filepath.Join(work, "reference"), "./bench/reference"))
 	scripts := writeScripts(work)
+	traced := []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + otlpSink(), "OTEL_TRACES_SAMPLER=always_on"}
 
 	type scenario struct {
 		name, server, script string
-		conns                int // 0: -connections
+		conns                int      // 0: -connections
+		env                  []string // more environment for the server
 	}
 	all := []scenario{
-		{"reference GET", "reference", "get", 0},
-		{"reference PATCH", "reference", "patch", 0},
-		{"REST GET", "usersvc", "get", 0},
-		{"GraphQL user", "usersvc", "graphql", 0},
-		{"PATCH (one replace)", "usersvc", "patch", 0},
-		{"PUT", "usersvc", "put", 0},
-		{"REST GET, one token", "usersvc", "onetoken", 0},
-		{"REST GET another user (admin, random of all users)", "usersvc", "other", 0},
-		{"GraphQL users page of 50 (admin)", "usersvc", "users", 0},
+		{"reference GET", "reference", "get", 0, nil},
+		{"reference PATCH", "reference", "patch", 0, nil},
+		{"REST GET", "usersvc", "get", 0, nil},
+		// Every request sampled and exported (OTLP over HTTP to a sink in
+		// this process that reads and drops each batch): the cost of
+		// tracing on, next to the line above with it off.
+		{"REST GET, traced (every request sampled, OTLP export)", "usersvc", "get", 0, traced},
+		{"GraphQL user", "usersvc", "graphql", 0, nil},
+		{"PATCH (one replace)", "usersvc", "patch", 0, nil},
+		{"PUT", "usersvc", "put", 0, nil},
+		{"REST GET, one token", "usersvc", "onetoken", 0, nil},
+		{"REST GET another user (admin, random of all users)", "usersvc", "other", 0, nil},
+		{"GraphQL users page of 50 (admin)", "usersvc", "users", 0, nil},
 		// 8 connections: one client address may have at most 20 sign-ins
 		// in flight (the throttle counts a running attempt as a failure).
-		{"sign-in, 8 connections (bcrypt cost 12; no target)", "usersvc", "signin", 8},
-		{"pgbench -M prepared: single-row UPDATE", "pgbench", "pgbench", 0},
-		{"pgbench -M prepared: UPDATE + history INSERT (one CTE)", "pgbench", "pgbench-history", 0},
-		{"pgbench -M prepared: the statement one PATCH sends", "pgbench", "pgbench-patch", 0},
+		{"sign-in, 8 connections (bcrypt cost 12; no target)", "usersvc", "signin", 8, nil},
+		{"pgbench -M prepared: single-row UPDATE", "pgbench", "pgbench", 0, nil},
+		{"pgbench -M prepared: UPDATE + history INSERT (one CTE)", "pgbench", "pgbench-history", 0, nil},
+		{"pgbench -M prepared: the statement one PATCH sends", "pgbench", "pgbench-patch", 0, nil},
 	}
 	if *before != "" {
 		var both []scenario
@@ -142,7 +150,7 @@ func main() {
 			if s.conns > 0 {
 				c = s.conns
 			}
-			r = measure(work, s.server, benchURL, s.script, scripts[s.script], c)
+			r = measure(work, s.server, benchURL, s.script, scripts[s.script], c, s.env)
 		}
 		r.name = s.name
 		results = append(results, r)
@@ -270,7 +278,7 @@ type result struct {
 	ready            time.Duration
 }
 
-func measure(work, server, dbURL, scenario, script string, conns int) result {
+func measure(work, server, dbURL, scenario, script string, conns int, env []string) result {
 	port := 18500
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	var cmd *exec.Cmd
@@ -280,6 +288,7 @@ func measure(work, server, dbURL, scenario, script string, conns int) result {
 		cmd = exec.Command(filepath.Join(work, server), "serve")
 		cmd.Env = append(os.Environ(), "USERSVC_ADDR="+addr, "USERSVC_DATABASE_URL="+dbURL, "USERSVC_LOG_FORMAT=json",
 			"USERSVC_DAILY_QUOTA=1000000000")
+		cmd.Env = append(cmd.Env, env...)
 	}
 	logf, err := os.Create(filepath.Join(work, server+".log"))
 	must(err)
@@ -525,4 +534,21 @@ func patchStatement(id string) string {
 	n := 0
 	stmt = rest.ReplaceAllStringFunc(stmt, func(string) string { n++; return entry[min(n, len(entry))-1] })
 	return stmt + ";"
+}
+
+// otlpSink serves OTLP over HTTP on a free loopback port, reading every
+// export and answering it with an empty (successful) response, and
+// returns its URL: the traced scenario pays for recording, encoding and
+// sending its spans, and not for a collector's work.
+func otlpSink() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	go func() {
+		_ = http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/x-protobuf")
+			w.WriteHeader(http.StatusOK)
+		}))
+	}()
+	return "http://" + l.Addr().String()
 }

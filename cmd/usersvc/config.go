@@ -31,11 +31,13 @@ type config struct {
 	NoPrepare     bool
 	// Tracing is on when the OTEL_* environment names an endpoint
 	// (telemetry.Enabled); it is not a flag of its own.
-	Tracing     bool
-	ListenURL   string
-	MaxConns    int
-	MetricsAddr string
-	corsOrigins string // as given: comma-separated
+	Tracing bool
+	// TraceResolvers adds a span per resolved GraphQL field when tracing.
+	TraceResolvers bool
+	ListenURL      string
+	MaxConns       int
+	MetricsAddr    string
+	corsOrigins    string // as given: comma-separated
 }
 
 // settings is one command's flags, some of which a USERSVC_* environment
@@ -178,6 +180,8 @@ func serveConfig(args []string, help io.Writer) (config, error) {
 	s.bind("metrics-token", "USERSVC_METRICS_TOKEN", "", nil)
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "internal listen address serving /metrics without a token; empty: none [USERSVC_METRICS_ADDR]")
 	s.bind("metrics-addr", "USERSVC_METRICS_ADDR", "", nil)
+	fs.BoolVar(&c.TraceResolvers, "trace-resolvers", false, "with tracing on (OTEL_EXPORTER_OTLP_ENDPOINT), also a span per GraphQL field a resolver computes [USERSVC_TRACE_RESOLVERS]")
+	s.bind("trace-resolvers", "USERSVC_TRACE_RESOLVERS", "must be true or false", nil)
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "on SIGTERM, how long /readyz says 503 while requests are still served, before the listener closes; set it above the load balancer's health-check fall time [USERSVC_DRAIN_DELAY]")
 	s.bind("drain-delay", "USERSVC_DRAIN_DELAY", "must be a duration >= 0 such as 2s", func() bool { return c.DrainDelay >= 0 })
 	return c, s.parse(args)

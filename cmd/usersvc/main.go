@@ -233,7 +233,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var draining atomic.Bool
 	closing := make(chan struct{})
 	srv := server.NewHTTPServer(c.Addr, server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger,
-		Metrics: metrics, MetricsToken: c.MetricsToken, Draining: &draining, Closing: closing, Tracing: c.Tracing}), server.DefaultTimeouts)
+		Metrics: metrics, MetricsToken: c.MetricsToken, Draining: &draining, Closing: closing, Tracing: c.Tracing, TraceResolvers: c.TraceResolvers}), server.DefaultTimeouts)
 	srv.RegisterOnShutdown(func() { close(closing) })
 	// The service's background work (usage flushes, the change watcher)
 	// runs until the last request has been served, so its last flush

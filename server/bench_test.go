@@ -1,0 +1,55 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"usersvc/internal/testenv"
+	"usersvc/server"
+)
+
+// BenchmarkGetOwnUserTraced is a user reading their own record through the
+// whole handler with tracing off and with every request sampled and
+// exported (the SDK's batch processor and OTLP over HTTP to a sink that
+// drops what it reads), on SQLite: the cost of tracing on per request.
+func BenchmarkGetOwnUserTraced(b *testing.B) {
+	db := testenv.BenchDBs(b)[0]
+	e := testenv.Start(b, db)
+	e.Svc.DailyQuota = 1 << 40
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer sink.Close()
+	for _, traced := range []bool{false, true} {
+		name := "off"
+		if traced {
+			name = "on"
+			exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(sink.URL+"/v1/traces"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+			prev := otel.GetTracerProvider()
+			otel.SetTracerProvider(tp)
+			defer func() { otel.SetTracerProvider(prev); _ = tp.Shutdown(context.Background()) }()
+		}
+		h := server.New(e.Svc, server.Config{Tracing: traced, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := testenv.Do(b, h, "GET", "/api/users/"+e.Alice.ID, e.AliceToken, ""); r.Status != 200 {
+					b.Fatalf("%d %s", r.Status, r.Body)
+				}
+			}
+		})
+	}
+}
