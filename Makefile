@@ -8,7 +8,7 @@ FUZZTIME ?= 30s
 # minimize can fail with "context deadline exceeded" having found nothing).
 FUZZMINIMIZE ?= 5s
 
-.PHONY: run build test generate migration vet fmt check-generated fuzz e2e playground bench cluster live
+.PHONY: run build test generate migration vet fmt check-generated fuzz e2e playground bench cluster live trace
 
 # ADDR: the listen address for make run (make run ADDR=:9090); empty means
 # USERSVC_ADDR, else :8080.
@@ -72,6 +72,11 @@ cluster: build
 ## live: subscriptions across two processes (npm graphql-ws) and the rolling-restart test behind HAProxy (PostgreSQL, Node, haproxy)
 live:
 	scripts/live.sh
+
+## trace: build Jaeger v2 from the Go module proxy (tools/jaeger, a module of its own), run usersvc exporting to it, and check 40 requests' traces through Jaeger's query API (names, spans, no secrets), then 500 requests with Jaeger stopped
+trace: build
+	cd tools/jaeger && $(GO) build -o ../../bin/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
+	$(GO) run ./e2e/trace -jaeger bin/jaeger -bin bin/usersvc
 
 ## bench: load harness on PostgreSQL (100,000 users, 1,000 tokens) with wrk (or a Go load generator when wrk is missing)
 bench:
