@@ -3,7 +3,9 @@
 // token into the "Bearer token" field and press Enter; then the docs
 // explorer shows the schema, typing in the editor autocompletes, and the
 // `me` query runs. Fails if the page asks for anything outside the server,
-// if any request after the token was given is refused, or if the console
+// if the line beside the field does not say "Schema loaded for <email>"
+// (and, for a wrong token, "Token refused: <reason>"), if any request
+// after the token was given is refused, or if the console
 // shows an error. Saves a screenshot with the docs explorer and the answer.
 // Usage: node browser.mjs http://127.0.0.1:8080 <token> <expected email> [screenshot.png]
 import { chromium } from 'playwright-core';
@@ -52,6 +54,9 @@ try {
   // README: "paste the token into the Bearer token field at the top and press Enter"
   await page.getByLabel('Bearer token').fill(token);
   await page.getByLabel('Bearer token').press('Enter');
+  const status = page.locator('#token-status');
+  await status.getByText(`Schema loaded for ${email}`, { exact: true }).waitFor(t);
+  check('after Enter the page says whose schema it loaded', true);
 
   // README: "the Docs button (the book at the left) shows the schema"
   await page.click('button[aria-label="Show Documentation Explorer"]');
@@ -112,6 +117,21 @@ try {
   check('nothing loaded from outside the server', foreign.length === 0, foreign.join(', '));
   check('no GraphQL request refused', graphql.every(([s]) => s === 200), JSON.stringify(graphql));
   check('no errors in the console', consoleErrors.length === 0, consoleErrors.join(' | '));
+
+  // A wrong token: the page says it was refused, and why (the server's
+  // reason), instead of a stale message or only "Error fetching schema".
+  const wrong = await browser.newPage();
+  await wrong.goto(`${base}/playground`, { waitUntil: 'load', ...t });
+  await wrong.waitForSelector('.graphiql-execute-button', t);
+  await wrong.getByLabel('Bearer token').fill('usv_' + 'x'.repeat(43));
+  await wrong.getByLabel('Bearer token').press('Enter');
+  const refused = wrong.locator('#token-status');
+  await refused.getByText('Token refused: Invalid or expired token.', { exact: true }).waitFor(t);
+  check('a wrong token: the page says it was refused and why', true);
+  await wrong.getByLabel('Bearer token').fill(token);
+  await wrong.getByLabel('Bearer token').press('Enter');
+  await refused.getByText(`Schema loaded for ${email}`, { exact: true }).waitFor(t);
+  check('then the right token replaces the message', true);
 } catch (e) {
   check('playground flow', false, String(e));
 } finally {

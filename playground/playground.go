@@ -40,7 +40,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <link rel="stylesheet" href="/playground/page.css">
 </head>
 <body>
-<header><label for="token">Bearer token</label> <input id="token" type="password" autocomplete="off" spellcheck="false" placeholder="usv_…"></header>
+<header><label for="token">Bearer token</label> <input id="token" type="password" autocomplete="off" spellcheck="false" placeholder="usv_…"> <span id="token-status" role="status"></span></header>
 {{if .Available}}<div id="graphiql"></div>
 <script src="/playground/graphiql.js"></script>
 {{else}}<p id="missing">{{.Hint}}.</p>{{end}}
@@ -50,7 +50,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 
 const pageCSS = `html,body{height:100%;margin:0}body{display:flex;flex-direction:column;font-family:system-ui,sans-serif}
 header{padding:6px 10px;border-bottom:1px solid #ddd;display:flex;gap:8px;align-items:center}
-header input{flex:1;max-width:40em;font-family:monospace}#graphiql{flex:1;min-height:0}#missing{padding:1em}`
+header input{flex:1;max-width:40em;font-family:monospace}#token-status{color:#555}#graphiql{flex:1;min-height:0}#missing{padding:1em}`
 
 // Handler serves the page at /playground and its assets below it.
 func Handler() http.Handler {
