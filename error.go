@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 )
 
 // Error codes. Every failure the service reports carries exactly one of these.
 // Codes are part of the public API: REST maps them to an HTTP status and
-// GraphQL puts them in extensions.code, both through the tables below.
+// GraphQL puts them in extensions.code, both through one table in
+// internal/apicode (the domain knows nothing of HTTP).
 const (
 	ENotFound           = "not_found"
 	EInvalid            = "invalid"
@@ -28,27 +28,6 @@ const (
 	EUnavailable = "unavailable"
 	EInternal    = "internal"
 )
-
-// codeTable is the single mapping from error code to HTTP status and to the
-// GraphQL extensions.code value.
-var codeTable = map[string]struct {
-	status  int
-	graphql string
-}{
-	ENotFound:           {http.StatusNotFound, "NOT_FOUND"},
-	EInvalid:            {http.StatusBadRequest, "INVALID"},
-	EUnauthenticated:    {http.StatusUnauthorized, "UNAUTHENTICATED"},
-	EForbidden:          {http.StatusForbidden, "FORBIDDEN"},
-	EConflict:           {http.StatusConflict, "CONFLICT"},
-	EPreconditionFailed: {http.StatusPreconditionFailed, "PRECONDITION_FAILED"},
-	ERateLimited:        {http.StatusTooManyRequests, "RATE_LIMITED"},
-	ETooLarge:           {http.StatusRequestEntityTooLarge, "TOO_LARGE"},
-	EUnsupportedMedia:   {http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"},
-	ETimeout:            {http.StatusServiceUnavailable, "TIMEOUT"},
-	ECanceled:           {499, "CANCELED"}, // nginx's "client closed request": no one reads it
-	EUnavailable:        {http.StatusServiceUnavailable, "UNAVAILABLE"},
-	EInternal:           {http.StatusInternalServerError, "INTERNAL"},
-}
 
 // Error is the one error type of the service. Message is an English,
 // user-facing sentence from the message catalog (see messages.go); Args fill
@@ -200,20 +179,4 @@ func ErrorMessage(err error, lang string) string {
 		return e.Localize(lang)
 	}
 	return Errorf(EInternal, "Internal server error.").Localize(lang)
-}
-
-// HTTPStatus maps an error code to its HTTP status.
-func HTTPStatus(code string) int {
-	if c, ok := codeTable[code]; ok {
-		return c.status
-	}
-	return http.StatusInternalServerError
-}
-
-// GraphQLCode maps an error code to the GraphQL extensions.code value.
-func GraphQLCode(code string) string {
-	if c, ok := codeTable[code]; ok {
-		return c.graphql
-	}
-	return "INTERNAL"
 }

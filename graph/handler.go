@@ -23,6 +23,7 @@ import (
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"usersvc"
+	"usersvc/internal/apicode"
 )
 
 // Options configure the GraphQL server.
@@ -198,7 +199,7 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 			gqlErr.Extensions = map[string]any{}
 		}
 		if _, ok := gqlErr.Extensions["code"]; !ok {
-			gqlErr.Extensions["code"] = usersvc.GraphQLCode(usersvc.EInvalid)
+			gqlErr.Extensions["code"] = apicode.GraphQL(usersvc.EInvalid)
 		}
 		return gqlErr
 	}
@@ -225,7 +226,7 @@ func clip(s string, n int) string {
 // the field and retryAfter when it has them. Answers from execution and
 // answers before it say the same.
 func errorExtensions(de *usersvc.Error) map[string]any {
-	ext := map[string]any{"code": usersvc.GraphQLCode(de.Code)}
+	ext := map[string]any{"code": apicode.GraphQL(de.Code)}
 	if de.Field != "" {
 		ext["field"] = de.Field
 	}
@@ -253,7 +254,7 @@ func WriteHTTPError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	code := de.Code
 	w.Header().Set("Content-Type", responseType(r))
-	w.WriteHeader(usersvc.HTTPStatus(code))
+	w.WriteHeader(apicode.HTTPStatus(code))
 	_ = json.NewEncoder(w).Encode(body)
 }
 

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"usersvc"
+	"usersvc/internal/apicode"
 	"usersvc/telemetry"
 )
 
@@ -48,7 +49,7 @@ func traceOperation(ctx context.Context, next graphql.OperationHandler) graphql.
 			code, _ := e.Extensions["code"].(string)
 			span.AddEvent("graphql.error", trace.WithAttributes(attribute.String("graphql.error.code", code)))
 			switch code {
-			case usersvc.GraphQLCode(usersvc.EInternal), usersvc.GraphQLCode(usersvc.EUnavailable), usersvc.GraphQLCode(usersvc.ETimeout):
+			case apicode.GraphQL(usersvc.EInternal), apicode.GraphQL(usersvc.EUnavailable), apicode.GraphQL(usersvc.ETimeout):
 				span.SetStatus(codes.Error, code)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"usersvc"
+	"usersvc/internal/apicode"
 )
 
 // An operation that produced nothing (data null, or every root field null) because the database was
@@ -46,7 +47,7 @@ func markUnavailable(ctx context.Context, resp *graphql.Response) {
 	var after int64
 	for _, e := range resp.Errors {
 		code, _ := e.Extensions["code"].(string)
-		if code != usersvc.GraphQLCode(usersvc.EUnavailable) && code != usersvc.GraphQLCode(usersvc.ETimeout) {
+		if code != apicode.GraphQL(usersvc.EUnavailable) && code != apicode.GraphQL(usersvc.ETimeout) {
 			return
 		}
 		if n, ok := e.Extensions["retryAfter"].(int64); ok && n > after {

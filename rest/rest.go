@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"usersvc"
+	"usersvc/internal/apicode"
 	"usersvc/internal/httpbody"
 	"usersvc/jsonpatch"
 )
@@ -123,7 +124,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if code == usersvc.EUnsupportedMedia {
 		w.Header().Set("Accept-Patch", AcceptPatch)
 	}
-	writeJSON(w, usersvc.HTTPStatus(code), e)
+	writeJSON(w, apicode.HTTPStatus(code), e)
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
