@@ -234,7 +234,7 @@ func DiffPatch(before, after *User, passwordChanged bool) []PatchOperation {
 	}
 	doc := after.Document()
 	for _, f := range ChangedFields(before, after) {
-		v, _ := json.Marshal(FieldNamed(f).value(doc))
+		v, _ := json.Marshal(fieldNamed(f).value(doc))
 		var generic any
 		_ = json.Unmarshal(v, &generic)
 		ops = append(ops, PatchOperation{"op": "replace", "path": "/" + f, "value": generic})

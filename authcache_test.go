@@ -299,8 +299,9 @@ func TestFirstUseTokensDuringDisable(t *testing.T) {
 }
 
 // TestCacheNeedsHeartbeats: on PostgreSQL the cache is served only while
-// the listener keeps hearing its own heartbeats; once it stops, entries
-// stop being served (within the lag bound; AuthCacheRules pins the bound).
+// the listener keeps hearing its own heartbeats: an entry outlives the lag
+// bound when heartbeats are heard past it, and once the listener stops,
+// entries stop being served (AuthCacheRules pins the bound).
 func TestCacheNeedsHeartbeats(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		if db.Name != "postgres" {
@@ -316,9 +317,21 @@ func TestCacheNeedsHeartbeats(t *testing.T) {
 		if _, err := auth(e.Svc, e.BobToken); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(1500 * time.Millisecond) // longer than the lag bound: only heartbeats keep it served
+		// Wait, boundedly, for the listener to hear a heartbeat sent more
+		// than the lag bound (1 s) after the entry was filled: from then on
+		// only heartbeats can keep it served, and it must be.
+		filled := time.Now()
+		for i := 0; ; i++ {
+			if usersvc.AuthHeard(e.Svc).After(filled.Add(1200 * time.Millisecond)) {
+				break
+			}
+			if i == 500 {
+				t.Fatalf("no heartbeat heard in 10 s (last heard %v, entry filled %v)", usersvc.AuthHeard(e.Svc), filled)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		if !e.Svc.AuthCached(e.BobToken) {
-			t.Fatal("the entry is not served although the listener is live (no heartbeats heard?)")
+			t.Fatal("the entry is not served although heartbeats are heard")
 		}
 		cancel()
 		if err := <-done; err != nil {

@@ -2,10 +2,9 @@ package usersvc
 
 import "context"
 
-// BootstrapAdmin is the user created on first start with an empty database.
-var BootstrapAdmin = NewUserInput{
-	Name: "Administrator", Email: "admin@example.com", Country: "US", TimeZone: "UTC", Role: RoleAdmin,
-}
+// BootstrapAdminEmail is the email of the admin created on first start
+// with an empty database.
+const BootstrapAdminEmail = "admin@example.com"
 
 // Bootstrap creates the first admin and a token for it when the database
 // has no users. created is false (and token "") when users already exist.
@@ -17,7 +16,8 @@ func (s *Service) Bootstrap(ctx context.Context) (token string, created bool, er
 		return "", false, err
 	}
 	sys := SystemContext(ctx)
-	u, err := s.CreateUser(sys, BootstrapAdmin.Document())
+	first := NewUserInput{Name: "Administrator", Email: BootstrapAdminEmail, Country: "US", TimeZone: "UTC", Role: RoleAdmin}
+	u, err := s.CreateUser(sys, first.Document())
 	if err != nil {
 		if ErrorCode(err) == EConflict { // another process bootstrapped first
 			return "", false, nil

@@ -126,7 +126,7 @@ var fieldWriters = map[string]string{
 func TestFieldTableAgrees(t *testing.T) {
 	names := map[Access]string{SelfWritable: "self", AdminWritable: "admin", AdminUndelete: "undelete", ReadOnly: "read-only"}
 	production := map[string]string{}
-	for _, f := range Fields {
+	for _, f := range fields {
 		production[f.Name] = names[f.Access]
 	}
 	for f, want := range fieldWriters {

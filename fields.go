@@ -15,7 +15,7 @@ import (
 // (policy.go) read the table and list no field themselves.
 //
 // Adding a field: add it to User and Document (user.go), give it a row here,
-// map it in the store (store/users.go) and the ent schema (ent/schema),
+// map it in the store (userTable in store/userrow.go) and the ent schema (ent/schema),
 // add it to schema.graphql and api/openapi.json, then make generate and make
 // migration. TestFieldTableEverywhere fails until the document, the GraphQL
 // types and the OpenAPI schemas list exactly the table's fields, and the
@@ -82,8 +82,8 @@ type Field struct {
 	value func(d *Document) any
 }
 
-// Fields is the field table, in document order.
-var Fields = []*Field{
+// fields is the field table, in document order.
+var fields = []*Field{
 	readOnly("id", func(d *Document) any { return d.ID }, func(dr *draft, v any) error {
 		s, ok := v.(string)
 		if !ok {
@@ -262,15 +262,25 @@ var Fields = []*Field{
 
 // fieldIndex finds a descriptor by name.
 var fieldIndex = func() map[string]*Field {
-	m := make(map[string]*Field, len(Fields))
-	for _, f := range Fields {
+	m := make(map[string]*Field, len(fields))
+	for _, f := range fields {
 		m[f.Name] = f
 	}
 	return m
 }()
 
-// FieldNamed returns the descriptor of the document field name, or nil.
-func FieldNamed(name string) *Field { return fieldIndex[name] }
+// fieldNamed returns the descriptor of the document field name, or nil.
+func fieldNamed(name string) *Field { return fieldIndex[name] }
+
+// FieldTable returns a copy of the field table, in the document's order
+// (the table itself cannot be changed from outside the package).
+func FieldTable() []Field {
+	out := make([]Field, len(fields))
+	for i, f := range fields {
+		out[i] = *f
+	}
+	return out
+}
 
 // Writable reports whether the field can be written through the API by
 // anyone (the fields of a write body).
@@ -387,7 +397,7 @@ func checkRange(field string, n, max int64) error {
 func ChangedFields(before, after *User) []string {
 	b, a := before.Document(), after.Document()
 	var changed []string
-	for _, f := range Fields {
+	for _, f := range fields {
 		if !equalValues(f.value(b), f.value(a)) {
 			changed = append(changed, f.Name)
 		}

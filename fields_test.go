@@ -22,7 +22,7 @@ import (
 // purpose is written out here.
 func TestFieldTableEverywhere(t *testing.T) {
 	var names, writable []string
-	for _, f := range Fields {
+	for _, f := range fields {
 		names = append(names, f.Name)
 		if f.Writable() {
 			writable = append(writable, f.Name)
@@ -112,7 +112,7 @@ func TestFieldTableEverywhere(t *testing.T) {
 		if want := append(slices.Clone(names), "success", "apiUsage", "apiDailyUsage"); !slices.Equal(sorted(inputOrder), sorted(want)) {
 			t.Errorf("UserInput properties:\n got %v\nwant %v", sorted(inputOrder), sorted(want))
 		}
-		for _, f := range Fields {
+		for _, f := range fields {
 			p := input[f.Name]
 			for _, lim := range []struct {
 				key   string
@@ -146,7 +146,7 @@ func TestFieldTableLimits(t *testing.T) {
 		"group": {200, 0, 0}, "deviceId": {200, 0, 0}, "tags": {0, 100, 0}, "privileges": {0, 100, 0},
 		"adminDevices": {0, 0, 1_000_000}, "dailyQuota": {0, 0, 1_000_000_000},
 	}
-	for _, f := range Fields {
+	for _, f := range fields {
 		got := [3]int64{int64(f.MaxLength), int64(f.MaxItems), f.Max}
 		if got != want[f.Name] {
 			t.Errorf("%s: limits %v, want %v", f.Name, got, want[f.Name])

@@ -44,10 +44,10 @@ func decodeBody(body any, base *User, admin bool) (*draft, error) {
 	// Unknown fields first, the least one named (a stable answer), in one
 	// pass: a body may hold tens of thousands of keys, and only the known
 	// ones (a few dozen at most) are sorted.
-	unknown, hasUnknown, known := "", false, make([]string, 0, len(Fields))
+	unknown, hasUnknown, known := "", false, make([]string, 0, len(fields))
 	for k := range m {
 		switch {
-		case FieldNamed(k) != nil:
+		case fieldNamed(k) != nil:
 			known = append(known, k)
 		case envelopeFields[k]:
 		case !hasUnknown || k < unknown:
@@ -60,9 +60,9 @@ func decodeBody(body any, base *User, admin bool) (*draft, error) {
 	slices.Sort(known)
 	d := &draft{u: base.Clone(), errs: map[string]error{}}
 	for _, k := range known {
-		d.decodeField(FieldNamed(k), m[k])
+		d.decodeField(fieldNamed(k), m[k])
 	}
-	for _, f := range Fields {
+	for _, f := range fields {
 		if _, present := m[f.Name]; present || f.Access == ReadOnly {
 			continue
 		}

@@ -72,7 +72,7 @@ var spanish = map[string]string{
 	"Tag names must not be empty.":                                                "Los nombres de etiqueta no deben estar vacíos.",
 	"Privileges must be non-empty strings.":                                       "Los privilegios deben ser cadenas no vacías.",
 	"Privilege %q is listed twice.":                                               "El privilegio %q aparece dos veces.",
-	"Password must be %d to %d bytes long.":                                       "La contraseña debe tener entre %d y %d bytes.",
+	"Password must be at least %d characters and at most %d bytes long.":          "La contraseña debe tener al menos %d caracteres y como máximo %d bytes.",
 	"Field %q must be valid text.":                                                "El campo %q debe ser texto válido.",
 	"Field %q is too long (at most %d characters).":                               "El campo %q es demasiado largo (como máximo %d caracteres).",
 	"You may not change field %q.":                                                "No puede cambiar el campo %q.",

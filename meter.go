@@ -20,7 +20,7 @@ import (
 // users it remembers, so an answer includes every count another process
 // made more than two flush intervals (2 s) earlier.
 type Meter struct {
-	store Store
+	store UsageStore
 	// Flushed, when set, hears of every flush: the users written and the
 	// error if any (for metrics).
 	Flushed func(users int, err error)
@@ -40,8 +40,8 @@ type meterEntry struct {
 	idle      int              // flushes in a row that found nothing pending
 }
 
-// NewMeter returns a meter over s.
-func NewMeter(s Store) *Meter { return &Meter{store: s, entries: map[string]*meterEntry{}} }
+// NewMeter returns a meter over s (only its usage counts).
+func NewMeter(s UsageStore) *Meter { return &Meter{store: s, entries: map[string]*meterEntry{}} }
 
 func (e *meterEntry) usage(day string) Usage {
 	var sum int64

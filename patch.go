@@ -42,7 +42,7 @@ func plainPatch(ops []jsonpatch.Operation, before *User) *draft {
 			return nil
 		}
 		name := op.Path[1:]
-		f := FieldNamed(name)
+		f := fieldNamed(name)
 		if f == nil || f.Access == ReadOnly || !f.scalar() {
 			return nil // also any path with '/' or '~' in it: no field is named so
 		}
@@ -50,7 +50,7 @@ func plainPatch(ops []jsonpatch.Operation, before *User) *draft {
 	}
 	d := &draft{u: before.Clone(), errs: map[string]error{}}
 	for _, k := range sortedKeys(set) {
-		d.decodeField(FieldNamed(k), set[k])
+		d.decodeField(fieldNamed(k), set[k])
 	}
 	return d
 }

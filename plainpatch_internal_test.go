@@ -92,7 +92,7 @@ func TestPlainPatchSameAsGeneral(t *testing.T) {
 		"deletedAt":       {nil, "2026-01-01T00:00:00Z", "never"},
 	}
 	var names []string
-	for _, f := range Fields {
+	for _, f := range fields {
 		if f.Access != ReadOnly && f.scalar() {
 			names = append(names, f.Name)
 			if values[f.Name] == nil {

@@ -23,21 +23,6 @@ import "time"
 //   - Restore is an ordinary write of deletedAt: admins only, and only
 //     back to null; a non-deleted user's restore changes nothing.
 
-// Actions a caller may ask for. Writes are named as in the history.
-const (
-	ActionRead     = "read"     // user, GET /api/users/{id}
-	ActionList     = "list"     // users, GET /api/users
-	ActionHistory  = "history"  // a user's history
-	ActionAPIKeys  = "apiKeys"  // list a user's API keys
-	ActionWatch    = "watch"    // subscription to one user
-	ActionWatchAll = "watchAll" // subscription to every user
-	ActionImport   = "import"   // users moved in (usersvc import, POST /api/users/import)
-	ActionExport   = "export"   // every user out (usersvc export, GET /api/users/export)
-	// ActionCreate, ActionReplace, ActionPatch, ActionDelete,
-	// ActionRestore, ActionLogin, ActionAPIKeyCreate, ActionAPIKeyRevoke
-	// and ActionTokenCreate are in write.go.
-)
-
 // Authorize says whether actor may do action to target (nil for the
 // actions on no one user: list, create, watchAll). Users the actor may not
 // see are errUserNotFound; actions the actor may not take are EForbidden.
@@ -86,11 +71,14 @@ func listScope(actor *User) string {
 // whose value did not even decode counts as changed.
 func authorizeFields(actor, before *User, d *draft) error {
 	b, a := before.Document(), d.u.Document()
-	for _, f := range Fields {
+	for _, f := range fields {
 		if mayWrite(actor, f) && f.Access != AdminUndelete {
 			continue
 		}
-		if d.errs[f.Name] == nil && equalValues(f.value(b), f.value(a)) {
+		// A write-only value (the password) is never in the document:
+		// the draft carrying one is the change.
+		sets := f.WriteOnly && d.password != nil
+		if !sets && d.errs[f.Name] == nil && equalValues(f.value(b), f.value(a)) {
 			continue
 		}
 		switch f.Access {
@@ -111,8 +99,8 @@ func authorizeFields(actor, before *User, d *draft) error {
 }
 
 // AuthorizeChange is authorizeFields for a change already made: may actor
-// turn before into after? (A password change is every visible user's to
-// make, so it needs no word here.)
+// turn before into after? (A password is not in a user; a change that
+// sets one is authorized from its draft.)
 func AuthorizeChange(actor, before, after *User) error {
 	return authorizeFields(actor, before, &draft{u: after})
 }

@@ -37,7 +37,7 @@ type Service struct {
 func NewService(s Store) *Service {
 	return &Service{
 		Store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute,
-		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: newStoreThrottle(s),
+		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: NewThrottle(s),
 		Meter: NewMeter(s), auth: newAuthCache(time.Second), feed: newFeed(), sockets: newSockets(),
 	}
 }

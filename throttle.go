@@ -3,8 +3,6 @@ package usersvc
 import (
 	"context"
 	"net/netip"
-	"sort"
-	"sync"
 	"time"
 )
 
@@ -30,10 +28,9 @@ import (
 // for a reason other than the secret, such as a database error) takes
 // it back.
 //
-// The failures live in Log: by default in this process's memory; serve
-// puts them in the database (the Store's FailureLog), so every process
-// sharing it counts the same failures and N replicas do not give an
-// attacker N times the attempts.
+// The failures live in Log, the database (the Store's FailureLog), so
+// every process sharing it counts the same failures and N replicas do not
+// give an attacker N times the attempts.
 type Throttle struct {
 	Window           time.Duration
 	PairLimit        int
@@ -41,11 +38,8 @@ type Throttle struct {
 	AccountSlowAfter int
 	BaseDelay        time.Duration
 	MaxDelay         time.Duration
-	// Log keeps the failures (nil: this process's memory).
+	// Log keeps the failures.
 	Log FailureLog
-
-	memOnce sync.Once
-	mem     *MemoryFailureLog
 }
 
 // FailureLog keeps the throttle's failures, each a key (see the rules
@@ -66,16 +60,10 @@ type FailureLog interface {
 // NewThrottle: 5 failures per account and address and 20 per address in
 // 15 minutes; from the account's 5th failure, failing addresses wait 1 s
 // after their last failure, doubling to at most a minute.
-func NewThrottle() *Throttle {
+// The failures are kept in log.
+func NewThrottle(log FailureLog) *Throttle {
 	return &Throttle{Window: 15 * time.Minute, PairLimit: 5, AddressLimit: 20,
-		AccountSlowAfter: 5, BaseDelay: time.Second, MaxDelay: time.Minute}
-}
-
-// newStoreThrottle is NewThrottle keeping its failures in s.
-func newStoreThrottle(s Store) *Throttle {
-	t := NewThrottle()
-	t.Log = s
-	return t
+		AccountSlowAfter: 5, BaseDelay: time.Second, MaxDelay: time.Minute, Log: log}
 }
 
 // Throttle rules, as Decision.Rule names them.
@@ -100,13 +88,7 @@ type Attempt struct {
 	keys []string // pair, address, account
 }
 
-func (t *Throttle) log() FailureLog {
-	if t.Log != nil {
-		return t.Log
-	}
-	t.memOnce.Do(func() { t.mem = NewMemoryFailureLog() })
-	return t.mem
-}
+func (t *Throttle) log() FailureLog { return t.Log }
 
 // throttleKeys are an attempt's keys: pair, address, account.
 func throttleKeys(account, addr string) []string {
@@ -207,91 +189,4 @@ func (a *Attempt) Succeeded(ctx context.Context) error {
 // check (the database failed): it no longer counts.
 func (a *Attempt) Abandoned(ctx context.Context) error {
 	return a.t.log().RemoveFailure(ctx, a.keys, a.at)
-}
-
-// MemoryFailureLog is a FailureLog in this process's memory: right for
-// one process (SQLite) and for tests. It keeps at most 64 failures a key
-// (more than any rule needs) and at most 100,000 keys.
-type MemoryFailureLog struct {
-	mu       sync.Mutex
-	failures map[string][]time.Time
-}
-
-const (
-	maxThrottleKeys     = 100_000
-	maxFailuresRemember = 64
-)
-
-// NewMemoryFailureLog returns an empty log.
-func NewMemoryFailureLog() *MemoryFailureLog {
-	return &MemoryFailureLog{failures: map[string][]time.Time{}}
-}
-
-func (m *MemoryFailureLog) recent(since time.Time, key string) []time.Time {
-	fs := m.failures[key]
-	i := sort.Search(len(fs), func(i int) bool { return !fs[i].Before(since) })
-	fs = fs[i:]
-	if len(fs) == 0 {
-		delete(m.failures, key)
-	} else {
-		m.failures[key] = fs
-	}
-	return fs
-}
-
-// BeginAttempt implements FailureLog.
-func (m *MemoryFailureLog) BeginAttempt(_ context.Context, keys []string, since, at time.Time, decide func([][]time.Time) bool) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	recent := make([][]time.Time, len(keys))
-	for i, k := range keys {
-		recent[i] = m.recent(since, k)
-	}
-	if !decide(recent) {
-		return nil
-	}
-	if len(m.failures) > maxThrottleKeys {
-		for k := range m.failures {
-			m.recent(since, k)
-		}
-	}
-	for i, k := range keys {
-		if len(m.failures) < maxThrottleKeys || m.failures[k] != nil {
-			fs := append(recent[i][:len(recent[i]):len(recent[i])], at)
-			if len(fs) > maxFailuresRemember {
-				fs = fs[len(fs)-maxFailuresRemember:]
-			}
-			m.failures[k] = fs
-		}
-	}
-	return nil
-}
-
-// ForgetFailures implements FailureLog.
-func (m *MemoryFailureLog) ForgetFailures(_ context.Context, key string) error {
-	m.mu.Lock()
-	delete(m.failures, key)
-	m.mu.Unlock()
-	return nil
-}
-
-// RemoveFailure implements FailureLog.
-func (m *MemoryFailureLog) RemoveFailure(_ context.Context, keys []string, at time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, key := range keys {
-		fs := m.failures[key]
-		for i := len(fs) - 1; i >= 0; i-- {
-			if fs[i].Equal(at) {
-				fs = append(fs[:i:i], fs[i+1:]...)
-				break
-			}
-		}
-		if len(fs) == 0 {
-			delete(m.failures, key)
-		} else {
-			m.failures[key] = fs
-		}
-	}
-	return nil
 }

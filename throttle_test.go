@@ -3,6 +3,7 @@ package usersvc_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,11 +23,12 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// onEveryLog runs fn on each failure log the rules must hold on: this
-// process's memory, and the database's (shared by every process), on
-// SQLite and on PostgreSQL.
+// onEveryLog runs fn on each failure log the rules must hold on: a fake
+// in this test's memory (the rules alone, where a database adds nothing),
+// and the database's (shared by every process), on SQLite and on
+// PostgreSQL.
 func onEveryLog(t *testing.T, fn func(t *testing.T, log usersvc.FailureLog)) {
-	t.Run("memory", func(t *testing.T) { fn(t, usersvc.NewMemoryFailureLog()) })
+	t.Run("fake", func(t *testing.T) { fn(t, &fakeLog{failures: map[string][]time.Time{}}) })
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) { fn(t, testenv.OpenStore(t, db)) })
 }
 
@@ -142,8 +144,7 @@ func TestThrottleDecisions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			onEveryLog(t, func(t *testing.T, log usersvc.FailureLog) {
 				{
-					th := usersvc.NewThrottle()
-					th.Log = log
+					th := usersvc.NewThrottle(log)
 					tc.setup(t, th)
 					for _, c := range tc.checks {
 						got, err := th.Decide(bg, c.at, c.account, c.addr)
@@ -187,4 +188,51 @@ func TestThrottleSharedAcrossProcesses(t *testing.T) {
 			t.Fatalf("another address: %v", err)
 		}
 	})
+}
+
+// fakeLog is a FailureLog in memory: failures by key, oldest first.
+type fakeLog struct {
+	mu       sync.Mutex
+	failures map[string][]time.Time
+}
+
+func (f *fakeLog) BeginAttempt(_ context.Context, keys []string, since, at time.Time, decide func([][]time.Time) bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	recent := make([][]time.Time, len(keys))
+	for i, k := range keys {
+		for _, ts := range f.failures[k] {
+			if !ts.Before(since) {
+				recent[i] = append(recent[i], ts)
+			}
+		}
+	}
+	if decide(recent) {
+		for _, k := range keys {
+			f.failures[k] = append(f.failures[k], at)
+		}
+	}
+	return nil
+}
+
+func (f *fakeLog) ForgetFailures(_ context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.failures, key)
+	return nil
+}
+
+func (f *fakeLog) RemoveFailure(_ context.Context, keys []string, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range keys {
+		fs := f.failures[k]
+		for i := len(fs) - 1; i >= 0; i-- {
+			if fs[i].Equal(at) {
+				f.failures[k] = append(fs[:i:i], fs[i+1:]...)
+				break
+			}
+		}
+	}
+	return nil
 }

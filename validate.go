@@ -107,7 +107,7 @@ func checkVisible(field, s string) error {
 // Validate checks every rule a stored user must satisfy: each field's own
 // rules (the field table's checks), in document order.
 func Validate(u *User) error {
-	for _, f := range Fields {
+	for _, f := range fields {
 		if f.check != nil {
 			if err := f.check(u); err != nil {
 				return err
@@ -158,7 +158,7 @@ func checkPrivileges(u *User) error {
 // ValidatePassword checks a new password's length.
 func ValidatePassword(p string) error {
 	if utf8.RuneCountInString(p) < MinPasswordLen || len(p) > MaxPasswordBytes {
-		return FieldErrorf(EInvalid, "password", "Password must be %d to %d bytes long.", MinPasswordLen, MaxPasswordBytes)
+		return FieldErrorf(EInvalid, "password", "Password must be at least %d characters and at most %d bytes long.", MinPasswordLen, MaxPasswordBytes)
 	}
 	return nil
 }

@@ -9,22 +9,6 @@ import (
 	"usersvc/jsonpatch"
 )
 
-// Audit actions.
-const (
-	ActionCreate       = "create"
-	ActionReplace      = "replace"
-	ActionPatch        = "patch"
-	ActionDelete       = "delete"
-	ActionRestore      = "restore"
-	ActionLogin        = "login"
-	ActionAPIKeyCreate = "apiKey.create"
-	ActionAPIKeyRevoke = "apiKey.revoke"
-	ActionTokenCreate  = "token.create"
-	// ActionExportHashes is recorded in the history of an admin who
-	// exported users with their password hashes.
-	ActionExportHashes = "export.withPasswordHashes"
-)
-
 // The write path. Every write of a user, whatever the transport and
 // whatever the change, runs the same steps:
 //

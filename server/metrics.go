@@ -176,13 +176,13 @@ func (m *Metrics) handler(token string) http.Handler {
 // registerLive adds the live-update gauges: open WebSockets and open
 // subscriptions. Registering twice (a second handler on the same metrics)
 // keeps the first.
-func (m *Metrics) registerLive(subscriptions func() int) {
+func (m *Metrics) registerLive(sockets func() int64, subscriptions func() int) {
 	if m == nil {
 		return
 	}
 	_ = m.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "usersvc_websockets_open", Help: "WebSocket connections open (GraphQL subscriptions).",
-	}, func() float64 { return float64(openSockets.Load()) }))
+	}, func() float64 { return float64(sockets()) }))
 	_ = m.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "usersvc_subscriptions_open", Help: "GraphQL subscriptions open in this process.",
 	}, func() float64 { return float64(subscriptions()) }))

@@ -34,8 +34,8 @@ func TestServingStops(t *testing.T) {
 	pubLn, intLn := listen(t), listen(t)
 	var draining atomic.Bool
 	var stopped atomic.Int32
-	pub := server.NewHTTPServer("", okHandler(), server.DefaultTimeouts)
-	internal := server.NewHTTPServer("", okHandler(), server.DefaultTimeouts)
+	pub := server.NewHTTPServer("", okHandler(), server.DefaultTimeouts())
+	internal := server.NewHTTPServer("", okHandler(), server.DefaultTimeouts())
 	s := &server.Serving{Public: pub, PublicLn: pubLn, Internal: internal, InternalLn: intLn, Draining: &draining,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -72,8 +72,8 @@ func TestServingFails(t *testing.T) {
 	pubLn, intLn := listen(t), listen(t)
 	intLn.Close()
 	var draining atomic.Bool
-	s := &server.Serving{Public: server.NewHTTPServer("", okHandler(), server.DefaultTimeouts), PublicLn: pubLn,
-		Internal: server.NewHTTPServer("", okHandler(), server.DefaultTimeouts), InternalLn: intLn, Draining: &draining}
+	s := &server.Serving{Public: server.NewHTTPServer("", okHandler(), server.DefaultTimeouts()), PublicLn: pubLn,
+		Internal: server.NewHTTPServer("", okHandler(), server.DefaultTimeouts()), InternalLn: intLn, Draining: &draining}
 	stopped := false
 	err := s.Serve(context.Background(), func() { stopped = true })
 	if err == nil || !errors.Is(err, net.ErrClosed) {

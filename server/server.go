@@ -65,7 +65,9 @@ type Timeouts struct {
 }
 
 // DefaultTimeouts are the production server timeouts.
-var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 120 * time.Second}
+func DefaultTimeouts() Timeouts {
+	return Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 120 * time.Second}
+}
 
 // NewHTTPServer returns an http.Server for h with the given timeouts and a
 // 64 KiB header limit.
@@ -93,7 +95,8 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 		graph.WriteHTTPError(w, r, err)
 	}, graph.AnonymousOperation)
 
-	cfg.Metrics.registerLive(svc.Subscriptions)
+	sockets := new(atomic.Int64) // WebSockets open through this handler
+	cfg.Metrics.registerLive(sockets.Load, svc.Subscriptions)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -123,7 +126,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	mux.Handle("GET /playground/", pg)
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.Handle("GET /{$}", http.RedirectHandler("/playground", http.StatusFound))
-	mux.Handle("/graphql", webSocket(gqlHandler, gqlAuth(gqlHandler), cfg.Closing))
+	mux.Handle("/graphql", webSocket(gqlHandler, gqlAuth(gqlHandler), cfg.Closing, sockets))
 	if cfg.Metrics != nil && cfg.MetricsToken != "" {
 		mux.Handle("GET /metrics", cfg.Metrics.handler(cfg.MetricsToken))
 	}

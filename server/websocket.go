@@ -16,15 +16,13 @@ import (
 // reading is dropped, rather than its events buffered without limit.
 const wsWriteTimeout = 10 * time.Second
 
-// openSockets counts the WebSockets open in this process (a metric).
-var openSockets atomic.Int64
-
 // webSocket serves /graphql upgrades without the HTTP authentication (the
 // connection_init payload carries the token; graph checks it) and lets the
 // socket take over the connection with deadlines of its own. When closing
 // is closed (the server shuts down) every socket ends: http.Server.Shutdown
-// does not wait for, or close, connections taken over.
-func webSocket(ws, plain http.Handler, closing <-chan struct{}) http.Handler {
+// does not wait for, or close, connections taken over. open counts the
+// sockets open now (a metric).
+func webSocket(ws, plain http.Handler, closing <-chan struct{}, open *atomic.Int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !graph.IsWebSocket(r) {
 			plain.ServeHTTP(w, r)
@@ -41,7 +39,7 @@ func webSocket(ws, plain http.Handler, closing <-chan struct{}) http.Handler {
 				}
 			}()
 		}
-		ws.ServeHTTP(&hijackWriter{ResponseWriter: w}, r.WithContext(ctx))
+		ws.ServeHTTP(&hijackWriter{ResponseWriter: w, open: open}, r.WithContext(ctx))
 	})
 }
 
@@ -50,6 +48,7 @@ func webSocket(ws, plain http.Handler, closing <-chan struct{}) http.Handler {
 // ReadTimeout/WriteTimeout) and with a deadline on each write instead.
 type hijackWriter struct {
 	http.ResponseWriter
+	open *atomic.Int64
 }
 
 func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -63,14 +62,15 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		c.Close()
 		return nil, nil, err
 	}
-	openSockets.Add(1)
-	sc := &socketConn{Conn: c}
+	w.open.Add(1)
+	sc := &socketConn{Conn: c, open: w.open}
 	// The server's writer was flushed by Hijack; writes go through sc.
 	return sc, bufio.NewReadWriter(brw.Reader, bufio.NewWriter(sc)), nil
 }
 
 type socketConn struct {
 	net.Conn
+	open      *atomic.Int64
 	closeOnce sync.Once
 }
 
@@ -82,6 +82,6 @@ func (c *socketConn) Write(b []byte) (int, error) {
 }
 
 func (c *socketConn) Close() error {
-	c.closeOnce.Do(func() { openSockets.Add(-1) })
+	c.closeOnce.Do(func() { c.open.Add(-1) })
 	return c.Conn.Close()
 }

@@ -160,9 +160,15 @@ func commonFlags(s *settings, c *config) {
 // and checks all of it.
 func serveConfig(args []string, help io.Writer) (config, error) {
 	var c config
+	err := serveSettings(&c, help).parse(args) // fills c
+	return c, err
+}
+
+// serveSettings declares serve's flags and their variables into c.
+func serveSettings(c *config, help io.Writer) *settings {
 	s := newSettings("serve", help)
 	fs := s.fs
-	commonFlags(s, &c)
+	commonFlags(s, c)
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address [USERSVC_ADDR]")
 	s.bind("addr", "USERSVC_ADDR", "", nil)
 	fs.StringVar(&c.corsOrigins, "cors-origins", "", "comma-separated allowed CORS origins [USERSVC_CORS_ORIGINS]")
@@ -184,7 +190,7 @@ func serveConfig(args []string, help io.Writer) (config, error) {
 	s.bind("trace-resolvers", "USERSVC_TRACE_RESOLVERS", "must be true or false", nil)
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "on SIGTERM, how long /readyz says 503 while requests are still served, before the listener closes; set it above the load balancer's health-check fall time [USERSVC_DRAIN_DELAY]")
 	s.bind("drain-delay", "USERSVC_DRAIN_DELAY", "must be a duration >= 0 such as 2s", func() bool { return c.DrainDelay >= 0 })
-	return c, s.parse(args)
+	return s
 }
 
 func (c *config) logger(w io.Writer) *slog.Logger {

@@ -226,14 +226,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("creating the first admin: %w", err)
 	}
 	if created {
-		fmt.Fprintf(stdout, "Created the first admin (%s). Its API token, shown only this once:\n%s\n", usersvc.BootstrapAdmin.Email, token)
+		fmt.Fprintf(stdout, "Created the first admin (%s). Its API token, shown only this once:\n%s\n", usersvc.BootstrapAdminEmail, token)
 	}
 	metrics := server.NewMetrics(st.DB())
 	svc.Meter.Flushed = metrics.UsageFlushed
 	var draining atomic.Bool
 	closing := make(chan struct{})
 	srv := server.NewHTTPServer(c.Addr, server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger,
-		Metrics: metrics, MetricsToken: c.MetricsToken, Draining: &draining, Closing: closing, Tracing: c.Tracing, TraceResolvers: c.TraceResolvers}), server.DefaultTimeouts)
+		Metrics: metrics, MetricsToken: c.MetricsToken, Draining: &draining, Closing: closing, Tracing: c.Tracing, TraceResolvers: c.TraceResolvers}), server.DefaultTimeouts())
 	srv.RegisterOnShutdown(func() { close(closing) })
 	// The service's background work (usage flushes, the change watcher)
 	// runs until the last request has been served, so its last flush
@@ -248,7 +248,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	serving := &server.Serving{Public: srv, PublicLn: ln, Draining: &draining, DrainDelay: c.DrainDelay, Logger: logger}
 	logger.Info("serving", "addr", ln.Addr().String(), "database", st.Dialect())
 	if metricsLn != nil {
-		serving.Internal, serving.InternalLn = server.NewHTTPServer(c.MetricsAddr, metrics.Handler(), server.DefaultTimeouts), metricsLn
+		serving.Internal, serving.InternalLn = server.NewHTTPServer(c.MetricsAddr, metrics.Handler(), server.DefaultTimeouts()), metricsLn
 		logger.Info("serving metrics", "addr", metricsLn.Addr().String())
 	}
 	if !playground.Available() {

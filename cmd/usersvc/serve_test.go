@@ -71,7 +71,7 @@ func TestFirstStartPortInUse(t *testing.T) {
 		for len(printed) < 2 && lines.Scan() {
 			printed = append(printed, lines.Text())
 		}
-		if len(printed) != 2 || !strings.Contains(printed[0], usersvc.BootstrapAdmin.Email) || !strings.HasPrefix(printed[1], usersvc.TokenPrefix) {
+		if len(printed) != 2 || !strings.Contains(printed[0], usersvc.BootstrapAdminEmail) || !strings.HasPrefix(printed[1], usersvc.TokenPrefix) {
 			t.Fatalf("first start printed %q (serve: %v)", printed, func() error { cancel(); return <-done }())
 		}
 		req, _ := http.NewRequest("GET", "http://"+free+"/graphql?query=%7Bme%7Bemail%20role%7D%7D", nil)

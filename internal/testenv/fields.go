@@ -7,7 +7,7 @@ import (
 )
 
 // FieldWriters is who may write each field of the user document, as the
-// README's table says: "self" (the user and admins), "admin" (admins
+// table in docs/api.md says (TestWriteTableInDocs): "self" (the user and admins), "admin" (admins
 // only), "undelete" (admins, and only back to null), "read-only" (nobody).
 // Written here by hand: the tests check the production table against it,
 // never with it.
@@ -27,12 +27,12 @@ func CheckFieldWriters[V any](t testing.TB, samples map[string]V) {
 	t.Helper()
 	names := map[usersvc.Access]string{usersvc.SelfWritable: "self", usersvc.AdminWritable: "admin", usersvc.AdminUndelete: "undelete", usersvc.ReadOnly: "read-only"}
 	production := map[string]string{}
-	for _, f := range usersvc.Fields {
+	for _, f := range usersvc.FieldTable() {
 		production[f.Name] = names[f.Access]
 	}
 	for f, want := range FieldWriters {
 		if got := production[f]; got != want {
-			t.Errorf("%s: the production table says %q, the README %q", f, got, want)
+			t.Errorf("%s: the production table says %q, docs/api.md %q", f, got, want)
 		}
 		if _, ok := samples[f]; ok == (want == "read-only") {
 			t.Errorf("%s (%s): sample present = %v", f, want, ok)
@@ -40,7 +40,7 @@ func CheckFieldWriters[V any](t testing.TB, samples map[string]V) {
 	}
 	for f := range production {
 		if _, ok := FieldWriters[f]; !ok {
-			t.Errorf("%s: in the production table but not in the README's", f)
+			t.Errorf("%s: in the production table but not in docs/api.md", f)
 		}
 	}
 	for f := range samples {
