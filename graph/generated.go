@@ -1058,7 +1058,7 @@ input UpdateUserInput {
   from: Time
   "Admins only; not before from."
   expires: Time
-  "A new password (8 to 72 bytes); omitted or null keeps the current one."
+  "A new password (at least 8 characters, at most 72 bytes); omitted or null keeps the current one."
   password: String
   "Admins only; omitted keeps the current role."
   role: Role
@@ -1100,7 +1100,7 @@ input CreateUserInput {
   from: Time
   "Not before from."
   expires: Time
-  "The password (8 to 72 bytes); without one the user signs in only with API keys."
+  "The password (at least 8 characters, at most 72 bytes); without one the user signs in only with API keys."
   password: String
   "USER when omitted."
   role: Role

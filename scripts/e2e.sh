@@ -7,7 +7,8 @@
 # served schema against schema.graphql, a real GraphQL client
 # (e2e/client.mjs, graphql-request), and the offline GraphiQL playground in
 # headless Chromium (e2e/browser.mjs, playwright-core; screenshot in
-# e2e/out/). Needs Node 18+, npm and /usr/bin/chromium (Debian package
+# e2e/out/), and the shell examples of README.md and docs/api.md run as
+# written against a fresh server (e2e/docs). Needs Node 18+, npm and /usr/bin/chromium (Debian package
 # chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,3 +81,6 @@ mkdir -p e2e/out
 kill -TERM "$pid"
 wait "$pid"
 echo "e2e: server stopped cleanly"
+
+echo "== the shell examples of README.md and docs/api.md, in order, against a fresh server (e2e/docs)"
+go run ./e2e/docs -bin "$work/usersvc"

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReadmeConfigTable: the README's configuration table lists every
+// variable serve reads, with its flag and its default, and nothing else.
+// A flag added, renamed or given a new default without the README fails
+// here.
+func TestReadmeConfigTable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ flag, def string }
+	documented := map[string]row{}
+	re := regexp.MustCompile("^\\| `(USERSVC_[A-Z_]+)` \\| `-([a-z-]+)` \\| ([^|]+) \\|")
+	for _, line := range strings.Split(string(b), "\n") {
+		if m := re.FindStringSubmatch(line); m != nil {
+			if _, dup := documented[m[1]]; dup {
+				t.Errorf("README lists %s twice", m[1])
+			}
+			documented[m[1]] = row{m[2], strings.TrimSpace(m[3])}
+		}
+	}
+	if len(documented) < 5 {
+		t.Fatalf("found %d configuration rows in README.md; has the table's shape changed?", len(documented))
+	}
+	s := serveSettings(&config{}, io.Discard)
+	seen := map[string]bool{}
+	for _, e := range s.envs {
+		if seen[e.env] { // a variable with two checks is bound twice
+			continue
+		}
+		seen[e.env] = true
+		d, ok := documented[e.env]
+		if !ok {
+			t.Errorf("README's configuration table lacks %s (-%s)", e.env, e.name)
+			continue
+		}
+		delete(documented, e.env)
+		if d.flag != e.name {
+			t.Errorf("README: %s is -%s, the code says -%s", e.env, d.flag, e.name)
+		}
+		def := s.fs.Lookup(e.name).DefValue
+		if !sameDefault(d.def, def) {
+			t.Errorf("README: %s defaults to %s, the code to %q", e.env, d.def, def)
+		}
+	}
+	for env := range documented {
+		t.Errorf("README documents %s, which serve does not read", env)
+	}
+}
+
+// sameDefault compares a README default cell with a flag's default: a
+// value in backquotes must equal it (durations as durations); an empty
+// default is written in words ("none", "the database URL").
+func sameDefault(cell, def string) bool {
+	if def == "" {
+		return !strings.HasPrefix(cell, "`")
+	}
+	v, ok := strings.CutPrefix(cell, "`")
+	if !ok {
+		return false
+	}
+	v = strings.TrimSuffix(v, "`")
+	if v == def {
+		return true
+	}
+	a, err1 := time.ParseDuration(v)
+	b, err2 := time.ParseDuration(def)
+	return err1 == nil && err2 == nil && a == b
+}

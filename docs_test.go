@@ -1,0 +1,68 @@
+package usersvc_test
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"usersvc/internal/testenv"
+)
+
+// TestWriteTableInDocs: the "Who may write what" table of docs/api.md
+// says, for every field of the document and no other, what FieldWriters
+// (checked against the production table by CheckFieldWriters) says.
+func TestWriteTableInDocs(t *testing.T) {
+	b, err := os.ReadFile("docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "## Who may write what\n")
+	if !ok {
+		t.Fatal(`docs/api.md has no "## Who may write what" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	name := regexp.MustCompile("`([a-zA-Z]+)`")
+	documented := map[string]string{}
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) != 5 || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") || strings.TrimSpace(cells[1]) == "field" {
+			continue
+		}
+		self, admin := strings.TrimSpace(cells[2]), strings.TrimSpace(cells[3])
+		var who string
+		switch {
+		case strings.HasPrefix(self, "yes") && strings.HasPrefix(admin, "yes"):
+			who = "self"
+		case strings.Contains(cells[1], "only back to `null`") && strings.HasPrefix(admin, "yes"):
+			who = "undelete"
+		case strings.HasPrefix(self, "no") && strings.HasPrefix(admin, "yes"):
+			who = "admin"
+		case strings.HasPrefix(self, "no") && strings.HasPrefix(admin, "no"):
+			who = "read-only"
+		default:
+			t.Fatalf("a row the test cannot read: %s", line)
+		}
+		for _, m := range name.FindAllStringSubmatch(cells[1], -1) {
+			if m[1] == "null" {
+				continue
+			}
+			if _, dup := documented[m[1]]; dup {
+				t.Errorf("docs/api.md lists %s twice", m[1])
+			}
+			documented[m[1]] = who
+		}
+	}
+	for f, want := range testenv.FieldWriters {
+		if got, ok := documented[f]; !ok {
+			t.Errorf("docs/api.md's table lacks %s (%s)", f, want)
+		} else if got != want {
+			t.Errorf("docs/api.md: %s is %s, want %s", f, got, want)
+		}
+	}
+	for f := range documented {
+		if _, ok := testenv.FieldWriters[f]; !ok {
+			t.Errorf("docs/api.md's table lists %s, which is not a field", f)
+		}
+	}
+}
