@@ -25,33 +25,6 @@ func (s *Service) entry(ctx context.Context, actor, userID, action string, patch
 	return &AuditEntry{UserID: userID, At: s.now(), Actor: actor, Action: action, Address: ClientAddr(ctx), Patch: patch}
 }
 
-// Page sizes.
-const (
-	DefaultPageSize = 50
-	MaxPageSize     = 100
-)
-
-// PageItems is how many items a page asked for with first may hold: the
-// page size, or its nearest bound when first is out of range (such a
-// request is refused, and costs no more than the largest page meanwhile).
-// Query cost limits use it.
-func PageItems(first *int64) int {
-	if first == nil {
-		return DefaultPageSize
-	}
-	return int(min(max(*first, 1), MaxPageSize))
-}
-
-func pageSize(first *int64) (int, error) {
-	if first == nil {
-		return DefaultPageSize, nil
-	}
-	if *first < 1 || *first > MaxPageSize {
-		return 0, FieldErrorf(EInvalid, "first", "Page size must be between 1 and %d.", MaxPageSize)
-	}
-	return int(*first), nil
-}
-
 // HistoryPage is one page of a user's history, newest first.
 type HistoryPage struct {
 	Entries    []*AuditEntry

@@ -81,8 +81,17 @@ func wellFormedSecret(t, prefix string) bool {
 
 var errBadToken = Errorf(EUnauthenticated, "Invalid or expired token.")
 
-// Authenticate checks an Authorization header value and counts the request
-// for its owner. Missing, malformed, unknown, expired and revoked tokens are
+// Credentials are what a caller presented: the scheme (only Bearer is
+// accepted) and its secret. The zero value is nothing presented. The
+// transports read them from the Authorization header or a WebSocket's
+// connection_init (internal/httpauth); the domain never sees a header.
+type Credentials struct{ Scheme, Secret string }
+
+// Bearer is the credentials of a bearer token.
+func Bearer(secret string) Credentials { return Credentials{Scheme: "Bearer", Secret: secret} }
+
+// Authenticate checks a caller's credentials and counts the request for
+// its owner. Missing, malformed, unknown, expired and revoked tokens are
 // EUnauthenticated (one message for all but the missing header, so an answer
 // does not tell which check failed); a token whose owner may not use the API
 // now is EForbidden with the reason. Only requests that pass are counted.
@@ -91,18 +100,16 @@ var errBadToken = Errorf(EUnauthenticated, "Invalid or expired token.")
 // Its span, usersvc.authenticate, is made only when the check reads or
 // writes the database (a token not cached, a last-used time to record):
 // a cached check takes about a microsecond, less than a span costs.
-func (s *Service) Authenticate(ctx context.Context, authorization string) (_ *Principal, err error) {
+func (s *Service) Authenticate(ctx context.Context, c Credentials) (_ *Principal, err error) {
 	sp := lazySpan{name: "usersvc.authenticate", start: time.Now()}
 	defer func() { sp.end(err) }()
-	if strings.TrimSpace(authorization) == "" {
+	if c == (Credentials{}) {
 		return nil, Errorf(EUnauthenticated, "Authentication required.")
 	}
-	scheme, secret, ok := strings.Cut(strings.TrimSpace(authorization), " ")
-	secret = strings.TrimSpace(secret)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || !wellFormedSecret(secret, TokenPrefix) {
+	if !strings.EqualFold(c.Scheme, "Bearer") || !wellFormedSecret(c.Secret, TokenPrefix) {
 		return nil, errBadToken
 	}
-	hash := HashToken(secret)
+	hash := HashToken(c.Secret)
 	tok, owner, ticket, err := s.lookupToken(ctx, hash, &sp)
 	if err != nil {
 		return nil, err

@@ -98,7 +98,7 @@ func newVictim(t *testing.T, e *testenv.Env, name string) (*usersvc.User, string
 }
 
 func auth(svc *usersvc.Service, token string) (*usersvc.Principal, error) {
-	return svc.Authenticate(context.Background(), "Bearer "+token)
+	return svc.Authenticate(context.Background(), usersvc.Bearer(token))
 }
 
 // TestCacheFillRacesLocalChange forces the bad interleaving inside one

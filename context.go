@@ -1,6 +1,9 @@
 package usersvc
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // Principal is the authenticated caller of one request.
 type Principal struct {
@@ -68,4 +71,34 @@ func WithCurrentPassword(ctx context.Context, password string) context.Context {
 func currentPassword(ctx context.Context) (string, bool) {
 	pw, ok := ctx.Value(currentPasswordKey{}).(string)
 	return pw, ok
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request's id (X-Request-Id).
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id carried by ctx, "" if none.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+type signInsKey struct{}
+
+// WithOneSignIn marks ctx as one request (the server sets it on every HTTP
+// request): the first sign-in in it runs; any further one (aliased GraphQL
+// login fields, for one) is refused with EInvalid without a password
+// check, so a request costs at most one bcrypt comparison.
+func WithOneSignIn(ctx context.Context) context.Context {
+	return context.WithValue(ctx, signInsKey{}, new(atomic.Bool))
+}
+
+// firstSignIn reports whether this is the first sign-in of ctx's request
+// (always true outside a request).
+func firstSignIn(ctx context.Context) bool {
+	used, ok := ctx.Value(signInsKey{}).(*atomic.Bool)
+	return !ok || used.CompareAndSwap(false, true)
 }

@@ -114,19 +114,6 @@ func outcomeUnknown(err error) bool {
 	return false
 }
 
-type requestIDKey struct{}
-
-// WithRequestID returns ctx carrying the request's id (X-Request-Id).
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
-}
-
-// RequestID returns the request id carried by ctx, "" if none.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
 // Errorf returns an *Error. format must be a catalog entry so that it can be
 // translated; args are formatted into it.
 func Errorf(code, format string, args ...any) *Error {

@@ -160,7 +160,7 @@ func TestSignInThrottled(t *testing.T) {
 					t.Fatalf("code %q (%v), want %q", got, err, tc.code)
 				}
 				if tc.code == "" {
-					if _, err := e.Svc.Authenticate(context.Background(), "Bearer "+sess.Token); err != nil {
+					if _, err := e.Svc.Authenticate(context.Background(), usersvc.Bearer(sess.Token)); err != nil {
 						t.Fatalf("the session: %v", err)
 					}
 					return
@@ -261,7 +261,7 @@ func TestDailyQuota(t *testing.T) {
 				e.Svc.DailyQuota = tc.defQuota
 				e.Clock.Set(tc.at) // a day of its own: nothing counted yet
 				request := func() (*usersvc.Principal, error) {
-					p, err := e.Svc.Authenticate(context.Background(), "Bearer "+token)
+					p, err := e.Svc.Authenticate(context.Background(), usersvc.Bearer(token))
 					if err != nil {
 						t.Fatalf("authenticate: %v", err)
 					}
@@ -320,7 +320,7 @@ func TestSessionsAreBounded(t *testing.T) {
 			sessions = append(sessions, s.Token)
 		}
 		for i, s := range sessions {
-			_, err := e.Svc.Authenticate(context.Background(), "Bearer "+s)
+			_, err := e.Svc.Authenticate(context.Background(), usersvc.Bearer(s))
 			if live := err == nil; live != (i >= 2) {
 				t.Errorf("session %d of %d: live %v (%v)", i+1, len(sessions), live, err)
 			}

@@ -18,7 +18,7 @@ import (
 // request, and returns the request context that carries the caller.
 func as(t *testing.T, e *testenv.Env, token string) context.Context {
 	t.Helper()
-	p, err := e.Svc.Authenticate(context.Background(), "Bearer "+token)
+	p, err := e.Svc.Authenticate(context.Background(), usersvc.Bearer(token))
 	if err != nil {
 		t.Fatalf("authenticate: %v", err)
 	}

@@ -3,7 +3,6 @@ package usersvc
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -175,21 +174,4 @@ func (s *Service) signInChecked(ctx context.Context, email string, check func(u 
 		return nil, err
 	}
 	return &Session{Token: secret, Expires: expires}, nil
-}
-
-type signInsKey struct{}
-
-// WithOneSignIn marks ctx as one request (the server sets it on every HTTP
-// request): the first sign-in in it runs; any further one (aliased GraphQL
-// login fields, for one) is refused with EInvalid without a password
-// check, so a request costs at most one bcrypt comparison.
-func WithOneSignIn(ctx context.Context) context.Context {
-	return context.WithValue(ctx, signInsKey{}, new(atomic.Bool))
-}
-
-// firstSignIn reports whether this is the first sign-in of ctx's request
-// (always true outside a request).
-func firstSignIn(ctx context.Context) bool {
-	used, ok := ctx.Value(signInsKey{}).(*atomic.Bool)
-	return !ok || used.CompareAndSwap(false, true)
 }

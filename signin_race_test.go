@@ -53,7 +53,7 @@ func TestSignInRacingAChangeIssuesNothing(t *testing.T) {
 				hooked.Now, hooked.BcryptCost = e.Clock.Now, e.Svc.BcryptCost
 				sess, err := hooked.Login(usersvc.WithClientAddr(context.Background(), "127.0.0.1"), "race@example.com", pw)
 				if err == nil {
-					_, authErr := e.Svc.Authenticate(context.Background(), "Bearer "+sess.Token)
+					_, authErr := e.Svc.Authenticate(context.Background(), usersvc.Bearer(sess.Token))
 					t.Fatalf("a session was issued against the old state (it authenticates: %v)", authErr == nil)
 				}
 				if usersvc.ErrorCode(err) != usersvc.EUnauthenticated {

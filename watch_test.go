@@ -16,7 +16,7 @@ import (
 func TestSlowSubscriberDropped(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
-		p, err := e.Svc.Authenticate(context.Background(), "Bearer "+e.AdminToken)
+		p, err := e.Svc.Authenticate(context.Background(), usersvc.Bearer(e.AdminToken))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +88,7 @@ func TestDemotedAdminLosesUsersChanged(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		admin2, token := e.NewUser(t, "Second Admin", "admin2@example.com", "UTC", usersvc.RoleAdmin)
-		p, err := e.Svc.Authenticate(context.Background(), "Bearer "+token)
+		p, err := e.Svc.Authenticate(context.Background(), usersvc.Bearer(token))
 		if err != nil {
 			t.Fatal(err)
 		}

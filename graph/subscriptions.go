@@ -15,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"usersvc"
+	"usersvc/internal/httpauth"
 )
 
 // Subscriptions run over WebSocket (graphql-transport-ws, and the older
@@ -66,7 +67,7 @@ func websocketTransport(svc *usersvc.Service, origins []string) graphql.Transpor
 			if !initialised(ctx) {
 				return ctx, nil, errInitTimeout // already closed with 4408
 			}
-			p, err := svc.Authenticate(ctx, payload.Authorization())
+			p, err := svc.Authenticate(ctx, httpauth.Credentials(payload.Authorization()))
 			if err == nil {
 				err = svc.CheckQuota(p)
 			}

@@ -22,6 +22,7 @@ import (
 	"usersvc"
 	"usersvc/api"
 	"usersvc/graph"
+	"usersvc/internal/httpauth"
 	"usersvc/playground"
 	"usersvc/rest"
 )
@@ -183,7 +184,7 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 				next.ServeHTTP(w, r)
 				return
 			} else {
-				p, err = svc.Authenticate(r.Context(), r.Header.Get("Authorization"))
+				p, err = svc.Authenticate(r.Context(), httpauth.Credentials(r.Header.Get("Authorization")))
 			}
 			if err != nil {
 				if usersvc.ErrorCode(err) == usersvc.EUnauthenticated {

@@ -74,7 +74,7 @@ func TestBootstrap(t *testing.T) {
 		if err != nil || !created || tok == "" {
 			t.Fatalf("first bootstrap: %q %v %v", tok, created, err)
 		}
-		p, err := svc.Authenticate(ctx, "Bearer "+tok)
+		p, err := svc.Authenticate(ctx, usersvc.Bearer(tok))
 		if err != nil || !p.User.IsAdmin() {
 			t.Fatalf("bootstrap token: %v", err)
 		}
@@ -217,7 +217,7 @@ func TestPoolerOptions(t *testing.T) {
 		defer func() { cancel(); <-done }()
 		cached := false
 		for i := 0; i < 300 && !cached; i++ {
-			if _, err := svc.Authenticate(context.Background(), "Bearer "+tok); err != nil {
+			if _, err := svc.Authenticate(context.Background(), usersvc.Bearer(tok)); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(10 * time.Millisecond)

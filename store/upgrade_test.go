@@ -244,14 +244,14 @@ func TestUpgradeFromAutoMigratedRelease(t *testing.T) {
 			t.Fatalf("usage %+v, %v", u, err)
 		}
 		for _, secret := range []string{oldAdminToken, oldAdminSession} {
-			p, err := svc.Authenticate(ctx, "Bearer "+secret)
+			p, err := svc.Authenticate(ctx, usersvc.Bearer(secret))
 			if err != nil || p.User.ID != "usr-admin" {
 				t.Fatalf("old bearer token: %v", err)
 			}
 		}
 		// The third request counts on top of the old release's 1234 and 17,
 		// under the admin's own quota of 50000.
-		p, err := svc.Authenticate(ctx, "Bearer "+oldAdminToken)
+		p, err := svc.Authenticate(ctx, usersvc.Bearer(oldAdminToken))
 		if err != nil || p.Usage != (usersvc.Usage{Total: 1237, Daily: 20}) || p.Quota.Limit != 50000 {
 			t.Fatalf("usage counted on the old rows: %+v, %v", p, err)
 		}

@@ -1,0 +1,28 @@
+package usersvc
+
+// Page sizes of lists and histories, for both transports.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 100
+)
+
+// PageItems is how many items a page asked for with first may hold: the
+// page size, or its nearest bound when first is out of range (such a
+// request is refused, and costs no more than the largest page meanwhile).
+// Query cost limits use it.
+func PageItems(first *int64) int {
+	if first == nil {
+		return DefaultPageSize
+	}
+	return int(min(max(*first, 1), MaxPageSize))
+}
+
+func pageSize(first *int64) (int, error) {
+	if first == nil {
+		return DefaultPageSize, nil
+	}
+	if *first < 1 || *first > MaxPageSize {
+		return 0, FieldErrorf(EInvalid, "first", "Page size must be between 1 and %d.", MaxPageSize)
+	}
+	return int(*first), nil
+}
