@@ -2,9 +2,13 @@ package graph
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/lexer"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -16,8 +20,10 @@ import (
 
 // traceOperation makes one span of each GraphQL operation, named by its
 // type and name ("query me", "subscription userChanged"), under the
-// request's server span. The document is not recorded (its literals may
-// hold an email or a password). A subscription's span lasts as long as
+// request's server span. The document is recorded with every string and
+// number literal replaced by ? and its comments dropped
+// (graphql.document: a literal may hold an email or a password; variables
+// are never recorded). A subscription's span lasts as long as
 // the subscription (one span, not one per event). Errors are recorded as
 // events with their code; an internal, unavailable or timeout error sets
 // the span's status to error.
@@ -35,7 +41,8 @@ func traceOperation(ctx context.Context, next graphql.OperationHandler) graphql.
 		name += " " + opName
 	}
 	ctx, span := telemetry.Tracer().Start(ctx, name, trace.WithAttributes(
-		attribute.String("graphql.operation.type", typ), attribute.String("graphql.operation.name", opName)))
+		attribute.String("graphql.operation.type", typ), attribute.String("graphql.operation.name", opName),
+		attribute.String("graphql.document", redacted(ctx, oc.RawQuery))))
 	handler := next(ctx)
 	var once sync.Once
 	end := func() { once.Do(func() { span.End() }) }
@@ -74,4 +81,56 @@ func traceResolver(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
 	usersvc.EndSpan(span, err)
 	return res, err
+}
+
+// maxDocument bounds a recorded document (bytes, before the cut's "…").
+const maxDocument = 2000
+
+// redactedDocs remembers the redacted form of recent documents: clients
+// send the same few documents again and again.
+var redactedDocs = lru.New[string](1000)
+
+// redacted is a GraphQL document for a span: its tokens joined by single
+// spaces, every string, block string and number literal replaced by ?,
+// comments dropped, at most maxDocument bytes. Names, enum values,
+// booleans, null and variables ($id) stay: they are the shape of the
+// operation, and values come only from literals or variables.
+func redacted(ctx context.Context, raw string) string {
+	if d, ok := redactedDocs.Get(ctx, raw); ok {
+		return d
+	}
+	lx := lexer.New(&ast.Source{Input: raw})
+	var b strings.Builder
+	afterDollar := false
+	for {
+		tok, err := lx.ReadToken()
+		if err != nil {
+			return "" // not a document (it was refused before running)
+		}
+		switch tok.Kind {
+		case lexer.EOF:
+			d := b.String()
+			redactedDocs.Add(ctx, raw, d)
+			return d
+		case lexer.Comment:
+			continue
+		}
+		if b.Len() > 0 && !afterDollar {
+			b.WriteByte(' ')
+		}
+		afterDollar = tok.Kind == lexer.Dollar
+		switch tok.Kind {
+		case lexer.String, lexer.BlockString, lexer.Int, lexer.Float:
+			b.WriteByte('?')
+		case lexer.Name:
+			b.WriteString(tok.Value)
+		default:
+			b.WriteString(tok.Kind.String()) // punctuation: { } ( ) : $ ! …
+		}
+		if b.Len() > maxDocument {
+			d := b.String()[:maxDocument] + "…"
+			redactedDocs.Add(ctx, raw, d)
+			return d
+		}
+	}
 }

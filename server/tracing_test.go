@@ -118,6 +118,18 @@ func TestTraces(t *testing.T) {
 				}
 			}
 			switch c.name {
+			case "GraphQL query":
+				doc := "(none)"
+				for _, s := range spans {
+					for _, a := range s.Attributes() {
+						if s.Name() == "query Me" && a.Key == "graphql.document" {
+							doc = a.Value.AsString()
+						}
+					}
+				}
+				if doc != "query Me { me { id email } }" {
+					t.Errorf("graphql.document %q", doc)
+				}
 			case "REST GET":
 				if root.SpanContext().TraceID().String() != traceID || root.Parent().SpanID().String() != parentID {
 					t.Errorf("traceparent: trace %s parent %s", root.SpanContext().TraceID(), root.Parent().SpanID())
