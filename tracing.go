@@ -24,12 +24,22 @@ func EndSpan(sp trace.Span, err error) {
 	if err != nil {
 		code := ErrorCode(err)
 		sp.SetAttributes(attribute.String("usersvc.error.code", code))
-		switch code {
-		case EInternal, EUnavailable, ETimeout:
+		if ServerFault(code) {
 			sp.SetStatus(codes.Error, code)
 		}
 	}
 	sp.End()
+}
+
+// ServerFault reports whether an error code is the service's failure
+// (internal, database unavailable, out of time) rather than an answer to
+// what the caller asked: the one rule for a span's error status.
+func ServerFault(code string) bool {
+	switch code {
+	case EInternal, EUnavailable, ETimeout:
+		return true
+	}
+	return false
 }
 
 // lazySpan is a span made only if the step it times turns out to do I/O:

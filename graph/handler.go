@@ -92,7 +92,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	})
 	srv.AroundOperations(limitSubscriptions(present))
 	if opts.Tracing {
-		srv.AroundOperations(traceOperation)
+		srv.AroundOperations(newOperationTracer().around)
 		if opts.TraceResolvers {
 			srv.AroundFields(traceResolver)
 		}

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 
@@ -14,7 +15,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"usersvc"
-	"usersvc/internal/apicode"
 	"usersvc/telemetry"
 )
 
@@ -26,8 +26,14 @@ import (
 // are never recorded). A subscription's span lasts as long as
 // the subscription (one span, not one per event). Errors are recorded as
 // events with their code; an internal, unavailable or timeout error sets
-// the span's status to error.
-func traceOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+// the span's status to error (usersvc.ServerFault). docs remembers the
+// redacted form of recent documents: clients send the same few again and
+// again.
+type operationTracer struct{ docs *lru.LRU[string] }
+
+func newOperationTracer() *operationTracer { return &operationTracer{docs: lru.New[string](1000)} }
+
+func (t *operationTracer) around(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
 	typ, opName := "query", oc.OperationName
 	if oc.Operation != nil {
@@ -42,7 +48,7 @@ func traceOperation(ctx context.Context, next graphql.OperationHandler) graphql.
 	}
 	ctx, span := telemetry.Tracer().Start(ctx, name, trace.WithAttributes(
 		attribute.String("graphql.operation.type", typ), attribute.String("graphql.operation.name", opName),
-		attribute.String("graphql.document", redacted(ctx, oc.RawQuery))))
+		attribute.String("graphql.document", t.redacted(ctx, oc.RawQuery))))
 	handler := next(ctx)
 	var once sync.Once
 	end := func() { once.Do(func() { span.End() }) }
@@ -55,8 +61,9 @@ func traceOperation(ctx context.Context, next graphql.OperationHandler) graphql.
 		for _, e := range resp.Errors {
 			code, _ := e.Extensions["code"].(string)
 			span.AddEvent("graphql.error", trace.WithAttributes(attribute.String("graphql.error.code", code)))
-			switch code {
-			case apicode.GraphQL(usersvc.EInternal), apicode.GraphQL(usersvc.EUnavailable), apicode.GraphQL(usersvc.ETimeout):
+			// Only a domain error can be the service's fault; anything
+			// else was presented as INVALID (presentError).
+			if de := (*usersvc.Error)(nil); errors.As(e.Err, &de) && usersvc.ServerFault(de.Code) {
 				span.SetStatus(codes.Error, code)
 			}
 		}
@@ -86,17 +93,13 @@ func traceResolver(ctx context.Context, next graphql.Resolver) (any, error) {
 // maxDocument bounds a recorded document (bytes, before the cut's "…").
 const maxDocument = 2000
 
-// redactedDocs remembers the redacted form of recent documents: clients
-// send the same few documents again and again.
-var redactedDocs = lru.New[string](1000)
-
 // redacted is a GraphQL document for a span: its tokens joined by single
 // spaces, every string, block string and number literal replaced by ?,
 // comments dropped, at most maxDocument bytes. Names, enum values,
 // booleans, null and variables ($id) stay: they are the shape of the
 // operation, and values come only from literals or variables.
-func redacted(ctx context.Context, raw string) string {
-	if d, ok := redactedDocs.Get(ctx, raw); ok {
+func (t *operationTracer) redacted(ctx context.Context, raw string) string {
+	if d, ok := t.docs.Get(ctx, raw); ok {
 		return d
 	}
 	lx := lexer.New(&ast.Source{Input: raw})
@@ -110,7 +113,7 @@ func redacted(ctx context.Context, raw string) string {
 		switch tok.Kind {
 		case lexer.EOF:
 			d := b.String()
-			redactedDocs.Add(ctx, raw, d)
+			t.docs.Add(ctx, raw, d)
 			return d
 		case lexer.Comment:
 			continue
@@ -129,7 +132,7 @@ func redacted(ctx context.Context, raw string) string {
 		}
 		if b.Len() > maxDocument {
 			d := b.String()[:maxDocument] + "…"
-			redactedDocs.Add(ctx, raw, d)
+			t.docs.Add(ctx, raw, d)
 			return d
 		}
 	}

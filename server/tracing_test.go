@@ -182,7 +182,25 @@ func TestTraces(t *testing.T) {
 			t.Errorf("no statement under the flush's span: %v", names(rec.Ended()))
 		}
 
-		// A database failure sets the server span's status to error.
+		// A GraphQL error that answers the caller (a user not found)
+		// leaves the operation's span status unset.
+		rec.Reset()
+		opStatus := func(name string) codes.Code {
+			for _, s := range rec.Ended() {
+				if s.Name() == name {
+					return s.Status().Code
+				}
+			}
+			t.Fatalf("no span %q: %v", name, names(rec.Ended()))
+			return 0
+		}
+		testenv.Do(t, h, "POST", "/graphql", e.AdminToken, `{"query":"query Missing { user(id: \"usr-nobody\") { id } }"}`)
+		if c := opStatus("query Missing"); c != codes.Unset {
+			t.Errorf("GraphQL not found: operation span status %v, want unset", c)
+		}
+
+		// A database failure sets the server span's status to error, and
+		// the GraphQL operation's.
 		rec.Reset()
 		st.Close()
 		if r := testenv.Do(t, h, "GET", "/api/users/"+e.Bob.ID, e.AdminToken, ""); r.Status < 500 {
@@ -196,6 +214,10 @@ func TestTraces(t *testing.T) {
 		}
 		if !failed {
 			t.Errorf("a database failure left the server span's status unset: %v", names(rec.Ended()))
+		}
+		testenv.Do(t, h, "POST", "/graphql", e.AdminToken, `{"query":"query Down { user(id: \"`+e.Bob.ID+`\") { id } }"}`)
+		if c := opStatus("query Down"); c != codes.Error {
+			t.Errorf("GraphQL with the database closed: operation span status %v, want error", c)
 		}
 
 		// No secret anywhere: tokens, the password, emails, credentials headers.
