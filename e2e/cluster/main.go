@@ -49,6 +49,8 @@ import (
 
 	"github.com/coder/websocket"
 	_ "github.com/lib/pq"
+
+	"usersvc/e2e/internal/harness"
 )
 
 var (
@@ -146,7 +148,7 @@ func run() error {
 	if err := c.startProxy(); err != nil {
 		return err
 	}
-	if err := waitHTTP(c.front+"/readyz", 20*time.Second); err != nil {
+	if err := harness.WaitHTTP(c.front+"/readyz", 20*time.Second); err != nil {
 		return fmt.Errorf("haproxy: %w", err)
 	}
 	time.Sleep(1500 * time.Millisecond) // every replica passes its first health checks (rise 2 x 500 ms)
@@ -244,7 +246,7 @@ func (c *cluster) start(r *replica) error {
 	}
 	r.cmd, r.done = cmd, make(chan error, 1)
 	go func() { r.done <- cmd.Wait(); logf.Close() }()
-	if err := waitHTTP("http://"+r.addr+"/readyz", 30*time.Second); err != nil {
+	if err := harness.WaitHTTP("http://"+r.addr+"/readyz", 30*time.Second); err != nil {
 		return fmt.Errorf("%s did not get ready: %w (log: %s)", r.name, err, filepath.Join(c.dir, r.name+".log"))
 	}
 	return nil
@@ -430,24 +432,6 @@ func (c *cluster) stopAll() {
 			_ = r.cmd.Process.Kill()
 		}
 	}
-}
-
-func waitHTTP(u string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	var last error
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		last = err
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("%s: %v", u, last)
 }
 
 // ---- the rolling-restart test ----

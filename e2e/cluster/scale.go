@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"usersvc/e2e/internal/harness"
 )
 
 // scaleUser is a user of the scale run: its session token and how many of
@@ -40,7 +42,7 @@ func scaleRun(ctx context.Context, c *cluster, adminToken string) error {
 	front3 := &client{base: c.front, http: &http.Client{Transport: tr}}
 	front1 := &client{base: fmt.Sprintf("http://127.0.0.1:%d", *port+20), http: &http.Client{Transport: tr}}
 	sticky := &client{base: fmt.Sprintf("http://127.0.0.1:%d", *port+21), http: &http.Client{Transport: tr}}
-	if err := waitHTTP(front1.base+"/readyz", 10*time.Second); err != nil {
+	if err := harness.WaitHTTP(front1.base+"/readyz", 10*time.Second); err != nil {
 		return err
 	}
 	us, err := scaleUsers(front3, adminToken, *users)

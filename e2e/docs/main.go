@@ -29,8 +29,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +37,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"usersvc/e2e/internal/harness"
 )
 
 var (
@@ -84,8 +84,11 @@ func run() (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(work)
-	port := freePort()
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	ports, err := harness.FreePorts(1)
+	if err != nil {
+		return 0, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	logPath := filepath.Join(work, "server.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -99,21 +102,15 @@ func run() (int, error) {
 		return 0, err
 	}
 	defer func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() }()
-	if err := waitReady("http://" + addr + "/readyz"); err != nil {
+	if err := harness.WaitHTTP("http://"+addr+"/readyz", 30*time.Second); err != nil {
 		b, _ := os.ReadFile(logPath)
 		return 0, fmt.Errorf("%w\n%s", err, b)
 	}
+	printed, err := harness.BootstrapToken(logPath)
+	if err != nil {
+		return 0, err
+	}
 	vars := map[string]string{}
-	if b, err := os.ReadFile(logPath); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(strings.TrimSpace(l), "usv_") {
-				vars["printed token"] = strings.TrimSpace(l)
-			}
-		}
-	}
-	if vars["printed token"] == "" {
-		return 0, fmt.Errorf("the first start printed no token")
-	}
 	var last []byte
 	ran := 0
 	for _, s := range steps {
@@ -124,7 +121,7 @@ func run() (int, error) {
 		case assignRE.MatchString(s.text):
 			name := assignRE.FindStringSubmatch(s.text)[1]
 			if strings.Contains(s.text, "printed token") {
-				vars[name] = vars["printed token"]
+				vars[name] = printed
 				continue
 			}
 			m := pathRE.FindStringSubmatch(s.text)
@@ -222,9 +219,7 @@ func curl(cmd, addr string, vars map[string]string, dir string) ([]byte, int, er
 	c := exec.Command("bash", "-c", cmd+" -o "+out+" -w '%{http_code}'")
 	c.Env = os.Environ()
 	for k, v := range vars {
-		if k != "printed token" {
-			c.Env = append(c.Env, k+"="+v)
-		}
+		c.Env = append(c.Env, k+"="+v)
 	}
 	code, err := c.Output()
 	if err != nil {
@@ -259,26 +254,4 @@ func lookup(answer []byte, path string) (string, error) {
 		return strconv.FormatFloat(x, 'f', -1, 64), nil
 	}
 	return "", fmt.Errorf("no string or number at %s in the previous answer", path)
-}
-
-func waitReady(url string) error {
-	for i := 0; i < 300; i++ {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("the server was not ready after 30 s")
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

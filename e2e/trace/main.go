@@ -19,7 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"usersvc/e2e/internal/harness"
 )
 
 var (
@@ -59,7 +61,10 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	ports := freePorts(6)
+	ports, err := harness.FreePorts(6)
+	if err != nil {
+		return err
+	}
 	otlpHTTP, queryHTTP, queryGRPC, health, svcPort, otlpGRPC := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
 
 	// Jaeger v2: an OpenTelemetry Collector with Jaeger's storage and
@@ -75,7 +80,7 @@ func run() error {
 	}
 	defer stop(jaeger)
 	query := fmt.Sprintf("http://127.0.0.1:%d", queryHTTP)
-	if err := waitFor(query+"/api/services", 60*time.Second); err != nil {
+	if err := harness.WaitHTTP(query+"/api/services", 60*time.Second); err != nil {
 		return fmt.Errorf("jaeger query API: %w\n%s", err, tail(jaegerLog))
 	}
 	fmt.Printf("trace: Jaeger up (OTLP http 127.0.0.1:%d, query %s)\n", otlpHTTP, query)
@@ -95,10 +100,10 @@ func run() error {
 	}
 	defer stop(svc)
 	base := fmt.Sprintf("http://127.0.0.1:%d", svcPort)
-	if err := waitFor(base+"/readyz", 30*time.Second); err != nil {
+	if err := harness.WaitHTTP(base+"/readyz", 30*time.Second); err != nil {
 		return fmt.Errorf("usersvc: %w\n%s", err, tail(svcLog))
 	}
-	admin, err := bootstrapToken(svcLog)
+	admin, err := harness.BootstrapToken(svcLog)
 	if err != nil {
 		return err
 	}
@@ -225,7 +230,7 @@ func run() error {
 func check(traces []jTrace, want map[string]int, secrets []string, id string) error {
 	got := rootsByName(traces)
 	delete(got, "GET /readyz") // the start-up wait's probes (traced like any request)
-	if !mapsEqual(got, want) {
+	if !maps.Equal(got, want) {
 		return fmt.Errorf("request traces by route template:\n got  %v\n want %v", got, want)
 	}
 	var dbSpans, gqlSpans, authSpans, bcryptSpans int
@@ -523,74 +528,12 @@ func stop(cmd *exec.Cmd) {
 	}
 }
 
-func waitFor(url string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %v: %w", url, limit, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// bootstrapToken reads the admin token a new database's first start
-// prints (its last line on standard output).
-func bootstrapToken(logPath string) (string, error) {
-	b, err := os.ReadFile(logPath)
-	if err != nil {
-		return "", err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.TrimSpace(line); strings.HasPrefix(f, "usv_") {
-			return f, nil
-		}
-	}
-	return "", fmt.Errorf("no bootstrap token printed:\n%s", b)
-}
-
-func freePorts(n int) []int {
-	var out []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			panic(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
-}
-
 func count(m map[string]int) int {
 	n := 0
 	for _, v := range m {
 		n += v
 	}
 	return n
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func tail(path string) string {
