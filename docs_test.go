@@ -11,19 +11,27 @@ import (
 	"usersvc/internal/testenv"
 )
 
-// TestWriteTableInDocs: the "Who may write what" table of docs/api.md
-// says, for every field of the document and no other, what FieldWriters
-// (checked against the production table by CheckFieldWriters) says.
-func TestWriteTableInDocs(t *testing.T) {
+// apiSection is the text of docs/api.md under the heading "## <title>…",
+// up to the next heading of that level.
+func apiSection(t *testing.T, title string) string {
+	t.Helper()
 	b, err := os.ReadFile("docs/api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(b), "## Who may write what\n")
+	_, section, ok := strings.Cut(string(b), "\n## "+title)
 	if !ok {
-		t.Fatal(`docs/api.md has no "## Who may write what" section`)
+		t.Fatalf("docs/api.md has no %q section", "## "+title)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
+	return section
+}
+
+// TestWriteTableInDocs: the "Who may write what" table of docs/api.md
+// says, for every field of the document and no other, what FieldWriters
+// (checked against the production table by CheckFieldWriters) says.
+func TestWriteTableInDocs(t *testing.T) {
+	section := apiSection(t, "Who may write what")
 	name := regexp.MustCompile("`([a-zA-Z]+)`")
 	documented := map[string]string{}
 	for _, line := range strings.Split(section, "\n") {
@@ -74,15 +82,7 @@ func TestWriteTableInDocs(t *testing.T) {
 // field's own row ending "≤ N characters"), entries (≤ N entries) and
 // integer ranges (Min … Max).
 func TestValidationTableInDocs(t *testing.T) {
-	b, err := os.ReadFile("docs/api.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(b), "## Validation")
-	if !ok {
-		t.Fatal(`docs/api.md has no "## Validation" section`)
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
+	section := apiSection(t, "Validation")
 	states := func(patterns ...string) bool {
 		for _, p := range patterns {
 			if regexp.MustCompile("(?m)" + p).MatchString(section) {
