@@ -3,10 +3,11 @@ package usersvc
 import (
 	"context"
 	"fmt"
-	"go.opentelemetry.io/otel/trace"
 	"slices"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Meter counts requests in memory and writes them to the store in batches

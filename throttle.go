@@ -88,8 +88,6 @@ type Attempt struct {
 	keys []string // pair, address, account
 }
 
-func (t *Throttle) log() FailureLog { return t.Log }
-
 // throttleKeys are an attempt's keys: pair, address, account.
 func throttleKeys(account, addr string) []string {
 	addr = addressBlock(addr)
@@ -153,7 +151,7 @@ func (t *Throttle) decide(now time.Time, recent [][]time.Time) Decision {
 // without counting it.
 func (t *Throttle) Decide(ctx context.Context, now time.Time, account, addr string) (Decision, error) {
 	var d Decision
-	err := t.log().BeginAttempt(ctx, throttleKeys(account, addr), now.Add(-t.Window), now, func(recent [][]time.Time) bool {
+	err := t.Log.BeginAttempt(ctx, throttleKeys(account, addr), now.Add(-t.Window), now, func(recent [][]time.Time) bool {
 		d = t.decide(now, recent)
 		return false
 	})
@@ -166,7 +164,7 @@ func (t *Throttle) Begin(ctx context.Context, now time.Time, account, addr strin
 	now = now.Truncate(time.Microsecond) // what the database keeps
 	keys := throttleKeys(account, addr)
 	var d Decision
-	err := t.log().BeginAttempt(ctx, keys, now.Add(-t.Window), now, func(recent [][]time.Time) bool {
+	err := t.Log.BeginAttempt(ctx, keys, now.Add(-t.Window), now, func(recent [][]time.Time) bool {
 		d = t.decide(now, recent)
 		return d.Wait == 0
 	})
@@ -179,14 +177,14 @@ func (t *Throttle) Begin(ctx context.Context, now time.Time, account, addr strin
 // Succeeded ends an attempt whose secret was right: the pair's failures
 // are forgotten. The account's and the address's counts keep the others.
 func (a *Attempt) Succeeded(ctx context.Context) error {
-	if err := a.t.log().ForgetFailures(ctx, a.keys[0]); err != nil {
+	if err := a.t.Log.ForgetFailures(ctx, a.keys[0]); err != nil {
 		return err
 	}
-	return a.t.log().RemoveFailure(ctx, a.keys[1:], a.at)
+	return a.t.Log.RemoveFailure(ctx, a.keys[1:], a.at)
 }
 
 // Abandoned ends an attempt that neither passed nor failed the secret
 // check (the database failed): it no longer counts.
 func (a *Attempt) Abandoned(ctx context.Context) error {
-	return a.t.log().RemoveFailure(ctx, a.keys, a.at)
+	return a.t.Log.RemoveFailure(ctx, a.keys, a.at)
 }
