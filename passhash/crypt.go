@@ -55,26 +55,7 @@ func shaCrypt(newHash func() hash.Hash, password, salt []byte, rounds int) strin
 	}
 	s := repeat(h.Sum(nil), len(salt))
 
-	for i := range rounds {
-		h.Reset()
-		if i&1 != 0 {
-			h.Write(p)
-		} else {
-			h.Write(a)
-		}
-		if i%3 != 0 {
-			h.Write(s)
-		}
-		if i%7 != 0 {
-			h.Write(p)
-		}
-		if i&1 != 0 {
-			h.Write(a)
-		} else {
-			h.Write(p)
-		}
-		a = h.Sum(a[:0])
-	}
+	a = cryptRounds(h, a, p, s, rounds)
 
 	// The bytes are written in the specification's order, three at a time.
 	var out []byte
@@ -128,26 +109,7 @@ func md5Crypt(password, salt []byte) string {
 	}
 	final := h.Sum(nil)
 
-	for i := range 1000 {
-		h.Reset()
-		if i&1 != 0 {
-			h.Write(password)
-		} else {
-			h.Write(final)
-		}
-		if i%3 != 0 {
-			h.Write(salt)
-		}
-		if i%7 != 0 {
-			h.Write(password)
-		}
-		if i&1 != 0 {
-			h.Write(final)
-		} else {
-			h.Write(password)
-		}
-		final = h.Sum(final[:0])
-	}
+	final = cryptRounds(h, final, password, salt, 1000)
 
 	var out []byte
 	for _, t := range [...][3]int{{0, 6, 12}, {1, 7, 13}, {2, 8, 14}, {3, 9, 15}, {4, 10, 5}} {
@@ -186,4 +148,32 @@ func (h Hash) cryptChecksum(password []byte) string {
 	default:
 		return shaCrypt(sha512.New, password, h.salt, h.rounds)
 	}
+}
+
+// cryptRounds is the stretching loop MD5-crypt and SHA-crypt share: each
+// round hashes the previous digest a and the password p (in an order that
+// alternates), with the salt bytes s on rounds not divisible by 3 and p
+// again on rounds not divisible by 7. It returns the last digest.
+func cryptRounds(h hash.Hash, a, p, s []byte, rounds int) []byte {
+	for i := range rounds {
+		h.Reset()
+		if i&1 != 0 {
+			h.Write(p)
+		} else {
+			h.Write(a)
+		}
+		if i%3 != 0 {
+			h.Write(s)
+		}
+		if i%7 != 0 {
+			h.Write(p)
+		}
+		if i&1 != 0 {
+			h.Write(a)
+		} else {
+			h.Write(p)
+		}
+		a = h.Sum(a[:0])
+	}
+	return a
 }
