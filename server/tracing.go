@@ -13,12 +13,15 @@ import (
 )
 
 // startServerSpan starts the request's server span, under the caller's
-// span when it sent traceparent (and tracestate). Its name is settled
-// when the route is known (endServerSpan).
+// span when it sent traceparent (and tracestate). Its name and attributes
+// are settled when the route is known (endServerSpan): one SetAttributes
+// call then, not two, is one attribute slice fewer a request.
 func startServerSpan(r *http.Request) (*http.Request, trace.Span) {
-	ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-	ctx, span := telemetry.Tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.scheme", scheme(r))))
+	ctx := r.Context()
+	if telemetry.Propagated(r.Header) { // without these headers Extract returns ctx as it is
+		ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(r.Header))
+	}
+	ctx, span := telemetry.Tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
 	return r.WithContext(ctx), span
 }
 
@@ -29,7 +32,8 @@ func startServerSpan(r *http.Request) (*http.Request, trace.Span) {
 // request id is recorded.
 func endServerSpan(span trace.Span, r *http.Request, route string, status int) {
 	span.SetName(r.Method + " " + route)
-	span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", status),
+	span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.scheme", scheme(r)),
+		attribute.String("http.route", route), attribute.Int("http.response.status_code", status),
 		attribute.String("usersvc.request_id", r.Header.Get("X-Request-Id")))
 	if status >= 500 {
 		span.SetStatus(codes.Error, http.StatusText(status))

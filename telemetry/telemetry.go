@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -34,6 +35,23 @@ import (
 
 // Name is the instrumentation scope of every span the service makes.
 const Name = "usersvc"
+
+// propagationHeaders are the request headers the propagators Start
+// installs read (W3C trace context and baggage), in net/http's canonical
+// form.
+var propagationHeaders = [...]string{"Traceparent", "Tracestate", "Baggage"}
+
+// Propagated reports whether a request's headers carry anything the
+// installed propagators read; without any, extracting returns the context
+// it is given, and a server skips it (a request's cheapest span).
+func Propagated(h http.Header) bool {
+	for _, k := range propagationHeaders {
+		if len(h[k]) > 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // Tracer is the service's tracer (a no-op until Start installs a provider).
 func Tracer() trace.Tracer { return otel.Tracer(Name) }

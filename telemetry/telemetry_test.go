@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+
 	"usersvc/telemetry"
 )
 
@@ -92,3 +94,53 @@ func TestStartFromEnvironment(t *testing.T) {
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// TestPropagated: a request carries propagation when it has any header of
+// W3C trace context or baggage, whatever case it came in (net/http
+// canonicalizes them); and every header the propagators Start installs
+// read is one of them, so skipping Extract without them loses nothing.
+func TestPropagated(t *testing.T) {
+	received := func(lines ...string) http.Header {
+		h := http.Header{}
+		for _, l := range lines {
+			k, v, _ := strings.Cut(l, ": ")
+			h.Add(k, v) // as net/http's server stores them: canonical
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		headers []string
+		want    bool
+	}{
+		{nil, false},
+		{[]string{"X-Request-Id: abc", "Authorization: Bearer x"}, false},
+		{[]string{"traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}, true},
+		{[]string{"TraceState: congo=t61rcWkgMzE"}, true},
+		{[]string{"baggage: tenant=a"}, true},
+	} {
+		if got := telemetry.Propagated(received(tc.headers...)); got != tc.want {
+			t.Errorf("%q: Propagated %v, want %v", tc.headers, got, tc.want)
+		}
+	}
+
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+	os.Unsetenv("OTEL_SDK_DISABLED")
+	stop, err := telemetry.Start(context.Background(), slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = stop(ctx)
+	}()
+	fields := otel.GetTextMapPropagator().Fields()
+	if len(fields) == 0 {
+		t.Fatal("Start installed no propagator")
+	}
+	for _, f := range fields {
+		if !telemetry.Propagated(received(f + ": x")) {
+			t.Errorf("the installed propagators read %q, which Propagated does not look for", f)
+		}
+	}
+}
