@@ -314,23 +314,35 @@ func TestCacheNeedsHeartbeats(t *testing.T) {
 		for i := 0; i < 500 && !usersvc.AuthListening(e.Svc); i++ {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if _, err := auth(e.Svc, e.BobToken); err != nil {
-			t.Fatal(err)
-		}
-		// Wait, boundedly, for the listener to hear a heartbeat sent more
-		// than the lag bound (1 s) after the entry was filled: from then on
-		// only heartbeats can keep it served, and it must be.
-		filled := time.Now()
-		for i := 0; ; i++ {
-			if usersvc.AuthHeard(e.Svc).After(filled.Add(1200 * time.Millisecond)) {
-				break
+		// Fill the entry and wait, boundedly, for the listener to hear a
+		// heartbeat sent more than the lag bound (1 s) after the fill: from
+		// then on only heartbeats can keep it served, and it must be. A poll
+		// that overran its bound on a loaded machine empties the cache on
+		// purpose, so the whole step is tried up to three times; an entry
+		// that is never served past the bound fails all three.
+		served := false
+		for attempt := 0; attempt < 3 && !served; attempt++ {
+			for i := 0; i < 200 && !e.Svc.AuthCached(e.BobToken); i++ {
+				if _, err := auth(e.Svc, e.BobToken); err != nil {
+					t.Fatal(err)
+				}
+				if !e.Svc.AuthCached(e.BobToken) {
+					time.Sleep(10 * time.Millisecond)
+				}
 			}
-			if i == 500 {
-				t.Fatalf("no heartbeat heard in 10 s (last heard %v, entry filled %v)", usersvc.AuthHeard(e.Svc), filled)
+			filled := time.Now()
+			for i := 0; ; i++ {
+				if usersvc.AuthHeard(e.Svc).After(filled.Add(1200 * time.Millisecond)) {
+					break
+				}
+				if i == 500 {
+					t.Fatalf("no heartbeat heard in 10 s (last heard %v, entry filled %v)", usersvc.AuthHeard(e.Svc), filled)
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
-			time.Sleep(20 * time.Millisecond)
+			served = e.Svc.AuthCached(e.BobToken)
 		}
-		if !e.Svc.AuthCached(e.BobToken) {
+		if !served {
 			t.Fatal("the entry is not served although heartbeats are heard")
 		}
 		cancel()

@@ -34,7 +34,7 @@ func NewProxy(t testing.TB, target string) *Proxy {
 	p := &Proxy{t: t, target: target, addr: ln.Addr().String(), thaw: make(chan struct{}), conns: map[net.Conn]bool{}}
 	p.serve(ln)
 	t.Cleanup(func() {
-		p.Resume() // let held data go, so nothing waits on the proxy
+		p.unfreeze() // let held data go, so nothing waits on the proxy (never listening again: the port may be another's by now)
 		p.Cut()
 		p.wg.Wait()
 	})
@@ -150,21 +150,26 @@ func (p *Proxy) Cut() {
 
 // Resume forwards again after Freeze, and listens again after Cut.
 func (p *Proxy) Resume() {
-	p.mu.Lock()
-	if p.frozen {
-		p.frozen = false
-		close(p.thaw)
-		p.thaw = make(chan struct{})
-	}
-	cut := p.ln == nil
-	p.mu.Unlock()
-	if cut {
+	if cut := p.unfreeze(); cut {
 		ln, err := net.Listen("tcp", p.addr)
 		if err != nil {
 			p.t.Fatalf("proxy: listening again on %s: %v", p.addr, err)
 		}
 		p.serve(ln)
 	}
+}
+
+// unfreeze lets held data go and reports whether the proxy is cut (not
+// listening).
+func (p *Proxy) unfreeze() (cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.frozen {
+		p.frozen = false
+		close(p.thaw)
+		p.thaw = make(chan struct{})
+	}
+	return p.ln == nil
 }
 
 // PostgresAddr returns the host:port of a postgres:// URL (port 5432 when
