@@ -40,7 +40,7 @@ if ! git diff --exit-code --stat -- playground/dist || [ -n "$(git status --porc
 fi
 
 work=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000)) # below the kernel's ephemeral range (32768-): no outgoing connection holds it
 go build -o "$work/usersvc" ./cmd/usersvc
 mkdir -p "$work/db"
 USERSVC_DATABASE_URL="$work/db/usersvc.db" USERSVC_ADDR="127.0.0.1:$port" \

@@ -32,7 +32,7 @@ export USERSVC_DATABASE_URL="$dburl"
 admin=$("$work/usersvc" user create --name Admin --email admin@live.test --country ES --time-zone UTC --role admin)
 token=$("$work/usersvc" token create --user "$admin" --label live --ttl 0)
 
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000)) # below the kernel's ephemeral range (32768-): no outgoing connection holds it
 for i in 1 2; do
   USERSVC_ADDR="127.0.0.1:$((base + i))" "$work/usersvc" serve >"$work/p$i.log" 2>&1 &
   pids+=($!)

@@ -61,7 +61,7 @@ var (
 	haproxy  = flag.String("haproxy", "haproxy", "the haproxy binary")
 	port     = flag.Int("port", 18080, "HAProxy's port; replicas use the next three")
 	duration = flag.Duration("duration", 30*time.Second, "load duration in test mode")
-	drain    = flag.Duration("drain", 2*time.Second, "each replica's -drain-delay (above the health check's fall time: 2 x 500 ms)")
+	drain    = flag.Duration("drain", 3*time.Second, "each replica's -drain-delay (above the health check's fall time, 2 x 500 ms, with a second to spare for a busy machine)")
 	users    = flag.Int("users", 50, "users under load")
 	procs    = flag.Int("replica-procs", 0, "GOMAXPROCS of each replica (0: Go's default, every core)")
 )
