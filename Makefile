@@ -2,10 +2,19 @@
 GO ?= go
 GOTESTFLAGS ?=
 
-FUZZTIME ?= 30s
+# make fuzz runs each target for a number of executions (about 20-30 s
+# each on a two-core machine), not for a duration: at the end of a
+# -fuzztime duration Go 1.26's fuzz coordinator can fail a target with
+# "context deadline exceeded" having found nothing (go.dev/issue/75804,
+# fixed in Go 1.27); a count has no deadline to race. FUZZTIME=10m (any
+# -fuzztime value) runs every target for that instead.
+FUZZTIME ?=
+FUZZ_APPLYPATCH ?= 1000000x
+FUZZ_PARSEPOINTER ?= 1500000x
+FUZZ_DECODEINPUT ?= 60000x
+FUZZ_PATCHENDPOINT ?= 30000x
 # FUZZMINIMIZE bounds how long a new interesting input is minimized (Go's
-# default is 60 s, longer than FUZZTIME: a run that ends while its workers
-# minimize can fail with "context deadline exceeded" having found nothing).
+# default is 60 s, which would dwarf the runs above).
 FUZZMINIMIZE ?= 5s
 
 .PHONY: run build test generate migration vet fmt check-generated fuzz e2e playground bench cluster live trace
@@ -54,12 +63,12 @@ vet:
 check-generated: generate
 	git diff --exit-code -- ent graph
 
-## fuzz: run every fuzz target for FUZZTIME each (seed corpora run in make test too)
+## fuzz: run every fuzz target (see FUZZTIME above; seed corpora run in make test too)
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzApplyPatch$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./jsonpatch/
-	$(GO) test -run '^$$' -fuzz '^FuzzParsePointer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./jsonpatch/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeInput$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) .
-	$(GO) test -run '^$$' -fuzz '^FuzzPatchEndpoint$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./rest/
+	$(GO) test -run '^$$' -fuzz '^FuzzApplyPatch$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_APPLYPATCH)) -fuzzminimizetime $(FUZZMINIMIZE) ./jsonpatch/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePointer$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_PARSEPOINTER)) -fuzzminimizetime $(FUZZMINIMIZE) ./jsonpatch/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeInput$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_DECODEINPUT)) -fuzzminimizetime $(FUZZMINIMIZE) .
+	$(GO) test -run '^$$' -fuzz '^FuzzPatchEndpoint$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_PATCHENDPOINT)) -fuzzminimizetime $(FUZZMINIMIZE) ./rest/
 
 ## e2e: the GraphQL-over-HTTP audit and a graphql-request client against a started server (needs Node)
 e2e:
