@@ -101,6 +101,29 @@ func auth(svc *usersvc.Service, token string) (*usersvc.Principal, error) {
 	return svc.Authenticate(context.Background(), usersvc.Bearer(token))
 }
 
+// cached checks token on svc until svc serves it from its cache, and
+// returns the last check's principal. A process caches only while its
+// change-log follower is current (its last read under a second old),
+// which a loaded machine can delay: bounded, 200 tries 25 ms apart.
+// A test of what the cache does must start from a cached check, or it
+// proves nothing.
+func cached(t *testing.T, svc *usersvc.Service, token string) *usersvc.Principal {
+	t.Helper()
+	for try := 0; ; try++ {
+		p, err := auth(svc, token)
+		if err != nil {
+			t.Fatalf("checking the token to cache it: %v", err)
+		}
+		if svc.AuthCached(token) {
+			return p
+		}
+		if try == 200 {
+			t.Fatal("the check was never cached (200 tries)")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
 // TestCacheFillRacesLocalChange forces the bad interleaving inside one
 // process: a token check reads the user, the change commits and
 // invalidates the cache, and only then does the check try to cache what
@@ -322,14 +345,7 @@ func TestCacheNeedsHeartbeats(t *testing.T) {
 		// that is never served past the bound fails all three.
 		served := false
 		for attempt := 0; attempt < 3 && !served; attempt++ {
-			for i := 0; i < 200 && !e.Svc.AuthCached(e.BobToken); i++ {
-				if _, err := auth(e.Svc, e.BobToken); err != nil {
-					t.Fatal(err)
-				}
-				if !e.Svc.AuthCached(e.BobToken) {
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
+			cached(t, e.Svc, e.BobToken)
 			filled := time.Now()
 			for i := 0; ; i++ {
 				if usersvc.AuthHeard(e.Svc).After(filled.Add(1200 * time.Millisecond)) {
@@ -385,21 +401,8 @@ func TestAccessEndsAtOnce(t *testing.T) {
 			for _, c := range accessChanges {
 				t.Run(checker.name+"/"+c.name, func(t *testing.T) {
 					victim, token := newVictim(t, e, c.name)
-					// The check must be cached first, or this test proves
-					// nothing. Another process caches only while its
-					// listener's heartbeats come back within a second: on a
-					// loaded machine that can take a few tries.
-					for try := 0; ; try++ {
-						if p, err := auth(checker.svc, token); err != nil || p.User.Role != usersvc.RoleAdmin {
-							t.Fatalf("before the change: %v", err)
-						}
-						if checker.svc.AuthCached(token) {
-							break
-						}
-						if try == 200 {
-							t.Fatal("the check was never cached (200 tries): this test would prove nothing")
-						}
-						time.Sleep(25 * time.Millisecond)
+					if p := cached(t, checker.svc, token); p.User.Role != usersvc.RoleAdmin {
+						t.Fatalf("before the change: role %s", p.User.Role)
 					}
 					gen := usersvc.AuthGeneration(checker.svc, victim.ID)
 					if err := c.change(admin, e.Svc, victim.ID); err != nil {
