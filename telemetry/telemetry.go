@@ -6,11 +6,12 @@
 // endpoint: no exporter, nothing recorded), OTEL_EXPORTER_OTLP_PROTOCOL
 // or OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (http/protobuf, the default, or
 // grpc), OTEL_SERVICE_NAME (default usersvc) and OTEL_RESOURCE_ATTRIBUTES,
-// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, OTEL_SDK_DISABLED. The
-// exporter runs behind the SDK's batch processor (a bounded queue that
-// drops spans when full), so a collector that is down, slow or refusing
-// never fails or slows a request; its errors are logged at most once a
-// minute.
+// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, OTEL_SDK_DISABLED, and
+// the exporter's headers, timeout, compression and certificate files. The
+// exporter (otlp.go for HTTP, the SDK's otlptracegrpc for gRPC) runs
+// behind the SDK's batch processor (a bounded queue that drops spans when
+// full), so a collector that is down, slow or refusing never fails or
+// slows a request; its errors are logged at most once a minute.
 package telemetry
 
 import (
@@ -26,7 +27,6 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -80,7 +80,10 @@ func Start(ctx context.Context, logger *slog.Logger) (shutdown func(context.Cont
 	var exp sdktrace.SpanExporter
 	switch protocol {
 	case "", "http/protobuf":
-		exp, err = otlptracehttp.New(ctx)
+		var cfg httpConfig
+		if cfg, err = httpConfigFromEnv(); err == nil {
+			exp = newHTTPExporter(cfg)
+		}
 	case "grpc":
 		exp, err = otlptracegrpc.New(ctx)
 	default:
