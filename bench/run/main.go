@@ -231,7 +231,14 @@ func writeScripts(dir string) map[string]string {
 	for i := 1; i <= *tokens; i++ {
 		fmt.Fprintf(&creds, "{%q,%q},\n", userID(i), secret(i))
 	}
-	creds.WriteString("}\nlocal n = 0\nlocal function next_cred() n = n + 1; return creds[(n % #creds) + 1] end\n")
+	creds.WriteString("}\nlocal n = 0\n")
+	// Each wrk thread walks its own share of the tokens (thread t takes
+	// every threads-th one from t), and tid goes into written values: two
+	// threads never write the same user at once, and every write changes
+	// its user (a write of the value a user already holds is a no-op,
+	// which the reference PATCH would still send to the database).
+	fmt.Fprintf(&creds, "local threads = %d\nlocal next_tid = 0\nfunction setup(thread) thread:set(\"tid\", next_tid); next_tid = next_tid + 1 end\n", *threads)
+	creds.WriteString("local function next_cred() n = n + 1; return creds[((n * threads + tid) % #creds) + 1] end\n")
 	fmt.Fprintf(&creds, "local users = %d\nmath.randomseed(os.time())\n", *users)
 	bodies := map[string]string{
 		"get": `request = function() local c = next_cred()
@@ -242,7 +249,7 @@ func writeScripts(dir string) map[string]string {
   local body = '{"query":"query($id: ID!) { user(id: $id) { id name email country timeZone tags privileges role } }","variables":{"id":"' .. c[1] .. '"}}'
   return wrk.format("POST", "/graphql", {["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json"}, body) end`,
 		"patch": `request = function() local c = next_cred()
-  local body = '[{"op":"replace","path":"/description","value":"d' .. n .. '"}]'
+  local body = '[{"op":"replace","path":"/description","value":"d' .. tid .. '-' .. n .. '"}]'
   return wrk.format("PATCH", "/api/users/" .. c[1], {["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json-patch+json"}, body) end`,
 		"other": `request = function() local c = creds[1]
   local id = string.format("usr-bench%07d", math.random(1, users))
@@ -256,7 +263,7 @@ func writeScripts(dir string) map[string]string {
   return wrk.format("POST", "/api/Auth/Token", {["Content-Type"] = "application/json"}, body) end`,
 		"put": `request = function() local c = next_cred()
   local i = tonumber(string.sub(c[1], 10))
-  local body = '{"name":"User ' .. i .. '","email":"user' .. i .. '@example.com","country":"ES","timeZone":"Europe/Madrid","description":"p' .. n .. '"}'
+  local body = '{"name":"User ' .. i .. '","email":"user' .. i .. '@example.com","country":"ES","timeZone":"Europe/Madrid","description":"p' .. tid .. '-' .. n .. '"}'
   return wrk.format("PUT", "/api/users/" .. c[1], {["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json"}, body) end`,
 	}
 	out := map[string]string{}
