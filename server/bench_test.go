@@ -9,17 +9,17 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"usersvc/internal/testenv"
 	"usersvc/server"
+	"usersvc/telemetry"
 )
 
 // BenchmarkGetOwnUserTraced is a user reading their own record through the
 // whole handler with tracing off and with every request sampled and
-// exported (the SDK's batch processor and OTLP over HTTP to a sink that
-// drops what it reads), on SQLite: the cost of tracing on per request.
+// exported (telemetry.Start as the service runs it: the SDK's batch
+// processor and OTLP over HTTP to a sink that drops what it reads), on
+// SQLite: the cost of tracing on per request.
 func BenchmarkGetOwnUserTraced(b *testing.B) {
 	db := testenv.BenchDBs(b)[0]
 	e := testenv.Start(b, db)
@@ -33,14 +33,14 @@ func BenchmarkGetOwnUserTraced(b *testing.B) {
 		name := "off"
 		if traced {
 			name = "on"
-			exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(sink.URL+"/v1/traces"))
+			b.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", sink.URL)
+			b.Setenv("OTEL_TRACES_SAMPLER", "always_on")
+			prev := otel.GetTracerProvider()
+			stop, err := telemetry.Start(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				b.Fatal(err)
 			}
-			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
-			prev := otel.GetTracerProvider()
-			otel.SetTracerProvider(tp)
-			defer func() { otel.SetTracerProvider(prev); _ = tp.Shutdown(context.Background()) }()
+			defer func() { otel.SetTracerProvider(prev); _ = stop(context.Background()) }()
 		}
 		h := server.New(e.Svc, server.Config{Tracing: traced, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		b.Run(name, func(b *testing.B) {
