@@ -67,3 +67,17 @@ func (s *Store) FailureRows(t testing.TB) int {
 	}
 	return n
 }
+
+// HoldWrites takes every place at st's write gate (PostgreSQL), as that
+// many running writes would, until release.
+func HoldWrites(st *Store) (release func()) {
+	n := cap(st.writes)
+	for range n {
+		st.writes <- struct{}{}
+	}
+	return func() {
+		for range n {
+			<-st.writes
+		}
+	}
+}

@@ -45,7 +45,15 @@ type Store struct {
 	tracing bool
 	// changes is this process's side of the change log (changes.go).
 	changes *changeLog
+	// writes admits autocommit writes first come, first served
+	// (admitWrite); nil on SQLite.
+	writes chan struct{}
 }
+
+// writeReserve is how many pooled PostgreSQL connections the pool holds
+// beyond the write gate's permits (Options.MaxOpenConns), for reads and
+// the meter's flush, so that an admitted write seldom waits in the pool.
+const writeReserve = 4
 
 var _ usersvc.Store = (*Store)(nil)
 
@@ -82,7 +90,9 @@ func CheckURL(url string) error {
 
 // Options tune the connection pool.
 type Options struct {
-	// MaxOpenConns caps PostgreSQL connections (default 16). SQLite always
+	// MaxOpenConns is how many single-statement writes run at once on
+	// PostgreSQL (default 16), admitted first come, first served; the pool
+	// holds writeReserve more connections for everything else. SQLite always
 	// uses one connection: SQLite allows one writer at a time, and a single
 	// connection turns would-be SQLITE_BUSY failures into orderly waiting.
 	MaxOpenConns int
@@ -113,9 +123,10 @@ type Options struct {
 // "sqlite:". It does not migrate; call Migrate.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	var (
-		db  *sql.DB
-		err error
-		d   string
+		db     *sql.DB
+		err    error
+		d      string
+		writes chan struct{}
 	)
 	if err := CheckURL(url); err != nil {
 		return nil, fmt.Errorf("database URL: %w", err)
@@ -131,9 +142,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		if n <= 0 {
 			n = 16
 		}
-		db.SetMaxOpenConns(n)
-		db.SetMaxIdleConns(n)
+		db.SetMaxOpenConns(n + writeReserve)
+		db.SetMaxIdleConns(n + writeReserve)
 		db.SetConnMaxIdleTime(5 * time.Minute)
+		writes = make(chan struct{}, n)
 	} else {
 		d = dialect.SQLite
 		path := SQLitePath(url)
@@ -180,7 +192,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.ListenURL != "" {
 		listenURL = opts.ListenURL
 	}
-	st := &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: listenURL, instance: hex.EncodeToString(b), onQuery: opts.OnQuery, tracing: opts.Tracing, changes: newChangeLog()}
+	st := &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: listenURL, instance: hex.EncodeToString(b), onQuery: opts.OnQuery, tracing: opts.Tracing, changes: newChangeLog(), writes: writes}
 	if d == dialect.SQLite {
 		st.stmts = &sqliteStmts{}
 	}

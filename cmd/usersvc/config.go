@@ -150,7 +150,7 @@ func commonFlags(s *settings, c *config) {
 	s.bind("log-format", "USERSVC_LOG_FORMAT", "must be text or json", func() bool { return c.LogFormat == "text" || c.LogFormat == "json" })
 	fs.BoolVar(&c.NoPrepare, "pg-no-prepare", false, "PostgreSQL: send every statement unprepared (behind pgbouncer in transaction mode) [USERSVC_PG_NO_PREPARE=true]")
 	s.bind("pg-no-prepare", "USERSVC_PG_NO_PREPARE", "must be true or false", nil)
-	fs.IntVar(&c.MaxConns, "pg-max-conns", 16, "PostgreSQL: the connection pool's size (the change-log follower takes up to 3 more) [USERSVC_PG_MAX_CONNS]")
+	fs.IntVar(&c.MaxConns, "pg-max-conns", 16, "PostgreSQL: writes run at once, first come first served (the pool holds 4 more connections, the change-log follower up to 3) [USERSVC_PG_MAX_CONNS]")
 	s.bind("pg-max-conns", "USERSVC_PG_MAX_CONNS", "must be a whole number >= 1", func() bool { return c.MaxConns >= 1 })
 	fs.StringVar(&c.ListenURL, "listen-url", "", "PostgreSQL: a direct URL for the change listener when the main one goes through a pooler in transaction mode [USERSVC_LISTEN_URL]")
 	s.bind("listen-url", "USERSVC_LISTEN_URL", "", nil)
