@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -281,24 +282,12 @@ func TestHTTPConfigFromEnv(t *testing.T) {
 			if tc.headers == nil {
 				tc.headers = http.Header{}
 			}
-			if cfg.url != tc.url || cfg.timeout != tc.timeout || cfg.gzip != tc.gzip || !equalHeaders(cfg.headers, tc.headers) {
+			if cfg.url != tc.url || cfg.timeout != tc.timeout || cfg.gzip != tc.gzip || !maps.EqualFunc(cfg.headers, tc.headers, slices.Equal[[]string]) {
 				t.Errorf("got url %q timeout %v gzip %v headers %v; want %q %v %v %v",
 					cfg.url, cfg.timeout, cfg.gzip, cfg.headers, tc.url, tc.timeout, tc.gzip, tc.headers)
 			}
 		})
 	}
-}
-
-func equalHeaders(a, b http.Header) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if !slices.Equal(v, b[k]) {
-			return false
-		}
-	}
-	return true
 }
 
 // BenchmarkExport compares encoding and sending one batch of server spans
