@@ -6,34 +6,26 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"usersvc/internal/testenv"
 )
 
-// freeAddr returns a loopback address nothing listens on (just now).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// serveFor starts serve with args until the test ends; it returns once the
-// public address answers /healthz.
-func serveFor(t *testing.T, addr string, args ...string) {
+// serveFor starts serve with args on 127.0.0.1:0 until the test ends, and
+// returns the addresses it bound, read from its "serving" log lines: the
+// public one and, when args ask for one, the metrics one. The kernel picks
+// the ports as the server binds them, so no other process can take one
+// between a test choosing it and the server binding it.
+func serveFor(t *testing.T, args ...string) (public, metrics string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out, errb testenv.SyncBuffer
 	db := "sqlite:" + filepath.Join(t.TempDir(), "serve.db")
 	go func() {
-		done <- run(ctx, append([]string{"serve", "-database-url", db, "-addr", addr}, args...), nil, &out, &errb)
+		done <- run(ctx, append([]string{"serve", "-database-url", db, "-addr", "127.0.0.1:0"}, args...), nil, &out, &errb)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -41,24 +33,45 @@ func serveFor(t *testing.T, addr string, args ...string) {
 			t.Errorf("serve: %v", err)
 		}
 	})
+	wantMetrics := slices.Contains(args, "-metrics-addr")
 	for i := 0; i < 300; i++ { // bounded wait for the listener, not a timing assertion
 		select {
 		case err := <-done:
-			t.Fatalf("serve stopped: %v", err)
+			t.Fatalf("serve stopped: %v\n%s", err, errb.String())
 		default:
 		}
-		if r, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			r.Body.Close()
-			return
+		log := errb.String()
+		public, metrics = logAddr(log, `msg=serving addr=`), logAddr(log, `msg="serving metrics" addr=`)
+		if public != "" && (metrics != "" || !wantMetrics) {
+			if r, err := http.Get("http://" + public + "/healthz"); err == nil {
+				r.Body.Close()
+				return public, metrics
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatal("the server did not start")
+	t.Fatalf("the server did not start:\n%s", errb.String())
+	return "", ""
+}
+
+// logAddr is the address after prefix in a text log, or "".
+func logAddr(log, prefix string) string {
+	_, rest, ok := strings.Cut(log, prefix)
+	if !ok {
+		return ""
+	}
+	if f := strings.Fields(rest); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 func get(t *testing.T, url, token string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -76,15 +89,13 @@ func get(t *testing.T, url, token string) (int, string) {
 // metrics token the public address serves it to that token only.
 func TestMetricsAddress(t *testing.T) {
 	t.Run("default: not public", func(t *testing.T) {
-		pub := freeAddr(t)
-		serveFor(t, pub)
+		pub, _ := serveFor(t)
 		if code, _ := get(t, "http://"+pub+"/metrics", ""); code != 404 {
 			t.Fatalf("public /metrics: %d, want 404", code)
 		}
 	})
 	t.Run("internal address", func(t *testing.T) {
-		pub, internal := freeAddr(t), freeAddr(t)
-		serveFor(t, pub, "-metrics-addr", internal)
+		pub, internal := serveFor(t, "-metrics-addr", "127.0.0.1:0")
 		get(t, "http://"+pub+"/healthz", "")
 		if code, _ := get(t, "http://"+pub+"/metrics", ""); code != 404 {
 			t.Fatalf("public /metrics: %d, want 404", code)
@@ -100,9 +111,8 @@ func TestMetricsAddress(t *testing.T) {
 		}
 	})
 	t.Run("token on the public address", func(t *testing.T) {
-		pub := freeAddr(t)
 		t.Setenv("USERSVC_METRICS_TOKEN", "m3trics")
-		serveFor(t, pub)
+		pub, _ := serveFor(t)
 		if code, _ := get(t, "http://"+pub+"/metrics", ""); code != 401 {
 			t.Fatalf("public /metrics without the token: %d, want 401", code)
 		}
@@ -121,7 +131,7 @@ func TestMetricsAddress(t *testing.T) {
 		defer l.Close()
 		db := "sqlite:" + filepath.Join(t.TempDir(), "busy.db")
 		var out, errb testenv.SyncBuffer
-		err = run(context.Background(), []string{"serve", "-database-url", db, "-addr", freeAddr(t), "-metrics-addr", l.Addr().String()}, nil, &out, &errb)
+		err = run(context.Background(), []string{"serve", "-database-url", db, "-addr", "127.0.0.1:0", "-metrics-addr", l.Addr().String()}, nil, &out, &errb)
 		if err == nil || !strings.Contains(err.Error(), "address already in use") {
 			t.Fatalf("serve with the metrics address taken: %v", err)
 		}
