@@ -197,23 +197,72 @@ type PatchOperation = map[string]any
 // replace per changed field (add of the whole document when before is nil).
 // A password change appears only as "password changed".
 func DiffPatch(before, after *User, passwordChanged bool) []PatchOperation {
-	ops := []PatchOperation{}
 	if before == nil {
 		doc, _ := after.documentMap() // a Document always marshals
 		if passwordChanged {
 			doc["password"] = "password changed"
 		}
-		return append(ops, PatchOperation{"op": "add", "path": "", "value": doc})
+		return []PatchOperation{{"op": "add", "path": "", "value": doc}}
 	}
-	doc := after.Document()
-	for _, f := range ChangedFields(before, after) {
-		v, _ := json.Marshal(fieldNamed(f).value(doc))
-		var generic any
-		_ = json.Unmarshal(v, &generic)
-		ops = append(ops, PatchOperation{"op": "replace", "path": "/" + f, "value": generic})
+	return diffPatch(before.Document(), after.Document(), passwordChanged)
+}
+
+// diffPatch is DiffPatch between two rendered documents.
+func diffPatch(before, after *Document, passwordChanged bool) []PatchOperation {
+	ops := []PatchOperation{}
+	for _, f := range fields {
+		if v := f.value(after); !equalValues(f.value(before), v) {
+			ops = append(ops, PatchOperation{"op": "replace", "path": "/" + f.Name, "value": jsonValue(v)})
+		}
 	}
 	if passwordChanged {
 		ops = append(ops, PatchOperation{"op": "replace", "path": "/password", "value": "password changed"})
 	}
 	return ops
+}
+
+// jsonValue is a document field's value as encoding/json reads it back
+// into an any (nil, bool, float64, string, []any, map[string]any): the
+// form a recorded patch has whether it was just made or read from the
+// history. The field types are converted directly; anything else takes
+// the round trip through JSON.
+func jsonValue(v any) any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return v
+	case *string:
+		if v == nil {
+			return nil
+		}
+		return *v
+	case bool:
+		return v
+	case Role:
+		return string(v)
+	case int:
+		return float64(v)
+	case *int64:
+		if v == nil {
+			return nil
+		}
+		return float64(*v)
+	case map[string]string:
+		m := make(map[string]any, len(v))
+		for k, s := range v {
+			m[k] = s
+		}
+		return m
+	case []string:
+		l := make([]any, len(v))
+		for i, s := range v {
+			l[i] = s
+		}
+		return l
+	}
+	b, _ := json.Marshal(v)
+	var generic any
+	_ = json.Unmarshal(b, &generic)
+	return generic
 }

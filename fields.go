@@ -395,7 +395,11 @@ func checkRange(field string, n, max int64) error {
 // users, in document order. The password is not in the document; callers
 // track it on their own.
 func ChangedFields(before, after *User) []string {
-	b, a := before.Document(), after.Document()
+	return changedFields(before.Document(), after.Document())
+}
+
+// changedFields is ChangedFields between two rendered documents.
+func changedFields(b, a *Document) []string {
 	var changed []string
 	for _, f := range fields {
 		if !equalValues(f.value(b), f.value(a)) {

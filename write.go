@@ -76,7 +76,10 @@ type outcome struct {
 func decide(before *User, e edit, pw *passwordDecision, now time.Time) outcome {
 	after := e.after
 	pwChanged := e.password != nil && !pw.same || e.hash != nil && *e.hash != before.PasswordHash
-	changed := ChangedFields(before, after)
+	// Each user is rendered once (after again only when modification
+	// moves): the comparison and the history's patch read the documents.
+	bd, ad := before.Document(), after.Document()
+	changed := changedFields(bd, ad)
 	if !pwChanged && len(changed) == 0 && e.session == nil {
 		return outcome{}
 	}
@@ -88,8 +91,9 @@ func decide(before *User, e edit, pw *passwordDecision, now time.Time) outcome {
 	}
 	if edited(changed, pwChanged) {
 		after.Modification = now
+		ad = after.Document()
 	}
-	patch := DiffPatch(before, after, pwChanged)
+	patch := diffPatch(bd, ad, pwChanged)
 	if e.rehash != nil && !pwChanged {
 		after.PasswordHash = *e.rehash
 		patch = append(patch, PatchOperation{"op": "replace", "path": "/password", "value": "password hash upgraded"})
