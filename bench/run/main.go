@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ var (
 	only     = flag.String("only", "", "comma-separated scenario names to run (default all)")
 	keep     = flag.Bool("keep", false, "keep the bench database afterwards")
 	loadgen  = flag.String("loadgen", "auto", "load generator: wrk, go, or auto (wrk when installed)")
+	nRounds  = flag.Int("rounds", 1, "measure the selected scenarios this many times over, in order, then print each scenario's median over the rounds: this machine's throughput drifts by tens of percent within minutes, so one round's ratio can be far off")
 	before   = flag.String("before", "", "also measure this usersvc binary (built from an earlier tree), each usersvc scenario right before this tree's: a before/after in one run")
 )
 
@@ -97,11 +99,6 @@ func main() {
 	scripts := writeScripts(work)
 	traced := []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + otlpSink(), "OTEL_TRACES_SAMPLER=always_on"}
 
-	type scenario struct {
-		name, server, script string
-		conns                int      // 0: -connections
-		env                  []string // more environment for the server
-	}
 	all := []scenario{
 		{"reference GET", "reference", "get", 0, nil},
 		{"reference PATCH", "reference", "patch", 0, nil},
@@ -136,12 +133,43 @@ func main() {
 		}
 		all = both
 	}
+	var rounds [][]result
+	for round := 1; round <= *nRounds; round++ {
+		if *nRounds > 1 {
+			fmt.Fprintf(os.Stderr, "== round %d of %d\n", round, *nRounds)
+			fmt.Printf("\n### Round %d of %d\n\n", round, *nRounds)
+		}
+		results := runScenarios(all, work, benchURL, scripts)
+		printTable(results)
+		rounds = append(rounds, results)
+	}
+	if len(rounds) > 1 {
+		printMedians(rounds)
+	}
+	if *only == "" || strings.Contains(","+*only+",", ",import,") {
+		fmt.Fprintln(os.Stderr, "== usersvc import, 100,000 lines")
+		printImports(measureImports(work))
+	}
+	if !*keep {
+		admin, err := sql.Open("postgres", *pgURL)
+		must(err)
+		defer admin.Close()
+		_, err = admin.Exec("DROP DATABASE IF EXISTS " + *dbName + " WITH (FORCE)")
+		must(err)
+	}
+}
+
+// runScenarios measures each selected scenario once, in order.
+func runScenarios(all []scenario, work, benchURL string, scripts map[string]string) []result {
 	var results []result
 	for _, s := range all {
 		if *only != "" && !strings.Contains(","+*only+",", ","+s.script+",") && !strings.Contains(","+*only+",", ","+strings.TrimSuffix(s.server, "-before")+",") {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "== %s\n", s.name)
+		if writes[s.script] {
+			resetWrites(benchURL)
+		}
 		var r result
 		if s.server == "pgbench" {
 			r = measurePgbench(work, benchURL, s.script)
@@ -155,18 +183,13 @@ func main() {
 		r.name = s.name
 		results = append(results, r)
 	}
-	printTable(results)
-	if *only == "" || strings.Contains(","+*only+",", ",import,") {
-		fmt.Fprintln(os.Stderr, "== usersvc import, 100,000 lines")
-		printImports(measureImports(work))
-	}
-	if !*keep {
-		admin, err := sql.Open("postgres", *pgURL)
-		must(err)
-		defer admin.Close()
-		_, err = admin.Exec("DROP DATABASE IF EXISTS " + *dbName + " WITH (FORCE)")
-		must(err)
-	}
+	return results
+}
+
+type scenario struct {
+	name, server, script string
+	conns                int      // 0: -connections
+	env                  []string // more environment for the server
 }
 
 // setupDB drops and creates the bench database, migrates it and seeds it.
@@ -211,8 +234,56 @@ func setupDB() string {
 	must(tx.Commit())
 	_, err = db.Exec("ANALYZE")
 	must(err)
+	_, err = db.Exec("CREATE SCHEMA bench_seed")
+	must(err)
+	_, err = db.Exec("CREATE TABLE bench_seed.users AS SELECT * FROM users WHERE id <= $1", userID(*tokens))
+	must(err)
 	must(st.Close())
 	return u.String()
+}
+
+// writes are the scenarios that write users; each starts from the state
+// setupDB left (resetWrites).
+var writes = map[string]bool{"patch": true, "put": true, "pgbench": true, "pgbench-history": true, "pgbench-patch": true}
+
+// resetWrites puts the database back as setupDB left it before a scenario
+// that writes, so every write scenario, whichever runs first, meets the
+// same tables: the users the tokens own get their seeded values back,
+// the history goes, every table is rewritten compactly (VACUUM FULL: no
+// dead rows, no bloated indexes, the same free space per page)
+// and a CHECKPOINT makes every scenario pay the same full-page writes.
+// Without it each scenario ran on the bloat of the ones before it, and
+// the reference PATCH, which runs first, on the cleanest tables: in one
+// run the same binary measured twice in a row lost 0.10x and PostgreSQL
+// CPU per write rose 20-30% the second time.
+func resetWrites(dbURL string) {
+	db, err := sql.Open("postgres", dbURL)
+	must(err)
+	defer db.Close()
+	var cols []string
+	rows, err := db.Query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'bench_seed' AND table_name = 'users' AND column_name <> 'id' ORDER BY ordinal_position`)
+	must(err)
+	for rows.Next() {
+		var c string
+		must(rows.Scan(&c))
+		cols = append(cols, c)
+	}
+	must(rows.Err())
+	seeded := make([]string, len(cols))
+	for i, c := range cols {
+		seeded[i] = "s." + c
+	}
+	for _, q := range []string{
+		"UPDATE users u SET (" + strings.Join(cols, ", ") + ") = (" + strings.Join(seeded, ", ") + ") FROM bench_seed.users s WHERE u.id = s.id",
+		"TRUNCATE audits",
+		"VACUUM FULL",
+		"ANALYZE",
+		"CHECKPOINT",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			fmt.Fprintf(os.Stderr, "reset before a write scenario: %s: %v\n", q, err)
+		}
+	}
 }
 
 // benchPassword is the password of the users that own tokens (sign-in).
@@ -436,6 +507,63 @@ func procStatus(pid int, key string) int64 {
 	return 0
 }
 
+// baseline is the reference scenario r compares with: the hand-written
+// PATCH for writes, the hand-written GET for the rest; nil for pgbench.
+func baseline(r result, find func(string) *result) *result {
+	switch {
+	case strings.HasPrefix(r.name, "pgbench"):
+		return nil
+	case strings.HasPrefix(r.name, "PATCH") || strings.HasPrefix(r.name, "PUT") || r.name == "reference PATCH":
+		return find("reference PATCH")
+	}
+	return find("reference GET")
+}
+
+// printMedians prints, for each scenario, the median over the rounds of
+// each column and of its ratio to its baseline in the same round.
+func printMedians(rounds [][]result) {
+	median := func(v []float64) float64 {
+		slices.Sort(v)
+		if len(v) == 0 {
+			return 0
+		}
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	fmt.Printf("\n### Median of %d rounds\n\n", len(rounds))
+	fmt.Printf("| scenario | req/s | vs reference (each round) | median ratio | p99 ms | CPU µs/req | PostgreSQL CPU µs/req |\n|---|---:|---|---:|---:|---:|---:|\n")
+	for i, first := range rounds[0] {
+		var rps, p99, cpu, pg, ratios []float64
+		var each []string
+		for _, rs := range rounds {
+			if i >= len(rs) {
+				continue
+			}
+			r := rs[i]
+			rps, p99, cpu, pg = append(rps, r.rps), append(p99, r.p99), append(cpu, r.cpuPerReq), append(pg, r.pgCPUPerReq)
+			find := func(name string) *result {
+				for j := range rs {
+					if rs[j].name == name {
+						return &rs[j]
+					}
+				}
+				return nil
+			}
+			if b := baseline(r, find); b != nil && b.rps > 0 {
+				ratios = append(ratios, r.rps/b.rps)
+				each = append(each, fmt.Sprintf("%.2f", r.rps/b.rps))
+			}
+		}
+		ratio := "-"
+		if len(ratios) > 0 {
+			ratio = fmt.Sprintf("%.2fx", median(ratios))
+		}
+		fmt.Printf("| %s | %.0f | %s | %s | %.2f | %.0f | %.0f |\n", first.name, median(rps), strings.Join(each, ", "), ratio, median(p99), median(cpu), median(pg))
+	}
+}
+
 func printTable(rs []result) {
 	find := func(name string) *result {
 		for i := range rs {
@@ -445,16 +573,13 @@ func printTable(rs []result) {
 		}
 		return nil
 	}
-	ref, refPatch := find("reference GET"), find("reference PATCH")
+	refPatch := find("reference PATCH")
 	fmt.Printf("| scenario | req/s | vs reference | p50 ms | p99 ms | CPU µs/req | PostgreSQL CPU µs/req | peak RSS MiB | idle RSS MiB | ready ms | errors |\n")
 	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		base := ref
-		if strings.HasPrefix(r.name, "PATCH") || strings.HasPrefix(r.name, "PUT") || r.name == "reference PATCH" {
-			base = refPatch // writes against the hand-written write
-		}
+		base := baseline(r, find) // writes against the hand-written write
 		ratio := "-"
-		if base != nil && base.rps > 0 && !strings.HasPrefix(r.name, "pgbench") {
+		if base != nil && base.rps > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.rps/base.rps)
 		}
 		fmt.Printf("| %s | %.0f | %s | %.2f | %.2f | %.0f | %.0f | %.1f | %.1f | %.0f | %d |\n", r.name, r.rps, ratio, r.p50, r.p99,
