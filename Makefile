@@ -11,6 +11,7 @@ GOTESTFLAGS ?=
 FUZZTIME ?=
 FUZZ_APPLYPATCH ?= 1000000x
 FUZZ_PARSEPOINTER ?= 1500000x
+FUZZ_PARSER ?= 500000x
 FUZZ_DECODEINPUT ?= 60000x
 FUZZ_PATCHENDPOINT ?= 30000x
 # FUZZMINIMIZE bounds how long a new interesting input is minimized (Go's
@@ -67,6 +68,7 @@ check-generated: generate
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzApplyPatch$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_APPLYPATCH)) -fuzzminimizetime $(FUZZMINIMIZE) ./jsonpatch/
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePointer$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_PARSEPOINTER)) -fuzzminimizetime $(FUZZMINIMIZE) ./jsonpatch/
+	$(GO) test -run '^$$' -fuzz '^FuzzParserMatchesDecoder$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_PARSER)) -fuzzminimizetime $(FUZZMINIMIZE) ./jsonpatch/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeInput$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_DECODEINPUT)) -fuzzminimizetime $(FUZZMINIMIZE) .
 	$(GO) test -run '^$$' -fuzz '^FuzzPatchEndpoint$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_PATCHENDPOINT)) -fuzzminimizetime $(FUZZMINIMIZE) ./rest/
 
