@@ -14,6 +14,7 @@ FUZZ_PARSEPOINTER ?= 1500000x
 FUZZ_PARSER ?= 500000x
 FUZZ_DECODEINPUT ?= 60000x
 FUZZ_PATCHENDPOINT ?= 30000x
+FUZZ_JSONSTRING ?= 50000x
 # FUZZMINIMIZE bounds how long a new interesting input is minimized (Go's
 # default is 60 s, which would dwarf the runs above).
 FUZZMINIMIZE ?= 5s
@@ -71,6 +72,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParserMatchesDecoder$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_PARSER)) -fuzzminimizetime $(FUZZMINIMIZE) ./jsonpatch/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeInput$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_DECODEINPUT)) -fuzzminimizetime $(FUZZMINIMIZE) .
 	$(GO) test -run '^$$' -fuzz '^FuzzPatchEndpoint$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_PATCHENDPOINT)) -fuzzminimizetime $(FUZZMINIMIZE) ./rest/
+	$(GO) test -run '^$$' -fuzz '^FuzzJSONString$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_JSONSTRING)) -fuzzminimizetime $(FUZZMINIMIZE) ./rest/
 
 ## e2e: the GraphQL-over-HTTP audit and a graphql-request client against a started server (needs Node)
 e2e:

@@ -102,7 +102,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/users/"+u.ID)
 	w.Header().Set("ETag", ETag(u))
-	writeJSON(w, http.StatusCreated, &envelope{head: newHead(r), Document: u.Document()})
+	writeEnvelope(w, http.StatusCreated, &envelope{head: newHead(r), Document: u.Document()})
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) {

@@ -104,7 +104,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, u *usersvc.User) {
 	w.Header().Set("ETag", ETag(u))
-	writeJSON(w, http.StatusOK, &envelope{head: newHead(r), Document: u.Document()})
+	writeEnvelope(w, http.StatusOK, &envelope{head: newHead(r), Document: u.Document()})
 }
 
 // WriteError writes the failure envelope with the status from the one code
