@@ -42,3 +42,22 @@ func TestJSONValueIsTheRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestEqualValuesIsDeepEqual: equalValues answers as reflect.DeepEqual on
+// every pair of the document's value types, alike and mixed.
+func TestEqualValuesIsDeepEqual(t *testing.T) {
+	s := func(v string) *string { return &v }
+	n := func(v int64) *int64 { return &v }
+	var nilString *string
+	var nilInt *int64
+	values := []any{nil, "", "a", "b", s(""), s("a"), s("a"), s("b"), nilString, true, false, 0, 1, 2, int64(1),
+		Role("user"), Role("admin"), "user", n(1), n(1), n(2), nilInt,
+		map[string]string{}, map[string]string{"a": "1"}, map[string]string(nil), []string{}, []string{"x"}, []string(nil)}
+	for i, a := range values {
+		for j, b := range values {
+			if got, want := equalValues(a, b), reflect.DeepEqual(a, b); got != want {
+				t.Errorf("values %d and %d (%#v, %#v): %v, DeepEqual %v", i, j, a, b, got, want)
+			}
+		}
+	}
+}
