@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -147,13 +148,11 @@ func TestParserMatchesDecoder(t *testing.T) {
 		if i > 0 {
 			obj.WriteString(",")
 		}
-		obj.WriteString(`"k` + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + `` + itoa(i) + `":1`)
+		obj.WriteString(`"k` + strconv.Itoa(i) + `":1`)
 	}
 	obj.WriteString("}")
 	sameParse(t, []byte(obj.String()))
 }
-
-func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 // TestParserMatchesDecoderOnCorpus runs both readers over every RFC 6902
 // vector and fuzz seed kept in testdata.
