@@ -141,13 +141,28 @@ func (p *parser) object(depth int) (any, error) {
 func (p *parser) array(depth int) (any, error) {
 	p.i++ // [
 	a := []any{}
-	if p.next() == ']' {
+	switch p.next() {
+	case ']':
 		p.i++
 		return a, nil
+	case 0, '}':
+		return nil, malformed()
 	}
-	for {
+	// Each element after the first is checked against the bounds before
+	// its comma is read, as the Decoder reader did: whatever follows an
+	// element other than ']', '}' or the end counts as one more.
+	for first := true; ; first = false {
 		if len(a) == MaxMembers {
 			return nil, errorf(Invalid, "A JSON array in the body has more than %d elements.", MaxMembers)
+		}
+		if !first {
+			if depth+1 > maxDepth {
+				return nil, errorf(Invalid, "JSON body is nested too deeply.")
+			}
+			if p.data[p.i] != ',' {
+				return nil, malformed()
+			}
+			p.i++
 		}
 		v, err := p.value(depth + 1)
 		if err != nil {
@@ -155,12 +170,10 @@ func (p *parser) array(depth int) (any, error) {
 		}
 		a = append(a, v)
 		switch p.next() {
-		case ',':
-			p.i++
 		case ']':
 			p.i++
 			return a, nil
-		default:
+		case 0, '}':
 			return nil, malformed()
 		}
 	}
