@@ -417,23 +417,30 @@ func changedFields(b, a *Document) []string {
 func equalValues(a, b any) bool {
 	switch x := a.(type) {
 	case string:
-		y, ok := b.(string)
-		return ok && x == y
+		return same(x, b)
 	case *string:
-		y, ok := b.(*string)
-		return ok && (x == y || x != nil && y != nil && *x == *y)
+		return samePointee(x, b)
 	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
+		return same(x, b)
 	case int:
-		y, ok := b.(int)
-		return ok && x == y
+		return same(x, b)
 	case Role:
-		y, ok := b.(Role)
-		return ok && x == y
+		return same(x, b)
 	case *int64:
-		y, ok := b.(*int64)
-		return ok && (x == y || x != nil && y != nil && *x == *y)
+		return samePointee(x, b)
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+// same reports whether b is a T equal to x.
+func same[T comparable](x T, b any) bool {
+	y, ok := b.(T)
+	return ok && x == y
+}
+
+// samePointee reports whether b is a *T that, like x, is nil or points to
+// an equal value (DeepEqual's meaning for pointers).
+func samePointee[T comparable](x *T, b any) bool {
+	y, ok := b.(*T)
+	return ok && (x == y || x != nil && y != nil && *x == *y)
 }

@@ -141,24 +141,23 @@ func (p *parser) object(depth int) (any, error) {
 func (p *parser) array(depth int) (any, error) {
 	p.i++ // [
 	a := []any{}
-	switch p.next() {
-	case ']':
-		p.i++
-		return a, nil
-	case 0, '}':
-		return nil, malformed()
-	}
-	// Each element after the first is checked against the bounds before
-	// its comma is read, as the Decoder reader did: whatever follows an
-	// element other than ']', '}' or the end counts as one more.
-	for first := true; ; first = false {
+	// As the Decoder reader did: the end of the data or a bracket closes
+	// (or breaks) the array before any bound is checked, and anything
+	// else after an element counts as one more element, checked against
+	// the bound before its comma is read. (An array whose elements would
+	// be too deep fails on its first one.)
+	for {
+		switch p.next() {
+		case ']':
+			p.i++
+			return a, nil
+		case 0, '}':
+			return nil, malformed()
+		}
 		if len(a) == MaxMembers {
 			return nil, errorf(Invalid, "A JSON array in the body has more than %d elements.", MaxMembers)
 		}
-		if !first {
-			if depth+1 > maxDepth {
-				return nil, errorf(Invalid, "JSON body is nested too deeply.")
-			}
+		if len(a) > 0 {
 			if p.data[p.i] != ',' {
 				return nil, malformed()
 			}
@@ -169,13 +168,6 @@ func (p *parser) array(depth int) (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		switch p.next() {
-		case ']':
-			p.i++
-			return a, nil
-		case 0, '}':
-			return nil, malformed()
-		}
 	}
 }
 

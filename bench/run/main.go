@@ -507,16 +507,27 @@ func procStatus(pid int, key string) int64 {
 	return 0
 }
 
-// baseline is the reference scenario r compares with: the hand-written
-// PATCH for writes, the hand-written GET for the rest; nil for pgbench.
-func baseline(r result, find func(string) *result) *result {
+// findResult is the result named name in rs, or nil.
+func findResult(rs []result, name string) *result {
+	for i := range rs {
+		if rs[i].name == name {
+			return &rs[i]
+		}
+	}
+	return nil
+}
+
+// baseline is the reference scenario r compares with among rs (one
+// round): the hand-written PATCH for writes, the hand-written GET for the
+// rest; nil for pgbench.
+func baseline(r result, rs []result) *result {
 	switch {
 	case strings.HasPrefix(r.name, "pgbench"):
 		return nil
 	case strings.HasPrefix(r.name, "PATCH") || strings.HasPrefix(r.name, "PUT") || r.name == "reference PATCH":
-		return find("reference PATCH")
+		return findResult(rs, "reference PATCH")
 	}
-	return find("reference GET")
+	return findResult(rs, "reference GET")
 }
 
 // printMedians prints, for each scenario, the median over the rounds of
@@ -543,15 +554,7 @@ func printMedians(rounds [][]result) {
 			}
 			r := rs[i]
 			rps, p99, cpu, pg = append(rps, r.rps), append(p99, r.p99), append(cpu, r.cpuPerReq), append(pg, r.pgCPUPerReq)
-			find := func(name string) *result {
-				for j := range rs {
-					if rs[j].name == name {
-						return &rs[j]
-					}
-				}
-				return nil
-			}
-			if b := baseline(r, find); b != nil && b.rps > 0 {
+			if b := baseline(r, rs); b != nil && b.rps > 0 {
 				ratios = append(ratios, r.rps/b.rps)
 				each = append(each, fmt.Sprintf("%.2f", r.rps/b.rps))
 			}
@@ -565,19 +568,12 @@ func printMedians(rounds [][]result) {
 }
 
 func printTable(rs []result) {
-	find := func(name string) *result {
-		for i := range rs {
-			if rs[i].name == name {
-				return &rs[i]
-			}
-		}
-		return nil
-	}
+	find := func(name string) *result { return findResult(rs, name) }
 	refPatch := find("reference PATCH")
 	fmt.Printf("| scenario | req/s | vs reference | p50 ms | p99 ms | CPU µs/req | PostgreSQL CPU µs/req | peak RSS MiB | idle RSS MiB | ready ms | errors |\n")
 	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		base := baseline(r, find) // writes against the hand-written write
+		base := baseline(r, rs) // writes against the hand-written write
 		ratio := "-"
 		if base != nil && base.rps > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.rps/base.rps)
