@@ -26,8 +26,8 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// httpExporter sends spans as OTLP over HTTP (binary protobuf), the SDK's
-// batch processor's exporter for OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf.
+// httpExporter sends spans as OTLP over HTTP (binary protobuf), the batch
+// processor's exporter for OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf.
 //
 // It writes each batch straight into one reused buffer in OTLP's wire
 // format. The SDK's own OTLP exporter (otlptracehttp) first converts every
@@ -45,7 +45,7 @@ type httpExporter struct {
 	cfg    httpConfig
 	client *http.Client
 
-	mu   sync.Mutex // one export at a time (the batch processor's goroutine)
+	mu   sync.Mutex // one export at a time
 	buf  []byte
 	zbuf bytes.Buffer
 	zw   *gzip.Writer

@@ -7,11 +7,12 @@
 // or OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (http/protobuf, the default, or
 // grpc), OTEL_SERVICE_NAME (default usersvc) and OTEL_RESOURCE_ATTRIBUTES,
 // OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, OTEL_SDK_DISABLED, and
-// the exporter's headers, timeout, compression and certificate files. The
-// exporter (otlp.go for HTTP, the SDK's otlptracegrpc for gRPC) runs
-// behind the SDK's batch processor (a bounded queue that drops spans when
-// full), so a collector that is down, slow or refusing never fails or
-// slows a request; its errors are logged at most once a minute.
+// the exporter's headers, timeout, compression and certificate files, and
+// the batch processor's OTEL_BSP_* settings. The exporter (otlp.go for
+// HTTP, the SDK's otlptracegrpc for gRPC) runs behind a batch processor
+// with the SDK's contract (batch.go: a bounded queue that drops spans
+// when full), so a collector that is down, slow or refusing never fails
+// or slows a request; its errors are logged at most once a minute.
 package telemetry
 
 import (
@@ -92,12 +93,16 @@ func Start(ctx context.Context, logger *slog.Logger) (shutdown func(context.Cont
 	if err != nil {
 		return nil, fmt.Errorf("OpenTelemetry exporter: %w", err)
 	}
+	bc, err := batchConfigFromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("OpenTelemetry batch processor: %w", err)
+	}
 	res, err := resource.New(ctx, resource.WithAttributes(attribute.String("service.name", Name)),
 		resource.WithFromEnv(), resource.WithTelemetrySDK())
 	if err != nil {
 		return nil, fmt.Errorf("OpenTelemetry resource: %w", err)
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)) // the sampler comes from OTEL_TRACES_SAMPLER
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(newBatcher(exp, bc, otel.Handle)), sdktrace.WithResource(res)) // the sampler comes from OTEL_TRACES_SAMPLER
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	otel.SetErrorHandler(&rateLimited{logger: logger, every: time.Minute})
