@@ -164,7 +164,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	}
 	h = requestLog(logger, cfg.Metrics, route, cfg.Tracing, h)
 	h = recoverer(logger, h)
-	h = requestID(h)
+	h = requestID(cfg.Tracing, h)
 	return h
 }
 
@@ -288,7 +288,7 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // requestID takes a sane X-Request-Id from the client or makes one, and
 // returns it on the answer.
-func requestID(next http.Handler) http.Handler {
+func requestID(tracing bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !saneRequestID(id) {
@@ -298,7 +298,11 @@ func requestID(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		r.Header.Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(usersvc.WithRequestID(r.Context(), id)))
+		ctx := usersvc.WithRequestID(r.Context(), id)
+		if tracing { // in the same copy of the request (requestLog ends it)
+			ctx = startServerSpan(ctx, r)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -362,10 +366,6 @@ func requestLog(logger *slog.Logger, metrics *Metrics, route func(*http.Request)
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		ctx := r.Context()
-		var span trace.Span
-		if tracing {
-			r, span = startServerSpan(r)
-		}
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
@@ -373,8 +373,8 @@ func requestLog(logger *slog.Logger, metrics *Metrics, route func(*http.Request)
 		elapsed := time.Since(start)
 		rt := route(r)
 		metrics.observe(rt, r.Method, rec.status, elapsed)
-		if span != nil {
-			endServerSpan(span, r, rt, rec.status)
+		if tracing { // the span requestID started
+			endServerSpan(trace.SpanFromContext(ctx), r, rt, rec.status)
 		}
 		// Attrs, not key-value pairs: the same line without boxing each value.
 		logger.LogAttrs(ctx, slog.LevelInfo, "request",

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"go.opentelemetry.io/otel"
@@ -12,17 +13,17 @@ import (
 	"usersvc/telemetry"
 )
 
-// startServerSpan starts the request's server span, under the caller's
-// span when it sent traceparent (and tracestate). Its name and attributes
-// are settled when the route is known (endServerSpan): one SetAttributes
-// call then, not two, is one attribute slice fewer a request.
-func startServerSpan(r *http.Request) (*http.Request, trace.Span) {
-	ctx := r.Context()
+// startServerSpan starts r's server span in ctx, under the caller's span
+// when it sent traceparent (and tracestate), and returns the context
+// holding it. Its name and attributes are settled when the route is known
+// (endServerSpan): one SetAttributes call then, not two, is one attribute
+// slice fewer a request.
+func startServerSpan(ctx context.Context, r *http.Request) context.Context {
 	if telemetry.Propagated(r.Header) { // without these headers Extract returns ctx as it is
 		ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(r.Header))
 	}
-	ctx, span := telemetry.Tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
-	return r.WithContext(ctx), span
+	ctx, _ = telemetry.Tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+	return ctx
 }
 
 // endServerSpan names the span by its route template (never a raw path:

@@ -23,6 +23,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -55,7 +56,30 @@ func Propagated(h http.Header) bool {
 }
 
 // Tracer is the service's tracer (a no-op until Start installs a provider).
-func Tracer() trace.Tracer { return otel.Tracer(Name) }
+// From the SDK's provider it is asked once per provider, not once per
+// span: the provider's Tracer builds a scope and looks it up under a
+// mutex.
+func Tracer() trace.Tracer {
+	tp := otel.GetTracerProvider()
+	sdk, ok := tp.(*sdktrace.TracerProvider)
+	if !ok { // the global no-op, or a provider of another kind
+		return tp.Tracer(Name)
+	}
+	if c := cachedTracer.Load(); c != nil && c.provider == sdk {
+		return c.tracer
+	}
+	t := sdk.Tracer(Name)
+	cachedTracer.Store(&providerTracer{sdk, t})
+	return t
+}
+
+// providerTracer is an SDK provider and the service's tracer from it.
+type providerTracer struct {
+	provider *sdktrace.TracerProvider
+	tracer   trace.Tracer
+}
+
+var cachedTracer atomic.Pointer[providerTracer]
 
 // Enabled reports whether the environment asks for traces: an OTLP
 // endpoint is set and the SDK is not disabled.
