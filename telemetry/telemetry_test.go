@@ -2,6 +2,7 @@ package telemetry_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"usersvc/telemetry"
 )
@@ -141,6 +144,30 @@ func TestPropagated(t *testing.T) {
 	for _, f := range fields {
 		if !telemetry.Propagated(received(f + ": x")) {
 			t.Errorf("the installed propagators read %q, which Propagated does not look for", f)
+		}
+	}
+}
+
+// Tracer follows the installed provider: a span started after another
+// SDK provider is installed is that provider's, not the one a cached
+// tracer came from.
+func TestTracerFollowsTheProvider(t *testing.T) {
+	prev := otel.GetTracerProvider()
+	defer otel.SetTracerProvider(prev)
+	var recorders []*tracetest.SpanRecorder
+	for i := range 2 {
+		rec := tracetest.NewSpanRecorder()
+		recorders = append(recorders, rec)
+		otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+		for range 2 { // the second span comes from the cached tracer
+			_, span := telemetry.Tracer().Start(context.Background(), fmt.Sprint("provider ", i))
+			span.End()
+		}
+	}
+	for i, rec := range recorders {
+		ended := rec.Ended()
+		if len(ended) != 2 || ended[0].Name() != fmt.Sprint("provider ", i) || ended[1].Name() != ended[0].Name() {
+			t.Errorf("provider %d recorded %d spans: %v", i, len(ended), ended)
 		}
 	}
 }
