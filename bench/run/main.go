@@ -45,7 +45,7 @@ var (
 	only     = flag.String("only", "", "comma-separated scenario names to run (default all)")
 	keep     = flag.Bool("keep", false, "keep the bench database afterwards")
 	loadgen  = flag.String("loadgen", "auto", "load generator: wrk, go, or auto (wrk when installed)")
-	nRounds  = flag.Int("rounds", 1, "measure the selected scenarios this many times over, in order, then print each scenario's median over the rounds: this machine's throughput drifts by tens of percent within minutes, so one round's ratio can be far off")
+	nRounds  = flag.Int("rounds", 1, "measure the selected scenarios this many times over (every second round in reverse order), then print each scenario's median over the rounds: this machine's throughput drifts by tens of percent within minutes, so one round's ratio can be far off")
 	before   = flag.String("before", "", "also measure this usersvc binary (built from an earlier tree), each usersvc scenario right before this tree's: a before/after in one run")
 )
 
@@ -139,13 +139,23 @@ func main() {
 			fmt.Fprintf(os.Stderr, "== round %d of %d\n", round, *nRounds)
 			fmt.Printf("\n### Round %d of %d\n\n", round, *nRounds)
 		}
-		results := runScenarios(all, work, benchURL, scripts)
+		// Every second round runs the scenarios in reverse order: the
+		// machine's drift within a round then favours neither of two
+		// scenarios compared (a traced GET always after the untraced one
+		// would pay for any slowdown that comes late in the round).
+		order := all
+		if round%2 == 0 {
+			order = slices.Clone(all)
+			slices.Reverse(order)
+		}
+		results := runScenarios(order, work, benchURL, scripts)
 		printTable(results)
 		rounds = append(rounds, results)
 	}
 	if len(rounds) > 1 {
 		printMedians(rounds)
 	}
+	printTracingCost(rounds)
 	if *only == "" || strings.Contains(","+*only+",", ",import,") {
 		fmt.Fprintln(os.Stderr, "== usersvc import, 100,000 lines")
 		printImports(measureImports(work))
@@ -533,26 +543,17 @@ func baseline(r result, rs []result) *result {
 // printMedians prints, for each scenario, the median over the rounds of
 // each column and of its ratio to its baseline in the same round.
 func printMedians(rounds [][]result) {
-	median := func(v []float64) float64 {
-		slices.Sort(v)
-		if len(v) == 0 {
-			return 0
-		}
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
-	}
 	fmt.Printf("\n### Median of %d rounds\n\n", len(rounds))
 	fmt.Printf("| scenario | req/s | vs reference (each round) | median ratio | p99 ms | CPU µs/req | PostgreSQL CPU µs/req |\n|---|---:|---|---:|---:|---:|---:|\n")
-	for i, first := range rounds[0] {
+	for _, first := range rounds[0] {
 		var rps, p99, cpu, pg, ratios []float64
 		var each []string
 		for _, rs := range rounds {
-			if i >= len(rs) {
+			rp := findResult(rs, first.name) // rounds run in alternating order
+			if rp == nil {
 				continue
 			}
-			r := rs[i]
+			r := *rp
 			rps, p99, cpu, pg = append(rps, r.rps), append(p99, r.p99), append(cpu, r.cpuPerReq), append(pg, r.pgCPUPerReq)
 			if b := baseline(r, rs); b != nil && b.rps > 0 {
 				ratios = append(ratios, r.rps/b.rps)
@@ -564,6 +565,42 @@ func printMedians(rounds [][]result) {
 			ratio = fmt.Sprintf("%.2fx", median(ratios))
 		}
 		fmt.Printf("| %s | %.0f | %s | %s | %.2f | %.0f | %.0f |\n", first.name, median(rps), strings.Join(each, ", "), ratio, median(p99), median(cpu), median(pg))
+	}
+}
+
+// median is the middle of v (sorted in place), 0 for none.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	if len(v) == 0 {
+		return 0
+	}
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// printTracingCost prints tracing's cost for each binary measured: the
+// traced GET's throughput over the same binary's untraced GET in each
+// round (the two run back to back, so the machine's drift between rounds
+// cancels), their median, and the median of the server CPU it adds.
+func printTracingCost(rounds [][]result) {
+	const get, traced = "REST GET", "REST GET, traced (every request sampled, OTLP export)"
+	for _, suffix := range []string{"", " (before)", " (after)"} {
+		var ratios, extra []float64
+		var each []string
+		for _, rs := range rounds {
+			u, t := findResult(rs, get+suffix), findResult(rs, traced+suffix)
+			if u == nil || t == nil || u.rps == 0 {
+				continue
+			}
+			ratios, extra = append(ratios, t.rps/u.rps), append(extra, t.cpuPerReq-u.cpuPerReq)
+			each = append(each, fmt.Sprintf("%.2f", t.rps/u.rps))
+		}
+		if len(ratios) > 0 {
+			fmt.Printf("tracing every request%s: traced over untraced GET %s; median %.2f (target >= 0.90), server CPU %+.1f µs/req (median)\n",
+				suffix, strings.Join(each, ", "), median(ratios), median(extra))
+		}
 	}
 }
 
