@@ -287,7 +287,8 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 // requestID takes a sane X-Request-Id from the client or makes one, and
-// returns it on the answer.
+// returns it on the answer. With tracing it also starts the request's
+// server span, in the same copy of the request (requestLog ends it).
 func requestID(tracing bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
@@ -299,7 +300,7 @@ func requestID(tracing bool, next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		r.Header.Set("X-Request-Id", id)
 		ctx := usersvc.WithRequestID(r.Context(), id)
-		if tracing { // in the same copy of the request (requestLog ends it)
+		if tracing {
 			ctx = startServerSpan(ctx, r)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))

@@ -98,6 +98,10 @@ func Start(ctx context.Context, logger *slog.Logger) (shutdown func(context.Cont
 	if !Enabled() {
 		return func(context.Context) error { return nil }, nil
 	}
+	bc, err := batchConfigFromEnv()
+	if err != nil {
+		return nil, fmt.Errorf("OpenTelemetry batch processor: %w", err)
+	}
 	protocol := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
 	if protocol == "" {
 		protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
@@ -116,10 +120,6 @@ func Start(ctx context.Context, logger *slog.Logger) (shutdown func(context.Cont
 	}
 	if err != nil {
 		return nil, fmt.Errorf("OpenTelemetry exporter: %w", err)
-	}
-	bc, err := batchConfigFromEnv()
-	if err != nil {
-		return nil, fmt.Errorf("OpenTelemetry batch processor: %w", err)
 	}
 	res, err := resource.New(ctx, resource.WithAttributes(attribute.String("service.name", Name)),
 		resource.WithFromEnv(), resource.WithTelemetrySDK())

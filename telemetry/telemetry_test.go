@@ -92,6 +92,12 @@ func TestStartFromEnvironment(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = stop(ctx) // fails to export, within its bound
+
+	// A batch setting it cannot honour: the service does not start.
+	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "many")
+	if _, err := telemetry.Start(context.Background(), logger); err == nil || !strings.Contains(err.Error(), `OTEL_BSP_MAX_QUEUE_SIZE "many"`) {
+		t.Fatalf("Start with OTEL_BSP_MAX_QUEUE_SIZE=many: %v", err)
+	}
 }
 
 type testWriter struct{ t *testing.T }
