@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"sync"
@@ -153,17 +154,18 @@ func (b *batcher) run() {
 		case <-b.stop:
 			return
 		case <-b.kick:
-			b.export(context.Background(), b.maxBatch)
+			b.export(context.Background(), b.maxBatch, math.MaxInt)
 		case <-t.C:
-			b.export(context.Background(), 1)
+			b.export(context.Background(), 1, math.MaxInt)
 		}
 	}
 }
 
 // export sends the queue in batches of up to maxBatch while at least
-// least spans wait, and returns the first error (each is also reported, as
-// the SDK's processor hands them to otel.Handle).
-func (b *batcher) export(ctx context.Context, least int) error {
+// least spans wait, up to limit spans in all, and returns the first error
+// (each is also reported, as the SDK's processor hands them to
+// otel.Handle).
+func (b *batcher) export(ctx context.Context, least, limit int) error {
 	b.exportMu.Lock()
 	defer b.exportMu.Unlock()
 	if n := b.dropped.Swap(0); n > 0 {
@@ -172,11 +174,12 @@ func (b *batcher) export(ctx context.Context, least int) error {
 	var first error
 	for {
 		b.mu.Lock()
-		if len(b.queue) < least || len(b.queue) == 0 {
+		if len(b.queue) < least || len(b.queue) == 0 || limit <= 0 {
 			b.mu.Unlock()
 			return first
 		}
-		n := min(len(b.queue), b.maxBatch)
+		n := min(len(b.queue), b.maxBatch, limit)
+		limit -= n
 		b.batch = append(b.batch[:0], b.queue[:n]...)
 		rest := copy(b.queue, b.queue[n:])
 		clear(b.queue[rest:])
@@ -199,14 +202,18 @@ func (b *batcher) export(ctx context.Context, least int) error {
 	}
 }
 
-// ForceFlush exports every span ended before it was called, or returns
+// ForceFlush exports as many spans as were queued when it was called
+// (spans that keep ending under load cannot keep it going), or returns
 // ctx's error when ctx ends first (the export goes on, bounded by its
 // timeout).
 func (b *batcher) ForceFlush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return within(ctx, func() error { return b.export(ctx, 1) })
+	b.mu.Lock()
+	queued := len(b.queue)
+	b.mu.Unlock()
+	return within(ctx, func() error { return b.export(ctx, 1, queued) })
 }
 
 // Shutdown stops the processor, exports what is queued and shuts the
@@ -221,7 +228,7 @@ func (b *batcher) Shutdown(ctx context.Context) error {
 		close(b.stop)
 		err = within(ctx, func() error {
 			<-b.done
-			return errors.Join(b.export(ctx, 1), b.exp.Shutdown(ctx))
+			return errors.Join(b.export(ctx, 1, math.MaxInt), b.exp.Shutdown(ctx)) // nothing is queued after stopped
 		})
 	})
 	return err

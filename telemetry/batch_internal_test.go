@@ -21,6 +21,7 @@ type recordingExporter struct {
 	batches  [][]string
 	hold     chan struct{}
 	entered  chan struct{} // one value each time an export starts
+	during   func()        // when set, called in each export
 	shutdown int
 }
 
@@ -29,7 +30,13 @@ func newRecordingExporter() *recordingExporter {
 }
 
 func (e *recordingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	e.entered <- struct{}{}
+	select {
+	case e.entered <- struct{}{}:
+	default: // nobody waits for that many exports
+	}
+	if e.during != nil {
+		e.during()
+	}
 	if e.hold != nil {
 		select {
 		case <-e.hold:
@@ -204,6 +211,25 @@ func TestBatcherDropsWhatTheQueueCannotHold(t *testing.T) {
 	defer mu.Unlock()
 	if fmt.Sprint(reported) != "[3 spans dropped: the export queue (OTEL_BSP_MAX_QUEUE_SIZE 4) was full]" {
 		t.Fatalf("reported %q", reported)
+	}
+}
+
+// ForceFlush exports what was queued when it was called: spans that keep
+// ending while it exports (here one more during each export) cannot keep
+// it going.
+func TestBatcherForceFlushUnderLoad(t *testing.T) {
+	e := newRecordingExporter()
+	b := newBatcher(e, batchConfig{delay: time.Hour, timeout: time.Minute, maxQueue: 16, maxBatch: 4}, noReport(t))
+	defer b.Shutdown(context.Background())
+	e.during = func() { b.OnEnd(ended("later")) }
+	endAll(b, names("s", 0, 3))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.ForceFlush(ctx); err != nil {
+		t.Fatalf("ForceFlush under load: %v", err)
+	}
+	if got, _ := e.got(); fmt.Sprint(got) != fmt.Sprint([][]string{names("s", 0, 3)}) {
+		t.Fatalf("batches %v, want only the three queued before ForceFlush", got)
 	}
 }
 
