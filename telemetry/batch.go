@@ -67,40 +67,31 @@ type batchConfig struct {
 // queue, as in the SDK. A value that is not a positive integer is an
 // error: the service does not start on a setting it cannot honour.
 func batchConfigFromEnv() (batchConfig, error) {
-	c := batchConfig{
-		delay:    time.Duration(sdktrace.DefaultScheduleDelay) * time.Millisecond,
-		timeout:  time.Duration(sdktrace.DefaultExportTimeout) * time.Millisecond,
-		maxQueue: sdktrace.DefaultMaxQueueSize,
-		maxBatch: sdktrace.DefaultMaxExportBatchSize,
+	delay, err1 := positive("OTEL_BSP_SCHEDULE_DELAY", os.Getenv("OTEL_BSP_SCHEDULE_DELAY"), sdktrace.DefaultScheduleDelay)
+	timeout, err2 := positive("OTEL_BSP_EXPORT_TIMEOUT", os.Getenv("OTEL_BSP_EXPORT_TIMEOUT"), sdktrace.DefaultExportTimeout)
+	queue, err3 := positive("OTEL_BSP_MAX_QUEUE_SIZE", os.Getenv("OTEL_BSP_MAX_QUEUE_SIZE"), sdktrace.DefaultMaxQueueSize)
+	batch, err4 := positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", os.Getenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), sdktrace.DefaultMaxExportBatchSize)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return batchConfig{}, err
 	}
-	for _, v := range []struct {
-		name string
-		ms   *time.Duration
-		n    *int
-	}{
-		{"OTEL_BSP_SCHEDULE_DELAY", &c.delay, nil},
-		{"OTEL_BSP_EXPORT_TIMEOUT", &c.timeout, nil},
-		{"OTEL_BSP_MAX_QUEUE_SIZE", nil, &c.maxQueue},
-		{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", nil, &c.maxBatch},
-	} {
-		s := os.Getenv(v.name)
-		if s == "" {
-			continue
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			return c, fmt.Errorf("%s %q: want a positive integer", v.name, s)
-		}
-		if v.ms != nil {
-			*v.ms = time.Duration(n) * time.Millisecond
-		} else {
-			*v.n = n
-		}
+	if batch > queue {
+		batch = min(sdktrace.DefaultMaxExportBatchSize, queue)
 	}
-	if c.maxBatch > c.maxQueue {
-		c.maxBatch = min(sdktrace.DefaultMaxExportBatchSize, c.maxQueue)
+	return batchConfig{delay: time.Duration(delay) * time.Millisecond, timeout: time.Duration(timeout) * time.Millisecond,
+		maxQueue: queue, maxBatch: batch}, nil
+}
+
+// positive is the value s of the setting name, which must be a positive
+// integer; def when s is empty.
+func positive(name, s string, def int) (int, error) {
+	if s == "" {
+		return def, nil
 	}
-	return c, nil
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s %q: want a positive integer", name, s)
+	}
+	return n, nil
 }
 
 func newBatcher(exp sdktrace.SpanExporter, c batchConfig, report func(error)) *batcher {

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -78,7 +77,7 @@ func envFirst(names ...string) string {
 // key=value pairs with URL-encoded values; the timeout is in milliseconds
 // (default 10 s).
 func httpConfigFromEnv() (httpConfig, error) {
-	cfg := httpConfig{headers: http.Header{}, timeout: 10 * time.Second}
+	cfg := httpConfig{headers: http.Header{}}
 	if u := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); u != "" {
 		cfg.url = u
 	} else if u := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"); u != "" {
@@ -101,13 +100,11 @@ func httpConfigFromEnv() (httpConfig, error) {
 			cfg.headers.Add(k, dv)
 		}
 	}
-	if t := envFirst("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"); t != "" {
-		ms, err := strconv.Atoi(t)
-		if err != nil || ms <= 0 {
-			return cfg, fmt.Errorf("OTLP timeout %q: want a positive number of milliseconds", t)
-		}
-		cfg.timeout = time.Duration(ms) * time.Millisecond
+	ms, err := positive("OTLP timeout (milliseconds)", envFirst("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"), 10_000)
+	if err != nil {
+		return cfg, err
 	}
+	cfg.timeout = time.Duration(ms) * time.Millisecond
 	switch c := envFirst("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"); c {
 	case "", "none":
 	case "gzip":
