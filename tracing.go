@@ -4,10 +4,11 @@ import (
 	"context"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"usersvc/telemetry"
 )
 
 // span starts one of the domain's own spans (the token check, bcrypt, the
@@ -15,7 +16,7 @@ import (
 // time. Without a tracer provider (tracing off, the default) it is
 // OpenTelemetry's no-op. Spans carry no secret: names and counts only.
 func span(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	return otel.Tracer("usersvc").Start(ctx, name, opts...)
+	return telemetry.Tracer().Start(ctx, name, opts...)
 }
 
 // EndSpan ends a span of the domain or a transport with the outcome's code (an internal,
