@@ -582,8 +582,9 @@ func median(v []float64) float64 {
 
 // printTracingCost prints tracing's cost for each binary measured: the
 // traced GET's throughput over the same binary's untraced GET in each
-// round (the two run back to back, so the machine's drift between rounds
-// cancels), their median, and the median of the server CPU it adds.
+// round (the two run within a minute of each other, so the machine's
+// drift between rounds cancels), their median, and the median of the
+// server CPU it adds.
 func printTracingCost(rounds [][]result) {
 	const get, traced = "REST GET", "REST GET, traced (every request sampled, OTLP export)"
 	for _, suffix := range []string{"", " (before)", " (after)"} {
