@@ -3,7 +3,8 @@ package usersvc
 import (
 	"context"
 	"sync"
-	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Limits of WebSocket connections (subscriptions), per process. A socket
@@ -44,9 +45,8 @@ type Socket struct {
 	user   string // once initialised
 	closed bool
 
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
+	// subscribes is the socket's token bucket for subscribe messages.
+	subscribes *rate.Limiter
 }
 
 // OpenSocket admits a new socket from the client address addr, which
@@ -60,7 +60,7 @@ func (s *Service) OpenSocket(addr string) (*Socket, error) {
 		return nil, Errorf(ERateLimited, "Too many WebSocket connections being opened from this address; try again later.")
 	}
 	c.pending[addr]++
-	return &Socket{s: s, addr: addr, tokens: SubscribeBurst}, nil
+	return &Socket{s: s, addr: addr, subscribes: rate.NewLimiter(SubscribesPerSecond, SubscribeBurst)}, nil
 }
 
 // Init records that the socket's connection_init authenticated p: the
@@ -111,20 +111,11 @@ func (c *sockets) release(m map[string]int, key string) {
 // (SubscribesPerSecond, bursts of SubscribeBurst) it is refused with
 // ERateLimited. p is the caller the socket was initialised with.
 func (k *Socket) Subscribe(ctx context.Context, p *Principal) error {
-	now := time.Now()
-	k.mu.Lock()
-	if !k.last.IsZero() {
-		k.tokens = min(SubscribeBurst, k.tokens+now.Sub(k.last).Seconds()*SubscribesPerSecond)
-	}
-	k.last = now
-	if k.tokens < 1 {
-		k.mu.Unlock()
+	if !k.subscribes.Allow() {
 		e := Errorf(ERateLimited, "Too many subscriptions started on this connection; at most %d a second.", SubscribesPerSecond)
 		e.RetryAfter = 1
 		return e
 	}
-	k.tokens--
-	k.mu.Unlock()
 	s := k.s
 	usage, quota, err := s.meter(ctx, p.User, s.now())
 	if err != nil {
