@@ -2,9 +2,7 @@ package graph_test
 
 import (
 	"net/url"
-	"syscall"
 	"testing"
-	"time"
 
 	"usersvc/internal/testenv"
 )
@@ -18,14 +16,14 @@ func BenchmarkUserQuery(b *testing.B) {
 	body := `{"query":"query($id: ID!) { user(id: $id) { id name email country timeZone tags privileges role } }","variables":{"id":"` + e.Alice.ID + `"}}`
 	e.Svc.DailyQuota = 1 << 40
 	b.ReportAllocs()
-	cpu := processCPU(b)
+	cpu := testenv.ProcessCPU(b)
 	for b.Loop() {
 		r := e.Do(b, "POST", "/graphql", e.AliceToken, body)
 		if r.Status != 200 {
 			b.Fatalf("%d %s", r.Status, r.Body)
 		}
 	}
-	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(testenv.ProcessCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkUserQueryGET is the same query as BenchmarkUserQuery sent as a
@@ -39,23 +37,12 @@ func BenchmarkUserQueryGET(b *testing.B) {
 	path := "/graphql?" + q.Encode()
 	e.Svc.DailyQuota = 1 << 40
 	b.ReportAllocs()
-	cpu := processCPU(b)
+	cpu := testenv.ProcessCPU(b)
 	for b.Loop() {
 		r := e.Do(b, "GET", path, e.AliceToken, "")
 		if r.Status != 200 {
 			b.Fatalf("%d %s", r.Status, r.Body)
 		}
 	}
-	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
-}
-
-// processCPU is the CPU time this process has used, user and system: on
-// a shared machine it moves less with the other processes' load than
-// ns/op (one goroutine's wall time) does.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(testenv.ProcessCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
 }
