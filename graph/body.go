@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -40,7 +41,8 @@ func readRequest(next http.Handler) http.Handler {
 
 // checkRequest decodes what gqlgen's transports will decode, the same way,
 // so that a request that passes here decodes there too. It returns the
-// parameters of a POST of application/json (postTransport uses them).
+// parameters of a GET, or of a POST of application/json (httpTransport
+// uses them).
 //
 // Text must also be valid as written (jsonpatch.BadText): gqlgen's
 // decoding would turn invalid UTF-8 into U+FFFD silently. The error names
@@ -60,6 +62,7 @@ func checkRequest(r *http.Request, body []byte) (*graphql.RawParams, error) {
 		if path, bad := jsonpatch.BadText([]byte(q.Get("variables"))); bad {
 			return nil, badText(path)
 		}
+		return getParams(q)
 	}
 	if r.Method != http.MethodPost {
 		return nil, nil
@@ -77,6 +80,27 @@ func checkRequest(r *http.Request, body []byte) (*graphql.RawParams, error) {
 		return nil, badText(path)
 	}
 	return &params, nil
+}
+
+// getParams decodes a GET's parameters as transport.GET does (variables
+// and extensions with UseNumber; whatever follows their first JSON value is
+// ignored); variables or extensions that are not a JSON object are a
+// malformed query string.
+func getParams(q url.Values) (*graphql.RawParams, error) {
+	params := &graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
+	if decodeParam(q.Get("variables"), &params.Variables) != nil || decodeParam(q.Get("extensions"), &params.Extensions) != nil {
+		return nil, usersvc.Errorf(usersvc.EInvalid, "The query string is malformed.")
+	}
+	return params, nil
+}
+
+func decodeParam(v string, into *map[string]any) error {
+	if v == "" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.UseNumber()
+	return dec.Decode(into)
 }
 
 func badText(path []string) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -234,17 +235,53 @@ func TestFieldAccess(t *testing.T) {
 	})
 }
 
+// TestGraphQLOverHTTPStatuses: answers whose execution never started, on
+// GET and POST, with either response type: with application/json they are
+// 200 with "data": null (the spec's SHOULD; gqlgen says 422), with
+// application/graphql-response+json 400 without "data"; a mutation over GET
+// is 406 as gqlgen answers it, and a GET whose variables are not JSON is 400
+// INVALID.
 func TestGraphQLOverHTTPStatuses(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
-		body := `{"query":"{"}`
-		r := e.Do(t, "POST", "/graphql", e.AliceToken, body, "Accept: application/json")
-		if r.Status != 200 || errCode(r) == "" {
-			t.Fatalf("parse error, application/json: %d %s", r.Status, r.Body)
-		}
-		r = e.Do(t, "POST", "/graphql", e.AliceToken, body, "Accept: application/graphql-response+json")
-		if _, hasData := r.JSON["data"]; r.Status != 400 || hasData || errCode(r) == "" {
-			t.Fatalf("parse error, graphql-response+json: %d %s", r.Status, r.Body)
+		const legacy, modern = "application/json", "application/graphql-response+json"
+		for _, c := range []struct {
+			name, method, query, variables, accept string
+			status                                 int
+			data                                   bool // a "data" entry (null)
+			code                                   string
+		}{
+			{"parse", "POST", "{", "", legacy, 200, true, "GRAPHQL_PARSE_FAILED"},
+			{"parse", "POST", "{", "", modern, 400, false, "GRAPHQL_PARSE_FAILED"},
+			{"parse", "GET", "{", "", legacy, 200, true, "GRAPHQL_PARSE_FAILED"},
+			{"parse", "GET", "{", "", modern, 400, false, "GRAPHQL_PARSE_FAILED"},
+			{"validate", "POST", "{ nosuch }", "", legacy, 200, true, "GRAPHQL_VALIDATION_FAILED"},
+			{"validate", "POST", "{ nosuch }", "", modern, 400, false, "GRAPHQL_VALIDATION_FAILED"},
+			{"validate", "GET", "{ nosuch }", "", legacy, 200, true, "GRAPHQL_VALIDATION_FAILED"},
+			{"validate", "GET", "{ nosuch }", "", modern, 400, false, "GRAPHQL_VALIDATION_FAILED"},
+			{"coerce", "POST", "query($id: ID!) { user(id: $id) { id } }", "", legacy, 200, true, "GRAPHQL_VALIDATION_FAILED"},
+			{"coerce", "GET", "query($id: ID!) { user(id: $id) { id } }", "", modern, 400, false, "GRAPHQL_VALIDATION_FAILED"},
+			{"mutation", "GET", `mutation { deleteUser(id: "x") { id } }`, "", legacy, 406, true, ""},
+			{"mutation", "GET", `mutation { deleteUser(id: "x") { id } }`, "", modern, 406, false, ""},
+			{"variables", "GET", "{ me { id } }", "{", legacy, 400, false, "INVALID"},
+			{"variables", "GET", "{ me { id } }", "[1]", modern, 400, false, "INVALID"},
+		} {
+			var r *testenv.Response
+			if c.method == "GET" {
+				q := url.Values{"query": {c.query}}
+				if c.variables != "" {
+					q.Set("variables", c.variables)
+				}
+				r = e.Do(t, "GET", "/graphql?"+q.Encode(), e.AliceToken, "", "Accept: "+c.accept)
+			} else {
+				b, _ := json.Marshal(map[string]any{"query": c.query})
+				r = e.Do(t, "POST", "/graphql", e.AliceToken, string(b), "Accept: "+c.accept)
+			}
+			_, data := r.JSON["data"]
+			errs, _ := r.JSON["errors"].([]any)
+			if r.Status != c.status || data != c.data || len(errs) == 0 || errCode(r) != c.code || r.Header.Get("Content-Type") != c.accept {
+				t.Errorf("%s %s, %s: %d %s %s", c.name, c.method, c.accept, r.Status, r.Header.Get("Content-Type"), r.Body)
+			}
 		}
 	})
 }

@@ -75,8 +75,7 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	srv := handler.New(NewExecutableSchema(cfg))
 	srv.AddTransport(websocketTransport(svc, opts.Origins))
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(postTransport{})
+	srv.AddTransport(httpTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(opts.TokenLimit)
 	srv.SetDisableSuggestion(true) // field names, missing selections
@@ -112,7 +111,6 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 	}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
-		markUnavailable(ctx, resp)
 		// Counters describe the request that carried them; a subscription's
 		// events come long after its one counted request.
 		if oc := graphql.GetOperationContext(ctx); oc.Operation != nil && oc.Operation.Operation == ast.Subscription {
@@ -129,8 +127,10 @@ func NewHandler(svc *usersvc.Service, opts Options) http.Handler {
 		return resp
 	})
 	// A WebSocket upgrade is not an HTTP answer: the socket takes the
-	// connection over, so it skips the body limit and the status rewriting.
-	overHTTP := readRequest(unavailableStatus(specStatus(srv)))
+	// connection over, so it skips the body limit. Over HTTP, readRequest
+	// checks and decodes the request and httpTransport writes the answer's
+	// status: gqlgen writes to the server's one response writer directly.
+	overHTTP := readRequest(srv)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if IsWebSocket(r) {
 			srv.ServeHTTP(w, r)

@@ -6,9 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel"
 
@@ -47,7 +45,7 @@ func BenchmarkGetOwnUserTraced(b *testing.B) {
 		h := server.New(e.Svc, server.Config{Tracing: traced, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := processCPU(b)
+			cpu := testenv.ProcessCPU(b)
 			for b.Loop() {
 				if r := testenv.Do(b, h, "GET", "/api/users/"+e.Alice.ID, e.AliceToken, ""); r.Status != 200 {
 					b.Fatalf("%d %s", r.Status, r.Body)
@@ -55,16 +53,7 @@ func BenchmarkGetOwnUserTraced(b *testing.B) {
 			}
 			// The whole process's CPU, the export's goroutine and the
 			// sink included: what ns/op (one goroutine's wall time) misses.
-			b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testenv.ProcessCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// processCPU is the CPU time this process has used, user and system.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

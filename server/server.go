@@ -319,53 +319,12 @@ func saneRequestID(id string) bool {
 	return true
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int
-	userID string
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(b)
-	s.bytes += n
-	return n, err
-}
-
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// setUserID lets the request log name the caller: it finds requestLog's
-// recorder under the writers that wrap it (each has Unwrap).
-func setUserID(w http.ResponseWriter, id string) {
-	for {
-		if rec, ok := w.(*statusRecorder); ok {
-			rec.userID = id
-			return
-		}
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			return
-		}
-		w = u.Unwrap()
-	}
-}
-
 // requestLog writes one line per request: never the query string (it may
 // hold secrets), never a header value other than the request id.
 func requestLog(logger *slog.Logger, metrics *Metrics, route func(*http.Request) string, tracing bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &responseWriter{ResponseWriter: w}
 		ctx := r.Context()
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
