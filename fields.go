@@ -1,7 +1,6 @@
 package usersvc
 
 import (
-	"reflect"
 	"strings"
 	"time"
 )
@@ -11,15 +10,9 @@ import (
 // body's value decodes, what leaving it out does, how it validates, its
 // limits and how two values compare all come from here: decoding
 // (input.go), validation (validate.go), the write path (write.go), change
-// detection and history (ChangedFields, DiffPatch) and authorization
-// (policy.go) read the table and list no field themselves.
-//
-// Adding a field: add it to User and Document (user.go), give it a row here,
-// map it in the store (userTable in store/userrow.go) and the ent schema (ent/schema),
-// add it to schema.graphql and api/openapi.json, then make generate and make
-// migration. TestFieldTableEverywhere fails until the document, the GraphQL
-// types and the OpenAPI schemas list exactly the table's fields, and the
-// store's round-trip test fails until the store maps it.
+// detection and history (changes.go, DiffPatch), authorization (policy.go)
+// and the REST envelope (Value) read the table and list no field
+// themselves. Adding a field: docs/architecture.md, "Adding a field".
 
 // Access says who may change a field of the user document.
 type Access int
@@ -78,13 +71,15 @@ type Field struct {
 	// says everything.
 	check func(u *User) error
 	// value is the field's value in the document, for comparing two
-	// users and for the history's patches.
+	// users, for the history's patches and for the REST envelope. A
+	// required text is a *string into d, so that reading it allocates
+	// nothing (equalValues and jsonValue read *string through).
 	value func(d *Document) any
 }
 
 // fields is the field table, in document order.
 var fields = []*Field{
-	readOnly("id", func(d *Document) any { return d.ID }, func(dr *draft, v any) error {
+	readOnly("id", func(d *Document) any { return &d.ID }, func(dr *draft, v any) error {
 		s, ok := v.(string)
 		if !ok {
 			return mustBe("id", "a string")
@@ -92,11 +87,11 @@ var fields = []*Field{
 		dr.id = &s
 		return nil
 	}),
-	requiredText("name", MaxNameLen, func(u *User) *string { return &u.Name }, func(d *Document) any { return d.Name }, nil),
-	requiredText("email", MaxEmailLen, func(u *User) *string { return &u.Email }, func(d *Document) any { return d.Email },
+	requiredText("name", MaxNameLen, func(u *User) *string { return &u.Name }, func(d *Document) any { return &d.Name }, nil),
+	requiredText("email", MaxEmailLen, func(u *User) *string { return &u.Email }, func(d *Document) any { return &d.Email },
 		func(u *User) error { return ValidateEmail(u.Email) }),
-	requiredText("country", MaxCountryLen, func(u *User) *string { return &u.Country }, func(d *Document) any { return d.Country }, nil),
-	requiredText("timeZone", MaxTimeZoneLen, func(u *User) *string { return &u.TimeZone }, func(d *Document) any { return d.TimeZone },
+	requiredText("country", MaxCountryLen, func(u *User) *string { return &u.Country }, func(d *Document) any { return &d.Country }, nil),
+	requiredText("timeZone", MaxTimeZoneLen, func(u *User) *string { return &u.TimeZone }, func(d *Document) any { return &d.TimeZone },
 		func(u *User) error { _, err := LoadLocation(u.TimeZone); return err }),
 	optionalText("description", SelfWritable, MaxDescriptionLen, func(u *User) **string { return &u.Description }, func(d *Document) any { return d.Description }),
 	optionalText("message", AdminWritable, MaxMessageLen, func(u *User) **string { return &u.Message }, func(d *Document) any { return d.Message }),
@@ -203,8 +198,8 @@ var fields = []*Field{
 		clear: func(d *draft) {}, // null keeps the password
 		value: func(*Document) any { return nil },
 	},
-	readOnly("creation", func(d *Document) any { return d.Creation }, nil),
-	readOnly("modification", func(d *Document) any { return d.Modification }, nil),
+	readOnly("creation", func(d *Document) any { return &d.Creation }, nil),
+	readOnly("modification", func(d *Document) any { return &d.Modification }, nil),
 	readOnly("lastLogin", func(d *Document) any { return d.LastLogin }, nil),
 	{
 		Name: "role", Access: AdminWritable, omit: omitKeeps,
@@ -285,6 +280,12 @@ func FieldTable() []Field {
 // Writable reports whether the field can be written through the API by
 // anyone (the fields of a write body).
 func (f *Field) Writable() bool { return f.Access != ReadOnly }
+
+// Value is the field's value in the document d, as the API shows it: a
+// *string (never nil for a required text, pointing into d), bool, int,
+// Role, map[string]string, []string or *int64, and nil for a write-only
+// field (the password).
+func (f *Field) Value(d *Document) any { return f.value(d) }
 
 // scalar reports whether the field's value is a JSON scalar (text, number,
 // boolean, null): every field but the containers, which are exactly the
@@ -389,58 +390,4 @@ func checkRange(field string, n, max int64) error {
 		return FieldErrorf(EInvalid, field, "Field %q must be between 0 and %d.", field, max)
 	}
 	return nil
-}
-
-// ChangedFields lists the document fields whose values differ between two
-// users, in document order. The password is not in the document; callers
-// track it on their own.
-func ChangedFields(before, after *User) []string {
-	return changedFields(before.Document(), after.Document())
-}
-
-// changedFields is ChangedFields between two rendered documents.
-func changedFields(b, a *Document) []string {
-	var changed []string
-	for _, f := range fields {
-		if !equalValues(f.value(b), f.value(a)) {
-			changed = append(changed, f.Name)
-		}
-	}
-	return changed
-}
-
-// equalValues is how two values of a field compare: as the document shows
-// them (so two instants equal to the microsecond are equal), with
-// reflect.DeepEqual's meaning. The document's scalar types are compared
-// directly (every write compares every field, twice): the same answer
-// as DeepEqual (TestEqualValuesIsDeepEqual), without its reflection.
-func equalValues(a, b any) bool {
-	switch x := a.(type) {
-	case string:
-		return same(x, b)
-	case *string:
-		return samePointee(x, b)
-	case bool:
-		return same(x, b)
-	case int:
-		return same(x, b)
-	case Role:
-		return same(x, b)
-	case *int64:
-		return samePointee(x, b)
-	}
-	return reflect.DeepEqual(a, b)
-}
-
-// same reports whether b is a T equal to x.
-func same[T comparable](x T, b any) bool {
-	y, ok := b.(T)
-	return ok && x == y
-}
-
-// samePointee reports whether b is a *T that, like x, is nil or points to
-// an equal value (DeepEqual's meaning for pointers).
-func samePointee[T comparable](x *T, b any) bool {
-	y, ok := b.(*T)
-	return ok && (x == y || x != nil && y != nil && *x == *y)
 }

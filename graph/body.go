@@ -44,7 +44,7 @@ func readRequest(next http.Handler) http.Handler {
 // parameters of a GET, or of a POST of application/json (httpTransport
 // uses them).
 //
-// Text must also be valid as written (jsonpatch.BadText): gqlgen's
+// Text must also be valid as written (jsonpatch.CheckText): gqlgen's
 // decoding would turn invalid UTF-8 into U+FFFD silently. The error names
 // the innermost key on the way to the bad string (the input field or the
 // variable), or "query".
@@ -59,7 +59,7 @@ func checkRequest(r *http.Request, body []byte) (*graphql.RawParams, error) {
 				return nil, badText([]string{k})
 			}
 		}
-		if path, bad := jsonpatch.BadText([]byte(q.Get("variables"))); bad {
+		if path, bad := jsonpatch.CheckText([]byte(q.Get("variables"))); bad {
 			return nil, badText(path)
 		}
 		return getParams(q)
@@ -76,7 +76,7 @@ func checkRequest(r *http.Request, body []byte) (*graphql.RawParams, error) {
 	if dec.Decode(&params) != nil {
 		return nil, usersvc.Errorf(usersvc.EInvalid, "The request body must be one JSON object with a GraphQL \"query\".")
 	}
-	if path, bad := jsonpatch.BadText(body); bad {
+	if path, bad := jsonpatch.CheckText(body); bad {
 		return nil, badText(path)
 	}
 	return &params, nil

@@ -185,7 +185,7 @@ func TestFieldAccess(t *testing.T) {
 		"expires": "2099-01-01T00:00:00Z", "disabled": true, "disabledMessage": "x",
 		"privileges": []any{"p"}, "role": "admin", "deletedAt": "2026-01-01T00:00:00Z", "dailyQuota": 7,
 	}
-	testenv.CheckFieldWriters(t, samples)
+	writers := testenv.CheckFieldWriters(t, samples)
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		n := 0
@@ -213,7 +213,7 @@ func TestFieldAccess(t *testing.T) {
 								map[string]any{"id": target.ID, "in": in})
 						}
 						want := ""
-						switch access := testenv.FieldWriters[field]; {
+						switch access := writers[field]; {
 						case who == "other":
 							want = "NOT_FOUND"
 						case who == "self" && access != "self":

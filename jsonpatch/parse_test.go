@@ -11,13 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // parseWithDecoder is how Parse read JSON before it had its own parser:
-// encoding/json's Decoder, token by token, with UseNumber. It is the
-// oracle the parser is checked against.
+// encoding/json's Decoder, token by token, with UseNumber, after a walk
+// for bad text with the same Decoder (decoderBadText). It is the oracle
+// the parser is checked against.
 func parseWithDecoder(data []byte) (any, error) {
-	if path, bad := BadText(data); bad {
+	if path, bad := decoderBadText(data); bad {
 		return nil, fieldErrorf(Invalid, path[0], "Field %q must be valid text.", path[0])
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -147,6 +149,11 @@ func TestParserMatchesDecoder(t *testing.T) {
 	sameParse(t, []byte("["+strings.Repeat("1,", MaxMembers-1)+"1 x"))
 	sameParse(t, []byte("["+strings.Repeat("1,", MaxMembers-1)+"1}"))
 	sameParse(t, []byte("[1 x"))
+	sameParse(t, []byte(strings.Repeat("[", maxTextDepth)+`"`+"\xff"+`"`))
+	sameParse(t, []byte(strings.Repeat("[", maxTextDepth+1)+`"`+"\xff"+`"`))
+	sameParse(t, []byte(strings.Repeat("[", maxTextDepth+1)+`],"`+"\xff"+`"`))
+	sameParse(t, []byte(strings.Repeat(`{"a":`, maxTextDepth)+`{"`+"\xff"+`":1`))
+	sameParse(t, []byte(`{"a":1,"a":2,"b":["\ud800"]}`))
 	sameParse(t, []byte("[1 }"))
 	many := "[" + strings.Repeat("1,", MaxMembers) + "1]"
 	sameParse(t, []byte(many))
@@ -196,4 +203,117 @@ func FuzzParserMatchesDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sameParse(t, data)
 	})
+}
+
+// decoderBadText is what CheckText did with encoding/json's Decoder
+// before the parser read text itself, kept as the oracle: it walks the
+// first value token by token and checks each string as written (valid
+// UTF-8, every surrogate escape paired). Past maxTextDepth it stops, as
+// CheckText does, before reading any value.
+func decoderBadText(data []byte) (path []string, bad bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type frame struct {
+		object, wantKey bool
+		key             string
+	}
+	var stack []frame
+	keys := func(extra ...string) []string {
+		var p []string
+		for _, f := range stack {
+			if f.object && !f.wantKey {
+				p = append(p, f.key)
+			}
+		}
+		p = append(p, extra...)
+		if len(p) == 0 {
+			p = []string{""}
+		}
+		return p
+	}
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		top := len(stack) - 1
+		isKey := top >= 0 && stack[top].object && stack[top].wantKey
+		closing := tok == json.Delim('}') || tok == json.Delim(']')
+		if len(stack) > maxTextDepth && !isKey && !closing {
+			return nil, false
+		}
+		if s, ok := tok.(string); ok && !rawTextValid(data[start:dec.InputOffset()]) {
+			if isKey {
+				return keys(s), true
+			}
+			return keys(), true
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{object: true, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:top]
+			if top == 0 {
+				return nil, false
+			}
+			if stack[top-1].object {
+				stack[top-1].wantKey = true
+			}
+		default:
+			switch {
+			case isKey:
+				stack[top].wantKey, stack[top].key = false, tok.(string)
+			case top < 0:
+				return nil, false
+			case stack[top].object:
+				stack[top].wantKey = true
+			}
+		}
+	}
+}
+
+// rawTextValid reports whether a JSON string token as written (with what
+// precedes it since the last token: whitespace, ':' or ',') is UTF-8 with
+// every surrogate escape paired.
+func rawTextValid(raw []byte) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	u4 := func(i int) int64 { // the 4 hex digits of a \u escape at raw[i-2:]
+		if i+4 > len(raw) {
+			return -1
+		}
+		n, err := strconv.ParseUint(string(raw[i:i+4]), 16, 32)
+		if err != nil {
+			return -1
+		}
+		return int64(n)
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++
+		if i >= len(raw) || raw[i] != 'u' {
+			continue
+		}
+		r := u4(i + 1)
+		i += 4
+		switch {
+		case r >= 0xD800 && r < 0xDC00: // high half: a low half must follow
+			if i+2 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+				return false
+			}
+			if lo := u4(i + 3); lo < 0xDC00 || lo >= 0xE000 {
+				return false
+			}
+			i += 6
+		case r >= 0xDC00 && r < 0xE000: // a low half alone
+			return false
+		}
+	}
+	return true
 }

@@ -46,7 +46,7 @@ func TestEnvelopeMatchesEncodingJSON(t *testing.T) {
 		d := &usersvc.Document{
 			ID: pick(), Name: pick(), Email: pick(), Country: pick(), TimeZone: pick(),
 			Description: opt(), Message: opt(), Disabled: rng.IntN(2) == 0, DisabledMessage: opt(),
-			Group: opt(), DeviceID: opt(), AdminDevices: rng.IntN(1000) - 10, From: opt(), Expires: opt(), Password: opt(),
+			Group: opt(), DeviceID: opt(), AdminDevices: rng.IntN(1000) - 10, From: opt(), Expires: opt(), // Password is nil in every Document (TestEnvelopeWritesNoPassword)
 			Creation: pick(), Modification: pick(), LastLogin: opt(), Role: usersvc.Role(pick()), DeletedAt: opt(), DailyQuota: i64(),
 		}
 		switch rng.IntN(3) {
@@ -69,6 +69,42 @@ func TestEnvelopeMatchesEncodingJSON(t *testing.T) {
 		e := &envelope{head: h, Document: d}
 		if got, want := appendEnvelope(nil, e), encodingJSON(t, e); !bytes.Equal(got, want) {
 			t.Fatalf("document %d:\ngot  %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+// TestEnvelopeWritesNoPassword: the password is write-only (the field
+// table says so), so the envelope writes null for it even from a
+// Document that holds one.
+func TestEnvelopeWritesNoPassword(t *testing.T) {
+	pw, desc := "hunter2-secret", "d"
+	d := &usersvc.Document{ID: "usr-1", Name: "A", Description: &desc, Password: &pw, Role: usersvc.RoleUser}
+	got := string(appendEnvelope(nil, &envelope{head: head{Success: true}, Document: d}))
+	want := `{"success":true,"id":"usr-1","name":"A","email":"","country":"","timeZone":"","description":"d","message":null,` +
+		`"disabled":false,"disabledMessage":null,"tags":null,"privileges":null,"group":null,"deviceId":null,"adminDevices":0,` +
+		`"from":null,"expires":null,"password":null,"creation":"","modification":"","lastLogin":null,"role":"user",` +
+		`"deletedAt":null,"dailyQuota":null}` + "\n"
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestAppendValueOfOtherTypes: a value of a type the envelope does not
+// know (a future field's) is written as encoding/json writes it, HTML
+// escaping off.
+func TestAppendValueOfOtherTypes(t *testing.T) {
+	type label string
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{label("<a&b>"), `"<a&b>"`},
+		{[]int{1, 2}, `[1,2]`},
+		{map[string]int{"b": 1, "a": 2}, `{"a":2,"b":1}`},
+		{func() {}, `null`}, // cannot be JSON: null, never a broken body
+	} {
+		if got := string(appendValue([]byte("x"), tc.v)); got != "x"+tc.want {
+			t.Errorf("%#v: got %s, want x%s", tc.v, got, tc.want)
 		}
 	}
 }

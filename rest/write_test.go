@@ -43,12 +43,12 @@ func putBody(t *testing.T, r *testenv.Response, field, val string) string {
 // another user and an admin, through PUT and through each route a patch
 // can take.
 func TestFieldAccess(t *testing.T) {
-	testenv.CheckFieldWriters(t, sampleValues)
+	writers := testenv.CheckFieldWriters(t, sampleValues)
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		n := 0
 		for field, sample := range sampleValues {
-			access := testenv.FieldWriters[field]
+			access := writers[field]
 			for _, route := range []string{"put", "replace", "add", "copy", "move", "whole"} {
 				for _, who := range []string{"self", "other", "admin"} {
 					n++
