@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Session is the answer to a successful sign-in.
@@ -53,15 +51,6 @@ type signInCheck struct {
 	ok     bool
 	apiKey *Token
 	rehash string
-}
-
-// dummy is a hash to compare against when the user does not exist, so that
-// a failed sign-in costs the same either way.
-func (s *Service) dummy() []byte {
-	s.dummyOnce.Do(func() {
-		s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), s.BcryptCost)
-	})
-	return s.dummyHash
 }
 
 // signIn is both sign-in flows: one per request, throttle (see Throttle),
