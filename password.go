@@ -152,6 +152,9 @@ func (s *Service) verifyPassword(ctx context.Context, stored, password string) (
 			}
 		}
 		nh, err := s.bcryptGenerate(password) // in the same slot: a right password is not refused for a busy one
+		if errors.Is(err, bcrypt.ErrPasswordTooLong) {
+			return result{ok: true} // over bcrypt's 72 bytes: the imported hash stays
+		}
 		return result{ok: true, rehash: nh, err: err}
 	})
 	switch {
