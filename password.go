@@ -3,6 +3,7 @@ package usersvc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"golang.org/x/crypto/bcrypt"
@@ -42,10 +43,17 @@ func slowHash[T any](ctx context.Context, s *Service, weight int, fn func() T) (
 	case errors.Is(err, hashgate.ErrBusy):
 		return v, errHashBusy(err)
 	case err != nil:
-		return v, Internal(err)
+		return v, Internal(fmt.Errorf("%w: %w", errHashSpent, err))
 	}
 	return v, nil
 }
+
+// errHashSpent marks a check that ran out of time (or was cancelled) with
+// its hash already running: unlike a check that found no slot, it spent a
+// hash, and a sign-in throttle keeps counting it as a failure, or else
+// cancelling every request right after it starts would buy unthrottled
+// hashing.
+var errHashSpent = errors.New("the password check was running when the request ended")
 
 // Bcrypt work, through one place so that tests can count it (hashHook).
 func (s *Service) bcryptCompare(hash []byte, password string) bool {

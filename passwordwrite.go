@@ -2,6 +2,7 @@ package usersvc
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -67,8 +68,8 @@ func (s *Service) decidePassword(ctx context.Context, before *User, d *passwordD
 		end, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		switch {
-		case checkErr != nil:
-			_ = attempt.Abandoned(end) // no slot, or out of time: not the password's fault
+		case checkErr != nil && !errors.Is(checkErr, errHashSpent):
+			_ = attempt.Abandoned(end) // no slot (no hash spent), or the database: not the password's fault
 		case d.currentOK:
 			_ = attempt.Succeeded(end)
 		} // a wrong one stays counted as a failure

@@ -80,8 +80,8 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 	switch {
 	case err == nil:
 		_ = attempt.Succeeded(end) // a success is not refused for a bookkeeping failure
-	case !errors.Is(err, errSignIn):
-		_ = attempt.Abandoned(end) // not the secret's fault: it does not count
+	case !errors.Is(err, errSignIn) && !errors.Is(err, errHashSpent):
+		_ = attempt.Abandoned(end) // not the secret's fault, and no hash spent: it does not count
 	}
 	return sess, err
 }

@@ -160,3 +160,34 @@ func TestCheckStopsAtDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckCutByDeadlineCounts: a sign-in whose hash was already running
+// when its request ended still counts as a failed attempt (a hash was
+// spent): cancelling every request right after it starts buys no
+// unthrottled hashing. Past the pair's limit the address is refused.
+func TestCheckCutByDeadlineCounts(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		g := newGatedService(e)
+		running, finish := make(chan struct{}), make(chan struct{})
+		usersvc.SetHashHook(g.Service, (&hashLog{block: func() { running <- struct{}{}; <-finish }}).hook)
+		for i := range g.Throttle.PairLimit {
+			ctx, cancel := context.WithCancel(signInCtx())
+			errc := make(chan error, 1)
+			go func() {
+				_, err := g.Login(ctx, "alice@example.com", "a guess 12345")
+				errc <- err
+			}()
+			<-running
+			cancel()
+			if err := <-errc; usersvc.ErrorCode(err) != usersvc.ECanceled {
+				t.Fatalf("attempt %d: %v, want the request's end", i, err)
+			}
+			finish <- struct{}{} // the hash ends; its slot frees
+		}
+		d, err := g.Throttle.Decide(context.Background(), e.Clock.Now(), "alice@example.com", "192.0.2.7")
+		if err != nil || d.Wait == 0 || d.Rule != usersvc.RulePair {
+			t.Fatalf("after %d cut checks: %+v, %v; want the pair refused", g.Throttle.PairLimit, d, err)
+		}
+	})
+}
