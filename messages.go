@@ -106,6 +106,7 @@ var spanish = map[string]string{
 	"The user kept changing while this change was being saved; try again.":                          "El usuario cambió mientras se guardaba este cambio; inténtelo de nuevo.",
 	"Field %q must be \"asc\" or \"desc\".":                                                         "El campo %q debe ser \"asc\" o \"desc\".",
 	"The request took too long.":                                                                    "La petición tardó demasiado.",
+	"Too many password checks are running; try again shortly.":                                      "Hay demasiadas comprobaciones de contraseña en curso; inténtelo de nuevo en breve.",
 	"The database is unavailable; try again shortly.":                                               "La base de datos no está disponible; inténtelo de nuevo en breve.",
 	"Method not allowed.":                                                                           "Método no permitido.",
 	"Not found.":                                                                                    "No encontrado.",

@@ -2,37 +2,105 @@ package usersvc
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
+
 	"golang.org/x/crypto/bcrypt"
 
+	"usersvc/internal/hashgate"
 	"usersvc/passhash"
 )
 
-// passwordDecision says whether a password sent in a write equals the
-// stored one (the bcrypt hash stored), and if not, its new hash; and, when
-// the writer had to give their current password, whether it is right.
-type passwordDecision struct {
-	stored, password string
-	// current is the current password given (checkCurrent: it must match).
-	current      string
-	checkCurrent bool
-	same         bool
-	currentOK    bool
-	hash         string
+// Password hashing. Every slow hash (bcrypt's compare and generate, an
+// imported hash's check) runs through slowHash, under the process's bound
+// on password checks (Service.Hashes, see package hashgate): a check that
+// cannot get a slot before the request's deadline answers 503 with
+// Retry-After and costs no hash, and a check still running at the
+// deadline is left to finish in the background (holding its slot) while
+// the request answers at once.
+
+// errHashBusy answers a request whose password check found no free slot
+// before its deadline.
+func errHashBusy(err error) error {
+	return &Error{Code: EUnavailable, Message: "Too many password checks are running; try again shortly.", RetryAfter: RetryAfterUnavailable, Err: err}
 }
 
-// errCurrentPasswordMissing answers a change of one's own password that
-// does not give the current one.
-var errCurrentPasswordMissing = FieldErrorf(EInvalid, "currentPassword", "Changing your password needs your current password (currentPassword).")
+// defaultGate is the bound of a Service built without NewService.
+var defaultGate = sync.OnceValue(func() *hashgate.Gate { return hashgate.New(0) })
+
+// slowHash runs fn, one password hash's work weighing weight cores, under
+// the bound of checks at once. It answers errHashBusy when no slot came
+// free before ctx's end, and ctx's error (503 or cancelled) when ctx ended
+// while fn ran.
+func slowHash[T any](ctx context.Context, s *Service, weight int, fn func() T) (T, error) {
+	g := s.Hashes
+	if g == nil {
+		g = defaultGate()
+	}
+	v, err := hashgate.Do(ctx, g, weight, fn)
+	switch {
+	case errors.Is(err, hashgate.ErrBusy):
+		return v, errHashBusy(err)
+	case err != nil:
+		return v, Internal(fmt.Errorf("%w: %w", errHashSpent, err))
+	}
+	return v, nil
+}
+
+// errHashSpent marks a check that ran out of time (or was cancelled) with
+// its hash already running: unlike a check that found no slot, it spent a
+// hash, and a sign-in throttle keeps counting it as a failure, or else
+// cancelling every request right after it starts would buy unthrottled
+// hashing.
+var errHashSpent = errors.New("the password check was running when the request ended")
+
+// Bcrypt work, through one place so that tests can count it (hashHook).
+func (s *Service) bcryptCompare(hash []byte, password string) bool {
+	if s.hashHook != nil {
+		cost, _ := bcrypt.Cost(hash)
+		s.hashHook("compare", cost)
+	}
+	return bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+}
+
+func (s *Service) bcryptGenerate(password string) (string, error) {
+	if s.hashHook != nil {
+		s.hashHook("generate", s.BcryptCost)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.BcryptCost)
+	return string(h), err
+}
+
+// newHash is the service's own hash of a password (bcrypt at the
+// configured cost), made under the bound.
+func (s *Service) newHash(ctx context.Context, password string) (string, error) {
+	_, sp := span(ctx, "usersvc.password.hash")
+	defer sp.End()
+	type result struct {
+		hash string
+		err  error
+	}
+	r, err := slowHash(ctx, s, 1, func() result {
+		h, err := s.bcryptGenerate(password)
+		return result{h, err}
+	})
+	if err != nil {
+		return "", err
+	}
+	if r.err != nil {
+		return "", Internal(r.err)
+	}
+	return r.hash, nil
+}
 
 // hashPassword stores a bcrypt hash of an already validated password in u.
 func (s *Service) hashPassword(ctx context.Context, u *User, password string) error {
-	_, sp := span(ctx, "usersvc.password.hash")
-	defer sp.End()
-	h, err := bcrypt.GenerateFromPassword([]byte(password), s.BcryptCost)
+	h, err := s.newHash(ctx, password)
 	if err != nil {
-		return Internal(err)
+		return err
 	}
-	u.PasswordHash = string(h)
+	u.PasswordHash = h
 	return nil
 }
 
@@ -40,32 +108,78 @@ func (s *Service) hashPassword(ctx context.Context, u *User, password string) er
 // hash, or a hash imported from another system (passhash; see
 // docs/import.md). rehash is the hash to store instead after a successful
 // check: the service's own (bcrypt at the configured cost) when the stored
-// one is imported or of another cost, else "". Every check costs at least
-// one bcrypt comparison at the configured cost, so a wrong password takes
-// as long for an imported account as for a native one, and for no account
-// at all (stored "").
+// one is imported or of another cost, else "".
+//
+// Every check costs at least one bcrypt comparison at the configured
+// cost: a native hash's own, and for every other case (no account at all,
+// stored ""; an imported hash; a bcrypt hash of a lower cost; a hash that
+// no longer parses, such as one above today's caps) a comparison with a
+// dummy hash at that cost, before the stored hash's own check. So a wrong
+// password takes as long for an unknown email as for a native account,
+// and no less for an imported one; an imported hash costlier than the
+// native check answers later by its extra cost, which the caps bound
+// (about a second) and which its first successful sign-in removes.
 func (s *Service) verifyPassword(ctx context.Context, stored, password string) (ok bool, rehash string, err error) {
 	_, sp := span(ctx, "usersvc.password.verify")
 	defer func() { EndSpan(sp, err) }()
-	if stored != "" && passhash.IsBcrypt(stored) {
-		ok = bcrypt.CompareHashAndPassword([]byte(stored), []byte(password)) == nil
-		if cost, _ := bcrypt.Cost([]byte(stored)); !ok || cost == s.BcryptCost {
-			return ok, "", nil
-		}
-	} else {
-		_ = bcrypt.CompareHashAndPassword(s.dummy(), []byte(password)) // the same floor as a native account
-		if stored == "" {
-			return false, "", nil
-		}
-		h, err := passhash.ParseStored(stored)
-		if err != nil || !h.Verify(password) {
-			return false, "", nil // a stored hash that no longer parses matches nothing
-		}
-		ok = true
+	h, perr := passhash.ParseStored(stored) // the caps hold for stored hashes too: above them, nothing matches
+	parsed := stored != "" && perr == nil
+	weight := 1
+	if parsed {
+		weight = h.Threads()
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), s.BcryptCost)
-	if err != nil {
-		return false, "", Internal(err)
+	type result struct {
+		ok     bool
+		rehash string
+		err    error
 	}
-	return true, string(h), nil
+	r, err := slowHash(ctx, s, weight, func() result {
+		cost := 0
+		if parsed && h.Kind() == "bcrypt" {
+			cost, _ = bcrypt.Cost([]byte(stored))
+		}
+		if cost < s.BcryptCost {
+			_ = s.bcryptCompare(s.dummy(), password) // the floor: as long as a native account's check
+		}
+		switch {
+		case !parsed:
+			return result{}
+		case cost > 0:
+			if !s.bcryptCompare([]byte("$2a$"+stored[4:]), password) {
+				return result{}
+			}
+			if cost == s.BcryptCost {
+				return result{ok: true}
+			}
+		default:
+			if s.hashHook != nil {
+				s.hashHook("verify "+h.Kind(), 0)
+			}
+			if !h.Verify(password) {
+				return result{}
+			}
+		}
+		nh, err := s.bcryptGenerate(password) // in the same slot: a right password is not refused for a busy one
+		if errors.Is(err, bcrypt.ErrPasswordTooLong) {
+			return result{ok: true} // over bcrypt's 72 bytes: the imported hash stays
+		}
+		return result{ok: true, rehash: nh, err: err}
+	})
+	switch {
+	case err != nil:
+		return false, "", err
+	case r.err != nil:
+		return false, "", Internal(r.err)
+	}
+	return r.ok, r.rehash, nil
+}
+
+// dummy is a hash to compare against when the stored one costs less than
+// a native check (or there is none), so that a failed sign-in costs the
+// same either way. It is made once, inside the first check's slot.
+func (s *Service) dummy() []byte {
+	s.dummyOnce.Do(func() {
+		s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), s.BcryptCost)
+	})
+	return s.dummyHash
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"usersvc/internal/hashgate"
 )
 
 // Service holds the rules. Both transports call it; it calls the Store.
@@ -24,6 +26,9 @@ type Service struct {
 	Throttle *Throttle
 	// Meter counts requests and writes them in batches.
 	Meter *Meter
+	// Hashes bounds the slow password hashes running at once in the
+	// process (see password.go); nil means one slot per core.
+	Hashes *hashgate.Gate
 
 	auth      *authCache
 	feed      *feed
@@ -31,6 +36,9 @@ type Service struct {
 	jobs      importJobs
 	dummyOnce sync.Once
 	dummyHash []byte
+	// hashHook, when set (tests), is told of every slow hash: op is
+	// "compare" or "generate" (bcrypt, with its cost) or "verify KIND".
+	hashHook func(op string, cost int)
 }
 
 // NewService returns a Service with production defaults.
@@ -38,7 +46,7 @@ func NewService(s Store) *Service {
 	return &Service{
 		Store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute,
 		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: NewThrottle(s),
-		Meter: NewMeter(s), auth: newAuthCache(time.Second), feed: newFeed(), sockets: newSockets(),
+		Meter: NewMeter(s), Hashes: hashgate.New(0), auth: newAuthCache(time.Second), feed: newFeed(), sockets: newSockets(),
 	}
 }
 

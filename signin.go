@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Session is the answer to a successful sign-in.
@@ -55,15 +53,6 @@ type signInCheck struct {
 	rehash string
 }
 
-// dummy is a hash to compare against when the user does not exist, so that
-// a failed sign-in costs the same either way.
-func (s *Service) dummy() []byte {
-	s.dummyOnce.Do(func() {
-		s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), s.BcryptCost)
-	})
-	return s.dummyHash
-}
-
 // signIn is both sign-in flows: one per request, throttle (see Throttle),
 // look the user up, check the secret (always at the same cost), and on
 // success issue a session, set lastLogin and record it. Every failure has
@@ -91,8 +80,8 @@ func (s *Service) signIn(ctx context.Context, email string, check func(u *User) 
 	switch {
 	case err == nil:
 		_ = attempt.Succeeded(end) // a success is not refused for a bookkeeping failure
-	case !errors.Is(err, errSignIn):
-		_ = attempt.Abandoned(end) // not the secret's fault: it does not count
+	case !errors.Is(err, errSignIn) && !errors.Is(err, errHashSpent):
+		_ = attempt.Abandoned(end) // not the secret's fault, and no hash spent: it does not count
 	}
 	return sess, err
 }
@@ -107,6 +96,17 @@ func accountKey(email string) string {
 	return EmailKey(email)
 }
 
+// maxSignInChecks bounds how often one sign-in checks its password: once,
+// and again each time the stored hash moved between its check and its
+// save (another sign-in upgraded it, or the password changed).
+const maxSignInChecks = 3
+
+// errHashMoved is the save's answer when the stored password hash is no
+// longer the one the secret was checked against.
+// (A decision, not a failure: an *Error whose code says nothing was
+// written.)
+var errHashMoved = &Error{Code: EConflict, Message: "The user kept changing while this change was being saved; try again."}
+
 // signInChecked is a sign-in the throttle let run. Every failure of the
 // secret or the account is errSignIn.
 func (s *Service) signInChecked(ctx context.Context, email string, check func(u *User) (signInCheck, error)) (*Session, error) {
@@ -118,41 +118,67 @@ func (s *Service) signInChecked(ctx context.Context, email string, check func(u 
 		}
 		u = found
 	}
-	c, err := check(u)
-	if err != nil {
-		return nil, err
+	for checks := 1; ; checks++ {
+		c, err := check(u)
+		if err != nil {
+			return nil, err
+		}
+		if !c.ok || Authorize(u, ActionLogin, u, s.now()) != nil {
+			return nil, errSignIn
+		}
+		sess, moved, err := s.issueSession(ctx, u, c)
+		if moved == nil {
+			return sess, err
+		}
+		// The stored hash moved after the check: the secret is checked
+		// again against the hash now stored (with no lock held), so that a
+		// hash upgraded by a concurrent sign-in with the same password
+		// still lets this one in, and a changed password does not.
+		if checks == maxSignInChecks {
+			return nil, Errorf(EConflict, "The user kept changing while this change was being saved; try again.")
+		}
+		u = moved
 	}
+}
+
+// issueSession saves a checked sign-in: the session, lastLogin and an
+// upgraded hash. moved is the stored user when its password hash is no
+// longer the one c was checked against (nothing was saved).
+func (s *Service) issueSession(ctx context.Context, u *User, c signInCheck) (_ *Session, moved *User, _ error) {
 	key := c.apiKey
-	if !c.ok || Authorize(u, ActionLogin, u, s.now()) != nil {
-		return nil, errSignIn
-	}
 	// A successful sign-in is one of the user's requests: it counts
 	// against their daily quota (API-key sign-ins cost no hashing, so
 	// nothing else would bound the sessions and history entries they
 	// make), and past it is refused like any other request.
 	usage, quota, err := s.meter(ctx, u, s.now())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.CheckQuota(&Principal{User: u, Usage: usage, Quota: quota}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	secret, err := newSecret(TokenPrefix)
 	if err != nil {
-		return nil, Internal(err)
+		return nil, nil, Internal(err)
 	}
 	at := s.now()
 	expires := at.Add(s.SessionTTL)
 	sys := WithPrincipal(ctx, &Principal{User: u})
 	_, err = s.write(sys, u.ID, nil, ActionLogin, func(actor, before *User) (edit, error) {
 		// The secret was checked against u with no lock held; the save is
-		// guarded by before's version, which a password change or a
-		// delete moves: if the password moved since (its change revoked
-		// every session) or the account may no longer act, this sign-in
-		// issues nothing.
-		if key == nil && before.PasswordHash != u.PasswordHash || Authorize(before, ActionLogin, before, at) != nil {
+		// guarded by before's version. If the account may no longer act,
+		// this sign-in issues nothing; if the password hash moved since
+		// the check (a password change, which revoked every session, or
+		// another sign-in's upgrade), nothing is saved and the secret is
+		// checked again against the hash stored now (see signInChecked).
+		if Authorize(before, ActionLogin, before, at) != nil {
 			return edit{}, errSignIn
 		}
+		if key == nil && before.PasswordHash != u.PasswordHash {
+			moved = before
+			return edit{}, errHashMoved
+		}
+		moved = nil // an earlier attempt of this write may have seen it move
 		session := &Token{UserID: u.ID, Kind: KindSession, Label: "sign-in", Hash: HashToken(secret), Created: at, Expires: &expires}
 		if key != nil {
 			session.APIKeyID = &key.ID // checked live again when saved (see save)
@@ -167,11 +193,13 @@ func (s *Service) signInChecked(ctx context.Context, email string, check func(u 
 		// clock's resolution): a session was issued.
 		return e, nil
 	})
-	if c := ErrorCode(err); c == ENotFound || c == EForbidden {
-		return nil, errSignIn // deleted or barred meanwhile: no different answer
+	switch c := ErrorCode(err); {
+	case errors.Is(err, errHashMoved):
+		return nil, moved, nil
+	case c == ENotFound || c == EForbidden:
+		return nil, nil, errSignIn // deleted or barred meanwhile: no different answer
+	case err != nil:
+		return nil, nil, err
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &Session{Token: secret, Expires: expires}, nil
+	return &Session{Token: secret, Expires: expires}, nil, nil
 }

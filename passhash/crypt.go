@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"hash"
+	"strings"
 )
 
 // The crypt(3) family, written here from the published descriptions:
@@ -176,4 +177,36 @@ func cryptRounds(h hash.Hash, a, p, s []byte, rounds int) []byte {
 		a = h.Sum(a[:0])
 	}
 	return a
+}
+
+func parseCrypt(s, kind string) (Hash, error) {
+	// $1$SALT$HASH, $5$[rounds=N$]SALT$HASH, $6$[rounds=N$]SALT$HASH
+	parts := strings.Split(s, "$")
+	hashLen, saltLen, rounds := 22, 8, 5000 // SHA-crypt's default rounds
+	switch kind {
+	case "sha256-crypt":
+		hashLen, saltLen = 43, 16
+	case "sha512-crypt":
+		hashLen, saltLen = 86, 16
+	}
+	if len(parts) == 5 && kind != "md5-crypt" && strings.HasPrefix(parts[2], "rounds=") {
+		n, ok := number(strings.TrimPrefix(parts[2], "rounds="))
+		if !ok {
+			return Hash{}, errorf("malformed %s rounds %q", kind, parts[2])
+		}
+		if n < MinCryptRounds || n > MaxCryptRounds {
+			return Hash{}, errorf("%s rounds %d are outside %d..%d", kind, n, MinCryptRounds, MaxCryptRounds)
+		}
+		rounds, parts = n, append(parts[:2], parts[3:]...)
+	}
+	if len(parts) != 4 {
+		return Hash{}, errorf("malformed %s hash (want %sSALT$HASH)", kind, s[:3])
+	}
+	if salt := parts[2]; len(salt) > saltLen || strings.HasPrefix(salt, "rounds=") {
+		return Hash{}, errorf("malformed %s salt %q (at most %d characters)", kind, salt, saltLen)
+	}
+	if len(parts[3]) != hashLen || !inAlphabet(parts[3], cryptAlphabet) {
+		return Hash{}, errorf("malformed %s hash (want %d characters of ./0-9A-Za-z after the salt)", kind, hashLen)
+	}
+	return Hash{kind: kind, raw: s, salt: []byte(parts[2]), key: []byte(parts[3]), rounds: rounds}, nil
 }

@@ -13,6 +13,8 @@
 //	pbkdf2-sha256,         passlib's $pbkdf2-sha256$ROUNDS$SALT$HASH, $pbkdf2-sha512$…, $pbkdf2$… (SHA-1),
 //	pbkdf2-sha512,         salt and hash in passlib's "ab64": standard base64 with "." for "+", unpadded
 //	pbkdf2-sha1
+//	django-pbkdf2-sha256,  Django's pbkdf2_sha256$ITERATIONS$SALT$HASH and pbkdf2_sha1$…: the salt as
+//	django-pbkdf2-sha1     text (its bytes are the salt), the hash in standard base64 with padding
 //	md5-crypt              $1$SALT$HASH (Poul-Henning Kamp's)
 //	sha256-crypt,          $5$[rounds=N$]SALT$HASH, $6$[rounds=N$]SALT$HASH (Ulrich Drepper's SHA-crypt)
 //	sha512-crypt
@@ -27,7 +29,7 @@
 // $traccar-sha256$ITERATIONS$HEXSALT$HEXHASH and $traccar-sha1$HEXSALT$HEXHASH,
 // so that one column holds every kind; ParseStored reads every form that
 // Encode writes. Nothing is guessed: a hash that is not exactly one of
-// these, or whose parameters are outside the caps below, is refused with a
+// these, or whose parameters are outside the caps (caps.go), is refused with a
 // message that says why.
 //
 // # Libraries
@@ -47,29 +49,7 @@
 // a sign or a leading zero, a longer salt) is refused rather than stored
 // to never match.
 //
-// # Caps
-//
-// A sign-in must not be made to burn a core or a gigabyte by an imported
-// line, so every cost parameter is checked before anything is stored:
-//
-//	bcrypt cost        4..31 (bcrypt.MinCost..bcrypt.MaxCost; each step doubles the time, and cost 16
-//	                   already takes seconds)
-//	argon2             memory ≤ 1,048,576 KiB (1 GiB); time 1..100; lanes 1..255 and memory ≥ 8 KiB a
-//	                   lane (the reference's minimum); memory × time ≤ 4,194,304 KiB (libsodium's
-//	                   costliest preset, 1 GiB × 4 passes); salt ≥ 8 bytes (the reference's minimum)
-//	scrypt             ln 1..23 (N = 2^ln); r ≥ 1; p 1..16; memory 128·N·r ≤ 1 GiB; 128·N·r·p ≤ 4 GiB
-//	PBKDF2             1..10,000,000 rounds (passlib's and Traccar's alike)
-//	SHA-crypt          rounds 1,000..10,000,000 (the specification allows 999,999,999)
-//	crypt(3) family    Verify considers passwords of at most 511 bytes (libxcrypt's limit, which
-//	                   Debian's and Fedora's crypt(3) enforce): SHA-crypt's work grows with the
-//	                   square of the password's length (md5-crypt's with its length)
-//	derived keys       4..1,024 bytes; salts at most 1,024 bytes; a hash at most 4,096 characters
-//
-// The costliest hash these caps admit takes about ten seconds to verify
-// on this project's machines (argon2 at 1 GiB × 4 passes, scrypt at 4 GiB
-// of work; SHA-crypt at ten million rounds and PBKDF2 at ten million
-// take a few); the usual parameters take milliseconds. bcrypt is the
-// exception: its range is the library's, and cost 31 would take days.
+// The caps on every cost parameter are in caps.go.
 package passhash
 
 import (
@@ -78,8 +58,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"hash"
 	"strings"
@@ -87,40 +65,6 @@ import (
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/scrypt"
-)
-
-// The caps (see the package comment).
-const (
-	MinBcryptCost = bcrypt.MinCost // 4
-	MaxBcryptCost = bcrypt.MaxCost // 31
-
-	MaxArgon2MemoryKiB = 1 << 20 // 1 GiB
-	MaxArgon2Time      = 100
-	MaxArgon2Lanes     = 255
-	MaxArgon2Work      = 4 << 20 // memory (KiB) × time
-	MinArgon2SaltLen   = 8
-
-	MaxScryptLogN   = 23 // 128·2^23 bytes is 1 GiB at r = 1
-	MaxScryptP      = 16
-	MaxScryptMemory = 1 << 30 // bytes: 128·N·r
-	MaxScryptWork   = 4 << 30 // bytes: 128·N·r·p
-
-	MaxPBKDF2Rounds = 10_000_000
-
-	MinCryptRounds      = 1_000
-	MaxCryptRounds      = 10_000_000
-	MaxCryptPasswordLen = 511
-
-	MinKeyLen  = 4
-	MaxKeyLen  = 1024
-	MaxSaltLen = 1024
-	MaxHashLen = 4096
-)
-
-// Traccar's legacy form: PBKDF2-HMAC-SHA1 at 1,000 iterations, 24 bytes.
-const (
-	traccarLegacyRounds = 1000
-	traccarLegacyKeyLen = 24
 )
 
 // Hash is a parsed password hash. The zero Hash verifies nothing.
@@ -138,7 +82,7 @@ type Hash struct {
 }
 
 // Kind names the format: bcrypt, argon2id, argon2i, scrypt, pbkdf2-sha256,
-// pbkdf2-sha512, pbkdf2-sha1, md5-crypt, sha256-crypt, sha512-crypt,
+// pbkdf2-sha512, pbkdf2-sha1, django-pbkdf2-sha256, django-pbkdf2-sha1, md5-crypt, sha256-crypt, sha512-crypt,
 // traccar-pbkdf2-sha256 or traccar-pbkdf2-sha1.
 func (h Hash) Kind() string { return h.kind }
 
@@ -205,6 +149,10 @@ func ParseStored(s string) (Hash, error) {
 		return parsePBKDF2(s, "pbkdf2-sha512")
 	case strings.HasPrefix(s, "$pbkdf2$"):
 		return parsePBKDF2(s, "pbkdf2-sha1")
+	case strings.HasPrefix(s, "pbkdf2_sha256$"):
+		return parseDjango(s, "django-pbkdf2-sha256")
+	case strings.HasPrefix(s, "pbkdf2_sha1$"):
+		return parseDjango(s, "django-pbkdf2-sha1")
 	case strings.HasPrefix(s, "$1$"):
 		return parseCrypt(s, "md5-crypt")
 	case strings.HasPrefix(s, "$5$"):
@@ -269,9 +217,9 @@ func (h Hash) Verify(password string) bool {
 	case "scrypt":
 		k, err := scrypt.Key([]byte(password), h.salt, 1<<h.logN, h.r, h.p, len(h.key))
 		return err == nil && equal(k, h.key)
-	case "pbkdf2-sha1", "traccar-pbkdf2-sha1":
+	case "pbkdf2-sha1", "traccar-pbkdf2-sha1", "django-pbkdf2-sha1":
 		return h.pbkdf2(sha1.New, password)
-	case "pbkdf2-sha256", "traccar-pbkdf2-sha256":
+	case "pbkdf2-sha256", "traccar-pbkdf2-sha256", "django-pbkdf2-sha256":
 		return h.pbkdf2(sha256.New, password)
 	case "pbkdf2-sha512":
 		return h.pbkdf2(sha512.New, password)
@@ -288,73 +236,6 @@ func (h Hash) pbkdf2(fn func() hash.Hash, password string) bool {
 
 func equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-// number reads a decimal number as the tools write it: digits only, no
-// sign, no leading zero, at most 18 digits.
-func number(s string) (int, bool) {
-	if s == "" || len(s) > 18 || s[0] == '0' && len(s) > 1 {
-		return 0, false
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(s[i]-'0')
-	}
-	return n, true
-}
-
-const (
-	b64Alphabet    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	cryptAlphabet  = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-)
-
-func inAlphabet(s, alphabet string) bool {
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(alphabet, s[i]) < 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// unb64 decodes unpadded standard base64, refusing any byte outside the
-// alphabet (Go's decoder would skip line breaks).
-func unb64(s string) ([]byte, bool) {
-	if !inAlphabet(s, b64Alphabet) {
-		return nil, false
-	}
-	b, err := base64.RawStdEncoding.DecodeString(s)
-	return b, err == nil
-}
-
-// unab64 decodes passlib's "ab64" (standard base64 with "." for "+",
-// unpadded). Like passlib's ab64_decode it takes "+" as well.
-func unab64(s string) ([]byte, bool) {
-	return unb64(strings.ReplaceAll(s, ".", "+"))
-}
-
-func checkKey(kind string, key, salt []byte, minSalt int) error {
-	if len(key) < MinKeyLen || len(key) > MaxKeyLen {
-		return errorf("%s hash of %d bytes is outside %d..%d", kind, len(key), MinKeyLen, MaxKeyLen)
-	}
-	if len(salt) < minSalt || len(salt) > MaxSaltLen {
-		return errorf("%s salt of %d bytes is outside %d..%d", kind, len(salt), minSalt, MaxSaltLen)
-	}
-	return nil
-}
-
 func parseBcrypt(s string) (Hash, error) {
 	// $2a$CC$ then 22 characters of salt and 31 of hash.
 	if len(s) < 7 || s[6] != '$' || !inAlphabet(s[4:6], "0123456789") {
@@ -370,185 +251,4 @@ func parseBcrypt(s string) (Hash, error) {
 		return Hash{}, errorf("malformed bcrypt hash: %v", err)
 	}
 	return Hash{kind: "bcrypt", raw: s}, nil
-}
-
-// params reads "k=v,k=v" with exactly the names given, each once.
-func params(s string, names ...string) (map[string]int, bool) {
-	out := map[string]int{}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		n, isNum := number(v)
-		if _, dup := out[k]; !ok || !isNum || dup {
-			return nil, false
-		}
-		out[k] = n
-	}
-	if len(out) != len(names) {
-		return nil, false
-	}
-	for _, n := range names {
-		if _, ok := out[n]; !ok {
-			return nil, false
-		}
-	}
-	return out, true
-}
-
-func parseArgon2(s, kind string) (Hash, error) {
-	// $argon2id$v=19$m=65536,t=3,p=4$SALT$HASH
-	parts := strings.Split(s, "$")
-	switch {
-	case len(parts) == 5 && strings.HasPrefix(parts[2], "m="):
-		return Hash{}, errorf("%s hash without v= is Argon2 version 1.0 (v=16); only v=19 is supported", kind)
-	case len(parts) != 6:
-		return Hash{}, errorf("malformed %s hash (want $%s$v=19$m=…,t=…,p=…$SALT$HASH)", kind, kind)
-	case parts[2] != "v=19":
-		return Hash{}, errorf("%s version %q is not supported (v=19 only)", kind, parts[2])
-	}
-	p, ok := params(parts[3], "m", "t", "p")
-	if !ok {
-		return Hash{}, errorf("malformed %s parameters %q (want m=…,t=…,p=…)", kind, parts[3])
-	}
-	m, t, lanes := p["m"], p["t"], p["p"]
-	switch {
-	case m > MaxArgon2MemoryKiB:
-		return Hash{}, errorf("argon2 memory %d KiB is above the %d KiB cap", m, MaxArgon2MemoryKiB)
-	case t < 1 || t > MaxArgon2Time:
-		return Hash{}, errorf("argon2 time %d is outside 1..%d", t, MaxArgon2Time)
-	case lanes < 1 || lanes > MaxArgon2Lanes:
-		return Hash{}, errorf("argon2 parallelism %d is outside 1..%d", lanes, MaxArgon2Lanes)
-	case m < 8*lanes:
-		return Hash{}, errorf("argon2 memory %d KiB is below 8 KiB for each of %d lanes", m, lanes)
-	case m*t > MaxArgon2Work:
-		return Hash{}, errorf("argon2 work %d KiB × %d passes is above the %d KiB·passes cap (1 GiB × 4)", m, t, MaxArgon2Work)
-	}
-	salt, ok1 := unb64(parts[4])
-	key, ok2 := unb64(parts[5])
-	if !ok1 || !ok2 {
-		return Hash{}, errorf("malformed %s base64 (want standard base64 without padding)", kind)
-	}
-	if err := checkKey(kind, key, salt, MinArgon2SaltLen); err != nil {
-		return Hash{}, err
-	}
-	return Hash{kind: kind, raw: s, salt: salt, key: key, memory: uint32(m), time: uint32(t), lanes: uint8(lanes)}, nil
-}
-
-func parseScrypt(s string) (Hash, error) {
-	// $scrypt$ln=16,r=8,p=1$SALT$HASH (passlib)
-	parts := strings.Split(s, "$")
-	if len(parts) != 5 {
-		return Hash{}, errorf("malformed scrypt hash (want $scrypt$ln=…,r=…,p=…$SALT$HASH)")
-	}
-	p, ok := params(parts[2], "ln", "r", "p")
-	if !ok {
-		return Hash{}, errorf("malformed scrypt parameters %q (want ln=…,r=…,p=…)", parts[2])
-	}
-	ln, r, par := p["ln"], p["r"], p["p"]
-	switch {
-	case ln < 1 || ln > MaxScryptLogN:
-		return Hash{}, errorf("scrypt ln %d is outside 1..%d", ln, MaxScryptLogN)
-	case r < 1:
-		return Hash{}, errorf("scrypt r %d is below 1", r)
-	case par < 1 || par > MaxScryptP:
-		return Hash{}, errorf("scrypt p %d is outside 1..%d", par, MaxScryptP)
-	case r > MaxScryptMemory>>(7+ln):
-		return Hash{}, errorf("scrypt memory 128·N·r with ln=%d, r=%d is above the %d MiB cap", ln, r, MaxScryptMemory>>20)
-	case 128<<ln*r*par > MaxScryptWork:
-		return Hash{}, errorf("scrypt work 128·N·r·p = %d MiB is above the %d MiB cap", 128<<ln*r*par>>20, MaxScryptWork>>20)
-	}
-	salt, ok1 := unb64(parts[3])
-	key, ok2 := unb64(parts[4])
-	if !ok1 || !ok2 {
-		return Hash{}, errorf("malformed scrypt base64 (want standard base64 without padding)")
-	}
-	if err := checkKey("scrypt", key, salt, 0); err != nil {
-		return Hash{}, err
-	}
-	return Hash{kind: "scrypt", raw: s, salt: salt, key: key, logN: ln, r: r, p: par}, nil
-}
-
-func parsePBKDF2(s, kind string) (Hash, error) {
-	// $pbkdf2-sha256$ROUNDS$SALT$HASH (passlib)
-	parts := strings.Split(s, "$")
-	if len(parts) != 5 {
-		return Hash{}, errorf("malformed %s hash (want $%s$ROUNDS$SALT$HASH)", kind, parts[1])
-	}
-	rounds, ok := number(parts[2])
-	if !ok {
-		return Hash{}, errorf("malformed %s rounds %q", kind, parts[2])
-	}
-	if rounds < 1 || rounds > MaxPBKDF2Rounds {
-		return Hash{}, errorf("%s rounds %d are outside 1..%d", kind, rounds, MaxPBKDF2Rounds)
-	}
-	salt, ok1 := unab64(parts[3])
-	key, ok2 := unab64(parts[4])
-	if !ok1 || !ok2 {
-		return Hash{}, errorf("malformed %s base64 (want passlib's ab64: standard base64 with . for +, unpadded)", kind)
-	}
-	if err := checkKey(kind, key, salt, 0); err != nil {
-		return Hash{}, err
-	}
-	return Hash{kind: kind, raw: s, salt: salt, key: key, rounds: rounds}, nil
-}
-
-func parseCrypt(s, kind string) (Hash, error) {
-	// $1$SALT$HASH, $5$[rounds=N$]SALT$HASH, $6$[rounds=N$]SALT$HASH
-	parts := strings.Split(s, "$")
-	hashLen, saltLen, rounds := 22, 8, 5000 // SHA-crypt's default rounds
-	switch kind {
-	case "sha256-crypt":
-		hashLen, saltLen = 43, 16
-	case "sha512-crypt":
-		hashLen, saltLen = 86, 16
-	}
-	if len(parts) == 5 && kind != "md5-crypt" && strings.HasPrefix(parts[2], "rounds=") {
-		n, ok := number(strings.TrimPrefix(parts[2], "rounds="))
-		if !ok {
-			return Hash{}, errorf("malformed %s rounds %q", kind, parts[2])
-		}
-		if n < MinCryptRounds || n > MaxCryptRounds {
-			return Hash{}, errorf("%s rounds %d are outside %d..%d", kind, n, MinCryptRounds, MaxCryptRounds)
-		}
-		rounds, parts = n, append(parts[:2], parts[3:]...)
-	}
-	if len(parts) != 4 {
-		return Hash{}, errorf("malformed %s hash (want %sSALT$HASH)", kind, s[:3])
-	}
-	if salt := parts[2]; len(salt) > saltLen || strings.HasPrefix(salt, "rounds=") {
-		return Hash{}, errorf("malformed %s salt %q (at most %d characters)", kind, salt, saltLen)
-	}
-	if len(parts[3]) != hashLen || !inAlphabet(parts[3], cryptAlphabet) {
-		return Hash{}, errorf("malformed %s hash (want %d characters of ./0-9A-Za-z after the salt)", kind, hashLen)
-	}
-	return Hash{kind: kind, raw: s, salt: []byte(parts[2]), key: []byte(parts[3]), rounds: rounds}, nil
-}
-
-// parseTraccar reads Traccar's two forms: PBKDF2WithHmacSHA256$ITERATIONS$HEX
-// or the legacy 48 hex digits, each with its hex salt.
-func parseTraccar(s, saltHex string) (Hash, error) {
-	if len(saltHex) > 2*MaxSaltLen || len(saltHex)%2 != 0 || !isHex(saltHex) {
-		return Hash{}, saltErrorf("want an even number of hex digits, at most %d", 2*MaxSaltLen)
-	}
-	salt, _ := hex.DecodeString(saltHex)
-	h := Hash{kind: "traccar-pbkdf2-sha1", salt: salt, rounds: traccarLegacyRounds}
-	keyHex := s
-	if rest, ok := strings.CutPrefix(s, "PBKDF2WithHmacSHA256$"); ok {
-		it, k, ok := strings.Cut(rest, "$")
-		n, isNum := number(it)
-		if !ok || !isNum {
-			return Hash{}, errorf("malformed PBKDF2WithHmacSHA256 hash (want PBKDF2WithHmacSHA256$ITERATIONS$HEXHASH)")
-		}
-		if n < 1 || n > MaxPBKDF2Rounds {
-			return Hash{}, errorf("PBKDF2WithHmacSHA256 iterations %d are outside 1..%d", n, MaxPBKDF2Rounds)
-		}
-		h.kind, h.rounds, keyHex = "traccar-pbkdf2-sha256", n, k
-	}
-	if len(keyHex)%2 != 0 || !isHex(keyHex) {
-		return Hash{}, errorf("malformed Traccar hash: want an even number of hex digits")
-	}
-	h.key, _ = hex.DecodeString(keyHex)
-	if err := checkKey(h.kind, h.key, h.salt, 1); err != nil {
-		return Hash{}, err
-	}
-	return h, nil
 }

@@ -37,7 +37,10 @@ type config struct {
 	ListenURL      string
 	MaxConns       int
 	MetricsAddr    string
-	corsOrigins    string // as given: comma-separated
+	// HashConcurrency bounds the password hashes running at once; 0 is
+	// one per core (GOMAXPROCS).
+	HashConcurrency int
+	corsOrigins     string // as given: comma-separated
 }
 
 // settings is one command's flags, some of which a USERSVC_* environment
@@ -188,6 +191,8 @@ func serveSettings(c *config, help io.Writer) *settings {
 	s.bind("metrics-addr", "USERSVC_METRICS_ADDR", "", nil)
 	fs.BoolVar(&c.TraceResolvers, "trace-resolvers", false, "with tracing on (OTEL_EXPORTER_OTLP_ENDPOINT), also a span per GraphQL field a resolver computes [USERSVC_TRACE_RESOLVERS]")
 	s.bind("trace-resolvers", "USERSVC_TRACE_RESOLVERS", "must be true or false", nil)
+	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 0, "password hashes (sign-in checks, new passwords) run at once in the process; 0: one per core (GOMAXPROCS) [USERSVC_HASH_CONCURRENCY]")
+	s.bind("hash-concurrency", "USERSVC_HASH_CONCURRENCY", "must be a whole number >= 0", func() bool { return c.HashConcurrency >= 0 })
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "on SIGTERM, how long /readyz says 503 while requests are still served, before the listener closes; set it above the load balancer's health-check fall time [USERSVC_DRAIN_DELAY]")
 	s.bind("drain-delay", "USERSVC_DRAIN_DELAY", "must be a duration >= 0 such as 2s", func() bool { return c.DrainDelay >= 0 })
 	return s

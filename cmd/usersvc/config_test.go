@@ -46,6 +46,9 @@ func TestEnvPrecedence(t *testing.T) {
 		{"int: flag overrides a bad env", map[string]string{"USERSVC_PG_MAX_CONNS": "0"}, []string{"-pg-max-conns", "4"}, func(c config) any { return c.MaxConns }, 4, ""},
 		{"int: bad env, no flag", map[string]string{"USERSVC_PG_MAX_CONNS": "many"}, nil, nil, nil, "USERSVC_PG_MAX_CONNS must be a whole number >= 1"},
 		{"int: flag out of range", nil, []string{"-pg-max-conns", "0"}, nil, nil, "-pg-max-conns must be a whole number >= 1"},
+		{"hash concurrency: default", nil, nil, func(c config) any { return c.HashConcurrency }, 0, ""},
+		{"hash concurrency: env", map[string]string{"USERSVC_HASH_CONCURRENCY": "3"}, nil, func(c config) any { return c.HashConcurrency }, 3, ""},
+		{"hash concurrency: negative env", map[string]string{"USERSVC_HASH_CONCURRENCY": "-1"}, nil, nil, nil, "USERSVC_HASH_CONCURRENCY must be a whole number >= 0"},
 
 		{"string: flag overrides a bad env", map[string]string{"USERSVC_LOG_FORMAT": "xml"}, []string{"-log-format", "json"}, func(c config) any { return c.LogFormat }, "json", ""},
 		{"string: bad env, no flag", map[string]string{"USERSVC_LOG_FORMAT": "xml"}, nil, nil, nil, "USERSVC_LOG_FORMAT must be text or json"},
@@ -160,7 +163,7 @@ func TestHelp(t *testing.T) {
 		"log-format": `[USERSVC_LOG_FORMAT] (default "text")`, "metrics-addr": "[USERSVC_METRICS_ADDR]",
 		"metrics-token": "[USERSVC_METRICS_TOKEN]", "pg-max-conns": "[USERSVC_PG_MAX_CONNS] (default 16)",
 		"pg-no-prepare": "[USERSVC_PG_NO_PREPARE=true]", "session-ttl": "[USERSVC_SESSION_TTL] (default 24h0m0s)",
-		"trace-resolvers": "[USERSVC_TRACE_RESOLVERS]",
+		"trace-resolvers": "[USERSVC_TRACE_RESOLVERS]", "hash-concurrency": "[USERSVC_HASH_CONCURRENCY]",
 	}
 	if len(help) != len(want) {
 		t.Errorf("-h lists %d flags, want %d:\n%s", len(help), len(want), errb.String())

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"usersvc"
+	"usersvc/internal/hashgate"
 	"usersvc/playground"
 	"usersvc/server"
 	"usersvc/store"
@@ -207,6 +208,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer st.Close()
 	svc := usersvc.NewService(st)
 	svc.DailyQuota, svc.SessionTTL = c.DailyQuota, c.SessionTTL
+	svc.Hashes = hashgate.New(c.HashConcurrency)
 	// Bind first: the first admin's one-time token is printed only by a
 	// process that can serve, never by one that is about to exit.
 	ln, err := net.Listen("tcp", c.Addr)

@@ -1,0 +1,104 @@
+package passhash
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+)
+
+func parsePBKDF2(s, kind string) (Hash, error) {
+	// $pbkdf2-sha256$ROUNDS$SALT$HASH (passlib)
+	parts := strings.Split(s, "$")
+	if len(parts) != 5 {
+		return Hash{}, errorf("malformed %s hash (want $%s$ROUNDS$SALT$HASH)", kind, parts[1])
+	}
+	rounds, ok := number(parts[2])
+	if !ok {
+		return Hash{}, errorf("malformed %s rounds %q", kind, parts[2])
+	}
+	if rounds < 1 || rounds > MaxPBKDF2Rounds {
+		return Hash{}, errorf("%s rounds %d are outside 1..%d", kind, rounds, MaxPBKDF2Rounds)
+	}
+	salt, ok1 := unab64(parts[3])
+	key, ok2 := unab64(parts[4])
+	if !ok1 || !ok2 {
+		return Hash{}, errorf("malformed %s base64 (want passlib's ab64: standard base64 with . for +, unpadded)", kind)
+	}
+	if err := checkKey(kind, key, salt, 0); err != nil {
+		return Hash{}, err
+	}
+	return Hash{kind: kind, raw: s, salt: salt, key: key, rounds: rounds}, nil
+}
+
+// parseTraccar reads Traccar's two forms: PBKDF2WithHmacSHA256$ITERATIONS$HEX
+// or the legacy 48 hex digits, each with its hex salt.
+func parseTraccar(s, saltHex string) (Hash, error) {
+	if len(saltHex) > 2*MaxSaltLen || len(saltHex)%2 != 0 || !isHex(saltHex) {
+		return Hash{}, saltErrorf("want an even number of hex digits, at most %d", 2*MaxSaltLen)
+	}
+	salt, _ := hex.DecodeString(saltHex)
+	h := Hash{kind: "traccar-pbkdf2-sha1", salt: salt, rounds: traccarLegacyRounds}
+	keyHex := s
+	if rest, ok := strings.CutPrefix(s, "PBKDF2WithHmacSHA256$"); ok {
+		it, k, ok := strings.Cut(rest, "$")
+		n, isNum := number(it)
+		if !ok || !isNum {
+			return Hash{}, errorf("malformed PBKDF2WithHmacSHA256 hash (want PBKDF2WithHmacSHA256$ITERATIONS$HEXHASH)")
+		}
+		if n < 1 || n > MaxPBKDF2Rounds {
+			return Hash{}, errorf("PBKDF2WithHmacSHA256 iterations %d are outside 1..%d", n, MaxPBKDF2Rounds)
+		}
+		h.kind, h.rounds, keyHex = "traccar-pbkdf2-sha256", n, k
+	}
+	if len(keyHex)%2 != 0 || !isHex(keyHex) {
+		return Hash{}, errorf("malformed Traccar hash: want an even number of hex digits")
+	}
+	h.key, _ = hex.DecodeString(keyHex)
+	if err := checkKey(h.kind, h.key, h.salt, 1); err != nil {
+		return Hash{}, err
+	}
+	return h, nil
+}
+
+// parseDjango reads Django's PBKDF2 hashers' form,
+// pbkdf2_sha256$ITERATIONS$SALT$HASH (and pbkdf2_sha1$…): the salt is
+// text, used as its bytes (Django's salts are letters and digits, and
+// never hold "$"), and the hash is standard base64 with its padding
+// (Python's base64.b64encode).
+func parseDjango(s, kind string) (Hash, error) {
+	parts := strings.Split(s, "$")
+	if len(parts) != 4 {
+		return Hash{}, errorf("malformed Django %s hash (want %s$ITERATIONS$SALT$HASH)", kind, parts[0])
+	}
+	rounds, ok := number(parts[1])
+	if !ok {
+		return Hash{}, errorf("malformed %s iterations %q", kind, parts[1])
+	}
+	if rounds < 1 || rounds > MaxPBKDF2Rounds {
+		return Hash{}, errorf("%s iterations %d are outside 1..%d", kind, rounds, MaxPBKDF2Rounds)
+	}
+	salt := parts[2]
+	if salt == "" || !printableASCII(salt) {
+		return Hash{}, errorf("malformed %s salt (want printable ASCII text without $)", kind)
+	}
+	if !inAlphabet(parts[3], b64Alphabet+"=") {
+		return Hash{}, errorf("malformed %s base64 (want standard base64 with its padding)", kind)
+	}
+	key, err := base64.StdEncoding.Strict().DecodeString(parts[3])
+	if err != nil {
+		return Hash{}, errorf("malformed %s base64 (want standard base64 with its padding)", kind)
+	}
+	if err := checkKey(kind, key, []byte(salt), 1); err != nil {
+		return Hash{}, err
+	}
+	return Hash{kind: kind, raw: s, salt: []byte(salt), key: key, rounds: rounds}, nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
