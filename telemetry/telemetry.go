@@ -165,7 +165,8 @@ func sampler() string {
 	return s
 }
 
-// rateLimited logs export errors at most once every period.
+// rateLimited logs OpenTelemetry's errors (a failed export, a setting the
+// SDK cannot use) at most once every period.
 type rateLimited struct {
 	logger *slog.Logger
 	every  time.Duration
@@ -181,6 +182,6 @@ func (h *rateLimited) Handle(err error) {
 		h.missed++
 		return
 	}
-	h.logger.Warn("exporting traces", "err", err, "errors_not_logged", h.missed)
+	h.logger.Warn("tracing", "err", err, "errors_not_logged", h.missed)
 	h.last, h.missed = time.Now(), 0
 }
