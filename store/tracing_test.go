@@ -4,10 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"go.opentelemetry.io/otel"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-
 	"usersvc"
 	"usersvc/internal/testenv"
 	"usersvc/store"
@@ -20,11 +16,7 @@ import (
 func TestStatementSpansOnlyUnderASpan(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
-		rec := tracetest.NewSpanRecorder()
-		tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-		prev := otel.GetTracerProvider()
-		otel.SetTracerProvider(tp)
-		defer otel.SetTracerProvider(prev)
+		rec, tp := testenv.RecordSpans(t)
 		st, err := store.Open(context.Background(), db.URL, store.Options{Tracing: true})
 		if err != nil {
 			t.Fatal(err)
