@@ -25,6 +25,10 @@ type Meter struct {
 	// Flushed, when set, hears of every flush: the users written and the
 	// error if any (for metrics).
 	Flushed func(users int, err error)
+	// Traces, when set, is the tracer provider a flush's trace comes from
+	// (cmd/usersvc sets the installed one when tracing is on); unset, the
+	// provider of the span in the flush's context, if any.
+	Traces trace.TracerProvider
 
 	mu      sync.Mutex
 	entries map[string]*meterEntry // by user id
@@ -99,10 +103,14 @@ type meterDelta struct {
 // counts, other processes' included, so an active user's base stays fresh
 // without extra reads; a user with nothing pending at two flushes in a row
 // is forgotten, and their next request reads the store again.
+//
+// A flush that reads or writes the store is a trace of its own,
+// usersvc.usage.flush (it belongs to no request), with its statements
+// under it; one that finds nothing to do (an idle server's, every
+// second) makes none.
 func (m *Meter) Flush(ctx context.Context) (err error) {
-	// Its own trace: a flush belongs to no request.
-	ctx, sp := span(ctx, "usersvc.usage.flush", trace.WithNewRoot())
-	defer func() { EndSpan(sp, err) }()
+	sp := lazySpan{name: "usersvc.usage.flush", start: time.Now(), tp: m.Traces, newRoot: true}
+	defer func() { sp.end(err) }()
 	m.flushing.Lock()
 	defer m.flushing.Unlock()
 	m.mu.Lock()
@@ -125,7 +133,7 @@ func (m *Meter) Flush(ctx context.Context) (err error) {
 		for i, d := range batch {
 			in[i] = UsageDelta{UserID: d.user, Day: d.day, N: d.n}
 		}
-		stored, err := m.store.AddUsages(ctx, in)
+		stored, err := m.store.AddUsages(sp.begin(ctx), in)
 		if err == nil && len(stored) != len(in) {
 			err = fmt.Errorf("usage store answered %d counts for %d deltas", len(stored), len(in))
 		}
@@ -161,7 +169,7 @@ func (m *Meter) Flush(ctx context.Context) (err error) {
 	}
 	m.mu.Unlock()
 	for batch := range slices.Chunk(refresh, maxFlushBatch) {
-		stored, err := m.store.UsageCountsOf(ctx, batch)
+		stored, err := m.store.UsageCountsOf(sp.begin(ctx), batch)
 		if err == nil && len(stored) != len(batch) {
 			err = fmt.Errorf("usage store answered %d counts for %d users", len(stored), len(batch))
 		}

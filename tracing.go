@@ -7,16 +7,24 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-
-	"usersvc/telemetry"
 )
 
+// TracerName is the instrumentation scope of every span the service makes:
+// the domain's here, and the server's, GraphQL's and the database's
+// (telemetry.Tracer).
+const TracerName = "usersvc"
+
+// The domain uses OpenTelemetry's API only (go.opentelemetry.io/otel/trace,
+// no SDK, no exporter, no global: deps_test.go): which SDK records its spans,
+// if any, is the program's choice (telemetry.Start in cmd/usersvc).
+
 // span starts one of the domain's own spans (the token check, bcrypt, the
-// sign-in throttle), so that a slow request shows which step took the
-// time. Without a tracer provider (tracing off, the default) it is
-// OpenTelemetry's no-op. Spans carry no secret: names and counts only.
+// sign-in throttle) under ctx's span, from the provider that made that
+// span, so that a slow request shows which step took the time. Without a
+// span in ctx (tracing off, the default, or work outside any request) it
+// is the API's no-op. Spans carry no secret: names and counts only.
 func span(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	return telemetry.Tracer().Start(ctx, name, opts...)
+	return trace.SpanFromContext(ctx).TracerProvider().Tracer(TracerName).Start(ctx, name, opts...)
 }
 
 // EndSpan ends a span of the domain or a transport with the outcome's code (an internal,
@@ -47,17 +55,31 @@ func ServerFault(code string) bool {
 // begin starts it (once), dated back to start, and returns the context
 // for the I/O under it; end ends it if it was begun. A step that ends
 // without I/O costs no span.
+//
+// tp, when set, is the provider it comes from, else ctx's span's (span);
+// newRoot makes it a trace of its own (work that belongs to no request).
 type lazySpan struct {
-	name  string
-	start time.Time
-	sp    trace.Span
-	ctx   context.Context
+	name    string
+	start   time.Time
+	tp      trace.TracerProvider
+	newRoot bool
+	sp      trace.Span
+	ctx     context.Context
 }
 
 func (l *lazySpan) begin(ctx context.Context) context.Context {
-	if l.sp == nil {
-		l.ctx, l.sp = span(ctx, l.name, trace.WithTimestamp(l.start))
+	if l.sp != nil {
+		return l.ctx
 	}
+	opts := []trace.SpanStartOption{trace.WithTimestamp(l.start)}
+	if l.newRoot {
+		opts = append(opts, trace.WithNewRoot())
+	}
+	tp := l.tp
+	if tp == nil {
+		tp = trace.SpanFromContext(ctx).TracerProvider()
+	}
+	l.ctx, l.sp = tp.Tracer(TracerName).Start(ctx, l.name, opts...)
 	return l.ctx
 }
 

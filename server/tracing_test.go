@@ -12,30 +12,12 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"usersvc/internal/testenv"
 	"usersvc/server"
 	"usersvc/store"
 )
-
-// recordSpans installs a tracer provider that keeps every span in memory
-// for the test (and the W3C propagators), and restores the previous ones.
-func recordSpans(t *testing.T) *tracetest.SpanRecorder {
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
-	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	t.Cleanup(func() {
-		otel.SetTracerProvider(prevTP)
-		otel.SetTextMapPropagator(prevProp)
-		_ = tp.Shutdown(context.Background())
-	})
-	return rec
-}
 
 // TestTraces: with tracing on, a REST GET, a PATCH, a GraphQL query and a
 // sign-in each make a server span named by its route template with the
@@ -45,7 +27,7 @@ func recordSpans(t *testing.T) *tracetest.SpanRecorder {
 func TestTraces(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
-		rec := recordSpans(t)
+		rec, _ := testenv.RecordSpans(t)
 		st, err := store.Open(context.Background(), db.URL, store.Options{Tracing: true})
 		if err != nil {
 			t.Fatal(err)

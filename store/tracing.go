@@ -8,13 +8,18 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"usersvc/telemetry"
 )
 
 // tracedDriver makes a client span of every statement ent's driver runs
-// (Options.Tracing): the statement's text with its placeholders, never its
-// arguments. Transactions' statements are spans too, under the caller's.
+// (Options.Tracing) under the caller's span: the statement's text with its
+// placeholders, never its arguments. Transactions' statements are spans
+// too, under the caller's. A statement run outside any span (start-up's
+// migration, an import job, background work that is not traced) makes no
+// trace of its own: a trace is a request or a usage flush, never a lone
+// statement.
 type tracedDriver struct {
 	tracedEQ // system is db.system.name: postgresql or sqlite
 	drv      dialect.Driver
@@ -28,8 +33,12 @@ func newTracedDriver(d dialect.Driver) *tracedDriver {
 	return &tracedDriver{tracedEQ: tracedEQ{d, system}, drv: d}
 }
 
-// statementSpan starts the span of one statement.
+// statementSpan starts the span of one statement, or, outside any span,
+// returns ctx and the API's no-op span.
 func statementSpan(ctx context.Context, system, query string) (context.Context, trace.Span) {
+	if parent := trace.SpanFromContext(ctx); !parent.SpanContext().IsValid() {
+		return ctx, noop.Span{}
+	}
 	op, _, _ := cutWord(query)
 	return telemetry.Tracer().Start(ctx, op, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("db.system.name", system), attribute.String("db.query.text", query),

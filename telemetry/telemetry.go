@@ -1,18 +1,25 @@
 // Package telemetry starts OpenTelemetry tracing when the standard
-// environment asks for it, and names the service's tracer.
+// environment asks for it, and holds the service's tracer for the
+// adapters (server, GraphQL, store).
 //
-// Configuration is the SDK's standard variables only:
-// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (no
-// endpoint: no exporter, nothing recorded), OTEL_EXPORTER_OTLP_PROTOCOL
-// or OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (http/protobuf, the default, or
-// grpc), OTEL_SERVICE_NAME (default usersvc) and OTEL_RESOURCE_ATTRIBUTES,
-// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, OTEL_SDK_DISABLED, and
-// the exporter's headers, timeout, compression and certificate files, and
-// the batch processor's OTEL_BSP_* settings. The exporter (otlp.go for
-// HTTP, the SDK's otlptracegrpc for gRPC) runs behind a batch processor
-// with the SDK's contract (batch.go: a bounded queue that drops spans
-// when full), so a collector that is down, slow or refusing never fails
-// or slows a request; its errors are logged at most once a minute.
+// Everything is the OpenTelemetry SDK's own parts, configured by its
+// standard variables, which those parts read themselves: the exporter
+// (otlptracehttp for OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf, the
+// default, or otlptracegrpc for grpc) reads the endpoint, headers,
+// timeout, compression and certificate files; the SDK's batch span
+// processor reads OTEL_BSP_*; the tracer provider reads
+// OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG; the resource reads
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (default service name
+// usersvc). This package reads only what decides whether tracing starts
+// and which exporter: an endpoint set (OTEL_EXPORTER_OTLP_ENDPOINT or
+// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; without one, nothing starts),
+// OTEL_SDK_DISABLED, and the protocol.
+//
+// The batch processor's queue is bounded and drops spans when full, so a
+// collector that is down, slow or refusing never fails or slows a
+// request; the exporter retries a refused batch (429, 502, 503, 504,
+// honouring Retry-After) within its timeout. Export errors are logged at
+// most once a minute.
 package telemetry
 
 import (
@@ -29,14 +36,14 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-)
 
-// Name is the instrumentation scope of every span the service makes.
-const Name = "usersvc"
+	"usersvc"
+)
 
 // propagationHeaders are the request headers the propagators Start
 // installs read (W3C trace context and baggage), in net/http's canonical
@@ -55,20 +62,20 @@ func Propagated(h http.Header) bool {
 	return false
 }
 
-// Tracer is the service's tracer (a no-op until Start installs a provider).
-// From the SDK's provider it is asked once per provider, not once per
-// span: the provider's Tracer builds a scope and looks it up under a
-// mutex.
+// Tracer is the service's tracer (scope usersvc.TracerName) from the
+// installed provider (a no-op until Start installs one). From the SDK's
+// provider it is asked once per provider, not once per span: the
+// provider's Tracer builds a scope and looks it up under a mutex.
 func Tracer() trace.Tracer {
 	tp := otel.GetTracerProvider()
 	sdk, ok := tp.(*sdktrace.TracerProvider)
 	if !ok { // the global no-op, or a provider of another kind
-		return tp.Tracer(Name)
+		return tp.Tracer(usersvc.TracerName)
 	}
 	if c := cachedTracer.Load(); c != nil && c.provider == sdk {
 		return c.tracer
 	}
-	t := sdk.Tracer(Name)
+	t := sdk.Tracer(usersvc.TracerName)
 	cachedTracer.Store(&providerTracer{sdk, t})
 	return t
 }
@@ -87,32 +94,41 @@ func Enabled() bool {
 	if strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true") {
 		return false
 	}
-	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+	return endpoint() != ""
+}
+
+// endpoint is the OTLP endpoint variable that applies, as it is set (the
+// exporter reads and completes it: a general endpoint gets /v1/traces
+// over HTTP).
+func endpoint() string {
+	if v := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); v != "" {
+		return v
+	}
+	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
 }
 
 // Start installs the tracer provider the environment describes, with the
-// W3C trace-context and baggage propagators, and returns a function that
-// flushes and stops it. With tracing off it installs nothing and returns a
-// no-op.
+// W3C trace-context and baggage propagators, logs that tracing is on and
+// where it exports, and returns a function that flushes and stops it.
+// With tracing off it installs nothing and returns a no-op.
 func Start(ctx context.Context, logger *slog.Logger) (shutdown func(context.Context) error, err error) {
 	if !Enabled() {
 		return func(context.Context) error { return nil }, nil
-	}
-	bc, err := batchConfigFromEnv()
-	if err != nil {
-		return nil, fmt.Errorf("OpenTelemetry batch processor: %w", err)
 	}
 	protocol := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
 	if protocol == "" {
 		protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
+	// Before the provider exists: what the SDK cannot use in the
+	// environment (a sampler it does not know) is reported through it.
+	otel.SetErrorHandler(&rateLimited{logger: logger, every: time.Minute})
 	var exp sdktrace.SpanExporter
 	switch protocol {
-	case "", "http/protobuf":
-		var cfg httpConfig
-		if cfg, err = httpConfigFromEnv(); err == nil {
-			exp = newHTTPExporter(cfg)
-		}
+	case "":
+		protocol = "http/protobuf"
+		exp, err = otlptracehttp.New(ctx)
+	case "http/protobuf":
+		exp, err = otlptracehttp.New(ctx)
 	case "grpc":
 		exp, err = otlptracegrpc.New(ctx)
 	default:
@@ -121,19 +137,36 @@ func Start(ctx context.Context, logger *slog.Logger) (shutdown func(context.Cont
 	if err != nil {
 		return nil, fmt.Errorf("OpenTelemetry exporter: %w", err)
 	}
-	res, err := resource.New(ctx, resource.WithAttributes(attribute.String("service.name", Name)),
+	res, err := resource.New(ctx, resource.WithAttributes(attribute.String("service.name", usersvc.TracerName)),
 		resource.WithFromEnv(), resource.WithTelemetrySDK())
 	if err != nil {
 		return nil, fmt.Errorf("OpenTelemetry resource: %w", err)
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(newBatcher(exp, bc, otel.Handle)), sdktrace.WithResource(res)) // the sampler comes from OTEL_TRACES_SAMPLER
+	// The sampler comes from OTEL_TRACES_SAMPLER, the batch settings from
+	// OTEL_BSP_*: the SDK reads them.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	otel.SetErrorHandler(&rateLimited{logger: logger, every: time.Minute})
+	logger.Info("tracing on", "endpoint", endpoint(), "protocol", protocol, "sampler", sampler())
 	return tp.Shutdown, nil
 }
 
-// rateLimited logs export errors at most once every period.
+// sampler describes OTEL_TRACES_SAMPLER and its argument as set, or the
+// SDK's default when unset (for the start-up log; the SDK parses them, and
+// reports one it cannot use through the error handler).
+func sampler() string {
+	s := os.Getenv("OTEL_TRACES_SAMPLER")
+	if s == "" {
+		return "parentbased_always_on (the default)"
+	}
+	if arg := os.Getenv("OTEL_TRACES_SAMPLER_ARG"); arg != "" {
+		s += " " + arg
+	}
+	return s
+}
+
+// rateLimited logs OpenTelemetry's errors (a failed export, a setting the
+// SDK cannot use) at most once every period.
 type rateLimited struct {
 	logger *slog.Logger
 	every  time.Duration
@@ -149,6 +182,6 @@ func (h *rateLimited) Handle(err error) {
 		h.missed++
 		return
 	}
-	h.logger.Warn("exporting traces", "err", err, "errors_not_logged", h.missed)
+	h.logger.Warn("tracing", "err", err, "errors_not_logged", h.missed)
 	h.last, h.missed = time.Now(), 0
 }

@@ -23,9 +23,9 @@ import (
 
 // TestStartFromEnvironment: no endpoint, no exporter; with one, spans
 // reach an OTLP/HTTP collector (here a test server) carrying the service
-// name; a collector that is down makes no span wait.
+// name, and the start-up log says where they go; a collector that is down
+// makes no span wait; a protocol it does not know stops the start.
 func TestStartFromEnvironment(t *testing.T) {
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	for _, tc := range []struct {
 		env  map[string]string
 		want bool
@@ -45,6 +45,7 @@ func TestStartFromEnvironment(t *testing.T) {
 			t.Errorf("%v: Enabled %v, want %v", tc.env, got, tc.want)
 		}
 	}
+	keepGlobals(t)
 
 	var got atomic.Int64
 	var body atomic.Value
@@ -59,10 +60,15 @@ func TestStartFromEnvironment(t *testing.T) {
 	defer collector.Close()
 	os.Unsetenv("OTEL_SDK_DISABLED")
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
-	t.Setenv("OTEL_TRACES_SAMPLER", "always_on")
-	stop, err := telemetry.Start(context.Background(), logger)
+	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "1")
+	var logs strings.Builder
+	stop, err := telemetry.Start(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := `msg="tracing on" endpoint=` + collector.URL + ` protocol=http/protobuf sampler="parentbased_traceidratio 1"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("start-up log:\n%s\nwant a line with %s", logs.String(), want)
 	}
 	_, span := telemetry.Tracer().Start(context.Background(), "GET /api/users/{userId}")
 	span.End()
@@ -81,7 +87,7 @@ func TestStartFromEnvironment(t *testing.T) {
 	down := "http://" + ln.Addr().String()
 	ln.Close()
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", down)
-	stop, err = telemetry.Start(context.Background(), logger)
+	stop, err = telemetry.Start(context.Background(), slog.New(slog.NewTextHandler(testWriter{t}, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,11 +99,76 @@ func TestStartFromEnvironment(t *testing.T) {
 	defer cancel()
 	_ = stop(ctx) // fails to export, within its bound
 
-	// A batch setting it cannot honour: the service does not start.
-	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "many")
-	if _, err := telemetry.Start(context.Background(), logger); err == nil || !strings.Contains(err.Error(), `OTEL_BSP_MAX_QUEUE_SIZE "many"`) {
-		t.Fatalf("Start with OTEL_BSP_MAX_QUEUE_SIZE=many: %v", err)
+	// A sampler the SDK does not know: it says so in the log (and uses
+	// its default).
+	t.Setenv("OTEL_TRACES_SAMPLER", "every_other")
+	logs.Reset()
+	stop, err = telemetry.Start(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
 	}
+	_ = stop(ctx)
+	if !strings.Contains(logs.String(), "level=WARN msg=tracing") || !strings.Contains(logs.String(), "every_other") {
+		t.Errorf("an unknown sampler: the log says\n%s", logs.String())
+	}
+
+	// A protocol it has no exporter for: the service does not start.
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+	if _, err := telemetry.Start(context.Background(), slog.New(slog.NewTextHandler(testWriter{t}, nil))); err == nil || !strings.Contains(err.Error(), `"http/json"`) {
+		t.Fatalf("Start with OTEL_EXPORTER_OTLP_PROTOCOL=http/json: %v", err)
+	}
+}
+
+// TestExporterRetries: a collector that answers 503 with Retry-After gets
+// the same batch again, from the SDK's exporter, and it arrives.
+func TestExporterRetries(t *testing.T) {
+	keepGlobals(t)
+	var calls atomic.Int64
+	var delivered atomic.Value
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		delivered.Store(string(b))
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer collector.Close()
+	os.Unsetenv("OTEL_SDK_DISABLED")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "60000") // the retry waits the exporter's back-off (about 5 s)
+	t.Setenv("OTEL_BSP_EXPORT_TIMEOUT", "60000")
+	var logs strings.Builder
+	stop, err := telemetry.Start(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := telemetry.Tracer().Start(context.Background(), "POST /api/Auth/Token")
+	span.End()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second) // a bound, not a measurement
+	defer cancel()
+	if err := stop(ctx); err != nil { // flushes: the export and its retry
+		t.Fatal(err)
+	}
+	d, _ := delivered.Load().(string)
+	if calls.Load() != 2 || !strings.Contains(d, "POST /api/Auth/Token") {
+		t.Fatalf("the collector was called %d times (want 503, then 200 with the span); delivered %q; log:\n%s", calls.Load(), d, logs.String())
+	}
+	if strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("a batch that arrived after a retry logged an error:\n%s", logs.String())
+	}
+}
+
+// keepGlobals restores OpenTelemetry's global provider, propagator and
+// error handler when the test ends.
+func keepGlobals(t *testing.T) {
+	tp, prop := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	t.Cleanup(func() {
+		otel.SetTracerProvider(tp)
+		otel.SetTextMapPropagator(prop)
+	})
 }
 
 type testWriter struct{ t *testing.T }

@@ -29,6 +29,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel"
+
 	"usersvc"
 	"usersvc/internal/hashgate"
 	"usersvc/playground"
@@ -232,6 +234,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	metrics := server.NewMetrics(st.DB())
 	svc.Meter.Flushed = metrics.UsageFlushed
+	if c.Tracing {
+		svc.Meter.Traces = otel.GetTracerProvider() // a flush that writes is a trace of its own
+	}
 	var draining atomic.Bool
 	closing := make(chan struct{})
 	srv := server.NewHTTPServer(c.Addr, server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger,
