@@ -4,7 +4,8 @@
 // explorer shows the schema, typing in the editor autocompletes, and the
 // `me` query runs. Fails if the page asks for anything outside the server,
 // if the line beside the field does not say "Schema loaded for <email>"
-// (and, for a wrong token, "Token refused: <reason>"), if any request
+// (and, for a wrong token, "Token refused: <reason>"), if the result pane
+// still asks for a token (or shows a refusal) after a good one, if any request
 // after the token was given is refused, or if the console
 // shows an error. Saves a screenshot with the docs explorer and the answer.
 // Usage: node browser.mjs http://127.0.0.1:8080 <token> <expected email> [screenshot.png]
@@ -50,6 +51,9 @@ try {
   await page.waitForSelector('.graphiql-execute-button', t);
   check('GraphiQL renders', true);
   check('no request before the token is given', graphql.length === 0, JSON.stringify(graphql));
+  const pane = page.locator('.result-window');
+  await pane.getByText('Paste your bearer token', { exact: false }).first().waitFor(t);
+  check('without a token the result pane says to paste one', true);
 
   // README: "paste the token into the Bearer token field at the top and press Enter"
   await page.getByLabel('Bearer token').fill(token);
@@ -57,6 +61,8 @@ try {
   const status = page.locator('#token-status');
   await status.getByText(`Schema loaded for ${email}`, { exact: true }).waitFor(t);
   check('after Enter the page says whose schema it loaded', true);
+  const paneAfter = await pane.innerText();
+  check('after a good token the result pane no longer asks for one', !paneAfter.includes('Paste your bearer token'), paneAfter.slice(0, 200));
 
   // README: "the Docs button (the book at the left) shows the schema"
   await page.click('button[aria-label="Show Documentation Explorer"]');
@@ -132,6 +138,9 @@ try {
   await wrong.getByLabel('Bearer token').press('Enter');
   await refused.getByText(`Schema loaded for ${email}`, { exact: true }).waitFor(t);
   check('then the right token replaces the message', true);
+  const wrongPane = await wrong.locator('.result-window').innerText();
+  check('and the result pane keeps neither the refusal nor the request for a token',
+    !wrongPane.includes('Invalid or expired token') && !wrongPane.includes('Paste your bearer token'), wrongPane.slice(0, 200));
 } catch (e) {
   check('playground flow', false, String(e));
 } finally {

@@ -10,7 +10,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -22,12 +21,13 @@ import (
 // computed complexity remembered per query text, operation name and
 // variables (the page sizes may come from variables): the same answer
 // (the ComplexityLimit stats, the COMPLEXITY_LIMIT_EXCEEDED error) without
-// walking the operation on every request. Subscriptions have a lower
+// walking the operation on every request. The cache is bounded in bytes
+// and skips long texts (querycache.go). Subscriptions have a lower
 // limit of their own: their selection runs again for every change.
 type complexityLimit struct {
 	limit, subscriptionLimit int
 	es                       graphql.ExecutableSchema
-	cache                    *lru.LRU[int]
+	cache                    *textCache[int]
 }
 
 var _ interface {
@@ -99,5 +99,5 @@ func withComplexity(cfg Config) Config {
 // complexityExtension is the complexity limit for cfg, remembered per
 // operation and variables; subscriptions get subscriptionLimit.
 func complexityExtension(limit, subscriptionLimit int) graphql.HandlerExtension {
-	return &complexityLimit{limit: limit, subscriptionLimit: subscriptionLimit, cache: lru.New[int](1000)}
+	return &complexityLimit{limit: limit, subscriptionLimit: subscriptionLimit, cache: newTextCache(maxCachedQuery, docCacheBytes, func(key string, _ int) int { return len(key) + 8 })}
 }

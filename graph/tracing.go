@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/lexer"
 	"go.opentelemetry.io/otel/attribute"
@@ -28,10 +27,12 @@ import (
 // events with their code; an internal, unavailable or timeout error sets
 // the span's status to error (usersvc.ServerFault). docs remembers the
 // redacted form of recent documents: clients send the same few again and
-// again.
-type operationTracer struct{ docs *lru.LRU[string] }
+// again (bounded in bytes, long texts skipped: querycache.go).
+type operationTracer struct{ docs *textCache[string] }
 
-func newOperationTracer() *operationTracer { return &operationTracer{docs: lru.New[string](1000)} }
+func newOperationTracer() *operationTracer {
+	return &operationTracer{docs: newTextCache(maxCachedQuery, docCacheBytes, func(raw, d string) int { return len(raw) + len(d) })}
+}
 
 func (t *operationTracer) around(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)

@@ -115,8 +115,12 @@ type writerFunc func(p []byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // endStream ends a streamed answer: an error before anything was sent is
-// answered as any error; after, it can only be logged (the status is
-// gone). An empty answer is sent as an empty NDJSON body.
+// answered as any error. After, the status is gone, so the answer is cut:
+// logged, then http.ErrAbortHandler makes net/http close the connection
+// without the chunked body's last chunk, and the client sees an error (curl
+// exits 18, Go reads io.ErrUnexpectedEOF) instead of a clean end; a body
+// that ends cleanly is complete (docs/api.md, Long transfers). An empty
+// answer is sent as an empty NDJSON body.
 func (h *Handler) endStream(w http.ResponseWriter, r *http.Request, s *stream, err error) {
 	if err != nil && !s.wrote {
 		h.fail(w, r, err)
@@ -130,5 +134,8 @@ func (h *Handler) endStream(w http.ResponseWriter, r *http.Request, s *stream, e
 	}
 	if err != nil {
 		usersvc.LogFailure(r.Context(), h.logger, err)
+		if s.wrote {
+			panic(http.ErrAbortHandler)
+		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net"
 	"net/http"
@@ -41,8 +40,13 @@ type Config struct {
 	// (serve Metrics.Handler on an internal address instead).
 	MetricsToken string
 	// RequestTimeout bounds each request's work, database calls included
-	// (default 15 s); past it the answer is 503.
+	// (default 15 s); past it the answer is 503. Long transfers
+	// (rest.IsTransfer) have TransferIdleTimeout instead.
 	RequestTimeout time.Duration
+	// TransferIdleTimeout bounds how long an export, an import's upload or
+	// an import's failed lines may move no byte (default
+	// DefaultTransferIdle); they have no total bound (transfer.go).
+	TransferIdleTimeout time.Duration
 	// Draining, when set and true, makes /readyz answer 503 "draining" while
 	// everything else is still served: a load balancer stops sending
 	// requests before the server stops accepting them.
@@ -150,8 +154,12 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
+	idle := cfg.TransferIdleTimeout
+	if idle <= 0 {
+		idle = DefaultTransferIdle
+	}
 	var h http.Handler = mux
-	h = deadline(timeout, h)
+	h = deadline(timeout, idle, h)
 	h = c.Handler(h)
 	h = clientAddr(h)
 	h = securityHeaders(h)
@@ -222,11 +230,16 @@ func challenge(r *http.Request) string {
 
 // deadline bounds the work of one request; storage calls see the deadline
 // through the context and give up, and the answer is 503. A WebSocket
-// lives as long as its client keeps it (its events are bounded one by one).
-func deadline(d time.Duration, next http.Handler) http.Handler {
+// lives as long as its client keeps it (its events are bounded one by one);
+// a long transfer as long as it moves (idle, serveTransfer).
+func deadline(d, idle time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if graph.IsWebSocket(r) {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if rest.IsTransfer(r) {
+			serveTransfer(idle, next, w, r)
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
@@ -317,32 +330,6 @@ func saneRequestID(id string) bool {
 		}
 	}
 	return true
-}
-
-// requestLog writes one line per request: never the query string (it may
-// hold secrets), never a header value other than the request id.
-func requestLog(logger *slog.Logger, metrics *Metrics, route func(*http.Request) string, tracing bool, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &responseWriter{ResponseWriter: w}
-		ctx := r.Context()
-		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		elapsed := time.Since(start)
-		rt := route(r)
-		metrics.observe(rt, r.Method, rec.status, elapsed)
-		if tracing { // the span requestID started
-			endServerSpan(trace.SpanFromContext(ctx), r, rt, rec.status)
-		}
-		// Attrs, not key-value pairs: the same line without boxing each value.
-		logger.LogAttrs(ctx, slog.LevelInfo, "request",
-			slog.String("request_id", r.Header.Get("X-Request-Id")),
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
-			slog.Int("bytes", rec.bytes), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-			slog.String("user", rec.userID))
-	})
 }
 
 func recoverer(logger *slog.Logger, next http.Handler) http.Handler {

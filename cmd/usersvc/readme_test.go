@@ -77,3 +77,30 @@ func sameDefault(cell, def string) bool {
 	b, err2 := time.ParseDuration(def)
 	return err1 == nil && err2 == nil && a == b
 }
+
+// TestReadmeHelp: every "`usersvc … -h` lists the flags" or "… lists the
+// commands" in the README is what that command line prints (the README
+// once said `usersvc -h` lists the flags; it lists the commands).
+func TestReadmeHelp(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile("`usersvc((?: [a-z]+)*) -h`(?: \\([^)]*\\))? lists the\\s+(flags|commands)")
+	claims := re.FindAllStringSubmatch(string(b), -1)
+	if len(claims) == 0 {
+		t.Fatalf("found %d claims about -h in README.md; has its wording changed?", len(claims))
+	}
+	for _, c := range claims {
+		args := append(strings.Fields(c[1]), "-h")
+		var out strings.Builder
+		if err := run(t.Context(), args, strings.NewReader(""), &out, &out); err != nil {
+			t.Fatalf("usersvc %s: %v", strings.Join(args, " "), err)
+		}
+		flags := strings.Contains(out.String(), "-database-url") && strings.Contains(out.String(), "[USERSVC_DATABASE_URL]")
+		commands := strings.Contains(out.String(), "usersvc migrate") && strings.Contains(out.String(), "usersvc export")
+		if got := map[string]bool{"flags": flags && !commands, "commands": commands && !flags}[c[2]]; !got {
+			t.Errorf("README: `usersvc %s` lists the %s; it prints:\n%s", strings.Join(args, " "), c[2], out.String())
+		}
+	}
+}

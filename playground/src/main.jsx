@@ -80,7 +80,11 @@ function render() {
   if (token === current) return;
   current = token;
   statusLine.textContent = token ? 'Checking the token…' : 'No token: paste one and press Enter.';
-  root.render(<GraphiQL fetcher={fetcherFor(token)} defaultQuery={defaultQuery} shouldPersistHeaders={false} />);
+  // A GraphiQL of its own per token (key): GraphiQL writes a failed schema
+  // fetch into the result pane ("Paste your bearer token…", a refusal) and
+  // never clears it when a later fetch succeeds, so the pane kept asking
+  // for a token after a good one. The query is kept (GraphiQL stores it).
+  root.render(<GraphiQL key={token} fetcher={fetcherFor(token)} defaultQuery={defaultQuery} shouldPersistHeaders={false} />);
 }
 
 tokenInput.addEventListener('change', render);
