@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"usersvc/jsonpatch"
 	"usersvc/passhash"
 )
 
@@ -202,14 +203,11 @@ func importFailure(n int64, err error) ImportFailure {
 // parseImportLine reads and checks a line as CreateUser checks its body,
 // plus the import-only fields.
 func (s *Service) parseImportLine(line []byte, n int64) (*importLine, error) {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, Errorf(EInvalid, "The line is not JSON: %s", err.Error())
-	}
-	if dec.More() {
-		return nil, Errorf(EInvalid, "The line holds more than one JSON value.")
+	// The reader REST bodies go through (rest.readJSON): a duplicated key,
+	// invalid UTF-8 or a lone surrogate escape is refused, never repaired.
+	v, err := jsonpatch.Parse(line)
+	if err != nil {
+		return nil, JSONError(err)
 	}
 	doc, ok := v.(map[string]any)
 	if !ok {
@@ -228,7 +226,7 @@ func (s *Service) parseImportLine(line []byte, n int64) (*importLine, error) {
 	if id, ok := extra["id"]; ok && id != nil {
 		sid, ok := id.(string)
 		if !ok || !importableID(sid) {
-			return nil, FieldErrorf(EInvalid, "id", "An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %%, and not countries, timeZones, import or export.")
+			return nil, FieldErrorf(EInvalid, "id", "An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %s, and not countries, timeZones, import or export.", "%")
 		}
 		u.ID, l.idGiven = sid, true
 	}
@@ -278,11 +276,13 @@ func (s *Service) parseImportLine(line []byte, n int64) (*importLine, error) {
 	case hash != "":
 		h, err := parseImportedHash(hash, salt)
 		if err != nil {
-			field := "passwordHash"
-			if strings.HasPrefix(err.Error(), "passwordSalt") {
-				field = "passwordSalt"
+			// passhash names the field in its text; the failure names it
+			// apart (the command prints "line N: field: message").
+			field, msg, ok := strings.Cut(err.Error(), ": ")
+			if !ok || field != "passwordHash" && field != "passwordSalt" {
+				field, msg = "passwordHash", err.Error()
 			}
-			return nil, FieldErrorf(EInvalid, field, "%s", err.Error())
+			return nil, FieldErrorf(EInvalid, field, "%s", msg)
 		}
 		u.PasswordHash = h
 	}

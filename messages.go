@@ -15,7 +15,7 @@ var spanish = map[string]string{
 	"Reading the input: %s":                    "Leyendo la entrada: %s",
 	"The line is not JSON: %s":                 "La línea no es JSON: %s",
 	"The line holds more than one JSON value.": "La línea contiene más de un valor JSON.",
-	"An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %%, and not countries, timeZones, import or export.": "Un id tiene de 1 a 64 bytes de texto imprimible sin espacios, /, ?, # ni %%, y no es countries, timeZones, import ni export.",
+	"An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %s, and not countries, timeZones, import or export.": "Un id tiene de 1 a 64 bytes de texto imprimible sin espacios, /, ?, # ni %s, y no es countries, timeZones, import ni export.",
 	"Field %q must be a non-empty string.":                    "El campo %q debe ser una cadena no vacía.",
 	"Field %q must be a non-empty string, with passwordHash.": "El campo %q debe ser una cadena no vacía, junto con passwordHash.",
 	"Give password or passwordHash, not both.":                "Indique password o passwordHash, no ambos.",

@@ -96,9 +96,22 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	case err != nil:
 		return err
 	case counts.Failed > 0:
-		return &exitError{code: 1, err: fmt.Errorf("%d of %d lines failed; the others were imported", counts.Failed, counts.Lines)}
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d lines failed; %s", counts.Failed, counts.Lines, failedTail(counts, dryRun))}
 	}
 	return nil
+}
+
+// failedTail says what happened to the lines that did not fail.
+func failedTail(c usersvc.ImportCounts, dryRun bool) string {
+	switch {
+	case dryRun && c.Failed >= c.Lines:
+		return "a real run would import none (dry run: nothing was written)"
+	case dryRun:
+		return "a real run would import the others (dry run: nothing was written)"
+	case c.Failed >= c.Lines:
+		return "nothing was imported"
+	}
+	return "the others were imported"
 }
 
 // importProgress shows an import's progress on standard error: a bar

@@ -58,13 +58,19 @@ func TestImportExportCommands(t *testing.T) {
 		status        int
 		stdout, errIn string
 	}{
-		{"dry run", "", []string{"import", "--dry-run", file}, 1, "created 2, updated 0, unchanged 0, failed 1 (dry run: nothing was written)\n", "line 2: email: "},
-		{"import", "", []string{"import", file}, 1, "created 2, updated 0, unchanged 0, failed 1\n", "1 of 3 lines failed"},
-		{"again, from standard input", lines, []string{"import", "-"}, 1, "created 0, updated 0, unchanged 0, failed 3\n", "line 1: id: A user with this id already exists."},
+		{"dry run", "", []string{"import", "--dry-run", file}, 1, "created 2, updated 0, unchanged 0, failed 1 (dry run: nothing was written)\n",
+			"line 2: email: Invalid email.\nusersvc: 1 of 3 lines failed; a real run would import the others (dry run: nothing was written)\n"},
+		{"dry run, every line failed", `{"name":"Ed","email":"ed@example.com","country":"ES","timeZone":"UTC","passwordHash":"$2a$10$abc"}` + "\n", []string{"import", "--dry-run", "-"}, 1,
+			"created 0, updated 0, unchanged 0, failed 1 (dry run: nothing was written)\n",
+			"line 1: passwordHash: malformed bcrypt hash (want 53 characters after the cost, not 3)\nusersvc: 1 of 1 lines failed; a real run would import none (dry run: nothing was written)\n"},
+		{"import", "", []string{"import", file}, 1, "created 2, updated 0, unchanged 0, failed 1\n", "1 of 3 lines failed; the others were imported\n"},
+		{"again, from standard input", lines, []string{"import", "-"}, 1, "created 0, updated 0, unchanged 0, failed 3\n", "line 1: id: A user with this id already exists.\nline 2: email: Invalid email.\nline 4: id: A user with this id already exists.\nusersvc: 3 of 3 lines failed; nothing was imported\n"},
 		{"upsert", strings.Replace(lines, `"Cy"`, `"Cyd"`, 1), []string{"import", "--mode", "upsert", "-"}, 1, "created 0, updated 1, unchanged 1, failed 1\n", "line 2: email"},
 		{"a good file", `{"name":"Di","email":"di@example.com","country":"ES","timeZone":"UTC"}` + "\n", []string{"import", "-"}, 0, "created 1, updated 0, unchanged 0, failed 0\n", ""},
 		{"missing file", "", []string{"import", filepath.Join(dir, "nope.ndjson")}, 2, "", "no such file"},
 		{"no file", "", []string{"import"}, 2, "", "usage: usersvc import"},
+		{"a bad id", `{"id":"a%b","name":"Fa","email":"fa@example.com","country":"ES","timeZone":"UTC"}` + "\n", []string{"import", "-"}, 1, "created 0, updated 0, unchanged 0, failed 1\n",
+			"line 1: id: An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %, and not countries, timeZones, import or export.\n"},
 		{"bad mode", "", []string{"import", "--mode", "merge", file}, 2, "", "--mode must be create or upsert"},
 		{"two files", "", []string{"import", file, file}, 2, "", "unexpected argument"},
 	} {
