@@ -122,8 +122,8 @@ func TestImportFile(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		broken := map[int]struct{ line, field, message string }{
-			17:   {`{"id":"b17","passwordHash":"$2a$10$tooShort",` + fmt.Sprintf(importDoc, "b17@example.com") + `}`, "passwordHash", "passwordHash: malformed bcrypt hash"},
-			1234: {`{"id":"b1234","passwordHash":"{SSHA}abc",` + fmt.Sprintf(importDoc, "b1234@example.com") + `}`, "passwordHash", `passwordHash: unknown format "{SSHA}abc"`},
+			17:   {`{"id":"b17","passwordHash":"$2a$10$tooShort",` + fmt.Sprintf(importDoc, "b17@example.com") + `}`, "passwordHash", "malformed bcrypt hash"},
+			1234: {`{"id":"b1234","passwordHash":"{SSHA}abc",` + fmt.Sprintf(importDoc, "b1234@example.com") + `}`, "passwordHash", `unknown format "{SSHA}abc"`},
 			5000: {`{"id":"b5000",` + fmt.Sprintf(importDoc, "user10@example.com") + `}`, "email", "A user with this email already exists."},
 			7777: {`{"id":"b7777",` + fmt.Sprintf(importDoc, "not-an-email") + `}`, "email", ""},
 			9999: {`{"id":"b9999","name":"N","country":"ES","timeZone":"UTC"}`, "email", `Field "email" is required.`},

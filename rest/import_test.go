@@ -55,7 +55,7 @@ func TestImportJob(t *testing.T) {
 		}
 		errs := e.Do(t, "GET", loc+"/errors", e.AdminToken, "")
 		if errs.Status != 200 || errs.Header.Get("Content-Type") != "application/x-ndjson" ||
-			strings.TrimSpace(string(errs.Body)) != `{"line":2,"field":"passwordHash","code":"invalid","message":"passwordHash: malformed md5-crypt hash (want $1$SALT$HASH)"}` {
+			strings.TrimSpace(string(errs.Body)) != `{"line":2,"field":"passwordHash","code":"invalid","message":"malformed md5-crypt hash (want $1$SALT$HASH)"}` {
 			t.Fatalf("errors: %d %v %s", errs.Status, errs.Header, errs.Body)
 		}
 		// The same key: the same job, nothing imported again.
