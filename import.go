@@ -46,6 +46,9 @@ type ImportOptions struct {
 	Progress func(ImportCounts)
 	// Failed, when set, is called for each failed line, in line order.
 	Failed func(ImportFailure)
+	// BeforeBatch, when set, is called before each batch is written; an
+	// error stops the import with it (a job whose admin lost the right).
+	BeforeBatch func(context.Context) error
 }
 
 // ImportCounts are an import's counters; they only grow.
@@ -114,6 +117,11 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 	var batch []*importLine
 	var fails []ImportFailure
 	flush := func() error {
+		if opts.BeforeBatch != nil && len(batch) > 0 {
+			if err := opts.BeforeBatch(ctx); err != nil {
+				return err
+			}
+		}
 		err := im.batch(ctx, batch, &fails)
 		slices.SortFunc(fails, func(a, b ImportFailure) int { return int(a.Line - b.Line) })
 		for _, f := range fails {
@@ -250,6 +258,9 @@ func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]Imp
 	users := make([]*User, len(creates))
 	entries := make([]*AuditEntry, len(creates))
 	for i, l := range creates {
+		if err := ctx.Err(); err != nil { // a cancelled job stops between hashes
+			return err
+		}
 		if l.password != nil {
 			if err := s.hashPassword(ctx, l.u, *l.password); err != nil {
 				return err

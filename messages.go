@@ -110,6 +110,10 @@ var spanish = map[string]string{
 	"Method not allowed.":                                                                           "Método no permitido.",
 	"Not found.":                                                                                    "No encontrado.",
 	"Tokens are accepted only in the Authorization header.":                                         "Los tokens solo se aceptan en la cabecera Authorization.",
+
+	// Import jobs: the spool and idempotency keys.
+	"The imports running now fill the spool (%d bytes); try again when they end.":                                       "Las importaciones en curso llenan el espacio de espera (%d bytes); inténtelo de nuevo cuando terminen.",
+	"This Idempotency-Key was used for another request (another body, mode or dryRun); use a new key for a new import.": "Esta Idempotency-Key se usó para otra petición (otro cuerpo, modo o dryRun); use una clave nueva para una importación nueva.",
 }
 
 type langKey struct{}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"usersvc"
+	"usersvc/spool"
 )
 
 // exitError ends the command with its own exit status (import: 1 when
@@ -156,6 +158,24 @@ func (p *importProgress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// useSpool opens serve's spool directory (removing the import bodies a
+// crashed process left there) and gives it to svc.
+func useSpool(svc *usersvc.Service, c config, logger *slog.Logger) error {
+	dir := c.SpoolDir
+	if dir == "" {
+		dir = usersvc.DefaultSpoolDir()
+	}
+	d, removed, err := spool.Open(dir, c.SpoolMax)
+	if err != nil {
+		return err
+	}
+	if removed > 0 {
+		logger.Info("removed import bodies an earlier process left", "dir", dir, "files", removed)
+	}
+	svc.UseSpool(d)
+	return nil
 }
 
 // exportCmd is usersvc export: every user as NDJSON on standard output.

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"usersvc"
 )
 
 // TestImportExportCommands: usersvc import's summary, failed lines and
@@ -85,5 +89,35 @@ func TestImportExportCommands(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, `"id":"1001"`) || !strings.Contains(out, `"name":"Cyd"`) ||
 		!strings.Contains(out, `"passwordHash":"$1$saltstri$YMyguxXMBpd2TEZ.vS/3q1"`) || errOut != "exported 3 users\n" {
 		t.Fatalf("export: %d %q %q", code, out, errOut)
+	}
+}
+
+// TestServeSpool: serve's spool directory (USERSVC_SPOOL_DIR) is made,
+// and the import bodies a crashed process left in it are removed at
+// start; other files stay.
+func TestServeSpool(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"import-1.ndjson", "import-2.ndjson", "keep.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("{}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := serveConfig([]string{"-spool-dir", dir, "-spool-max-bytes", "1000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	if err := useSpool(usersvc.NewService(nil), c, slog.New(slog.NewTextHandler(&log, nil))); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(left) != 1 || filepath.Base(left[0]) != "keep.txt" || !strings.Contains(log.String(), "files=2") {
+		t.Fatalf("after start: %v; log %q", left, log.String())
+	}
+	if _, err := serveConfig([]string{"-spool-max-bytes", "0"}, io.Discard); err == nil {
+		t.Fatal("a spool cap of 0 was accepted")
 	}
 }
