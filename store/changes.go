@@ -278,10 +278,20 @@ type gap struct {
 }
 
 // pollSQL reads, in one snapshot, that snapshot's bounds and the entries
-// above max or among the gaps.
+// above max or among the gaps. Each of the two is its own range of the
+// primary key (id > $1 ORDER BY id LIMIT, and the gaps, all <= $1), which
+// the planner serves from the index whatever the table's statistics say:
+// one "id > $1 OR id = ANY($2)" was, in the generic plan of a prepared
+// statement, a walk of the whole index with that as a filter (after a
+// bulk import with stale statistics, every poll read all of audits).
+// TestChangeLogReadsByIndex holds the plans to it.
 const pollSQL = `SELECT s.xmin, s.xmax, a.id, a.user_id
 FROM (SELECT pg_snapshot_xmin(c)::text AS xmin, pg_snapshot_xmax(c)::text AS xmax FROM pg_current_snapshot() AS c) AS s
-LEFT JOIN LATERAL (SELECT id, user_id FROM audits WHERE id > $1 OR id = ANY($2::bigint[]) ORDER BY id LIMIT $3) AS a ON true`
+LEFT JOIN LATERAL (SELECT id, user_id FROM (
+  (SELECT id, user_id FROM audits WHERE id > $1 ORDER BY id LIMIT $3)
+  UNION ALL
+  (SELECT id, user_id FROM audits WHERE id = ANY($2::bigint[]) AND id <= $1)
+) AS n ORDER BY id LIMIT $3) AS a ON true`
 
 // startSQL reads, in one snapshot, its bounds and the ids of the last
 // startWindow entries.
