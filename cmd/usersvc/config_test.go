@@ -160,7 +160,8 @@ func TestHelp(t *testing.T) {
 		"log-format": `[USERSVC_LOG_FORMAT] (default "text")`, "metrics-addr": "[USERSVC_METRICS_ADDR]",
 		"metrics-token": "[USERSVC_METRICS_TOKEN]", "pg-max-conns": "[USERSVC_PG_MAX_CONNS] (default 16)",
 		"pg-no-prepare": "[USERSVC_PG_NO_PREPARE=true]", "session-ttl": "[USERSVC_SESSION_TTL] (default 24h0m0s)",
-		"trace-resolvers": "[USERSVC_TRACE_RESOLVERS]",
+		"trace-resolvers": "[USERSVC_TRACE_RESOLVERS]", "spool-dir": "[USERSVC_SPOOL_DIR]",
+		"spool-max-bytes": "[USERSVC_SPOOL_MAX_BYTES] (default 4294967296)",
 	}
 	if len(help) != len(want) {
 		t.Errorf("-h lists %d flags, want %d:\n%s", len(help), len(want), errb.String())
