@@ -42,6 +42,7 @@ func fullUser() *usersvc.User {
 		DailyQuota:      ptr(int64(5000)),
 		Version:         7,
 		PasswordHash:    "$2a$12$firsthashfirsthashfirsthashfirsthashfirsthashfirsthas",
+		PasswordSource:  "4f2c3b1a00000000000000000000000000000000000000000000000000000001",
 	}
 }
 
@@ -73,6 +74,7 @@ func changedUser() *usersvc.User {
 		DailyQuota:      ptr(int64(12)),
 		Version:         8,
 		PasswordHash:    "$2a$12$secondhashsecondhashsecondhashsecondhashsecondhashse",
+		PasswordSource:  "9e8d7c6b00000000000000000000000000000000000000000000000000000002",
 	}
 }
 
