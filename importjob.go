@@ -187,6 +187,8 @@ func (s *Service) StartImport(ctx context.Context, body io.Reader, opts ImportOp
 	switch _, err := f.Fill(body, MaxImportBody, digest); {
 	case errors.Is(err, spool.ErrTooLarge):
 		return nil, false, Errorf(ETooLarge, "An import body is at most %d bytes; import larger files with usersvc import.", min(int64(MaxImportBody), dir.Max()))
+	case errors.Is(err, spool.ErrDisk):
+		return nil, false, Internal(err)
 	case errors.Is(err, spool.ErrFull):
 		return nil, false, Errorf(EUnavailable, "The imports running now fill the spool (%d bytes); try again when they end.", dir.Max())
 	case err != nil && ErrorCode(err) != EInternal:

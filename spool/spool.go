@@ -28,6 +28,8 @@ var (
 	// ErrTooLarge: the body is larger than the limit it was given or the
 	// whole cap: it can never be spooled.
 	ErrTooLarge = errors.New("the body is too large")
+	// ErrDisk: writing the file failed (the disk, not the body).
+	ErrDisk = errors.New("spool: writing the file")
 )
 
 // Dir is a spool directory with a byte cap.
@@ -121,7 +123,8 @@ func (d *Dir) Create() (*File, error) {
 // the directory's cap as they come, then rewinds the file for reading. w,
 // when set, sees every byte too (a digest). It fails with ErrTooLarge past
 // limit or past the whole cap, with ErrFull when the cap is reached by
-// the bytes of other files, and with r's error when r fails.
+// the bytes of other files, with ErrDisk when the file cannot be
+// written, and with r's error when r fails.
 func (f *File) Fill(r io.Reader, limit int64, w io.Writer) (int64, error) {
 	tooLarge := min(limit, f.d.max)
 	buf := make([]byte, 64<<10)
@@ -136,15 +139,17 @@ func (f *File) Fill(r io.Reader, limit int64, w io.Writer) (int64, error) {
 			}
 			f.size += int64(n)
 			if _, err := f.Write(buf[:n]); err != nil {
-				return f.size, fmt.Errorf("spool: %w", err)
+				return f.size, fmt.Errorf("%w: %w", ErrDisk, err)
 			}
 			if w != nil {
 				_, _ = w.Write(buf[:n])
 			}
 		}
 		if rerr == io.EOF {
-			_, err := f.Seek(0, io.SeekStart)
-			return f.size, err
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return f.size, fmt.Errorf("%w: %w", ErrDisk, err)
+			}
+			return f.size, nil
 		}
 		if rerr != nil {
 			return f.size, rerr
