@@ -18,10 +18,14 @@ const (
 	EForbidden          = "forbidden"
 	EConflict           = "conflict"
 	EPreconditionFailed = "precondition_failed"
-	ERateLimited        = "rate_limited"
-	ETooLarge           = "too_large"
-	EUnsupportedMedia   = "unsupported_media_type"
-	ETimeout            = "timeout"
+	// EUnprocessable: well-formed, but it contradicts what the key it
+	// names already stands for (an Idempotency-Key reused with another
+	// request).
+	EUnprocessable    = "unprocessable"
+	ERateLimited      = "rate_limited"
+	ETooLarge         = "too_large"
+	EUnsupportedMedia = "unsupported_media_type"
+	ETimeout          = "timeout"
 	// ECanceled: the caller went away (the request's context was
 	// cancelled) before the answer; nobody reads it, nothing is logged.
 	ECanceled    = "canceled"

@@ -4,16 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"strings"
-	"time"
-	"unicode"
-
-	"usersvc/passhash"
 )
 
 // Moving users in and out (docs/import.md). A file is NDJSON: one user a
@@ -53,6 +46,9 @@ type ImportOptions struct {
 	Progress func(ImportCounts)
 	// Failed, when set, is called for each failed line, in line order.
 	Failed func(ImportFailure)
+	// BeforeBatch, when set, is called before each batch is written; an
+	// error stops the import with it (a job whose admin lost the right).
+	BeforeBatch func(context.Context) error
 }
 
 // ImportCounts are an import's counters; they only grow.
@@ -121,6 +117,11 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 	var batch []*importLine
 	var fails []ImportFailure
 	flush := func() error {
+		if opts.BeforeBatch != nil && len(batch) > 0 {
+			if err := opts.BeforeBatch(ctx); err != nil {
+				return err
+			}
+		}
 		err := im.batch(ctx, batch, &fails)
 		slices.SortFunc(fails, func(a, b ImportFailure) int { return int(a.Line - b.Line) })
 		for _, f := range fails {
@@ -167,161 +168,6 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 			return counts, nil
 		}
 	}
-}
-
-// readLine reads one line (without its newline) of at most MaxImportLine
-// bytes; of a longer one it reads and drops the rest. size is the bytes
-// consumed.
-func readLine(br *bufio.Reader) (line []byte, size int64, tooLong bool, err error) {
-	for {
-		chunk, err := br.ReadSlice('\n')
-		size += int64(len(chunk))
-		if !tooLong {
-			if len(line)+len(chunk) > MaxImportLine+1 {
-				tooLong, line = true, nil
-			} else {
-				line = append(line, chunk...)
-			}
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		return bytes.TrimSuffix(line, []byte("\n")), size, tooLong, err
-	}
-}
-
-func importFailure(n int64, err error) ImportFailure {
-	var e *Error
-	field := ""
-	if errors.As(err, &e) {
-		field = e.Field
-	}
-	return ImportFailure{Line: n, Field: field, Code: ErrorCode(err), Message: ErrorMessage(err, "en")}
-}
-
-// parseImportLine reads and checks a line as CreateUser checks its body,
-// plus the import-only fields.
-func (s *Service) parseImportLine(line []byte, n int64) (*importLine, error) {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, Errorf(EInvalid, "The line is not JSON: %s", err.Error())
-	}
-	if dec.More() {
-		return nil, Errorf(EInvalid, "The line holds more than one JSON value.")
-	}
-	doc, ok := v.(map[string]any)
-	if !ok {
-		return nil, Errorf(EInvalid, "The user must be a JSON object.")
-	}
-	extra := map[string]any{}
-	for _, k := range importOnly {
-		if val, ok := doc[k]; ok {
-			extra[k] = val
-			delete(doc, k)
-		}
-	}
-	now := s.now()
-	l := &importLine{n: n, doc: doc}
-	u := &User{ID: NewUserID(), Role: RoleUser, Tags: map[string]string{}, Privileges: []string{}, Creation: now, Modification: now, Version: 1}
-	if id, ok := extra["id"]; ok && id != nil {
-		sid, ok := id.(string)
-		if !ok || !importableID(sid) {
-			return nil, FieldErrorf(EInvalid, "id", "An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %%, and not countries, timeZones, import or export.")
-		}
-		u.ID, l.idGiven = sid, true
-	}
-	d, err := decodeBody(doc, u, true)
-	if err != nil {
-		return nil, err
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	if err := validateUser(d); err != nil {
-		return nil, err
-	}
-	u = d.u
-	u.DeletedAt = nil
-	for _, f := range []struct {
-		name     string
-		dst      **time.Time
-		required bool
-	}{{"creation", nil, true}, {"modification", nil, true}, {"lastLogin", &u.LastLogin, false}, {"deletedAt", &u.DeletedAt, false}} {
-		val, ok := extra[f.name]
-		if !ok || val == nil && !f.required {
-			continue
-		}
-		t, err := asTime(f.name, val)
-		if err != nil {
-			return nil, err
-		}
-		switch f.name {
-		case "creation":
-			u.Creation = t
-		case "modification":
-			u.Modification = t
-		default:
-			*f.dst = &t
-		}
-	}
-	hash, _ := extra["passwordHash"].(string)
-	salt, _ := extra["passwordSalt"].(string)
-	switch {
-	case extra["passwordHash"] != nil && hash == "":
-		return nil, FieldErrorf(EInvalid, "passwordHash", "Field %q must be a non-empty string.", "passwordHash")
-	case extra["passwordSalt"] != nil && (salt == "" || hash == ""):
-		return nil, FieldErrorf(EInvalid, "passwordSalt", "Field %q must be a non-empty string, with passwordHash.", "passwordSalt")
-	case hash != "" && d.password != nil:
-		return nil, FieldErrorf(EInvalid, "passwordHash", "Give password or passwordHash, not both.")
-	case hash != "":
-		h, err := parseImportedHash(hash, salt)
-		if err != nil {
-			field := "passwordHash"
-			if strings.HasPrefix(err.Error(), "passwordSalt") {
-				field = "passwordSalt"
-			}
-			return nil, FieldErrorf(EInvalid, field, "%s", err.Error())
-		}
-		u.PasswordHash = h
-	}
-	l.u, l.password = u, d.password
-	return l, nil
-}
-
-// parseImportedHash checks an imported hash and returns its stored form.
-// A hash this service exported (Traccar's with the salt inside) reads back
-// without a salt.
-func parseImportedHash(hash, salt string) (string, error) {
-	h, err := passhash.Parse(hash, salt)
-	if err != nil && salt == "" {
-		if back, err2 := passhash.ParseStored(hash); err2 == nil {
-			return back.Encode(), nil
-		}
-	}
-	if err != nil {
-		return "", err
-	}
-	return h.Encode(), nil
-}
-
-// reservedIDs are words the REST routes use in a user id's place.
-var reservedIDs = map[string]bool{"countries": true, "timeZones": true, "import": true, "export": true}
-
-// importableID reports whether an imported id can name a user in a URL
-// path and on every database: 1 to 64 bytes of printable UTF-8, no space,
-// and none of / ? # % (which a client would have to escape in a path).
-func importableID(id string) bool {
-	if !possibleID(id) || strings.ContainsAny(id, "/?#%") || reservedIDs[id] {
-		return false
-	}
-	for _, r := range id {
-		if !unicode.IsPrint(r) || unicode.IsSpace(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // importer is one import's state.
@@ -412,6 +258,9 @@ func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]Imp
 	users := make([]*User, len(creates))
 	entries := make([]*AuditEntry, len(creates))
 	for i, l := range creates {
+		if err := ctx.Err(); err != nil { // a cancelled job stops between hashes
+			return err
+		}
 		if l.password != nil {
 			if err := s.hashPassword(ctx, l.u, *l.password); err != nil {
 				return err
@@ -449,10 +298,18 @@ func (im *importer) update(ctx context.Context, id string, l *importLine) (chang
 	change := func(actor, before *User) (edit, error) {
 		seen = before.Version
 		e, err := fn(actor, before)
-		if err == nil && l.u.PasswordHash != "" {
-			e.hash = &l.u.PasswordHash
+		if err != nil {
+			return e, err
 		}
-		return e, err
+		e.password = nil
+		switch {
+		case l.u.PasswordHash != "" && takesImportedHash(before, l.u.PasswordSource):
+			e.hash = &l.u.PasswordHash
+			e.after.PasswordSource = l.u.PasswordSource
+		case l.password != nil && before.PasswordHash == "":
+			e.password = l.password
+		}
+		return e, nil
 	}
 	if !im.opts.DryRun {
 		after, err := im.s.write(ctx, id, nil, ActionImport, change)
@@ -477,59 +334,4 @@ func (im *importer) update(ctx context.Context, id string, l *importLine) (chang
 		}
 	}
 	return decide(before, e, pw, im.s.now()).after != nil, nil
-}
-
-// Export writes every user, deleted ones too, as NDJSON in id order: each
-// line the document GET answers (with the server-kept times), and with
-// withHashes the stored password hash as passwordHash (recorded in the
-// exporting admin's history). Importing it into an empty database gives
-// back the same users. It returns how many were written. Admins only.
-func (s *Service) Export(ctx context.Context, w io.Writer, withHashes bool) (int64, error) {
-	actor, err := s.caller(ctx)
-	if err != nil {
-		return 0, err
-	}
-	if err := Authorize(actor, ActionExport, nil, s.now()); err != nil {
-		return 0, err
-	}
-	if withHashes {
-		if err := s.Store.AppendAudit(ctx, s.entry(ctx, actor.ID, actor.ID, ActionExportHashes, []PatchOperation{})); err != nil {
-			return 0, err
-		}
-	}
-	var n int64
-	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	after := ""
-	for {
-		users, err := s.Store.UsersAfter(ctx, after, 1000)
-		if err != nil {
-			return n, err
-		}
-		for _, u := range users {
-			line := exportLine{Document: u.Document()}
-			if withHashes && u.PasswordHash != "" {
-				line.PasswordHash = u.PasswordHash
-			}
-			if err := enc.Encode(line); err != nil {
-				return n, err
-			}
-			n++
-		}
-		if len(users) < 1000 {
-			return n, bw.Flush()
-		}
-		after = users[len(users)-1].ID
-		if err := bw.Flush(); err != nil {
-			return n, err
-		}
-	}
-}
-
-// exportLine is one exported user: the document (its password null) and
-// the hash when asked for.
-type exportLine struct {
-	*Document
-	PasswordHash string `json:"passwordHash,omitempty"`
 }

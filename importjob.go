@@ -3,21 +3,26 @@ package usersvc
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"usersvc/spool"
 )
 
 // Import jobs: an import started over HTTP (POST /api/users/import). The
-// body is spooled to a temporary file first (the request ends with 202),
+// body is spooled to a file first (package spool; the request ends with 202),
 // then a goroutine imports it as the command line does, recording its
 // counts, failed lines and a heartbeat in the database after every batch
-// and every importHeartbeat. The record is what outlives the process: a
+// and every importRecheck (importrun.go). The record is what outlives the process: a
 // job whose heartbeat stopped (its process died) reads as failed, with the
 // line it reached; running the file again with mode upsert finishes it. A
 // cancel is a flag in the record, seen by whichever process runs the job.
@@ -33,8 +38,11 @@ type ImportJob struct {
 	Started  time.Time  `json:"started"`
 	Finished *time.Time `json:"finished"`
 
-	AdminID         string    `json:"-"`
-	IdempotencyKey  *string   `json:"-"`
+	AdminID        string  `json:"-"`
+	IdempotencyKey *string `json:"-"`
+	// RequestDigest is the SHA-256 (hex) of the request the key stands
+	// for: mode, dryRun and body (requestDigest).
+	RequestDigest   string    `json:"-"`
 	CancelRequested bool      `json:"-"`
 	Heartbeat       time.Time `json:"-"`
 }
@@ -65,19 +73,30 @@ type ImportJobStore interface {
 	FailStaleImports(ctx context.Context, before, at time.Time) (int, error)
 	// ImportFailures lists a job's failed lines after afterLine.
 	ImportFailures(ctx context.Context, id string, afterLine int64, limit int) ([]ImportFailure, error)
+	// DeleteImportJobsFinishedBefore removes the jobs finished before
+	// before, with their failed lines.
+	DeleteImportJobsFinishedBefore(ctx context.Context, before time.Time) (int, error)
 }
 
 // Import job limits.
 const (
 	// MaxImportBody is the largest body POST /api/users/import takes.
 	MaxImportBody = 1 << 30
-	// importHeartbeat is how often a running job's record is touched;
-	// importStale is how old a heartbeat may get before the job reads as
-	// interrupted.
-	importHeartbeat = 2 * time.Second
-	importStale     = 15 * time.Second
+	// importStale is how old a heartbeat (written every importRecheck)
+	// may get before the job reads as interrupted.
+	importStale = 15 * time.Second
 	// maxIdempotencyKey bounds an Idempotency-Key.
 	maxIdempotencyKey = 255
+	// MaxJobFailures is how many failed lines a job keeps (the first
+	// ones, in line order); past it they are counted, not stored.
+	MaxJobFailures = 1000
+	// JobRetention is how long a finished job (its record and failed
+	// lines) is kept; older ones are removed when the service starts and
+	// whenever a job starts.
+	JobRetention = 7 * 24 * time.Hour
+	// DefaultSpoolMax caps the bytes of the bodies spooled at once when
+	// UseSpool was not called (USERSVC_SPOOL_MAX_BYTES sets it in serve).
+	DefaultSpoolMax = 4 << 30
 )
 
 var (
@@ -91,13 +110,41 @@ type importJobs struct {
 	mu      sync.Mutex
 	cancels map[string]context.CancelCauseFunc
 	wg      sync.WaitGroup
-	// Dir is where bodies are spooled (os.TempDir() when "").
-	dir string
+	// spool is where bodies wait for their job (spoolDir).
+	spool *spool.Dir
+}
+
+// UseSpool makes d the directory import bodies are spooled to (serve
+// opens it from USERSVC_SPOOL_DIR and USERSVC_SPOOL_MAX_BYTES, which
+// removes what a crashed process left there). Without it, the first
+// import opens DefaultSpoolDir with DefaultSpoolMax.
+func (s *Service) UseSpool(d *spool.Dir) {
+	s.jobs.mu.Lock()
+	s.jobs.spool = d
+	s.jobs.mu.Unlock()
+}
+
+// DefaultSpoolDir is the spool directory when none is configured.
+func DefaultSpoolDir() string { return filepath.Join(os.TempDir(), "usersvc-spool") }
+
+func (s *Service) spoolDir() (*spool.Dir, error) {
+	s.jobs.mu.Lock()
+	defer s.jobs.mu.Unlock()
+	if s.jobs.spool == nil {
+		d, _, err := spool.Open(DefaultSpoolDir(), DefaultSpoolMax)
+		if err != nil {
+			return nil, err
+		}
+		s.jobs.spool = d
+	}
+	return s.jobs.spool, nil
 }
 
 // StartImport spools body (NDJSON, at most MaxImportBody bytes) and starts
 // a job importing it as the caller, an admin. With an idempotency key the
-// admin used before, it returns that job (body unread) and false.
+// admin used before for the same request (body, mode and dryRun), it
+// returns that job and false; the same key with another request is
+// EUnprocessable.
 func (s *Service) StartImport(ctx context.Context, body io.Reader, opts ImportOptions, key string) (*ImportJob, bool, error) {
 	actor, err := s.caller(ctx)
 	if err != nil {
@@ -119,42 +166,66 @@ func (s *Service) StartImport(ctx context.Context, body io.Reader, opts ImportOp
 			return nil, false, FieldErrorf(EInvalid, "Idempotency-Key", "An Idempotency-Key is 1 to %d bytes of text.", maxIdempotencyKey)
 		}
 		keyp = &key
-		if j, err := s.Store.ImportJobByKey(ctx, actor.ID, key); err == nil {
-			return s.freshJob(ctx, j), false, nil
-		} else if ErrorCode(err) != ENotFound {
-			return nil, false, err
-		}
 	}
-	spool, err := os.CreateTemp(s.jobs.dir, "usersvc-import-*.ndjson")
+	s.expireJobs(ctx)
+	dir, err := s.spoolDir()
+	if err != nil {
+		return nil, false, Internal(err)
+	}
+	f, err := dir.Create()
 	if err != nil {
 		return nil, false, Internal(err)
 	}
 	started := false
 	defer func() {
 		if !started {
-			spool.Close()
-			os.Remove(spool.Name())
+			f.Remove()
 		}
 	}()
-	n, err := io.Copy(spool, io.LimitReader(body, MaxImportBody+1))
-	switch {
+	digest := sha256.New()
+	fmt.Fprintf(digest, "mode=%s\x00dryRun=%t\x00", opts.Mode, opts.DryRun)
+	switch _, err := f.Fill(body, MaxImportBody, digest); {
+	case errors.Is(err, spool.ErrTooLarge):
+		return nil, false, Errorf(ETooLarge, "An import body is at most %d bytes; import larger files with usersvc import.", min(int64(MaxImportBody), dir.Max()))
+	case errors.Is(err, spool.ErrDisk):
+		return nil, false, Internal(err)
+	case errors.Is(err, spool.ErrFull):
+		return nil, false, Errorf(EUnavailable, "The imports running now fill the spool (%d bytes); try again when they end.", dir.Max())
+	case err != nil && ErrorCode(err) != EInternal:
+		return nil, false, err
 	case err != nil:
 		return nil, false, Errorf(EInvalid, "Reading the body: %s", err.Error())
-	case n > MaxImportBody:
-		return nil, false, Errorf(ETooLarge, "An import body is at most %d bytes; import larger files with usersvc import.", int64(MaxImportBody))
 	}
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return nil, false, Internal(err)
+	sum := hex.EncodeToString(digest.Sum(nil))
+	if keyp != nil {
+		if j, err := s.Store.ImportJobByKey(ctx, actor.ID, key); err == nil {
+			return s.sameRequest(ctx, j, sum)
+		} else if ErrorCode(err) != ENotFound {
+			return nil, false, err
+		}
 	}
 	now := s.now()
-	j, created, err := s.Store.CreateImportJob(ctx, &ImportJob{ID: newJobID(), AdminID: actor.ID, IdempotencyKey: keyp,
+	j, created, err := s.Store.CreateImportJob(ctx, &ImportJob{ID: newJobID(), AdminID: actor.ID, IdempotencyKey: keyp, RequestDigest: sum,
 		Mode: opts.Mode, DryRun: opts.DryRun, Status: JobRunning, Started: now, Heartbeat: now})
-	if err != nil || !created {
-		return j, false, err
+	if err != nil {
+		return nil, false, err
+	}
+	if !created { // the same key, meanwhile
+		return s.sameRequest(ctx, j, sum)
 	}
 	started = true
-	s.runJob(WithPrincipal(WithClientAddr(context.Background(), ClientAddr(ctx)), &Principal{User: actor}), j, spool, opts)
+	s.runJob(WithPrincipal(WithClientAddr(context.Background(), ClientAddr(ctx)), &Principal{User: actor}), j, f, opts)
 	return j, true, nil
+}
+
+// sameRequest is j when its key stood for the request with digest sum, or
+// EUnprocessable. A job recorded before digests were kept matches any.
+func (s *Service) sameRequest(ctx context.Context, j *ImportJob, sum string) (*ImportJob, bool, error) {
+	if j.RequestDigest != "" && j.RequestDigest != sum {
+		return nil, false, FieldErrorf(EUnprocessable, "Idempotency-Key",
+			"This Idempotency-Key was used for another request (another body, mode or dryRun); use a new key for a new import.")
+	}
+	return s.freshJob(ctx, j), false, nil
 }
 
 func newJobID() string {
@@ -163,103 +234,11 @@ func newJobID() string {
 	return "imp-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
-// runJob imports spool in the background (see the top of this file).
-func (s *Service) runJob(ctx context.Context, j *ImportJob, spool *os.File, opts ImportOptions) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	s.jobs.mu.Lock()
-	if s.jobs.cancels == nil {
-		s.jobs.cancels = map[string]context.CancelCauseFunc{}
-	}
-	s.jobs.cancels[j.ID] = cancel
-	s.jobs.wg.Add(1)
-	s.jobs.mu.Unlock()
-	go func() {
-		defer s.jobs.wg.Done()
-		defer func() {
-			s.jobs.mu.Lock()
-			delete(s.jobs.cancels, j.ID)
-			s.jobs.mu.Unlock()
-			cancel(nil)
-			spool.Close()
-			os.Remove(spool.Name())
-		}()
-		// The record is written on a context of its own: a cancel ends the
-		// import, not its bookkeeping.
-		rec, stopRec := context.WithCancel(context.WithoutCancel(ctx))
-		defer stopRec()
-		var mu sync.Mutex
-		var counts ImportCounts
-		var pending []ImportFailure
-		save := func() {
-			mu.Lock()
-			c, fails := counts, pending
-			pending = nil
-			mu.Unlock()
-			if stop, err := s.Store.SaveImportProgress(rec, j.ID, c, fails, s.now()); err == nil && stop {
-				cancel(errJobCancelled)
-			}
-		}
-		tick := time.NewTicker(importHeartbeat)
-		done := make(chan struct{})
-		go func() {
-			for {
-				select {
-				case <-done:
-					return
-				case <-tick.C:
-					save()
-				}
-			}
-		}()
-		opts.Progress = func(c ImportCounts) {
-			mu.Lock()
-			counts = c
-			mu.Unlock()
-			save()
-		}
-		opts.Failed = func(f ImportFailure) {
-			mu.Lock()
-			pending = append(pending, f)
-			mu.Unlock()
-		}
-		final, err := s.Import(ctx, spool, opts)
-		tick.Stop()
-		close(done)
-		mu.Lock()
-		counts, fails := final, pending
-		pending = nil
-		mu.Unlock()
-		status, reason := JobCompleted, ""
-		switch cause := context.Cause(ctx); {
-		case err == nil:
-		case errors.Is(cause, errJobCancelled):
-			status = JobCancelled
-		case errors.Is(cause, errServerStopping):
-			status, reason = JobFailed, fmt.Sprintf("Interrupted after line %d: the server stopped. Import the file again with mode upsert to finish.", final.Lines)
-		default:
-			status, reason = JobFailed, fmt.Sprintf("Stopped after line %d: %s", final.Lines, ErrorMessage(err, "en"))
-		}
-		if len(fails) > 0 {
-			_, _ = s.Store.SaveImportProgress(rec, j.ID, counts, fails, s.now())
-		}
-		_ = s.Store.FinishImportJob(rec, j.ID, status, reason, counts, s.now())
-	}()
-}
-
-// stopImports ends this process's running jobs (the server is stopping):
-// each is recorded as failed with the line it reached.
-func (s *Service) stopImports() {
-	s.jobs.mu.Lock()
-	for _, cancel := range s.jobs.cancels {
-		cancel(errServerStopping)
-	}
-	s.jobs.mu.Unlock()
-	s.jobs.wg.Wait()
-}
-
-// ImportJobOf reads one of the caller's import jobs (admins only; another
-// admin's job is not found). A running job whose heartbeat stopped reads
-// as failed (and is recorded so).
+// ImportJobOf reads an import job. Every active admin may see (and
+// cancel) every job: a job acts on all users, as any admin may, and an
+// admin who leaves must not leave a job nobody can stop. Others get
+// EForbidden, an unknown id ENotFound. A running job whose heartbeat
+// stopped reads as failed (and is recorded so).
 func (s *Service) ImportJobOf(ctx context.Context, id string) (*ImportJob, error) {
 	actor, err := s.caller(ctx)
 	if err != nil {
@@ -272,7 +251,7 @@ func (s *Service) ImportJobOf(ctx context.Context, id string) (*ImportJob, error
 		return nil, errJobNotFound
 	}
 	j, err := s.Store.ImportJob(ctx, id)
-	if ErrorCode(err) == ENotFound || err == nil && j.AdminID != actor.ID {
+	if ErrorCode(err) == ENotFound {
 		return nil, errJobNotFound
 	}
 	if err != nil {
@@ -295,8 +274,8 @@ func (s *Service) freshJob(ctx context.Context, j *ImportJob) *ImportJob {
 	return j
 }
 
-// CancelImport asks the process running the caller's job to stop it; what
-// was committed stays. Cancelling a finished job changes nothing.
+// CancelImport asks the process running a job to stop it (any admin may);
+// what was committed stays. Cancelling a finished job changes nothing.
 func (s *Service) CancelImport(ctx context.Context, id string) (*ImportJob, error) {
 	j, err := s.ImportJobOf(ctx, id)
 	if err != nil {
@@ -317,8 +296,8 @@ func (s *Service) CancelImport(ctx context.Context, id string) (*ImportJob, erro
 	return j, nil
 }
 
-// ImportFailures writes the caller's job's failed lines to w as NDJSON
-// (line, field, code, message), in line order.
+// ImportFailures gives each of a job's kept failed lines (the first
+// MaxJobFailures), in line order, to each.
 func (s *Service) ImportFailures(ctx context.Context, id string, each func(ImportFailure) error) error {
 	if _, err := s.ImportJobOf(ctx, id); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/testenv"
+	"usersvc/spool"
 	"usersvc/store"
 )
 
@@ -59,6 +61,11 @@ func TestImportJobKilledHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := usersvc.NewService(killAfterInserts{st, &atomic.Int32{}})
+	d, _, err := spool.Open(os.Getenv("USERSVC_TEST_KILL_SPOOL"), usersvc.DefaultSpoolMax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.UseSpool(d)
 	ctx := usersvc.WithPrincipal(context.Background(), &usersvc.Principal{User: u})
 	if _, _, err := svc.StartImport(ctx, strings.NewReader(importFile()), usersvc.ImportOptions{}, "kill"); err != nil {
 		t.Fatal(err)
@@ -74,12 +81,24 @@ func TestImportJobKilledHelper(t *testing.T) {
 func TestImportJobKilled(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
+		spoolDir := t.TempDir()
 		cmd := exec.Command(os.Args[0], "-test.run=^TestImportJobKilledHelper$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "USERSVC_TEST_KILL_URL="+db.URL, "USERSVC_TEST_KILL_ADMIN="+e.Admin.ID)
+		cmd.Env = append(os.Environ(), "USERSVC_TEST_KILL_URL="+db.URL, "USERSVC_TEST_KILL_ADMIN="+e.Admin.ID, "USERSVC_TEST_KILL_SPOOL="+spoolDir)
 		out, err := cmd.CombinedOutput()
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 			t.Fatalf("the server was not killed half-way: %v\n%s", err, out)
+		}
+		// The killed process left its body in the spool; the next start
+		// (spool.Open, as serve does) removes it.
+		if left, _ := filepath.Glob(filepath.Join(spoolDir, spool.Pattern)); len(left) != 1 {
+			t.Fatalf("spool files after the kill: %v, want the killed job's", left)
+		}
+		if _, removed, err := spool.Open(spoolDir, usersvc.DefaultSpoolMax); err != nil || removed != 1 {
+			t.Fatalf("the next start removed %d spool files (%v), want 1", removed, err)
+		}
+		if left, _ := filepath.Glob(filepath.Join(spoolDir, "*")); len(left) != 0 {
+			t.Fatalf("spool files after the next start: %v", left)
 		}
 		admin := as(t, e, e.AdminToken)
 		j, err := e.Store.ImportJobByKey(context.Background(), e.Admin.ID, "kill")

@@ -15,7 +15,7 @@ var spanish = map[string]string{
 	"Reading the input: %s":                    "Leyendo la entrada: %s",
 	"The line is not JSON: %s":                 "La línea no es JSON: %s",
 	"The line holds more than one JSON value.": "La línea contiene más de un valor JSON.",
-	"An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %%, and not countries, timeZones, import or export.": "Un id tiene de 1 a 64 bytes de texto imprimible sin espacios, /, ?, # ni %%, y no es countries, timeZones, import ni export.",
+	"An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %s, and not countries, timeZones, import or export.": "Un id tiene de 1 a 64 bytes de texto imprimible sin espacios, /, ?, # ni %s, y no es countries, timeZones, import ni export.",
 	"Field %q must be a non-empty string.":                    "El campo %q debe ser una cadena no vacía.",
 	"Field %q must be a non-empty string, with passwordHash.": "El campo %q debe ser una cadena no vacía, junto con passwordHash.",
 	"Give password or passwordHash, not both.":                "Indique password o passwordHash, no ambos.",
@@ -111,6 +111,10 @@ var spanish = map[string]string{
 	"Method not allowed.":                                                                           "Método no permitido.",
 	"Not found.":                                                                                    "No encontrado.",
 	"Tokens are accepted only in the Authorization header.":                                         "Los tokens solo se aceptan en la cabecera Authorization.",
+
+	// Import jobs: the spool and idempotency keys.
+	"The imports running now fill the spool (%d bytes); try again when they end.":                                       "Las importaciones en curso llenan el espacio de espera (%d bytes); inténtelo de nuevo cuando terminen.",
+	"This Idempotency-Key was used for another request (another body, mode or dryRun); use a new key for a new import.": "Esta Idempotency-Key se usó para otra petición (otro cuerpo, modo o dryRun); use una clave nueva para una importación nueva.",
 }
 
 type langKey struct{}

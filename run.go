@@ -63,6 +63,7 @@ func (s *Service) Run(ctx context.Context, opts RunOptions) {
 		if _, err := s.Store.FailStaleImports(ctx, now.Add(-importStale), now); err != nil && ctx.Err() == nil {
 			logger.Error("marking interrupted import jobs", "err", err)
 		}
+		s.expireJobs(ctx) // and those past JobRetention go
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)

@@ -54,6 +54,9 @@ type User struct {
 	// PasswordHash is the bcrypt hash of the password, "" when none is set.
 	// It never leaves the service.
 	PasswordHash string
+	// PasswordSource is the digest of the hash the last import gave the
+	// user ("" when none did): see ImportedHashDigest.
+	PasswordSource string
 }
 
 // Valid reports whether r is one of the roles.

@@ -41,6 +41,10 @@ type ImportJob struct {
 	Unchanged int64 `json:"unchanged,omitempty"`
 	// Failed holds the value of the "failed" field.
 	Failed int64 `json:"failed,omitempty"`
+	// Bytes holds the value of the "bytes" field.
+	Bytes int64 `json:"bytes,omitempty"`
+	// RequestDigest holds the value of the "request_digest" field.
+	RequestDigest string `json:"request_digest,omitempty"`
 	// StartedAt holds the value of the "started_at" field.
 	StartedAt time.Time `json:"started_at,omitempty"`
 	// Heartbeat holds the value of the "heartbeat" field.
@@ -57,9 +61,9 @@ func (*ImportJob) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case importjob.FieldDryRun, importjob.FieldCancelRequested:
 			values[i] = new(sql.NullBool)
-		case importjob.FieldLines, importjob.FieldCreated, importjob.FieldUpdated, importjob.FieldUnchanged, importjob.FieldFailed:
+		case importjob.FieldLines, importjob.FieldCreated, importjob.FieldUpdated, importjob.FieldUnchanged, importjob.FieldFailed, importjob.FieldBytes:
 			values[i] = new(sql.NullInt64)
-		case importjob.FieldID, importjob.FieldAdminID, importjob.FieldIdempotencyKey, importjob.FieldMode, importjob.FieldStatus, importjob.FieldReason:
+		case importjob.FieldID, importjob.FieldAdminID, importjob.FieldIdempotencyKey, importjob.FieldMode, importjob.FieldStatus, importjob.FieldReason, importjob.FieldRequestDigest:
 			values[i] = new(sql.NullString)
 		case importjob.FieldStartedAt, importjob.FieldHeartbeat, importjob.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
@@ -157,6 +161,18 @@ func (_m *ImportJob) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Failed = value.Int64
 			}
+		case importjob.FieldBytes:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field bytes", values[i])
+			} else if value.Valid {
+				_m.Bytes = value.Int64
+			}
+		case importjob.FieldRequestDigest:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field request_digest", values[i])
+			} else if value.Valid {
+				_m.RequestDigest = value.String
+			}
 		case importjob.FieldStartedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field started_at", values[i])
@@ -249,6 +265,12 @@ func (_m *ImportJob) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("failed=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Failed))
+	builder.WriteString(", ")
+	builder.WriteString("bytes=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Bytes))
+	builder.WriteString(", ")
+	builder.WriteString("request_digest=")
+	builder.WriteString(_m.RequestDigest)
 	builder.WriteString(", ")
 	builder.WriteString("started_at=")
 	builder.WriteString(_m.StartedAt.Format(time.ANSIC))

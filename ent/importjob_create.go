@@ -159,6 +159,34 @@ func (_c *ImportJobCreate) SetNillableFailed(v *int64) *ImportJobCreate {
 	return _c
 }
 
+// SetBytes sets the "bytes" field.
+func (_c *ImportJobCreate) SetBytes(v int64) *ImportJobCreate {
+	_c.mutation.SetBytes(v)
+	return _c
+}
+
+// SetNillableBytes sets the "bytes" field if the given value is not nil.
+func (_c *ImportJobCreate) SetNillableBytes(v *int64) *ImportJobCreate {
+	if v != nil {
+		_c.SetBytes(*v)
+	}
+	return _c
+}
+
+// SetRequestDigest sets the "request_digest" field.
+func (_c *ImportJobCreate) SetRequestDigest(v string) *ImportJobCreate {
+	_c.mutation.SetRequestDigest(v)
+	return _c
+}
+
+// SetNillableRequestDigest sets the "request_digest" field if the given value is not nil.
+func (_c *ImportJobCreate) SetNillableRequestDigest(v *string) *ImportJobCreate {
+	if v != nil {
+		_c.SetRequestDigest(*v)
+	}
+	return _c
+}
+
 // SetStartedAt sets the "started_at" field.
 func (_c *ImportJobCreate) SetStartedAt(v time.Time) *ImportJobCreate {
 	_c.mutation.SetStartedAt(v)
@@ -254,6 +282,14 @@ func (_c *ImportJobCreate) defaults() {
 		v := importjob.DefaultFailed
 		_c.mutation.SetFailed(v)
 	}
+	if _, ok := _c.mutation.Bytes(); !ok {
+		v := importjob.DefaultBytes
+		_c.mutation.SetBytes(v)
+	}
+	if _, ok := _c.mutation.RequestDigest(); !ok {
+		v := importjob.DefaultRequestDigest
+		_c.mutation.SetRequestDigest(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -295,6 +331,12 @@ func (_c *ImportJobCreate) check() error {
 	}
 	if _, ok := _c.mutation.Failed(); !ok {
 		return &ValidationError{Name: "failed", err: errors.New(`ent: missing required field "ImportJob.failed"`)}
+	}
+	if _, ok := _c.mutation.Bytes(); !ok {
+		return &ValidationError{Name: "bytes", err: errors.New(`ent: missing required field "ImportJob.bytes"`)}
+	}
+	if _, ok := _c.mutation.RequestDigest(); !ok {
+		return &ValidationError{Name: "request_digest", err: errors.New(`ent: missing required field "ImportJob.request_digest"`)}
 	}
 	if _, ok := _c.mutation.StartedAt(); !ok {
 		return &ValidationError{Name: "started_at", err: errors.New(`ent: missing required field "ImportJob.started_at"`)}
@@ -390,6 +432,14 @@ func (_c *ImportJobCreate) createSpec() (*ImportJob, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Failed(); ok {
 		_spec.SetField(importjob.FieldFailed, field.TypeInt64, value)
 		_node.Failed = value
+	}
+	if value, ok := _c.mutation.Bytes(); ok {
+		_spec.SetField(importjob.FieldBytes, field.TypeInt64, value)
+		_node.Bytes = value
+	}
+	if value, ok := _c.mutation.RequestDigest(); ok {
+		_spec.SetField(importjob.FieldRequestDigest, field.TypeString, value)
+		_node.RequestDigest = value
 	}
 	if value, ok := _c.mutation.StartedAt(); ok {
 		_spec.SetField(importjob.FieldStartedAt, field.TypeTime, value)
@@ -581,6 +631,24 @@ func (u *ImportJobUpsert) AddFailed(v int64) *ImportJobUpsert {
 	return u
 }
 
+// SetBytes sets the "bytes" field.
+func (u *ImportJobUpsert) SetBytes(v int64) *ImportJobUpsert {
+	u.Set(importjob.FieldBytes, v)
+	return u
+}
+
+// UpdateBytes sets the "bytes" field to the value that was provided on create.
+func (u *ImportJobUpsert) UpdateBytes() *ImportJobUpsert {
+	u.SetExcluded(importjob.FieldBytes)
+	return u
+}
+
+// AddBytes adds v to the "bytes" field.
+func (u *ImportJobUpsert) AddBytes(v int64) *ImportJobUpsert {
+	u.Add(importjob.FieldBytes, v)
+	return u
+}
+
 // SetHeartbeat sets the "heartbeat" field.
 func (u *ImportJobUpsert) SetHeartbeat(v time.Time) *ImportJobUpsert {
 	u.Set(importjob.FieldHeartbeat, v)
@@ -639,6 +707,9 @@ func (u *ImportJobUpsertOne) UpdateNewValues() *ImportJobUpsertOne {
 		}
 		if _, exists := u.create.mutation.DryRun(); exists {
 			s.SetIgnore(importjob.FieldDryRun)
+		}
+		if _, exists := u.create.mutation.RequestDigest(); exists {
+			s.SetIgnore(importjob.FieldRequestDigest)
 		}
 		if _, exists := u.create.mutation.StartedAt(); exists {
 			s.SetIgnore(importjob.FieldStartedAt)
@@ -818,6 +889,27 @@ func (u *ImportJobUpsertOne) AddFailed(v int64) *ImportJobUpsertOne {
 func (u *ImportJobUpsertOne) UpdateFailed() *ImportJobUpsertOne {
 	return u.Update(func(s *ImportJobUpsert) {
 		s.UpdateFailed()
+	})
+}
+
+// SetBytes sets the "bytes" field.
+func (u *ImportJobUpsertOne) SetBytes(v int64) *ImportJobUpsertOne {
+	return u.Update(func(s *ImportJobUpsert) {
+		s.SetBytes(v)
+	})
+}
+
+// AddBytes adds v to the "bytes" field.
+func (u *ImportJobUpsertOne) AddBytes(v int64) *ImportJobUpsertOne {
+	return u.Update(func(s *ImportJobUpsert) {
+		s.AddBytes(v)
+	})
+}
+
+// UpdateBytes sets the "bytes" field to the value that was provided on create.
+func (u *ImportJobUpsertOne) UpdateBytes() *ImportJobUpsertOne {
+	return u.Update(func(s *ImportJobUpsert) {
+		s.UpdateBytes()
 	})
 }
 
@@ -1051,6 +1143,9 @@ func (u *ImportJobUpsertBulk) UpdateNewValues() *ImportJobUpsertBulk {
 			if _, exists := b.mutation.DryRun(); exists {
 				s.SetIgnore(importjob.FieldDryRun)
 			}
+			if _, exists := b.mutation.RequestDigest(); exists {
+				s.SetIgnore(importjob.FieldRequestDigest)
+			}
 			if _, exists := b.mutation.StartedAt(); exists {
 				s.SetIgnore(importjob.FieldStartedAt)
 			}
@@ -1230,6 +1325,27 @@ func (u *ImportJobUpsertBulk) AddFailed(v int64) *ImportJobUpsertBulk {
 func (u *ImportJobUpsertBulk) UpdateFailed() *ImportJobUpsertBulk {
 	return u.Update(func(s *ImportJobUpsert) {
 		s.UpdateFailed()
+	})
+}
+
+// SetBytes sets the "bytes" field.
+func (u *ImportJobUpsertBulk) SetBytes(v int64) *ImportJobUpsertBulk {
+	return u.Update(func(s *ImportJobUpsert) {
+		s.SetBytes(v)
+	})
+}
+
+// AddBytes adds v to the "bytes" field.
+func (u *ImportJobUpsertBulk) AddBytes(v int64) *ImportJobUpsertBulk {
+	return u.Update(func(s *ImportJobUpsert) {
+		s.AddBytes(v)
+	})
+}
+
+// UpdateBytes sets the "bytes" field to the value that was provided on create.
+func (u *ImportJobUpsertBulk) UpdateBytes() *ImportJobUpsertBulk {
+	return u.Update(func(s *ImportJobUpsert) {
+		s.UpdateBytes()
 	})
 }
 

@@ -175,6 +175,27 @@ func (_u *ImportJobUpdate) AddFailed(v int64) *ImportJobUpdate {
 	return _u
 }
 
+// SetBytes sets the "bytes" field.
+func (_u *ImportJobUpdate) SetBytes(v int64) *ImportJobUpdate {
+	_u.mutation.ResetBytes()
+	_u.mutation.SetBytes(v)
+	return _u
+}
+
+// SetNillableBytes sets the "bytes" field if the given value is not nil.
+func (_u *ImportJobUpdate) SetNillableBytes(v *int64) *ImportJobUpdate {
+	if v != nil {
+		_u.SetBytes(*v)
+	}
+	return _u
+}
+
+// AddBytes adds value to the "bytes" field.
+func (_u *ImportJobUpdate) AddBytes(v int64) *ImportJobUpdate {
+	_u.mutation.AddBytes(v)
+	return _u
+}
+
 // SetHeartbeat sets the "heartbeat" field.
 func (_u *ImportJobUpdate) SetHeartbeat(v time.Time) *ImportJobUpdate {
 	_u.mutation.SetHeartbeat(v)
@@ -304,6 +325,12 @@ func (_u *ImportJobUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedFailed(); ok {
 		_spec.AddField(importjob.FieldFailed, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.Bytes(); ok {
+		_spec.SetField(importjob.FieldBytes, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedBytes(); ok {
+		_spec.AddField(importjob.FieldBytes, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.Heartbeat(); ok {
 		_spec.SetField(importjob.FieldHeartbeat, field.TypeTime, value)
@@ -481,6 +508,27 @@ func (_u *ImportJobUpdateOne) AddFailed(v int64) *ImportJobUpdateOne {
 	return _u
 }
 
+// SetBytes sets the "bytes" field.
+func (_u *ImportJobUpdateOne) SetBytes(v int64) *ImportJobUpdateOne {
+	_u.mutation.ResetBytes()
+	_u.mutation.SetBytes(v)
+	return _u
+}
+
+// SetNillableBytes sets the "bytes" field if the given value is not nil.
+func (_u *ImportJobUpdateOne) SetNillableBytes(v *int64) *ImportJobUpdateOne {
+	if v != nil {
+		_u.SetBytes(*v)
+	}
+	return _u
+}
+
+// AddBytes adds value to the "bytes" field.
+func (_u *ImportJobUpdateOne) AddBytes(v int64) *ImportJobUpdateOne {
+	_u.mutation.AddBytes(v)
+	return _u
+}
+
 // SetHeartbeat sets the "heartbeat" field.
 func (_u *ImportJobUpdateOne) SetHeartbeat(v time.Time) *ImportJobUpdateOne {
 	_u.mutation.SetHeartbeat(v)
@@ -640,6 +688,12 @@ func (_u *ImportJobUpdateOne) sqlSave(ctx context.Context) (_node *ImportJob, er
 	}
 	if value, ok := _u.mutation.AddedFailed(); ok {
 		_spec.AddField(importjob.FieldFailed, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.Bytes(); ok {
+		_spec.SetField(importjob.FieldBytes, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedBytes(); ok {
+		_spec.AddField(importjob.FieldBytes, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.Heartbeat(); ok {
 		_spec.SetField(importjob.FieldHeartbeat, field.TypeTime, value)

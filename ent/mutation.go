@@ -1264,6 +1264,9 @@ type ImportJobMutation struct {
 	addunchanged     *int64
 	failed           *int64
 	addfailed        *int64
+	bytes            *int64
+	addbytes         *int64
+	request_digest   *string
 	started_at       *time.Time
 	heartbeat        *time.Time
 	finished_at      *time.Time
@@ -1922,6 +1925,98 @@ func (m *ImportJobMutation) ResetFailed() {
 	m.addfailed = nil
 }
 
+// SetBytes sets the "bytes" field.
+func (m *ImportJobMutation) SetBytes(i int64) {
+	m.bytes = &i
+	m.addbytes = nil
+}
+
+// Bytes returns the value of the "bytes" field in the mutation.
+func (m *ImportJobMutation) Bytes() (r int64, exists bool) {
+	v := m.bytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBytes returns the old "bytes" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldBytes(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBytes is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBytes requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBytes: %w", err)
+	}
+	return oldValue.Bytes, nil
+}
+
+// AddBytes adds i to the "bytes" field.
+func (m *ImportJobMutation) AddBytes(i int64) {
+	if m.addbytes != nil {
+		*m.addbytes += i
+	} else {
+		m.addbytes = &i
+	}
+}
+
+// AddedBytes returns the value that was added to the "bytes" field in this mutation.
+func (m *ImportJobMutation) AddedBytes() (r int64, exists bool) {
+	v := m.addbytes
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetBytes resets all changes to the "bytes" field.
+func (m *ImportJobMutation) ResetBytes() {
+	m.bytes = nil
+	m.addbytes = nil
+}
+
+// SetRequestDigest sets the "request_digest" field.
+func (m *ImportJobMutation) SetRequestDigest(s string) {
+	m.request_digest = &s
+}
+
+// RequestDigest returns the value of the "request_digest" field in the mutation.
+func (m *ImportJobMutation) RequestDigest() (r string, exists bool) {
+	v := m.request_digest
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestDigest returns the old "request_digest" field's value of the ImportJob entity.
+// If the ImportJob object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ImportJobMutation) OldRequestDigest(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestDigest is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestDigest requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestDigest: %w", err)
+	}
+	return oldValue.RequestDigest, nil
+}
+
+// ResetRequestDigest resets all changes to the "request_digest" field.
+func (m *ImportJobMutation) ResetRequestDigest() {
+	m.request_digest = nil
+}
+
 // SetStartedAt sets the "started_at" field.
 func (m *ImportJobMutation) SetStartedAt(t time.Time) {
 	m.started_at = &t
@@ -2077,7 +2172,7 @@ func (m *ImportJobMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ImportJobMutation) Fields() []string {
-	fields := make([]string, 0, 15)
+	fields := make([]string, 0, 17)
 	if m.admin_id != nil {
 		fields = append(fields, importjob.FieldAdminID)
 	}
@@ -2113,6 +2208,12 @@ func (m *ImportJobMutation) Fields() []string {
 	}
 	if m.failed != nil {
 		fields = append(fields, importjob.FieldFailed)
+	}
+	if m.bytes != nil {
+		fields = append(fields, importjob.FieldBytes)
+	}
+	if m.request_digest != nil {
+		fields = append(fields, importjob.FieldRequestDigest)
 	}
 	if m.started_at != nil {
 		fields = append(fields, importjob.FieldStartedAt)
@@ -2155,6 +2256,10 @@ func (m *ImportJobMutation) Field(name string) (ent.Value, bool) {
 		return m.Unchanged()
 	case importjob.FieldFailed:
 		return m.Failed()
+	case importjob.FieldBytes:
+		return m.Bytes()
+	case importjob.FieldRequestDigest:
+		return m.RequestDigest()
 	case importjob.FieldStartedAt:
 		return m.StartedAt()
 	case importjob.FieldHeartbeat:
@@ -2194,6 +2299,10 @@ func (m *ImportJobMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldUnchanged(ctx)
 	case importjob.FieldFailed:
 		return m.OldFailed(ctx)
+	case importjob.FieldBytes:
+		return m.OldBytes(ctx)
+	case importjob.FieldRequestDigest:
+		return m.OldRequestDigest(ctx)
 	case importjob.FieldStartedAt:
 		return m.OldStartedAt(ctx)
 	case importjob.FieldHeartbeat:
@@ -2293,6 +2402,20 @@ func (m *ImportJobMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetFailed(v)
 		return nil
+	case importjob.FieldBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBytes(v)
+		return nil
+	case importjob.FieldRequestDigest:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestDigest(v)
+		return nil
 	case importjob.FieldStartedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -2337,6 +2460,9 @@ func (m *ImportJobMutation) AddedFields() []string {
 	if m.addfailed != nil {
 		fields = append(fields, importjob.FieldFailed)
 	}
+	if m.addbytes != nil {
+		fields = append(fields, importjob.FieldBytes)
+	}
 	return fields
 }
 
@@ -2355,6 +2481,8 @@ func (m *ImportJobMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedUnchanged()
 	case importjob.FieldFailed:
 		return m.AddedFailed()
+	case importjob.FieldBytes:
+		return m.AddedBytes()
 	}
 	return nil, false
 }
@@ -2398,6 +2526,13 @@ func (m *ImportJobMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddFailed(v)
+		return nil
+	case importjob.FieldBytes:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddBytes(v)
 		return nil
 	}
 	return fmt.Errorf("unknown ImportJob numeric field %s", name)
@@ -2476,6 +2611,12 @@ func (m *ImportJobMutation) ResetField(name string) error {
 		return nil
 	case importjob.FieldFailed:
 		m.ResetFailed()
+		return nil
+	case importjob.FieldBytes:
+		m.ResetBytes()
+		return nil
+	case importjob.FieldRequestDigest:
+		m.ResetRequestDigest()
 		return nil
 	case importjob.FieldStartedAt:
 		m.ResetStartedAt()
@@ -4380,6 +4521,7 @@ type UserMutation struct {
 	modification     *time.Time
 	last_login       *time.Time
 	password_hash    *string
+	password_source  *string
 	role             *user.Role
 	deleted_at       *time.Time
 	version          *int64
@@ -5371,6 +5513,55 @@ func (m *UserMutation) ResetPasswordHash() {
 	delete(m.clearedFields, user.FieldPasswordHash)
 }
 
+// SetPasswordSource sets the "password_source" field.
+func (m *UserMutation) SetPasswordSource(s string) {
+	m.password_source = &s
+}
+
+// PasswordSource returns the value of the "password_source" field in the mutation.
+func (m *UserMutation) PasswordSource() (r string, exists bool) {
+	v := m.password_source
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPasswordSource returns the old "password_source" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldPasswordSource(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPasswordSource is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPasswordSource requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPasswordSource: %w", err)
+	}
+	return oldValue.PasswordSource, nil
+}
+
+// ClearPasswordSource clears the value of the "password_source" field.
+func (m *UserMutation) ClearPasswordSource() {
+	m.password_source = nil
+	m.clearedFields[user.FieldPasswordSource] = struct{}{}
+}
+
+// PasswordSourceCleared returns if the "password_source" field was cleared in this mutation.
+func (m *UserMutation) PasswordSourceCleared() bool {
+	_, ok := m.clearedFields[user.FieldPasswordSource]
+	return ok
+}
+
+// ResetPasswordSource resets all changes to the "password_source" field.
+func (m *UserMutation) ResetPasswordSource() {
+	m.password_source = nil
+	delete(m.clearedFields, user.FieldPasswordSource)
+}
+
 // SetRole sets the "role" field.
 func (m *UserMutation) SetRole(u user.Role) {
 	m.role = &u
@@ -5670,7 +5861,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 24)
+	fields := make([]string, 0, 25)
 	if m.name != nil {
 		fields = append(fields, user.FieldName)
 	}
@@ -5730,6 +5921,9 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.password_hash != nil {
 		fields = append(fields, user.FieldPasswordHash)
+	}
+	if m.password_source != nil {
+		fields = append(fields, user.FieldPasswordSource)
 	}
 	if m.role != nil {
 		fields = append(fields, user.FieldRole)
@@ -5791,6 +5985,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.LastLogin()
 	case user.FieldPasswordHash:
 		return m.PasswordHash()
+	case user.FieldPasswordSource:
+		return m.PasswordSource()
 	case user.FieldRole:
 		return m.Role()
 	case user.FieldDeletedAt:
@@ -5848,6 +6044,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldLastLogin(ctx)
 	case user.FieldPasswordHash:
 		return m.OldPasswordHash(ctx)
+	case user.FieldPasswordSource:
+		return m.OldPasswordSource(ctx)
 	case user.FieldRole:
 		return m.OldRole(ctx)
 	case user.FieldDeletedAt:
@@ -6005,6 +6203,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPasswordHash(v)
 		return nil
+	case user.FieldPasswordSource:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPasswordSource(v)
+		return nil
 	case user.FieldRole:
 		v, ok := value.(user.Role)
 		if !ok {
@@ -6129,6 +6334,9 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldPasswordHash) {
 		fields = append(fields, user.FieldPasswordHash)
 	}
+	if m.FieldCleared(user.FieldPasswordSource) {
+		fields = append(fields, user.FieldPasswordSource)
+	}
 	if m.FieldCleared(user.FieldDeletedAt) {
 		fields = append(fields, user.FieldDeletedAt)
 	}
@@ -6175,6 +6383,9 @@ func (m *UserMutation) ClearField(name string) error {
 		return nil
 	case user.FieldPasswordHash:
 		m.ClearPasswordHash()
+		return nil
+	case user.FieldPasswordSource:
+		m.ClearPasswordSource()
 		return nil
 	case user.FieldDeletedAt:
 		m.ClearDeletedAt()
@@ -6249,6 +6460,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldPasswordHash:
 		m.ResetPasswordHash()
+		return nil
+	case user.FieldPasswordSource:
+		m.ResetPasswordSource()
 		return nil
 	case user.FieldRole:
 		m.ResetRole()

@@ -45,6 +45,14 @@ func init() {
 	importjobDescFailed := importjobFields[12].Descriptor()
 	// importjob.DefaultFailed holds the default value on creation for the failed field.
 	importjob.DefaultFailed = importjobDescFailed.Default.(int64)
+	// importjobDescBytes is the schema descriptor for bytes field.
+	importjobDescBytes := importjobFields[13].Descriptor()
+	// importjob.DefaultBytes holds the default value on creation for the bytes field.
+	importjob.DefaultBytes = importjobDescBytes.Default.(int64)
+	// importjobDescRequestDigest is the schema descriptor for request_digest field.
+	importjobDescRequestDigest := importjobFields[14].Descriptor()
+	// importjob.DefaultRequestDigest holds the default value on creation for the request_digest field.
+	importjob.DefaultRequestDigest = importjobDescRequestDigest.Default.(string)
 	// importjobDescID is the schema descriptor for id field.
 	importjobDescID := importjobFields[0].Descriptor()
 	// importjob.IDValidator is a validator for the "id" field. It is called by the builders before save.
@@ -94,7 +102,7 @@ func init() {
 	// user.DefaultAdminDevices holds the default value on creation for the admin_devices field.
 	user.DefaultAdminDevices = userDescAdminDevices.Default.(int)
 	// userDescVersion is the schema descriptor for version field.
-	userDescVersion := userFields[23].Descriptor()
+	userDescVersion := userFields[24].Descriptor()
 	// user.DefaultVersion holds the default value on creation for the version field.
 	user.DefaultVersion = userDescVersion.Default.(int64)
 	// userDescID is the schema descriptor for id field.

@@ -58,6 +58,8 @@ type User struct {
 	LastLogin *time.Time `json:"last_login,omitempty"`
 	// PasswordHash holds the value of the "password_hash" field.
 	PasswordHash string `json:"-"`
+	// PasswordSource holds the value of the "password_source" field.
+	PasswordSource string `json:"-"`
 	// Role holds the value of the "role" field.
 	Role user.Role `json:"role,omitempty"`
 	// DeletedAt holds the value of the "deleted_at" field.
@@ -101,7 +103,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case user.FieldAdminDevices, user.FieldVersion, user.FieldDailyQuota:
 			values[i] = new(sql.NullInt64)
-		case user.FieldID, user.FieldName, user.FieldEmail, user.FieldEmailKey, user.FieldCountry, user.FieldTimeZone, user.FieldDescription, user.FieldMessage, user.FieldDisabledMessage, user.FieldGroup, user.FieldDeviceID, user.FieldPasswordHash, user.FieldRole:
+		case user.FieldID, user.FieldName, user.FieldEmail, user.FieldEmailKey, user.FieldCountry, user.FieldTimeZone, user.FieldDescription, user.FieldMessage, user.FieldDisabledMessage, user.FieldGroup, user.FieldDeviceID, user.FieldPasswordHash, user.FieldPasswordSource, user.FieldRole:
 			values[i] = new(sql.NullString)
 		case user.FieldValidFrom, user.FieldValidUntil, user.FieldCreation, user.FieldModification, user.FieldLastLogin, user.FieldDeletedAt:
 			values[i] = new(sql.NullTime)
@@ -258,6 +260,12 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.PasswordHash = value.String
 			}
+		case user.FieldPasswordSource:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field password_source", values[i])
+			} else if value.Valid {
+				_m.PasswordSource = value.String
+			}
 		case user.FieldRole:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field role", values[i])
@@ -399,6 +407,8 @@ func (_m *User) String() string {
 	}
 	builder.WriteString(", ")
 	builder.WriteString("password_hash=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("password_source=<sensitive>")
 	builder.WriteString(", ")
 	builder.WriteString("role=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Role))

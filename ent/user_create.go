@@ -232,6 +232,20 @@ func (_c *UserCreate) SetNillablePasswordHash(v *string) *UserCreate {
 	return _c
 }
 
+// SetPasswordSource sets the "password_source" field.
+func (_c *UserCreate) SetPasswordSource(v string) *UserCreate {
+	_c.mutation.SetPasswordSource(v)
+	return _c
+}
+
+// SetNillablePasswordSource sets the "password_source" field if the given value is not nil.
+func (_c *UserCreate) SetNillablePasswordSource(v *string) *UserCreate {
+	if v != nil {
+		_c.SetPasswordSource(*v)
+	}
+	return _c
+}
+
 // SetRole sets the "role" field.
 func (_c *UserCreate) SetRole(v user.Role) *UserCreate {
 	_c.mutation.SetRole(v)
@@ -528,6 +542,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.PasswordHash(); ok {
 		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)
 		_node.PasswordHash = value
+	}
+	if value, ok := _c.mutation.PasswordSource(); ok {
+		_spec.SetField(user.FieldPasswordSource, field.TypeString, value)
+		_node.PasswordSource = value
 	}
 	if value, ok := _c.mutation.Role(); ok {
 		_spec.SetField(user.FieldRole, field.TypeEnum, value)
@@ -898,6 +916,24 @@ func (u *UserUpsert) UpdatePasswordHash() *UserUpsert {
 // ClearPasswordHash clears the value of the "password_hash" field.
 func (u *UserUpsert) ClearPasswordHash() *UserUpsert {
 	u.SetNull(user.FieldPasswordHash)
+	return u
+}
+
+// SetPasswordSource sets the "password_source" field.
+func (u *UserUpsert) SetPasswordSource(v string) *UserUpsert {
+	u.Set(user.FieldPasswordSource, v)
+	return u
+}
+
+// UpdatePasswordSource sets the "password_source" field to the value that was provided on create.
+func (u *UserUpsert) UpdatePasswordSource() *UserUpsert {
+	u.SetExcluded(user.FieldPasswordSource)
+	return u
+}
+
+// ClearPasswordSource clears the value of the "password_source" field.
+func (u *UserUpsert) ClearPasswordSource() *UserUpsert {
+	u.SetNull(user.FieldPasswordSource)
 	return u
 }
 
@@ -1357,6 +1393,27 @@ func (u *UserUpsertOne) UpdatePasswordHash() *UserUpsertOne {
 func (u *UserUpsertOne) ClearPasswordHash() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearPasswordHash()
+	})
+}
+
+// SetPasswordSource sets the "password_source" field.
+func (u *UserUpsertOne) SetPasswordSource(v string) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetPasswordSource(v)
+	})
+}
+
+// UpdatePasswordSource sets the "password_source" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdatePasswordSource() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdatePasswordSource()
+	})
+}
+
+// ClearPasswordSource clears the value of the "password_source" field.
+func (u *UserUpsertOne) ClearPasswordSource() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearPasswordSource()
 	})
 }
 
@@ -1995,6 +2052,27 @@ func (u *UserUpsertBulk) UpdatePasswordHash() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearPasswordHash() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearPasswordHash()
+	})
+}
+
+// SetPasswordSource sets the "password_source" field.
+func (u *UserUpsertBulk) SetPasswordSource(v string) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetPasswordSource(v)
+	})
+}
+
+// UpdatePasswordSource sets the "password_source" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdatePasswordSource() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdatePasswordSource()
+	})
+}
+
+// ClearPasswordSource clears the value of the "password_source" field.
+func (u *UserUpsertBulk) ClearPasswordSource() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearPasswordSource()
 	})
 }
 

@@ -347,6 +347,26 @@ func (_u *UserUpdate) ClearPasswordHash() *UserUpdate {
 	return _u
 }
 
+// SetPasswordSource sets the "password_source" field.
+func (_u *UserUpdate) SetPasswordSource(v string) *UserUpdate {
+	_u.mutation.SetPasswordSource(v)
+	return _u
+}
+
+// SetNillablePasswordSource sets the "password_source" field if the given value is not nil.
+func (_u *UserUpdate) SetNillablePasswordSource(v *string) *UserUpdate {
+	if v != nil {
+		_u.SetPasswordSource(*v)
+	}
+	return _u
+}
+
+// ClearPasswordSource clears the value of the "password_source" field.
+func (_u *UserUpdate) ClearPasswordSource() *UserUpdate {
+	_u.mutation.ClearPasswordSource()
+	return _u
+}
+
 // SetRole sets the "role" field.
 func (_u *UserUpdate) SetRole(v user.Role) *UserUpdate {
 	_u.mutation.SetRole(v)
@@ -610,6 +630,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.PasswordHashCleared() {
 		_spec.ClearField(user.FieldPasswordHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.PasswordSource(); ok {
+		_spec.SetField(user.FieldPasswordSource, field.TypeString, value)
+	}
+	if _u.mutation.PasswordSourceCleared() {
+		_spec.ClearField(user.FieldPasswordSource, field.TypeString)
 	}
 	if value, ok := _u.mutation.Role(); ok {
 		_spec.SetField(user.FieldRole, field.TypeEnum, value)
@@ -1017,6 +1043,26 @@ func (_u *UserUpdateOne) ClearPasswordHash() *UserUpdateOne {
 	return _u
 }
 
+// SetPasswordSource sets the "password_source" field.
+func (_u *UserUpdateOne) SetPasswordSource(v string) *UserUpdateOne {
+	_u.mutation.SetPasswordSource(v)
+	return _u
+}
+
+// SetNillablePasswordSource sets the "password_source" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillablePasswordSource(v *string) *UserUpdateOne {
+	if v != nil {
+		_u.SetPasswordSource(*v)
+	}
+	return _u
+}
+
+// ClearPasswordSource clears the value of the "password_source" field.
+func (_u *UserUpdateOne) ClearPasswordSource() *UserUpdateOne {
+	_u.mutation.ClearPasswordSource()
+	return _u
+}
+
 // SetRole sets the "role" field.
 func (_u *UserUpdateOne) SetRole(v user.Role) *UserUpdateOne {
 	_u.mutation.SetRole(v)
@@ -1310,6 +1356,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if _u.mutation.PasswordHashCleared() {
 		_spec.ClearField(user.FieldPasswordHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.PasswordSource(); ok {
+		_spec.SetField(user.FieldPasswordSource, field.TypeString, value)
+	}
+	if _u.mutation.PasswordSourceCleared() {
+		_spec.ClearField(user.FieldPasswordSource, field.TypeString)
 	}
 	if value, ok := _u.mutation.Role(); ok {
 		_spec.SetField(user.FieldRole, field.TypeEnum, value)

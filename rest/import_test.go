@@ -55,16 +55,34 @@ func TestImportJob(t *testing.T) {
 		}
 		errs := e.Do(t, "GET", loc+"/errors", e.AdminToken, "")
 		if errs.Status != 200 || errs.Header.Get("Content-Type") != "application/x-ndjson" ||
-			strings.TrimSpace(string(errs.Body)) != `{"line":2,"field":"passwordHash","code":"invalid","message":"passwordHash: malformed md5-crypt hash (want $1$SALT$HASH)"}` {
+			strings.TrimSpace(string(errs.Body)) != `{"line":2,"field":"passwordHash","code":"invalid","message":"malformed md5-crypt hash (want $1$SALT$HASH)"}` {
 			t.Fatalf("errors: %d %v %s", errs.Status, errs.Header, errs.Body)
 		}
-		// The same key: the same job, nothing imported again.
-		again := e.Do(t, "POST", "/api/users/import", e.AdminToken, `{"name":"Di","email":"di@example.com","country":"ES","timeZone":"UTC"}`, ndjson, "Idempotency-Key: first")
-		if again.Status != 202 || again.Header.Get("Location") != loc || again.JSON["status"] != "completed" {
+		if done.Int(t, "bytes") != int64(len(body)) {
+			t.Fatalf("the job's bytes: %d, want the body's %d", done.Int(t, "bytes"), len(body))
+		}
+		// The same key and request: the same job, nothing imported again.
+		again := e.Do(t, "POST", "/api/users/import", e.AdminToken, body, ndjson, "Idempotency-Key: first")
+		if again.Status != 202 || again.Header.Get("Location") != loc || again.JSON["status"] != "completed" || again.Int(t, "created") != 2 {
 			t.Fatalf("same key: %d %v %s", again.Status, again.Header, again.Body)
 		}
+		// The same key with another body, mode or dryRun: 422, nothing read
+		// into a job, nothing imported.
+		other := `{"name":"Di","email":"di@example.com","country":"ES","timeZone":"UTC"}`
+		for _, tc := range []struct{ name, query, body string }{
+			{"another body", "", other}, {"another mode", "?mode=upsert", body}, {"a dry run", "?dryRun=true", body}, {"create said aloud", "?mode=create&dryRun=false", body + "\n"},
+		} {
+			r := e.Do(t, "POST", "/api/users/import"+tc.query, e.AdminToken, tc.body, ndjson, "Idempotency-Key: first")
+			if r.Status != 422 || r.JSON["field"] != "Idempotency-Key" ||
+				r.JSON["error"] != "This Idempotency-Key was used for another request (another body, mode or dryRun); use a new key for a new import." {
+				t.Errorf("same key, %s: %d %s; want 422", tc.name, r.Status, r.Body)
+			}
+		}
+		if r := e.Do(t, "POST", "/api/users/import?mode=create&dryRun=false", e.AdminToken, body, ndjson, "Idempotency-Key: first"); r.Status != 202 || r.Header.Get("Location") != loc {
+			t.Fatalf("the same request with its defaults spelled out: %d %s", r.Status, r.Body)
+		}
 		if r := e.Do(t, "GET", "/api/users?email=di@example.com", e.AdminToken, ""); strings.Contains(string(r.Body), "di@example.com") {
-			t.Fatalf("the repeated request imported its body: %s", r.Body)
+			t.Fatalf("a refused request imported its body: %s", r.Body)
 		}
 		// The legacy id works, and the admin is in its history.
 		if r := e.Do(t, "GET", "/api/users/5001/history", e.AdminToken, ""); r.Status != 200 || !strings.Contains(string(r.Body), `"actor":"`+e.Admin.ID+`","action":"import"`) {
@@ -96,6 +114,13 @@ func TestImportJob(t *testing.T) {
 		// Cancelling a finished job changes nothing.
 		if r := e.Do(t, "DELETE", loc, e.AdminToken, ""); r.Status != 200 || r.JSON["status"] != "completed" {
 			t.Fatalf("cancel a finished job: %d %s", r.Status, r.Body)
+		}
+		// Another admin sees the job, its errors, and may cancel it.
+		_, ada := e.NewUser(t, "Ada", "ada@example.com", "UTC", usersvc.RoleAdmin)
+		for _, tc := range []struct{ method, path string }{{"GET", loc}, {"GET", loc + "/errors"}, {"DELETE", loc}} {
+			if r := e.Do(t, tc.method, tc.path, ada, ""); r.Status != 200 {
+				t.Errorf("another admin: %s %s: %d %s", tc.method, tc.path, r.Status, r.Body)
+			}
 		}
 	})
 }

@@ -207,6 +207,7 @@ func TestOpenAPI(t *testing.T) {
 		do("DELETE", path(e.Admin), e.AdminToken, "")
 		do("POST", b+"/restore", e.AliceToken, "")
 		imp := do("POST", "/api/users/import", e.AdminToken, `{"name":"Im","email":"im@example.com","country":"ES","timeZone":"UTC"}`+"\n{}\n", "Content-Type: application/x-ndjson", "Idempotency-Key: openapi")
+		do("POST", "/api/users/import?dryRun=true", e.AdminToken, `{"name":"Im","email":"im@example.com","country":"ES","timeZone":"UTC"}`+"\n{}\n", "Content-Type: application/x-ndjson", "Idempotency-Key: openapi")
 		job := imp.Header.Get("Location")
 		do("POST", "/api/users/import", e.AliceToken, "{}", "Content-Type: application/x-ndjson")
 		do("POST", "/api/users/import?mode=merge", e.AdminToken, "{}", "Content-Type: application/x-ndjson")

@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// PollSQL and StartSQL are the change log's reads.
+const PollSQL, StartSQL = pollSQL, startSQL
+
 // ApplyDir applies the migrations of dir (tests bring their own directories).
 var ApplyDir = (*Store).applyDir
 

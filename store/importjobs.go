@@ -16,9 +16,9 @@ import (
 
 func toImportJob(j *ent.ImportJob) *usersvc.ImportJob {
 	return &usersvc.ImportJob{
-		ID: j.ID, AdminID: j.AdminID, IdempotencyKey: j.IdempotencyKey, Mode: j.Mode, DryRun: j.DryRun,
+		ID: j.ID, AdminID: j.AdminID, IdempotencyKey: j.IdempotencyKey, RequestDigest: j.RequestDigest, Mode: j.Mode, DryRun: j.DryRun,
 		Status: string(j.Status), CancelRequested: j.CancelRequested, Reason: j.Reason,
-		ImportCounts: usersvc.ImportCounts{Lines: j.Lines, Created: j.Created, Updated: j.Updated, Unchanged: j.Unchanged, Failed: j.Failed},
+		ImportCounts: usersvc.ImportCounts{Lines: j.Lines, Created: j.Created, Updated: j.Updated, Unchanged: j.Unchanged, Failed: j.Failed, Bytes: j.Bytes},
 		Started:      j.StartedAt.UTC(), Heartbeat: j.Heartbeat.UTC(), Finished: utcPtr(j.FinishedAt),
 	}
 }
@@ -27,7 +27,7 @@ func toImportJob(j *ent.ImportJob) *usersvc.ImportJob {
 // job with the same idempotency key, it returns that one and false.
 func (s *Store) CreateImportJob(ctx context.Context, j *usersvc.ImportJob) (_ *usersvc.ImportJob, created bool, err error) {
 	defer internal(&err)
-	saved, err := s.c().ImportJob.Create().SetID(j.ID).SetAdminID(j.AdminID).SetNillableIdempotencyKey(j.IdempotencyKey).
+	saved, err := s.c().ImportJob.Create().SetID(j.ID).SetAdminID(j.AdminID).SetNillableIdempotencyKey(j.IdempotencyKey).SetRequestDigest(j.RequestDigest).
 		SetMode(j.Mode).SetDryRun(j.DryRun).SetStatus(importjob.StatusRunning).SetStartedAt(j.Started).SetHeartbeat(j.Started).Save(ctx)
 	if ent.IsConstraintError(err) && j.IdempotencyKey != nil {
 		existing, err := s.ImportJobByKey(ctx, j.AdminID, *j.IdempotencyKey)
@@ -77,7 +77,7 @@ func (s *Store) SaveImportProgress(ctx context.Context, id string, c usersvc.Imp
 			}
 		}
 		if _, err := t.c().ImportJob.Update().Where(importjob.ID(id), importjob.StatusEQ(importjob.StatusRunning)).
-			SetLines(c.Lines).SetCreated(c.Created).SetUpdated(c.Updated).SetUnchanged(c.Unchanged).SetFailed(c.Failed).
+			SetLines(c.Lines).SetCreated(c.Created).SetUpdated(c.Updated).SetUnchanged(c.Unchanged).SetFailed(c.Failed).SetBytes(c.Bytes).
 			SetHeartbeat(at).Save(ctx); err != nil {
 			return err
 		}
@@ -97,7 +97,7 @@ func (s *Store) FinishImportJob(ctx context.Context, id, status, reason string, 
 	defer internal(&err)
 	_, err = s.c().ImportJob.Update().Where(importjob.ID(id), importjob.StatusEQ(importjob.StatusRunning)).
 		SetStatus(importjob.Status(status)).SetReason(reason).SetFinishedAt(at).SetHeartbeat(at).
-		SetLines(c.Lines).SetCreated(c.Created).SetUpdated(c.Updated).SetUnchanged(c.Unchanged).SetFailed(c.Failed).Save(ctx)
+		SetLines(c.Lines).SetCreated(c.Created).SetUpdated(c.Updated).SetUnchanged(c.Unchanged).SetFailed(c.Failed).SetBytes(c.Bytes).Save(ctx)
 	return err
 }
 
@@ -143,4 +143,23 @@ func (s *Store) ImportFailures(ctx context.Context, id string, afterLine int64, 
 		out[i] = usersvc.ImportFailure{Line: r.Line, Field: r.Field, Code: r.Code, Message: r.Message}
 	}
 	return out, nil
+}
+
+// DeleteImportJobsFinishedBefore removes the jobs that finished before
+// before, and their failed lines, in one transaction.
+func (s *Store) DeleteImportJobsFinishedBefore(ctx context.Context, before time.Time) (n int, err error) {
+	defer internal(&err)
+	err = s.InTx(ctx, func(txs usersvc.Store) error {
+		t := txs.(*Store)
+		ids, err := t.c().ImportJob.Query().Where(importjob.FinishedAtLT(before)).IDs(ctx)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		if _, err := t.c().ImportError.Delete().Where(importerror.JobIDIn(ids...)).Exec(ctx); err != nil {
+			return err
+		}
+		n, err = t.c().ImportJob.Delete().Where(importjob.IDIn(ids...)).Exec(ctx)
+		return err
+	})
+	return n, err
 }

@@ -26,6 +26,7 @@ import (
 type userRow struct {
 	u                                    usersvc.User
 	desc, msg, dmsg, group, device, hash sql.NullString
+	source                               sql.NullString
 	tags, privs                          sql.RawBytes
 	from, until, lastLogin, deletedAt    sql.NullTime
 	quota                                sql.NullInt64
@@ -76,6 +77,8 @@ var userTable = []userColumn{
 	// An account without a password stores "" (never NULL); a NULL reads as "".
 	{name: "password_hash", value: func(u *usersvc.User) any { return u.PasswordHash }, target: func(r *userRow) any { return &r.hash },
 		finish: func(r *userRow) error { r.u.PasswordHash = r.hash.String; return nil }},
+	{name: "password_source", value: func(u *usersvc.User) any { return optString(nonEmpty(u.PasswordSource)) }, target: func(r *userRow) any { return &r.source },
+		finish: func(r *userRow) error { r.u.PasswordSource = r.source.String; return nil }},
 	{name: "role", value: func(u *usersvc.User) any { return string(u.Role) }, target: func(r *userRow) any { return &r.role },
 		finish: func(r *userRow) error { r.u.Role = usersvc.Role(r.role); return nil }},
 	nullableTime("deleted_at", func(u *usersvc.User) **time.Time { return &u.DeletedAt }, func(r *userRow) *sql.NullTime { return &r.deletedAt }),
@@ -88,6 +91,14 @@ var userTable = []userColumn{
 			}
 			return nil
 		}},
+}
+
+// nonEmpty is s, or nil when s is "" (stored as NULL).
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func nullableText(name string, field func(u *usersvc.User) **string, tmp func(r *userRow) *sql.NullString) userColumn {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"usersvc"
 	"usersvc/store"
 )
 
@@ -40,7 +41,11 @@ type config struct {
 	// HashConcurrency bounds the password hashes running at once; 0 is
 	// one per core (GOMAXPROCS).
 	HashConcurrency int
-	corsOrigins     string // as given: comma-separated
+	// SpoolDir and SpoolMax: where POST /api/users/import bodies wait for
+	// their job, and the bytes they may hold at once.
+	SpoolDir    string
+	SpoolMax    int64
+	corsOrigins string // as given: comma-separated
 }
 
 // settings is one command's flags, some of which a USERSVC_* environment
@@ -195,6 +200,10 @@ func serveSettings(c *config, help io.Writer) *settings {
 	s.bind("hash-concurrency", "USERSVC_HASH_CONCURRENCY", "must be a whole number >= 0", func() bool { return c.HashConcurrency >= 0 })
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "on SIGTERM, how long /readyz says 503 while requests are still served, before the listener closes; set it above the load balancer's health-check fall time [USERSVC_DRAIN_DELAY]")
 	s.bind("drain-delay", "USERSVC_DRAIN_DELAY", "must be a duration >= 0 such as 2s", func() bool { return c.DrainDelay >= 0 })
+	fs.StringVar(&c.SpoolDir, "spool-dir", "", "directory where import bodies wait for their job; files a crash left are removed at start; empty: usersvc-spool in the OS temp directory [USERSVC_SPOOL_DIR]")
+	s.bind("spool-dir", "USERSVC_SPOOL_DIR", "", nil)
+	fs.Int64Var(&c.SpoolMax, "spool-max-bytes", usersvc.DefaultSpoolMax, "bytes the spooled import bodies may hold at once; an upload past it answers 503 (413 when it alone is larger) [USERSVC_SPOOL_MAX_BYTES]")
+	s.bind("spool-max-bytes", "USERSVC_SPOOL_MAX_BYTES", "must be a whole number >= 1", func() bool { return c.SpoolMax >= 1 })
 	return s
 }
 

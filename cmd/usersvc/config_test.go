@@ -164,6 +164,7 @@ func TestHelp(t *testing.T) {
 		"metrics-token": "[USERSVC_METRICS_TOKEN]", "pg-max-conns": "[USERSVC_PG_MAX_CONNS] (default 16)",
 		"pg-no-prepare": "[USERSVC_PG_NO_PREPARE=true]", "session-ttl": "[USERSVC_SESSION_TTL] (default 24h0m0s)",
 		"trace-resolvers": "[USERSVC_TRACE_RESOLVERS]", "hash-concurrency": "[USERSVC_HASH_CONCURRENCY]",
+		"spool-dir": "[USERSVC_SPOOL_DIR]", "spool-max-bytes": "[USERSVC_SPOOL_MAX_BYTES] (default 4294967296)",
 	}
 	if len(help) != len(want) {
 		t.Errorf("-h lists %d flags, want %d:\n%s", len(help), len(want), errb.String())

@@ -211,6 +211,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	svc := usersvc.NewService(st)
 	svc.DailyQuota, svc.SessionTTL = c.DailyQuota, c.SessionTTL
 	svc.Hashes = hashgate.New(c.HashConcurrency)
+	if err := useSpool(svc, c, logger); err != nil {
+		return err
+	}
 	// Bind first: the first admin's one-time token is printed only by a
 	// process that can serve, never by one that is about to exit.
 	ln, err := net.Listen("tcp", c.Addr)

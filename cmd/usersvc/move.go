@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"usersvc"
+	"usersvc/spool"
 )
 
 // exitError ends the command with its own exit status (import: 1 when
@@ -96,9 +98,22 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	case err != nil:
 		return err
 	case counts.Failed > 0:
-		return &exitError{code: 1, err: fmt.Errorf("%d of %d lines failed; the others were imported", counts.Failed, counts.Lines)}
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d lines failed; %s", counts.Failed, counts.Lines, failedTail(counts, dryRun))}
 	}
 	return nil
+}
+
+// failedTail says what happened to the lines that did not fail.
+func failedTail(c usersvc.ImportCounts, dryRun bool) string {
+	switch {
+	case dryRun && c.Failed >= c.Lines:
+		return "a real run would import none (dry run: nothing was written)"
+	case dryRun:
+		return "a real run would import the others (dry run: nothing was written)"
+	case c.Failed >= c.Lines:
+		return "nothing was imported"
+	}
+	return "the others were imported"
 }
 
 // importProgress shows an import's progress on standard error: a bar
@@ -143,6 +158,24 @@ func (p *importProgress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// useSpool opens serve's spool directory (removing the import bodies a
+// crashed process left there) and gives it to svc.
+func useSpool(svc *usersvc.Service, c config, logger *slog.Logger) error {
+	dir := c.SpoolDir
+	if dir == "" {
+		dir = usersvc.DefaultSpoolDir()
+	}
+	d, removed, err := spool.Open(dir, c.SpoolMax)
+	if err != nil {
+		return err
+	}
+	if removed > 0 {
+		logger.Info("removed import bodies an earlier process left", "dir", dir, "files", removed)
+	}
+	svc.UseSpool(d)
+	return nil
 }
 
 // exportCmd is usersvc export: every user as NDJSON on standard output.

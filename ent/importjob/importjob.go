@@ -37,6 +37,10 @@ const (
 	FieldUnchanged = "unchanged"
 	// FieldFailed holds the string denoting the failed field in the database.
 	FieldFailed = "failed"
+	// FieldBytes holds the string denoting the bytes field in the database.
+	FieldBytes = "bytes"
+	// FieldRequestDigest holds the string denoting the request_digest field in the database.
+	FieldRequestDigest = "request_digest"
 	// FieldStartedAt holds the string denoting the started_at field in the database.
 	FieldStartedAt = "started_at"
 	// FieldHeartbeat holds the string denoting the heartbeat field in the database.
@@ -62,6 +66,8 @@ var Columns = []string{
 	FieldUpdated,
 	FieldUnchanged,
 	FieldFailed,
+	FieldBytes,
+	FieldRequestDigest,
 	FieldStartedAt,
 	FieldHeartbeat,
 	FieldFinishedAt,
@@ -92,6 +98,10 @@ var (
 	DefaultUnchanged int64
 	// DefaultFailed holds the default value on creation for the "failed" field.
 	DefaultFailed int64
+	// DefaultBytes holds the default value on creation for the "bytes" field.
+	DefaultBytes int64
+	// DefaultRequestDigest holds the default value on creation for the "request_digest" field.
+	DefaultRequestDigest string
 	// IDValidator is a validator for the "id" field. It is called by the builders before save.
 	IDValidator func(string) error
 )
@@ -187,6 +197,16 @@ func ByUnchanged(opts ...sql.OrderTermOption) OrderOption {
 // ByFailed orders the results by the failed field.
 func ByFailed(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldFailed, opts...).ToFunc()
+}
+
+// ByBytes orders the results by the bytes field.
+func ByBytes(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldBytes, opts...).ToFunc()
+}
+
+// ByRequestDigest orders the results by the request_digest field.
+func ByRequestDigest(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRequestDigest, opts...).ToFunc()
 }
 
 // ByStartedAt orders the results by the started_at field.

@@ -119,6 +119,16 @@ func Failed(v int64) predicate.ImportJob {
 	return predicate.ImportJob(sql.FieldEQ(FieldFailed, v))
 }
 
+// Bytes applies equality check predicate on the "bytes" field. It's identical to BytesEQ.
+func Bytes(v int64) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldEQ(FieldBytes, v))
+}
+
+// RequestDigest applies equality check predicate on the "request_digest" field. It's identical to RequestDigestEQ.
+func RequestDigest(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldEQ(FieldRequestDigest, v))
+}
+
 // StartedAt applies equality check predicate on the "started_at" field. It's identical to StartedAtEQ.
 func StartedAt(v time.Time) predicate.ImportJob {
 	return predicate.ImportJob(sql.FieldEQ(FieldStartedAt, v))
@@ -642,6 +652,111 @@ func FailedLT(v int64) predicate.ImportJob {
 // FailedLTE applies the LTE predicate on the "failed" field.
 func FailedLTE(v int64) predicate.ImportJob {
 	return predicate.ImportJob(sql.FieldLTE(FieldFailed, v))
+}
+
+// BytesEQ applies the EQ predicate on the "bytes" field.
+func BytesEQ(v int64) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldEQ(FieldBytes, v))
+}
+
+// BytesNEQ applies the NEQ predicate on the "bytes" field.
+func BytesNEQ(v int64) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldNEQ(FieldBytes, v))
+}
+
+// BytesIn applies the In predicate on the "bytes" field.
+func BytesIn(vs ...int64) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldIn(FieldBytes, vs...))
+}
+
+// BytesNotIn applies the NotIn predicate on the "bytes" field.
+func BytesNotIn(vs ...int64) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldNotIn(FieldBytes, vs...))
+}
+
+// BytesGT applies the GT predicate on the "bytes" field.
+func BytesGT(v int64) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldGT(FieldBytes, v))
+}
+
+// BytesGTE applies the GTE predicate on the "bytes" field.
+func BytesGTE(v int64) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldGTE(FieldBytes, v))
+}
+
+// BytesLT applies the LT predicate on the "bytes" field.
+func BytesLT(v int64) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldLT(FieldBytes, v))
+}
+
+// BytesLTE applies the LTE predicate on the "bytes" field.
+func BytesLTE(v int64) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldLTE(FieldBytes, v))
+}
+
+// RequestDigestEQ applies the EQ predicate on the "request_digest" field.
+func RequestDigestEQ(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldEQ(FieldRequestDigest, v))
+}
+
+// RequestDigestNEQ applies the NEQ predicate on the "request_digest" field.
+func RequestDigestNEQ(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldNEQ(FieldRequestDigest, v))
+}
+
+// RequestDigestIn applies the In predicate on the "request_digest" field.
+func RequestDigestIn(vs ...string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldIn(FieldRequestDigest, vs...))
+}
+
+// RequestDigestNotIn applies the NotIn predicate on the "request_digest" field.
+func RequestDigestNotIn(vs ...string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldNotIn(FieldRequestDigest, vs...))
+}
+
+// RequestDigestGT applies the GT predicate on the "request_digest" field.
+func RequestDigestGT(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldGT(FieldRequestDigest, v))
+}
+
+// RequestDigestGTE applies the GTE predicate on the "request_digest" field.
+func RequestDigestGTE(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldGTE(FieldRequestDigest, v))
+}
+
+// RequestDigestLT applies the LT predicate on the "request_digest" field.
+func RequestDigestLT(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldLT(FieldRequestDigest, v))
+}
+
+// RequestDigestLTE applies the LTE predicate on the "request_digest" field.
+func RequestDigestLTE(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldLTE(FieldRequestDigest, v))
+}
+
+// RequestDigestContains applies the Contains predicate on the "request_digest" field.
+func RequestDigestContains(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldContains(FieldRequestDigest, v))
+}
+
+// RequestDigestHasPrefix applies the HasPrefix predicate on the "request_digest" field.
+func RequestDigestHasPrefix(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldHasPrefix(FieldRequestDigest, v))
+}
+
+// RequestDigestHasSuffix applies the HasSuffix predicate on the "request_digest" field.
+func RequestDigestHasSuffix(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldHasSuffix(FieldRequestDigest, v))
+}
+
+// RequestDigestEqualFold applies the EqualFold predicate on the "request_digest" field.
+func RequestDigestEqualFold(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldEqualFold(FieldRequestDigest, v))
+}
+
+// RequestDigestContainsFold applies the ContainsFold predicate on the "request_digest" field.
+func RequestDigestContainsFold(v string) predicate.ImportJob {
+	return predicate.ImportJob(sql.FieldContainsFold(FieldRequestDigest, v))
 }
 
 // StartedAtEQ applies the EQ predicate on the "started_at" field.

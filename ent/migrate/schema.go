@@ -68,6 +68,8 @@ var (
 		{Name: "updated", Type: field.TypeInt64, Default: 0},
 		{Name: "unchanged", Type: field.TypeInt64, Default: 0},
 		{Name: "failed", Type: field.TypeInt64, Default: 0},
+		{Name: "bytes", Type: field.TypeInt64, Default: 0},
+		{Name: "request_digest", Type: field.TypeString, Default: ""},
 		{Name: "started_at", Type: field.TypeTime},
 		{Name: "heartbeat", Type: field.TypeTime},
 		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
@@ -82,6 +84,11 @@ var (
 				Name:    "importjob_admin_id_idempotency_key",
 				Unique:  true,
 				Columns: []*schema.Column{ImportJobsColumns[1], ImportJobsColumns[2]},
+			},
+			{
+				Name:    "importjob_finished_at",
+				Unique:  false,
+				Columns: []*schema.Column{ImportJobsColumns[17]},
 			},
 		},
 	}
@@ -186,6 +193,7 @@ var (
 		{Name: "modification", Type: field.TypeTime},
 		{Name: "last_login", Type: field.TypeTime, Nullable: true},
 		{Name: "password_hash", Type: field.TypeString, Nullable: true},
+		{Name: "password_source", Type: field.TypeString, Nullable: true},
 		{Name: "role", Type: field.TypeEnum, Enums: []string{"user", "admin"}, Default: "user"},
 		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "version", Type: field.TypeInt64, Default: 1},

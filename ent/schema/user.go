@@ -41,6 +41,11 @@ func (User) Fields() []ent.Field {
 		field.Time("modification"),
 		field.Time("last_login").Optional().Nillable(),
 		field.String("password_hash").Optional().Sensitive(),
+		// password_source is the digest (SHA-256, hex) of the hash the last
+		// import gave this user, "" or NULL when no import gave one: a
+		// re-import replaces the password only when its line's hash is new
+		// (docs/import.md), never undoing an upgrade or a change made here.
+		field.String("password_source").Optional().Sensitive(),
 		field.Enum("role").Values("user", "admin").Default("user"),
 		field.Time("deleted_at").Optional().Nillable(),
 		field.Int64("version").Default(1),
@@ -196,6 +201,11 @@ func (ImportJob) Fields() []ent.Field {
 		field.Int64("updated").Default(0),
 		field.Int64("unchanged").Default(0),
 		field.Int64("failed").Default(0),
+		// bytes is how much of the body the job has read.
+		field.Int64("bytes").Default(0),
+		// request_digest is the SHA-256 (hex) of the body, mode and dryRun:
+		// the same idempotency key with another request is refused.
+		field.String("request_digest").Default("").Immutable(),
 		field.Time("started_at").Immutable(),
 		// heartbeat moves while a process runs the job; a running job whose
 		// heartbeat stopped was interrupted.
@@ -206,7 +216,7 @@ func (ImportJob) Fields() []ent.Field {
 
 // Indexes of the ImportJob.
 func (ImportJob) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("admin_id", "idempotency_key").Unique()}
+	return []ent.Index{index.Fields("admin_id", "idempotency_key").Unique(), index.Fields("finished_at")}
 }
 
 // ImportError is one failed line of an import job.

@@ -54,6 +54,8 @@ const (
 	FieldLastLogin = "last_login"
 	// FieldPasswordHash holds the string denoting the password_hash field in the database.
 	FieldPasswordHash = "password_hash"
+	// FieldPasswordSource holds the string denoting the password_source field in the database.
+	FieldPasswordSource = "password_source"
 	// FieldRole holds the string denoting the role field in the database.
 	FieldRole = "role"
 	// FieldDeletedAt holds the string denoting the deleted_at field in the database.
@@ -98,6 +100,7 @@ var Columns = []string{
 	FieldModification,
 	FieldLastLogin,
 	FieldPasswordHash,
+	FieldPasswordSource,
 	FieldRole,
 	FieldDeletedAt,
 	FieldVersion,
@@ -247,6 +250,11 @@ func ByLastLogin(opts ...sql.OrderTermOption) OrderOption {
 // ByPasswordHash orders the results by the password_hash field.
 func ByPasswordHash(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPasswordHash, opts...).ToFunc()
+}
+
+// ByPasswordSource orders the results by the password_source field.
+func ByPasswordSource(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPasswordSource, opts...).ToFunc()
 }
 
 // ByRole orders the results by the role field.

@@ -155,6 +155,11 @@ func PasswordHash(v string) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldPasswordHash, v))
 }
 
+// PasswordSource applies equality check predicate on the "password_source" field. It's identical to PasswordSourceEQ.
+func PasswordSource(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldPasswordSource, v))
+}
+
 // DeletedAt applies equality check predicate on the "deleted_at" field. It's identical to DeletedAtEQ.
 func DeletedAt(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldDeletedAt, v))
@@ -1223,6 +1228,81 @@ func PasswordHashEqualFold(v string) predicate.User {
 // PasswordHashContainsFold applies the ContainsFold predicate on the "password_hash" field.
 func PasswordHashContainsFold(v string) predicate.User {
 	return predicate.User(sql.FieldContainsFold(FieldPasswordHash, v))
+}
+
+// PasswordSourceEQ applies the EQ predicate on the "password_source" field.
+func PasswordSourceEQ(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldPasswordSource, v))
+}
+
+// PasswordSourceNEQ applies the NEQ predicate on the "password_source" field.
+func PasswordSourceNEQ(v string) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldPasswordSource, v))
+}
+
+// PasswordSourceIn applies the In predicate on the "password_source" field.
+func PasswordSourceIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldIn(FieldPasswordSource, vs...))
+}
+
+// PasswordSourceNotIn applies the NotIn predicate on the "password_source" field.
+func PasswordSourceNotIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldPasswordSource, vs...))
+}
+
+// PasswordSourceGT applies the GT predicate on the "password_source" field.
+func PasswordSourceGT(v string) predicate.User {
+	return predicate.User(sql.FieldGT(FieldPasswordSource, v))
+}
+
+// PasswordSourceGTE applies the GTE predicate on the "password_source" field.
+func PasswordSourceGTE(v string) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldPasswordSource, v))
+}
+
+// PasswordSourceLT applies the LT predicate on the "password_source" field.
+func PasswordSourceLT(v string) predicate.User {
+	return predicate.User(sql.FieldLT(FieldPasswordSource, v))
+}
+
+// PasswordSourceLTE applies the LTE predicate on the "password_source" field.
+func PasswordSourceLTE(v string) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldPasswordSource, v))
+}
+
+// PasswordSourceContains applies the Contains predicate on the "password_source" field.
+func PasswordSourceContains(v string) predicate.User {
+	return predicate.User(sql.FieldContains(FieldPasswordSource, v))
+}
+
+// PasswordSourceHasPrefix applies the HasPrefix predicate on the "password_source" field.
+func PasswordSourceHasPrefix(v string) predicate.User {
+	return predicate.User(sql.FieldHasPrefix(FieldPasswordSource, v))
+}
+
+// PasswordSourceHasSuffix applies the HasSuffix predicate on the "password_source" field.
+func PasswordSourceHasSuffix(v string) predicate.User {
+	return predicate.User(sql.FieldHasSuffix(FieldPasswordSource, v))
+}
+
+// PasswordSourceIsNil applies the IsNil predicate on the "password_source" field.
+func PasswordSourceIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldPasswordSource))
+}
+
+// PasswordSourceNotNil applies the NotNil predicate on the "password_source" field.
+func PasswordSourceNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldPasswordSource))
+}
+
+// PasswordSourceEqualFold applies the EqualFold predicate on the "password_source" field.
+func PasswordSourceEqualFold(v string) predicate.User {
+	return predicate.User(sql.FieldEqualFold(FieldPasswordSource, v))
+}
+
+// PasswordSourceContainsFold applies the ContainsFold predicate on the "password_source" field.
+func PasswordSourceContainsFold(v string) predicate.User {
+	return predicate.User(sql.FieldContainsFold(FieldPasswordSource, v))
 }
 
 // RoleEQ applies the EQ predicate on the "role" field.

@@ -20,6 +20,7 @@ var table = map[string]struct {
 	usersvc.EForbidden:          {http.StatusForbidden, "FORBIDDEN"},
 	usersvc.EConflict:           {http.StatusConflict, "CONFLICT"},
 	usersvc.EPreconditionFailed: {http.StatusPreconditionFailed, "PRECONDITION_FAILED"},
+	usersvc.EUnprocessable:      {http.StatusUnprocessableEntity, "UNPROCESSABLE"},
 	usersvc.ERateLimited:        {http.StatusTooManyRequests, "RATE_LIMITED"},
 	usersvc.ETooLarge:           {http.StatusRequestEntityTooLarge, "TOO_LARGE"},
 	usersvc.EUnsupportedMedia:   {http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"},

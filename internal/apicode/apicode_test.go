@@ -21,6 +21,7 @@ func TestTable(t *testing.T) {
 		{usersvc.EForbidden, 403, "FORBIDDEN"},
 		{usersvc.EConflict, 409, "CONFLICT"},
 		{usersvc.EPreconditionFailed, 412, "PRECONDITION_FAILED"},
+		{usersvc.EUnprocessable, 422, "UNPROCESSABLE"},
 		{usersvc.ERateLimited, 429, "RATE_LIMITED"},
 		{usersvc.ETooLarge, 413, "TOO_LARGE"},
 		{usersvc.EUnsupportedMedia, 415, "UNSUPPORTED_MEDIA_TYPE"},
