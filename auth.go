@@ -119,7 +119,7 @@ func (s *Service) Authenticate(ctx context.Context, c Credentials) (_ *Principal
 		return nil, err
 	}
 	if tok.LastUsed == nil || now.Sub(*tok.LastUsed) >= s.TokenTouchInterval {
-		if err := s.Store.TouchToken(sp.begin(ctx), tok.ID, now); err != nil {
+		if err := s.store.TouchToken(sp.begin(ctx), tok.ID, now); err != nil {
 			return nil, err
 		}
 		touched := *tok
@@ -148,14 +148,14 @@ func (s *Service) lookupToken(ctx context.Context, hash string, sp *lazySpan) (*
 	if sp != nil {
 		ctx = sp.begin(ctx)
 	}
-	tok, err := s.Store.TokenByHash(ctx, hash)
+	tok, err := s.store.TokenByHash(ctx, hash)
 	if err != nil {
 		if ErrorCode(err) == ENotFound {
 			return nil, nil, 0, errBadToken
 		}
 		return nil, nil, 0, err
 	}
-	owner, err := s.Store.User(ctx, tok.UserID, false)
+	owner, err := s.store.User(ctx, tok.UserID, false)
 	if err != nil {
 		if ErrorCode(err) == ENotFound {
 			return nil, nil, 0, errBadToken
@@ -175,7 +175,7 @@ func (s *Service) lookupToken(ctx context.Context, hash string, sp *lazySpan) (*
 // until ctx ends (or at once without a log), and then the cache goes
 // back to 1 s entries.
 func (s *Service) WatchChanges(ctx context.Context, ttl time.Duration) error {
-	err := s.Store.FollowChanges(ctx, s.userChanged, func(live bool) { s.auth.setLive(live, ttl) }, s.auth.heard)
+	err := s.store.FollowChanges(ctx, s.userChanged, func(live bool) { s.auth.setLive(live, ttl) }, s.auth.heard)
 	s.auth.noListener()
 	return err
 }

@@ -11,7 +11,7 @@ const BootstrapAdminEmail = "admin@example.com"
 // The token is shown only once: call it only when the server can serve
 // (serve binds its listener first).
 func (s *Service) Bootstrap(ctx context.Context) (token string, created bool, err error) {
-	n, err := s.Store.CountUsers(ctx)
+	n, err := s.store.CountUsers(ctx)
 	if err != nil || n > 0 {
 		return "", false, err
 	}

@@ -199,7 +199,7 @@ func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]Imp
 		ids = append(ids, l.u.ID)
 		keys = append(keys, EmailKey(l.u.Email))
 	}
-	foundIDs, foundEmails, err := s.Store.ExistingUsers(ctx, ids, keys)
+	foundIDs, foundEmails, err := s.store.ExistingUsers(ctx, ids, keys)
 	if err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]Imp
 		users[i] = l.u
 		entries[i] = s.entry(ctx, im.actor.ID, l.u.ID, ActionImport, DiffPatch(nil, l.u, l.u.PasswordHash != ""))
 	}
-	inserted, err := s.Store.InsertUsers(ctx, users, entries)
+	inserted, err := s.store.InsertUsers(ctx, users, entries)
 	if err != nil {
 		return err
 	}
@@ -281,7 +281,7 @@ func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]Imp
 			fail(creates[i], Errorf(EConflict, "A user with this id or email already exists."))
 		}
 	}
-	s.Store.Announce()
+	s.store.Announce()
 	return nil
 }
 
@@ -318,7 +318,7 @@ func (im *importer) update(ctx context.Context, id string, l *importLine) (chang
 		}
 		return after.Version != seen, nil
 	}
-	before, err := im.s.Store.User(ctx, id, false)
+	before, err := im.s.store.User(ctx, id, false)
 	if err != nil {
 		return false, err
 	}

@@ -198,14 +198,14 @@ func (s *Service) StartImport(ctx context.Context, body io.Reader, opts ImportOp
 	}
 	sum := hex.EncodeToString(digest.Sum(nil))
 	if keyp != nil {
-		if j, err := s.Store.ImportJobByKey(ctx, actor.ID, key); err == nil {
+		if j, err := s.store.ImportJobByKey(ctx, actor.ID, key); err == nil {
 			return s.sameRequest(ctx, j, sum)
 		} else if ErrorCode(err) != ENotFound {
 			return nil, false, err
 		}
 	}
 	now := s.now()
-	j, created, err := s.Store.CreateImportJob(ctx, &ImportJob{ID: newJobID(), AdminID: actor.ID, IdempotencyKey: keyp, RequestDigest: sum,
+	j, created, err := s.store.CreateImportJob(ctx, &ImportJob{ID: newJobID(), AdminID: actor.ID, IdempotencyKey: keyp, RequestDigest: sum,
 		Mode: opts.Mode, DryRun: opts.DryRun, Status: JobRunning, Started: now, Heartbeat: now})
 	if err != nil {
 		return nil, false, err
@@ -250,7 +250,7 @@ func (s *Service) ImportJobOf(ctx context.Context, id string) (*ImportJob, error
 	if !possibleID(id) {
 		return nil, errJobNotFound
 	}
-	j, err := s.Store.ImportJob(ctx, id)
+	j, err := s.store.ImportJob(ctx, id)
 	if ErrorCode(err) == ENotFound {
 		return nil, errJobNotFound
 	}
@@ -266,8 +266,8 @@ func (s *Service) freshJob(ctx context.Context, j *ImportJob) *ImportJob {
 	if j.Status != JobRunning || now.Sub(j.Heartbeat) < importStale {
 		return j
 	}
-	if _, err := s.Store.FailStaleImports(ctx, now.Add(-importStale), now); err == nil {
-		if fresh, err := s.Store.ImportJob(ctx, j.ID); err == nil {
+	if _, err := s.store.FailStaleImports(ctx, now.Add(-importStale), now); err == nil {
+		if fresh, err := s.store.ImportJob(ctx, j.ID); err == nil {
 			return fresh
 		}
 	}
@@ -284,7 +284,7 @@ func (s *Service) CancelImport(ctx context.Context, id string) (*ImportJob, erro
 	if j.Status != JobRunning {
 		return j, nil
 	}
-	if err := s.Store.RequestImportCancel(ctx, id); err != nil {
+	if err := s.store.RequestImportCancel(ctx, id); err != nil {
 		return nil, err
 	}
 	s.jobs.mu.Lock()
@@ -304,7 +304,7 @@ func (s *Service) ImportFailures(ctx context.Context, id string, each func(Impor
 	}
 	after := int64(0)
 	for {
-		page, err := s.Store.ImportFailures(ctx, id, after, 1000)
+		page, err := s.store.ImportFailures(ctx, id, after, 1000)
 		if err != nil {
 			return err
 		}

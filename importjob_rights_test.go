@@ -78,8 +78,7 @@ func TestImportJobAdminLost(t *testing.T) {
 				e := testenv.Start(t, testenv.Another(t, db))
 				ada, _ := e.NewUser(t, "Ada", "ada@example.com", "UTC", usersvc.RoleAdmin)
 				gate := newGate(e.Store, tc.blockAt)
-				jobs := testenv.NewService(e.Store, e.Clock)
-				jobs.Store = gate
+				jobs := testenv.NewService(gate, e.Clock)
 				defer close(gate.release)
 				var b strings.Builder
 				for i := range 3000 {
@@ -171,8 +170,7 @@ func TestImportJobOneWriter(t *testing.T) {
 		admin := as(t, e, e.AdminToken)
 		rec := &recordStore{gateStore: newGate(e.Store, 4)}
 		defer close(rec.release)
-		svc := testenv.NewService(e.Store, e.Clock)
-		svc.Store = rec
+		svc := testenv.NewService(rec, e.Clock)
 		runCtx, stopRun := context.WithCancel(context.Background())
 		ran := make(chan struct{})
 		go func() { defer close(ran); svc.Run(runCtx, usersvc.RunOptions{}) }()

@@ -73,9 +73,9 @@ func (s *Service) runJob(ctx context.Context, j *ImportJob, f *spool.File, opts 
 			status, reason = JobFailed, fmt.Sprintf("Stopped after line %d: %s", final.Lines, ErrorMessage(err, "en"))
 		}
 		if fails := rec.take(); len(fails) > 0 {
-			_, _ = s.Store.SaveImportProgress(rec.ctx, j.ID, final, fails, s.now())
+			_, _ = s.store.SaveImportProgress(rec.ctx, j.ID, final, fails, s.now())
 		}
-		_ = s.Store.FinishImportJob(rec.ctx, j.ID, status, reason, final, s.now())
+		_ = s.store.FinishImportJob(rec.ctx, j.ID, status, reason, final, s.now())
 	}()
 }
 
@@ -142,7 +142,7 @@ func (r *jobRecorder) run() {
 		r.mu.Lock()
 		c := r.counts
 		r.mu.Unlock()
-		if stop, err := r.s.Store.SaveImportProgress(r.ctx, r.id, c, r.take(), r.s.now()); err == nil && stop {
+		if stop, err := r.s.store.SaveImportProgress(r.ctx, r.id, c, r.take(), r.s.now()); err == nil && stop {
 			r.cancel(errJobCancelled)
 		}
 	}
@@ -152,7 +152,7 @@ func (r *jobRecorder) run() {
 // import: disabled, demoted, expired or deleted. A failed read is not a
 // loss (the next check reads again).
 func (r *jobRecorder) adminLost(ctx context.Context) bool {
-	u, err := r.s.Store.User(ctx, r.adminID, false)
+	u, err := r.s.store.User(ctx, r.adminID, false)
 	if ErrorCode(err) == ENotFound {
 		return true
 	}
@@ -178,5 +178,5 @@ func (s *Service) stopImports() {
 // expireJobs removes the jobs that finished more than JobRetention ago,
 // with their failed lines. A failure is left for the next sweep.
 func (s *Service) expireJobs(ctx context.Context) {
-	_, _ = s.Store.DeleteImportJobsFinishedBefore(ctx, s.now().Add(-JobRetention))
+	_, _ = s.store.DeleteImportJobsFinishedBefore(ctx, s.now().Add(-JobRetention))
 }

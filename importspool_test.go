@@ -29,8 +29,7 @@ func TestImportSpool(t *testing.T) {
 			t.Fatal(err)
 		}
 		gate := newGate(e.Store, 1)
-		svc := testenv.NewService(e.Store, e.Clock)
-		svc.Store = gate
+		svc := testenv.NewService(gate, e.Clock)
 		svc.UseSpool(d)
 		left := func() []string {
 			names, _ := filepath.Glob(filepath.Join(dir, "*"))

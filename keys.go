@@ -33,7 +33,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, userID, label string) (strin
 		return "", nil, Internal(err)
 	}
 	t := &Token{Kind: KindAPIKey, Label: label, Hash: HashToken(secret), Created: s.now()}
-	if _, err := s.tokenChange(ctx, userID, ActionAPIKeyCreate, func(tx Store, owner string) error {
+	if _, err := s.tokenChange(ctx, userID, ActionAPIKeyCreate, func(tx Tx, owner string) error {
 		t.UserID = owner
 		return tx.CreateToken(ctx, t)
 	}); err != nil {
@@ -50,7 +50,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIK
 		return nil, Errorf(ENotFound, "API key not found.")
 	}
 	var revoked *Token
-	owner, err := s.tokenChange(ctx, userID, ActionAPIKeyRevoke, func(tx Store, owner string) error {
+	owner, err := s.tokenChange(ctx, userID, ActionAPIKeyRevoke, func(tx Tx, owner string) error {
 		t, err := tx.RevokeToken(ctx, owner, KindAPIKey, id) // ENotFound "API key not found." when none
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, userID, keyID string) (*APIK
 // revocation and a sign-in with that key are one before the other. It
 // sends no change notice itself: a new API key or operator token is in no
 // cache (RevokeAPIKey sends one: it ends sessions).
-func (s *Service) tokenChange(ctx context.Context, userID, action string, fn func(tx Store, owner string) error) (owner string, err error) {
+func (s *Service) tokenChange(ctx context.Context, userID, action string, fn func(tx Tx, owner string) error) (owner string, err error) {
 	actor, err := s.caller(ctx)
 	if err != nil {
 		return "", err
@@ -85,7 +85,7 @@ func (s *Service) tokenChange(ctx context.Context, userID, action string, fn fun
 	if userID == "" {
 		userID = actor.ID
 	}
-	return userID, s.Store.InTx(ctx, func(tx Store) error {
+	return userID, s.store.InTx(ctx, func(tx Tx) error {
 		if _, err := s.target(ctx, tx, actor, action, userID, true); err != nil {
 			return err
 		}
@@ -105,10 +105,10 @@ func (s *Service) APIKeys(ctx context.Context, userID string) ([]APIKey, error) 
 	if userID == "" {
 		userID = actor.ID
 	}
-	if _, err := s.target(ctx, s.Store, actor, ActionAPIKeys, userID, false); err != nil {
+	if _, err := s.target(ctx, s.store, actor, ActionAPIKeys, userID, false); err != nil {
 		return nil, err
 	}
-	toks, err := s.Store.Tokens(ctx, userID, KindAPIKey)
+	toks, err := s.store.Tokens(ctx, userID, KindAPIKey)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl tim
 		exp := now.Add(ttl)
 		t.Expires = &exp
 	}
-	if _, err := s.tokenChange(ctx, userID, ActionTokenCreate, func(tx Store, owner string) error {
+	if _, err := s.tokenChange(ctx, userID, ActionTokenCreate, func(tx Tx, owner string) error {
 		t.UserID = owner
 		return tx.CreateToken(ctx, t)
 	}); err != nil {

@@ -60,7 +60,7 @@ func (s *Service) Run(ctx context.Context, opts RunOptions) {
 	// Import jobs whose process died read as failed (see importjob.go).
 	{
 		now := s.now()
-		if _, err := s.Store.FailStaleImports(ctx, now.Add(-importStale), now); err != nil && ctx.Err() == nil {
+		if _, err := s.store.FailStaleImports(ctx, now.Add(-importStale), now); err != nil && ctx.Err() == nil {
 			logger.Error("marking interrupted import jobs", "err", err)
 		}
 		s.expireJobs(ctx) // and those past JobRetention go

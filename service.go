@@ -9,8 +9,14 @@ import (
 )
 
 // Service holds the rules. Both transports call it; it calls the Store.
+//
+// The store is given to NewService and cannot be swapped afterwards: every
+// rule, the throttle and the meter see the same one. The exported fields
+// are settings (the clock, costs, quota, lifetimes) and the parts
+// NewService builds over that store (Throttle, Meter) or that cmd sizes
+// (Hashes), to be tuned before the service is first used.
 type Service struct {
-	Store Store
+	store Store
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// BcryptCost is the password hashing cost.
@@ -44,7 +50,7 @@ type Service struct {
 // NewService returns a Service with production defaults.
 func NewService(s Store) *Service {
 	return &Service{
-		Store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute,
+		store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute,
 		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: NewThrottle(s),
 		Meter: NewMeter(s), Hashes: hashgate.New(0), auth: newAuthCache(time.Second), feed: newFeed(), sockets: newSockets(),
 	}
@@ -70,7 +76,7 @@ func (s *Service) User(ctx context.Context, id string) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.target(ctx, s.Store, actor, ActionRead, id, false)
+	return s.target(ctx, s.store, actor, ActionRead, id, false)
 }
 
 // Me returns the caller's own user.
@@ -85,7 +91,7 @@ func (s *Service) Me(ctx context.Context) (*User, error) {
 // target loads the user with id for actor's action, as the policy lets
 // actor see it: users the actor may not see are errUserNotFound, like ids
 // that do not exist. forUpdate locks the row (inside st's transaction).
-func (s *Service) target(ctx context.Context, st Store, actor *User, action, id string, forUpdate bool) (*User, error) {
+func (s *Service) target(ctx context.Context, st Tx, actor *User, action, id string, forUpdate bool) (*User, error) {
 	if !possibleID(id) {
 		return nil, errUserNotFound
 	}
@@ -110,4 +116,4 @@ func possibleID(id string) bool {
 }
 
 // Ready reports whether storage answers.
-func (s *Service) Ready(ctx context.Context) error { return s.Store.Ping(ctx) }
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }

@@ -32,12 +32,12 @@ func (s *Service) LoginWithAPIKey(ctx context.Context, email, key string) (*Sess
 		if !wellFormedSecret(key, APIKeyPrefix) {
 			return signInCheck{}, nil
 		}
-		t, err := s.Store.TokenByHash(ctx, HashToken(key))
+		t, err := s.store.TokenByHash(ctx, HashToken(key))
 		if err != nil || u == nil || t.Kind != KindAPIKey || t.UserID != u.ID || !tokenLive(t, s.now()) {
 			return signInCheck{}, nil
 		}
 		if t.LastUsed == nil || s.now().Sub(*t.LastUsed) >= s.TokenTouchInterval {
-			_ = s.Store.TouchToken(ctx, t.ID, s.now()) // last use is informative; a failed write must not refuse the sign-in
+			_ = s.store.TouchToken(ctx, t.ID, s.now()) // last use is informative; a failed write must not refuse the sign-in
 		}
 		return signInCheck{ok: true, apiKey: t}, nil
 	})
@@ -112,7 +112,7 @@ var errHashMoved = &Error{Code: EConflict, Message: "The user kept changing whil
 func (s *Service) signInChecked(ctx context.Context, email string, check func(u *User) (signInCheck, error)) (*Session, error) {
 	var u *User
 	if len(email) <= MaxEmailLen && validText(email) {
-		found, err := s.Store.UserByEmail(ctx, EmailKey(email))
+		found, err := s.store.UserByEmail(ctx, EmailKey(email))
 		if err != nil && ErrorCode(err) != ENotFound {
 			return nil, err
 		}

@@ -10,12 +10,7 @@ import (
 // Not-found lookups return an *Error with ENotFound; a duplicate email on
 // save returns EConflict; any other failure is an internal *Error.
 type Store interface {
-	// InTx runs fn inside one transaction; the Store passed to fn is bound
-	// to it. fn's error rolls the transaction back. When the database
-	// aborts the transaction to break a deadlock, InTx runs fn again (a
-	// few times at most), so fn must only write through tx and assign.
-	// Called on a Store already in a transaction, it joins it.
-	InTx(ctx context.Context, fn func(tx Store) error) error
+	Tx
 	Ping(ctx context.Context) error
 
 	UserStore
@@ -28,6 +23,32 @@ type Store interface {
 	// FailureLog keeps the sign-in throttle's failures, for every process
 	// sharing the database.
 	FailureLog
+}
+
+// Tx is what a write reads and writes inside one transaction, and all
+// that InTx hands its callback: the user (locked), the active admins the
+// last-admin rule counts, the tokens an API key change or a key's
+// sign-in touches, the save with its history entry, and an entry of its
+// own. A Store is a Tx outside any transaction (each call its own).
+type Tx interface {
+	// InTx runs fn inside one transaction; the Tx passed to fn is bound
+	// to it. fn's error rolls the transaction back. When the database
+	// aborts the transaction to break a deadlock, InTx runs fn again (a
+	// few times at most), so fn must only write through tx and assign.
+	// Called on a Tx already in a transaction, it joins it.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// User, SaveUser and CountActiveAdmins: see UserStore.
+	User(ctx context.Context, id string, forUpdate bool) (*User, error)
+	SaveUser(ctx context.Context, w *UserSave) (saved bool, err error)
+	CountActiveAdmins(ctx context.Context, except string, now time.Time, lock bool) (int, error)
+	// TokenByHash, CreateToken, RevokeToken, RevokeSessionsOfKey: see
+	// TokenStore.
+	TokenByHash(ctx context.Context, hash string) (*Token, error)
+	CreateToken(ctx context.Context, t *Token) error
+	RevokeToken(ctx context.Context, userID string, kind TokenKind, id int) (*Token, error)
+	RevokeSessionsOfKey(ctx context.Context, userID string, apiKeyID int) error
+	// AppendAudit: see HistoryStore.
+	AppendAudit(ctx context.Context, e *AuditEntry) error
 }
 
 // ImportStore moves users in and out in bulk.

@@ -21,7 +21,7 @@ func (s *Service) Export(ctx context.Context, w io.Writer, withHashes bool) (int
 		return 0, err
 	}
 	if withHashes {
-		if err := s.Store.AppendAudit(ctx, s.entry(ctx, actor.ID, actor.ID, ActionExportHashes, []PatchOperation{})); err != nil {
+		if err := s.store.AppendAudit(ctx, s.entry(ctx, actor.ID, actor.ID, ActionExportHashes, []PatchOperation{})); err != nil {
 			return 0, err
 		}
 	}
@@ -31,7 +31,7 @@ func (s *Service) Export(ctx context.Context, w io.Writer, withHashes bool) (int
 	enc.SetEscapeHTML(false)
 	after := ""
 	for {
-		users, err := s.Store.UsersAfter(ctx, after, 1000)
+		users, err := s.store.UsersAfter(ctx, after, 1000)
 		if err != nil {
 			return n, err
 		}

@@ -180,7 +180,7 @@ func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
 		}
 	}
 	w := &UserSave{User: u, Create: true, Entry: s.entry(ctx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, d.password != nil))}
-	if _, err := s.Store.SaveUser(ctx, w); err != nil {
+	if _, err := s.store.SaveUser(ctx, w); err != nil {
 		return nil, err
 	}
 	s.committed(u.ID, u)

@@ -197,7 +197,7 @@ func (s *Service) WatchUser(ctx context.Context, id string) (<-chan Event, error
 	if id == "" {
 		id = p.User.ID
 	}
-	if _, err := s.target(ctx, s.Store, p.User, ActionWatch, id, false); err != nil {
+	if _, err := s.target(ctx, s.store, p.User, ActionWatch, id, false); err != nil {
 		return nil, err
 	}
 	return s.watch(ctx, p, []string{id})
@@ -304,7 +304,7 @@ func (s *Service) sendChanged(ctx context.Context, out chan<- Event, actor *User
 		if ids != nil && id != ids[0] {
 			continue // the subscriber's own user, followed only to re-check access
 		}
-		u, err := s.target(ctx, s.Store, actor, ActionWatch, id, false)
+		u, err := s.target(ctx, s.store, actor, ActionWatch, id, false)
 		if err != nil {
 			if ids == nil && ErrorCode(err) == ENotFound {
 				continue

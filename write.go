@@ -147,14 +147,14 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 	for attempt := 0; attempt < maxWriteAttempts; attempt++ {
 		locked := attempt >= optimisticAttempts
 		var a attemptResult
-		run := func(st Store) (err error) {
+		run := func(st Tx) (err error) {
 			a, err = s.attempt(ctx, st, actor, id, ifVersion, action, fn, pw, attempt == 0, locked)
 			return err
 		}
 		if locked {
-			err = s.Store.InTx(ctx, run)
+			err = s.store.InTx(ctx, run)
 		} else {
-			err = run(s.Store)
+			err = run(s.store)
 		}
 		if err != nil {
 			if outcomeUnknown(err) {
@@ -209,7 +209,7 @@ type attemptResult struct {
 // transaction when locked). useCached lets it start from the caller's
 // token check; an answer other than a save is given only from a fresh
 // read, never from that copy.
-func (s *Service) attempt(ctx context.Context, st Store, actor *User, id string, ifVersion *int64, action string, fn change, pw *passwordDecision, useCached, locked bool) (attemptResult, error) {
+func (s *Service) attempt(ctx context.Context, st Tx, actor *User, id string, ifVersion *int64, action string, fn change, pw *passwordDecision, useCached, locked bool) (attemptResult, error) {
 	before, cached, err := s.fetch(ctx, st, actor, action, id, useCached && !locked, locked)
 	if err != nil {
 		return attemptResult{}, err
@@ -266,7 +266,7 @@ func (s *Service) attempt(ctx context.Context, st Store, actor *User, id string,
 // writes their own user, the user their token check loaded (cached), if
 // the policy lets them act on it; otherwise a read (locked when lock),
 // through target, which asks the policy.
-func (s *Service) fetch(ctx context.Context, st Store, actor *User, action, id string, useCached, lock bool) (_ *User, cached bool, _ error) {
+func (s *Service) fetch(ctx context.Context, st Tx, actor *User, action, id string, useCached, lock bool) (_ *User, cached bool, _ error) {
 	if p := PrincipalFrom(ctx); useCached && p != nil && p.Token != nil && p.User != nil && p.User.ID == id &&
 		Authorize(actor, action, p.User, s.now()) == nil {
 		return p.User, true, nil
@@ -283,7 +283,7 @@ func (s *Service) fetch(ctx context.Context, st Store, actor *User, action, id s
 // active admin away, or a session exchanged for an API key, needs a
 // transaction: the other admins (or the user, whose lock a key's
 // revocation takes too) are locked and checked before the save.
-func (s *Service) save(ctx context.Context, st Store, actor *User, action string, before *User, o outcome) (saved bool, err error) {
+func (s *Service) save(ctx context.Context, st Tx, actor *User, action string, before *User, o outcome) (saved bool, err error) {
 	after := o.after
 	after.Version = before.Version + 1
 	now := s.now()
@@ -292,7 +292,7 @@ func (s *Service) save(ctx context.Context, st Store, actor *User, action string
 	if !o.lastAdmin && o.apiKey == nil {
 		return st.SaveUser(ctx, w)
 	}
-	err = st.InTx(ctx, func(tx Store) error {
+	err = st.InTx(ctx, func(tx Tx) error {
 		saved = false // InTx may run this again
 		if o.lastAdmin {
 			n, err := tx.CountActiveAdmins(ctx, before.ID, now, true)
@@ -335,5 +335,5 @@ func (s *Service) committed(id string, now *User) {
 		s.auth.refresh(now)
 	}
 	s.feed.publish(id)
-	s.Store.Announce()
+	s.store.Announce()
 }

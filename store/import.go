@@ -85,8 +85,7 @@ func (s *Store) inList(column string) string {
 func (s *Store) InsertUsers(ctx context.Context, users []*usersvc.User, entries []*usersvc.AuditEntry) (_ []bool, err error) {
 	defer internal(&err)
 	inserted := make([]bool, len(users))
-	err = s.InTx(ctx, func(txs usersvc.Store) error {
-		t := txs.(*Store)
+	err = s.transact(ctx, func(t *Store) error {
 		clear(inserted) // InTx may run this again
 		perRow := len(userTable)
 		for start := 0; start < len(users); {

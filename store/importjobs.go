@@ -65,8 +65,7 @@ func (s *Store) ImportJob(ctx context.Context, id string) (_ *usersvc.ImportJob,
 // asked for. A job no longer running is left alone.
 func (s *Store) SaveImportProgress(ctx context.Context, id string, c usersvc.ImportCounts, fails []usersvc.ImportFailure, at time.Time) (cancel bool, err error) {
 	defer internal(&err)
-	err = s.InTx(ctx, func(txs usersvc.Store) error {
-		t := txs.(*Store)
+	err = s.transact(ctx, func(t *Store) error {
 		if len(fails) > 0 {
 			creates := make([]*ent.ImportErrorCreate, len(fails))
 			for i, f := range fails {
@@ -149,8 +148,7 @@ func (s *Store) ImportFailures(ctx context.Context, id string, afterLine int64, 
 // before, and their failed lines, in one transaction.
 func (s *Store) DeleteImportJobsFinishedBefore(ctx context.Context, before time.Time) (n int, err error) {
 	defer internal(&err)
-	err = s.InTx(ctx, func(txs usersvc.Store) error {
-		t := txs.(*Store)
+	err = s.transact(ctx, func(t *Store) error {
 		ids, err := t.c().ImportJob.Query().Where(importjob.FinishedAtLT(before)).IDs(ctx)
 		if err != nil || len(ids) == 0 {
 			return err

@@ -29,8 +29,7 @@ func (s *Store) SaveUser(ctx context.Context, w *usersvc.UserSave) (saved bool, 
 	if !w.Create && !w.EndSessions && w.Session == nil && s.dialect == dialect.Postgres {
 		return s.updateAndRecord(ctx, w)
 	}
-	err = s.InTx(ctx, func(txs usersvc.Store) error {
-		t := txs.(*Store)
+	err = s.transact(ctx, func(t *Store) error {
 		saved = false // InTx may run this again
 		if w.Create {
 			if _, err := t.c().ExecContext(ctx, userSQLOf[t.dialect].insert, userInsertArgs(w.User)...); err != nil {

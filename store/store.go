@@ -228,8 +228,15 @@ func (s *Store) c() *ent.Client {
 	return s.client
 }
 
-// InTx runs fn in one transaction. Nested calls join the outer transaction.
-func (s *Store) InTx(ctx context.Context, fn func(tx usersvc.Store) error) (err error) {
+// InTx runs fn in one transaction (usersvc.Store). Nested calls join the
+// outer transaction.
+func (s *Store) InTx(ctx context.Context, fn func(tx usersvc.Tx) error) error {
+	return s.transact(ctx, func(tx *Store) error { return fn(tx) })
+}
+
+// transact is InTx for the store's own statements: fn gets the Store
+// bound to the transaction.
+func (s *Store) transact(ctx context.Context, fn func(tx *Store) error) (err error) {
 	defer internal(&err)
 	if s.tx != nil {
 		return fn(s)
@@ -260,7 +267,7 @@ func retryable(err error) bool {
 
 // inTx is one run of fn in a transaction. fn must leave nothing behind
 // but its writes through tx and what it assigns: InTx may run it again.
-func (s *Store) inTx(ctx context.Context, fn func(tx usersvc.Store) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
 	tx, err := s.client.Tx(ctx)
 	if err != nil {
 		return err

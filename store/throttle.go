@@ -40,8 +40,8 @@ var maxFailureRows int64 = 300_000
 // is exclusive already.
 func (s *Store) BeginAttempt(ctx context.Context, keys []string, since, at time.Time, decide func([][]time.Time) bool) (err error) {
 	defer internal(&err)
-	return s.InTx(ctx, func(txs usersvc.Store) error {
-		c := txs.(*Store).c()
+	return s.transact(ctx, func(t *Store) error {
+		c := t.c()
 		if s.dialect == dialect.Postgres {
 			rows, err := c.QueryContext(ctx, `SELECT pg_advisory_xact_lock(h) FROM
 				(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k) AS locks ORDER BY h`, pq.Array(keys))

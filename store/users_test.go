@@ -26,7 +26,7 @@ func TestUserRoundTrip(t *testing.T) {
 				"User": func() (*usersvc.User, error) { return st.User(ctx, want.ID, false) },
 				"User forUpdate in a transaction": func() (*usersvc.User, error) {
 					var u *usersvc.User
-					err := st.InTx(ctx, func(tx usersvc.Store) error {
+					err := st.InTx(ctx, func(tx usersvc.Tx) error {
 						var err error
 						u, err = tx.User(ctx, want.ID, true)
 						return err

@@ -190,7 +190,7 @@ func OpenStore(t testing.TB, db DB) *store.Store {
 }
 
 // NewService returns a service on st with a test clock and cheap hashing.
-func NewService(st *store.Store, clock *Clock) *usersvc.Service {
+func NewService(st usersvc.Store, clock *Clock) *usersvc.Service {
 	svc := usersvc.NewService(st)
 	svc.Now = clock.Now
 	svc.BcryptCost = bcrypt.MinCost
