@@ -141,7 +141,7 @@ func parseOrigins(v string) ([]string, error) {
 // commonFlags registers the flags every subcommand shares.
 func commonFlags(s *settings, c *config) {
 	fs := s.fs
-	fs.StringVar(&c.DatabaseURL, "database-url", defaultDatabaseURL, "postgres:// URL, or a SQLite file path (optionally sqlite:path) [USERSVC_DATABASE_URL]")
+	fs.StringVar(&c.DatabaseURL, "database-url", defaultDatabaseURL, "postgres:// URL (libpq's multi-host form too) or key/value string, or a SQLite file path (optionally sqlite:path) [USERSVC_DATABASE_URL]")
 	s.bind("database-url", "USERSVC_DATABASE_URL", "must not be empty", func() bool { return strings.TrimSpace(c.DatabaseURL) != "" })
 	s.bind("database-url", "USERSVC_DATABASE_URL", "must be a postgres:// or postgresql:// URL, or a SQLite file path (optionally sqlite:path)", func() bool {
 		return strings.TrimSpace(c.DatabaseURL) == "" || store.IsPostgresURL(c.DatabaseURL) || store.CheckURL(c.DatabaseURL) == nil
