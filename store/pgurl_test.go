@@ -54,28 +54,71 @@ func multiHost(t *testing.T, base, first, extra string) string {
 	return "postgres://" + user + first + "," + host + u.Path + "?" + q
 }
 
-// TestMultiHostURL: a libpq multi-host URI whose first host refuses
-// connections (a closed port) reaches the second, the real server, with
-// target_session_attrs=read-write: the store opens, migrates and writes.
+// TestMultiHostURL: a database URL whose first host refuses connections
+// (a closed port) reaches the second, the real server, with
+// target_session_attrs=read-write, in each spelling: libpq's multi-host
+// URI, lib/pq's (?port=) and key/value. The store opens, migrates (its
+// migration lock and change listener use the same URL) and writes.
 func TestMultiHostURL(t *testing.T) {
 	base, why := testenv.PostgresURL()
 	if base == "" {
 		t.Skip(why)
 	}
-	dbURL := multiHost(t, testenv.NewSchema(t, base), closedPort(t), "target_session_attrs=read-write")
-	if !strings.Contains(dbURL, "127.0.0.1:") || strings.Count(dbURL, ",") != 1 {
-		t.Fatalf("not a two-host URL: %s", dbURL)
-	}
-	st := testenv.OpenStore(t, testenv.DB{Name: "postgres", URL: dbURL})
-	var port int
-	if err := st.DB().QueryRow("SELECT inet_server_port()").Scan(&port); err != nil {
+	u, err := url.Parse(base)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if want := testenv.PostgresAddr(t, base); !strings.HasSuffix(want, ":"+strconv.Itoa(port)) {
-		t.Fatalf("connected to port %d, want the server at %s", port, want)
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "5432"
 	}
-	if _, err := st.DB().Exec("CREATE TABLE multihost_probe (id int)"); err != nil {
-		t.Fatalf("a write through the multi-host URL: %v", err)
+	closedHost, closedPortNo, _ := net.SplitHostPort(closedPort(t))
+	user := "postgres"
+	if u.User != nil && u.User.Username() != "" {
+		user = u.User.Username()
+	}
+	for _, tc := range []struct {
+		name string
+		url  func(schemaURL string) string
+	}{
+		{"libpq", func(su string) string {
+			return multiHost(t, su, closedHost+":"+closedPortNo, "target_session_attrs=read-write")
+		}},
+		{"lib/pq", func(su string) string {
+			v, _ := url.Parse(su)
+			q := v.Query()
+			q.Set("port", closedPortNo+","+port)
+			q.Set("target_session_attrs", "read-write")
+			v.Host = closedHost + "," + host
+			v.RawQuery = q.Encode()
+			return v.String()
+		}},
+		{"key/value", func(su string) string {
+			v, _ := url.Parse(su)
+			return "host=" + closedHost + "," + host + " port=" + closedPortNo + "," + port + " user=" + user +
+				" dbname=" + strings.TrimPrefix(v.Path, "/") + " sslmode=disable target_session_attrs=read-write search_path=" + v.Query().Get("search_path")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			schemaURL := testenv.NewSchema(t, base)
+			su, _ := url.Parse(schemaURL)
+			dbURL := tc.url(schemaURL)
+			st := testenv.OpenStore(t, testenv.DB{Name: "postgres", URL: dbURL})
+			var got int
+			var schema string
+			if err := st.DB().QueryRow("SELECT inet_server_port(), current_schema()").Scan(&got, &schema); err != nil {
+				t.Fatal(err)
+			}
+			if want := su.Query().Get("search_path"); schema != want {
+				t.Fatalf("%s: in schema %q, want the test's %q", dbURL, schema, want)
+			}
+			if strconv.Itoa(got) != port {
+				t.Fatalf("%s: connected to port %d, want the server's %s", dbURL, got, port)
+			}
+			if _, err := st.DB().Exec("CREATE TABLE multihost_probe (id int)"); err != nil {
+				t.Fatalf("a write through %s: %v", dbURL, err)
+			}
+		})
 	}
 }
 
