@@ -2,6 +2,8 @@ package usersvc
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sync"
@@ -35,13 +37,27 @@ type Meter struct {
 	// flushing serializes flushes: two at once would both write the same
 	// pending counts.
 	flushing sync.Mutex
+	// doubtful are batches whose write failed: each may have committed
+	// with its answer lost, so the next flush sends it again as it was,
+	// under the same id, and the store applies it at most once. Their
+	// counts have moved from their entries' pending to doubt.
+	doubtful []meterBatch
+}
+
+// meterBatch is the deltas of one AddUsages call, under the id that makes
+// it apply once.
+type meterBatch struct {
+	id     string
+	deltas []meterDelta
+	retry  bool // a doubtful batch sent again: its counts are in doubt, not pending
 }
 
 type meterEntry struct {
 	baseTotal int64            // stored all-time count when last read or flushed
 	day       string           // the day baseDaily is for
 	baseDaily int64            // stored count of day
-	pending   map[string]int64 // counted here, not yet stored, by day
+	pending   map[string]int64 // counted here, not yet sent, by day
+	doubt     map[string]int64 // sent in a batch whose write failed (Meter.doubtful), by day
 	idle      int              // flushes in a row that found nothing pending
 }
 
@@ -53,7 +69,10 @@ func (e *meterEntry) usage(day string) Usage {
 	for _, n := range e.pending {
 		sum += n
 	}
-	return Usage{Total: e.baseTotal + sum, Daily: e.baseDaily + e.pending[day]}
+	for _, n := range e.doubt {
+		sum += n
+	}
+	return Usage{Total: e.baseTotal + sum, Daily: e.baseDaily + e.pending[day] + e.doubt[day]}
 }
 
 // Count counts one request for userID on day and returns the counts
@@ -79,7 +98,7 @@ func (m *Meter) Count(ctx context.Context, userID, day string) (Usage, error) {
 	e = m.entries[userID]
 	switch {
 	case e == nil:
-		e = &meterEntry{baseTotal: stored.Total, day: day, baseDaily: stored.Daily, pending: map[string]int64{}}
+		e = &meterEntry{baseTotal: stored.Total, day: day, baseDaily: stored.Daily, pending: map[string]int64{}, doubt: map[string]int64{}}
 		m.entries[userID] = e
 	case e.day != day:
 		// Only the day's base is new; the total stays as it was counted.
@@ -98,8 +117,18 @@ type meterDelta struct {
 	n         int64
 }
 
-// Flush writes every pending count to the store. Counts that fail to be
-// written stay pending for the next flush. Each write reads back the stored
+// newFlushID is a random id for a batch of a flush (128 bits).
+func newFlushID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Flush writes every pending count to the store, in batches that each
+// carry an id of their own. A batch whose write fails may still have
+// committed (the answer lost with the connection): the next flush sends it
+// again, first, with the same deltas and id, and the store adds it at most
+// once (UsageStore.AddUsages); new counts go in new batches. Each write reads back the stored
 // counts, other processes' included, so an active user's base stays fresh
 // without extra reads; a user with nothing pending at two flushes in a row
 // is forgotten, and their next request reads the store again.
@@ -122,18 +151,25 @@ func (m *Meter) Flush(ctx context.Context) (err error) {
 			}
 		}
 	}
+	batches := m.doubtful
+	m.doubtful = nil
 	m.mu.Unlock()
+	for chunk := range slices.Chunk(deltas, maxFlushBatch) {
+		batches = append(batches, meterBatch{id: newFlushID(), deltas: chunk})
+	}
 	var firstErr error
 	flushed := map[string]bool{}
-	for _, d := range deltas {
-		flushed[d.user] = true // written, or tried: either way not re-read below
+	for _, b := range batches {
+		for _, d := range b.deltas {
+			flushed[d.user] = true // written, or tried: either way not re-read below
+		}
 	}
-	for batch := range slices.Chunk(deltas, maxFlushBatch) {
-		in := make([]UsageDelta, len(batch))
-		for i, d := range batch {
+	for _, b := range batches {
+		in := make([]UsageDelta, len(b.deltas))
+		for i, d := range b.deltas {
 			in[i] = UsageDelta{UserID: d.user, Day: d.day, N: d.n}
 		}
-		stored, err := m.store.AddUsages(sp.begin(ctx), in)
+		stored, err := m.store.AddUsages(sp.begin(ctx), b.id, in)
 		if err == nil && len(stored) != len(in) {
 			err = fmt.Errorf("usage store answered %d counts for %d deltas", len(stored), len(in))
 		}
@@ -141,12 +177,29 @@ func (m *Meter) Flush(ctx context.Context) (err error) {
 			if firstErr == nil {
 				firstErr = err
 			}
-			continue // stays pending for the next flush
+			// In doubt: sent again, as it is, by the next flush.
+			m.mu.Lock()
+			if !b.retry {
+				b.retry = true
+				for _, d := range b.deltas {
+					if e := m.entries[d.user]; e != nil {
+						e.pending[d.day] -= d.n
+						e.doubt[d.day] += d.n
+					}
+				}
+			}
+			m.doubtful = append(m.doubtful, b)
+			m.mu.Unlock()
+			continue
 		}
 		m.mu.Lock()
-		for i, d := range batch {
+		for i, d := range b.deltas {
 			if e := m.entries[d.user]; e != nil {
-				e.pending[d.day] -= d.n
+				if b.retry {
+					e.doubt[d.day] -= d.n
+				} else {
+					e.pending[d.day] -= d.n
+				}
 				e.baseTotal = stored[i].Total
 				if e.day == d.day {
 					e.baseDaily = stored[i].Daily
@@ -190,11 +243,13 @@ func (m *Meter) Flush(ctx context.Context) (err error) {
 	m.mu.Lock()
 	for user, e := range m.entries {
 		busy := false
-		for day, n := range e.pending {
-			if n == 0 {
-				delete(e.pending, day)
-			} else {
-				busy = true
+		for _, counts := range []map[string]int64{e.pending, e.doubt} {
+			for day, n := range counts {
+				if n == 0 {
+					delete(counts, day)
+				} else {
+					busy = true
+				}
 			}
 		}
 		switch {

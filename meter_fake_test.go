@@ -17,10 +17,12 @@ type fakeUsage struct {
 	daily map[usersvc.UsageKey]int64
 	fail  bool
 	adds  int // AddUsages calls
+	// applied are the flush ids added (a repeated id adds nothing).
+	applied map[string]bool
 }
 
 func newFakeUsage() *fakeUsage {
-	return &fakeUsage{total: map[string]int64{}, daily: map[usersvc.UsageKey]int64{}}
+	return &fakeUsage{total: map[string]int64{}, daily: map[usersvc.UsageKey]int64{}, applied: map[string]bool{}}
 }
 
 var errFake = errors.New("store down")
@@ -47,18 +49,22 @@ func (f *fakeUsage) UsageCountsOf(_ context.Context, keys []usersvc.UsageKey) ([
 	return out, nil
 }
 
-func (f *fakeUsage) AddUsages(_ context.Context, deltas []usersvc.UsageDelta) ([]usersvc.Usage, error) {
+func (f *fakeUsage) AddUsages(_ context.Context, id string, deltas []usersvc.UsageDelta) ([]usersvc.Usage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail {
 		return nil, errFake
 	}
 	f.adds++
+	again := f.applied[id]
+	f.applied[id] = true
 	out := make([]usersvc.Usage, len(deltas))
 	for i, d := range deltas {
 		k := usersvc.UsageKey{UserID: d.UserID, Day: d.Day}
-		f.total[d.UserID] += d.N
-		f.daily[k] += d.N
+		if !again {
+			f.total[d.UserID] += d.N
+			f.daily[k] += d.N
+		}
 		out[i] = usersvc.Usage{Total: f.total[d.UserID], Daily: f.daily[k]}
 	}
 	return out, nil

@@ -76,7 +76,7 @@ func TestRunStopsAfterLastFlush(t *testing.T) {
 // failingUsage is a store whose usage writes fail.
 type failingUsage struct{ usersvc.Store }
 
-func (failingUsage) AddUsages(context.Context, []usersvc.UsageDelta) ([]usersvc.Usage, error) {
+func (failingUsage) AddUsages(context.Context, string, []usersvc.UsageDelta) ([]usersvc.Usage, error) {
 	return nil, errors.New("disk full")
 }
 

@@ -135,11 +135,13 @@ type UsageStore interface {
 	// key's user (all time, and on the key's day), in the keys' order.
 	UsageCountsOf(ctx context.Context, keys []UsageKey) ([]Usage, error)
 	// AddUsages adds each delta to its user's all-time count and to the
-	// count of its day, all at once (one statement), and returns, for
+	// count of its day, all at once (one transaction), and returns, for
 	// each delta in order, both counts after (others' additions
 	// included). A user's deltas on two days both add to the all-time
-	// count.
-	AddUsages(ctx context.Context, deltas []UsageDelta) ([]Usage, error)
+	// count. flushID names this set of deltas: a call with an id already
+	// applied (a retry of a flush whose answer was lost) adds nothing and
+	// returns the stored counts. Ids are kept a day.
+	AddUsages(ctx context.Context, flushID string, deltas []UsageDelta) ([]Usage, error)
 }
 
 // UsageKey names a user's counts on a day (YYYY-MM-DD).

@@ -17,6 +17,7 @@ import (
 	"usersvc/ent/signinfailure"
 	"usersvc/ent/token"
 	"usersvc/ent/usage"
+	"usersvc/ent/usageflush"
 	"usersvc/ent/user"
 
 	"entgo.io/ent"
@@ -44,6 +45,8 @@ type Client struct {
 	Token *TokenClient
 	// Usage is the client for interacting with the Usage builders.
 	Usage *UsageClient
+	// UsageFlush is the client for interacting with the UsageFlush builders.
+	UsageFlush *UsageFlushClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 }
@@ -63,6 +66,7 @@ func (c *Client) init() {
 	c.SigninFailure = NewSigninFailureClient(c.config)
 	c.Token = NewTokenClient(c.config)
 	c.Usage = NewUsageClient(c.config)
+	c.UsageFlush = NewUsageFlushClient(c.config)
 	c.User = NewUserClient(c.config)
 }
 
@@ -162,6 +166,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		SigninFailure: NewSigninFailureClient(cfg),
 		Token:         NewTokenClient(cfg),
 		Usage:         NewUsageClient(cfg),
+		UsageFlush:    NewUsageFlushClient(cfg),
 		User:          NewUserClient(cfg),
 	}, nil
 }
@@ -188,6 +193,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		SigninFailure: NewSigninFailureClient(cfg),
 		Token:         NewTokenClient(cfg),
 		Usage:         NewUsageClient(cfg),
+		UsageFlush:    NewUsageFlushClient(cfg),
 		User:          NewUserClient(cfg),
 	}, nil
 }
@@ -218,7 +224,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Audit, c.ImportError, c.ImportJob, c.SigninFailure, c.Token, c.Usage, c.User,
+		c.Audit, c.ImportError, c.ImportJob, c.SigninFailure, c.Token, c.Usage,
+		c.UsageFlush, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -228,7 +235,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Audit, c.ImportError, c.ImportJob, c.SigninFailure, c.Token, c.Usage, c.User,
+		c.Audit, c.ImportError, c.ImportJob, c.SigninFailure, c.Token, c.Usage,
+		c.UsageFlush, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -249,6 +257,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Token.mutate(ctx, m)
 	case *UsageMutation:
 		return c.Usage.mutate(ctx, m)
+	case *UsageFlushMutation:
+		return c.UsageFlush.mutate(ctx, m)
 	case *UserMutation:
 		return c.User.mutate(ctx, m)
 	default:
@@ -1070,6 +1080,139 @@ func (c *UsageClient) mutate(ctx context.Context, m *UsageMutation) (Value, erro
 	}
 }
 
+// UsageFlushClient is a client for the UsageFlush schema.
+type UsageFlushClient struct {
+	config
+}
+
+// NewUsageFlushClient returns a client for the UsageFlush from the given config.
+func NewUsageFlushClient(c config) *UsageFlushClient {
+	return &UsageFlushClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `usageflush.Hooks(f(g(h())))`.
+func (c *UsageFlushClient) Use(hooks ...Hook) {
+	c.hooks.UsageFlush = append(c.hooks.UsageFlush, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `usageflush.Intercept(f(g(h())))`.
+func (c *UsageFlushClient) Intercept(interceptors ...Interceptor) {
+	c.inters.UsageFlush = append(c.inters.UsageFlush, interceptors...)
+}
+
+// Create returns a builder for creating a UsageFlush entity.
+func (c *UsageFlushClient) Create() *UsageFlushCreate {
+	mutation := newUsageFlushMutation(c.config, OpCreate)
+	return &UsageFlushCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of UsageFlush entities.
+func (c *UsageFlushClient) CreateBulk(builders ...*UsageFlushCreate) *UsageFlushCreateBulk {
+	return &UsageFlushCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *UsageFlushClient) MapCreateBulk(slice any, setFunc func(*UsageFlushCreate, int)) *UsageFlushCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &UsageFlushCreateBulk{err: fmt.Errorf("calling to UsageFlushClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*UsageFlushCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &UsageFlushCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for UsageFlush.
+func (c *UsageFlushClient) Update() *UsageFlushUpdate {
+	mutation := newUsageFlushMutation(c.config, OpUpdate)
+	return &UsageFlushUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *UsageFlushClient) UpdateOne(_m *UsageFlush) *UsageFlushUpdateOne {
+	mutation := newUsageFlushMutation(c.config, OpUpdateOne, withUsageFlush(_m))
+	return &UsageFlushUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *UsageFlushClient) UpdateOneID(id string) *UsageFlushUpdateOne {
+	mutation := newUsageFlushMutation(c.config, OpUpdateOne, withUsageFlushID(id))
+	return &UsageFlushUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for UsageFlush.
+func (c *UsageFlushClient) Delete() *UsageFlushDelete {
+	mutation := newUsageFlushMutation(c.config, OpDelete)
+	return &UsageFlushDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *UsageFlushClient) DeleteOne(_m *UsageFlush) *UsageFlushDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *UsageFlushClient) DeleteOneID(id string) *UsageFlushDeleteOne {
+	builder := c.Delete().Where(usageflush.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &UsageFlushDeleteOne{builder}
+}
+
+// Query returns a query builder for UsageFlush.
+func (c *UsageFlushClient) Query() *UsageFlushQuery {
+	return &UsageFlushQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeUsageFlush},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a UsageFlush entity by its id.
+func (c *UsageFlushClient) Get(ctx context.Context, id string) (*UsageFlush, error) {
+	return c.Query().Where(usageflush.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *UsageFlushClient) GetX(ctx context.Context, id string) *UsageFlush {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *UsageFlushClient) Hooks() []Hook {
+	return c.hooks.UsageFlush
+}
+
+// Interceptors returns the client interceptors.
+func (c *UsageFlushClient) Interceptors() []Interceptor {
+	return c.inters.UsageFlush
+}
+
+func (c *UsageFlushClient) mutate(ctx context.Context, m *UsageFlushMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&UsageFlushCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&UsageFlushUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&UsageFlushUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&UsageFlushDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown UsageFlush mutation op: %q", m.Op())
+	}
+}
+
 // UserClient is a client for the User schema.
 type UserClient struct {
 	config
@@ -1222,10 +1365,11 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Audit, ImportError, ImportJob, SigninFailure, Token, Usage, User []ent.Hook
+		Audit, ImportError, ImportJob, SigninFailure, Token, Usage, UsageFlush,
+		User []ent.Hook
 	}
 	inters struct {
-		Audit, ImportError, ImportJob, SigninFailure, Token, Usage,
+		Audit, ImportError, ImportJob, SigninFailure, Token, Usage, UsageFlush,
 		User []ent.Interceptor
 	}
 )

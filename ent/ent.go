@@ -14,6 +14,7 @@ import (
 	"usersvc/ent/signinfailure"
 	"usersvc/ent/token"
 	"usersvc/ent/usage"
+	"usersvc/ent/usageflush"
 	"usersvc/ent/user"
 
 	"entgo.io/ent"
@@ -85,6 +86,7 @@ func checkColumn(t, c string) error {
 			signinfailure.Table: signinfailure.ValidColumn,
 			token.Table:         token.ValidColumn,
 			usage.Table:         usage.ValidColumn,
+			usageflush.Table:    usageflush.ValidColumn,
 			user.Table:          user.ValidColumn,
 		})
 	})

@@ -15,6 +15,7 @@ import (
 	"usersvc/ent/signinfailure"
 	"usersvc/ent/token"
 	"usersvc/ent/usage"
+	"usersvc/ent/usageflush"
 	"usersvc/ent/user"
 
 	"entgo.io/ent"
@@ -36,6 +37,7 @@ const (
 	TypeSigninFailure = "SigninFailure"
 	TypeToken         = "Token"
 	TypeUsage         = "Usage"
+	TypeUsageFlush    = "UsageFlush"
 	TypeUser          = "User"
 )
 
@@ -4491,6 +4493,374 @@ func (m *UsageMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *UsageMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Usage edge %s", name)
+}
+
+// UsageFlushMutation represents an operation that mutates the UsageFlush nodes in the graph.
+type UsageFlushMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	at            *int64
+	addat         *int64
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*UsageFlush, error)
+	predicates    []predicate.UsageFlush
+}
+
+var _ ent.Mutation = (*UsageFlushMutation)(nil)
+
+// usageflushOption allows management of the mutation configuration using functional options.
+type usageflushOption func(*UsageFlushMutation)
+
+// newUsageFlushMutation creates new mutation for the UsageFlush entity.
+func newUsageFlushMutation(c config, op Op, opts ...usageflushOption) *UsageFlushMutation {
+	m := &UsageFlushMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeUsageFlush,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withUsageFlushID sets the ID field of the mutation.
+func withUsageFlushID(id string) usageflushOption {
+	return func(m *UsageFlushMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *UsageFlush
+		)
+		m.oldValue = func(ctx context.Context) (*UsageFlush, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().UsageFlush.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withUsageFlush sets the old UsageFlush of the mutation.
+func withUsageFlush(node *UsageFlush) usageflushOption {
+	return func(m *UsageFlushMutation) {
+		m.oldValue = func(context.Context) (*UsageFlush, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m UsageFlushMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m UsageFlushMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of UsageFlush entities.
+func (m *UsageFlushMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *UsageFlushMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *UsageFlushMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().UsageFlush.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAt sets the "at" field.
+func (m *UsageFlushMutation) SetAt(i int64) {
+	m.at = &i
+	m.addat = nil
+}
+
+// At returns the value of the "at" field in the mutation.
+func (m *UsageFlushMutation) At() (r int64, exists bool) {
+	v := m.at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAt returns the old "at" field's value of the UsageFlush entity.
+// If the UsageFlush object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UsageFlushMutation) OldAt(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAt: %w", err)
+	}
+	return oldValue.At, nil
+}
+
+// AddAt adds i to the "at" field.
+func (m *UsageFlushMutation) AddAt(i int64) {
+	if m.addat != nil {
+		*m.addat += i
+	} else {
+		m.addat = &i
+	}
+}
+
+// AddedAt returns the value that was added to the "at" field in this mutation.
+func (m *UsageFlushMutation) AddedAt() (r int64, exists bool) {
+	v := m.addat
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAt resets all changes to the "at" field.
+func (m *UsageFlushMutation) ResetAt() {
+	m.at = nil
+	m.addat = nil
+}
+
+// Where appends a list predicates to the UsageFlushMutation builder.
+func (m *UsageFlushMutation) Where(ps ...predicate.UsageFlush) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the UsageFlushMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *UsageFlushMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.UsageFlush, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *UsageFlushMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *UsageFlushMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (UsageFlush).
+func (m *UsageFlushMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *UsageFlushMutation) Fields() []string {
+	fields := make([]string, 0, 1)
+	if m.at != nil {
+		fields = append(fields, usageflush.FieldAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *UsageFlushMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case usageflush.FieldAt:
+		return m.At()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *UsageFlushMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case usageflush.FieldAt:
+		return m.OldAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown UsageFlush field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UsageFlushMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case usageflush.FieldAt:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UsageFlush field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *UsageFlushMutation) AddedFields() []string {
+	var fields []string
+	if m.addat != nil {
+		fields = append(fields, usageflush.FieldAt)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *UsageFlushMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case usageflush.FieldAt:
+		return m.AddedAt()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *UsageFlushMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case usageflush.FieldAt:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown UsageFlush numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *UsageFlushMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *UsageFlushMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *UsageFlushMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown UsageFlush nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *UsageFlushMutation) ResetField(name string) error {
+	switch name {
+	case usageflush.FieldAt:
+		m.ResetAt()
+		return nil
+	}
+	return fmt.Errorf("unknown UsageFlush field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *UsageFlushMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *UsageFlushMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *UsageFlushMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *UsageFlushMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *UsageFlushMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *UsageFlushMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *UsageFlushMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown UsageFlush unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *UsageFlushMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown UsageFlush edge %s", name)
 }
 
 // UserMutation represents an operation that mutates the User nodes in the graph.

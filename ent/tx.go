@@ -26,6 +26,8 @@ type Tx struct {
 	Token *TokenClient
 	// Usage is the client for interacting with the Usage builders.
 	Usage *UsageClient
+	// UsageFlush is the client for interacting with the UsageFlush builders.
+	UsageFlush *UsageFlushClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 
@@ -165,6 +167,7 @@ func (tx *Tx) init() {
 	tx.SigninFailure = NewSigninFailureClient(tx.config)
 	tx.Token = NewTokenClient(tx.config)
 	tx.Usage = NewUsageClient(tx.config)
+	tx.UsageFlush = NewUsageFlushClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }
 

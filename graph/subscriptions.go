@@ -38,10 +38,27 @@ const (
 	wsPingInterval = 15 * time.Second
 )
 
-// Close codes of graphql-transport-ws.
+// Close codes of graphql-transport-ws, and WebSocket's own "try again
+// later".
 const (
 	closeForbidden = 4403
+	// closeTryAgain (1013, RFC 6455's registry: Try Again Later) closes a
+	// socket whose connection_init could not be checked, or whose
+	// subscription ended, because the database is unavailable or out of
+	// time: the client should reconnect after a pause (graphql-ws's client
+	// retries it), not take it for "signed out" as it would 4403.
+	closeTryAgain = 1013
 )
+
+// retryLater reports whether err is the database's trouble, not the
+// caller's (unavailable, or out of time): answered with closeTryAgain.
+func retryLater(err error) bool {
+	switch usersvc.ErrorCode(err) {
+	case usersvc.EUnavailable, usersvc.ETimeout:
+		return true
+	}
+	return false
+}
 
 // IsWebSocket reports whether r asks to upgrade to a WebSocket: a GET
 // with Upgrade: websocket.
@@ -72,6 +89,9 @@ func websocketTransport(svc *usersvc.Service, origins []string) graphql.Transpor
 				err = svc.CheckQuota(p)
 			}
 			code := closeForbidden
+			if retryLater(err) {
+				code = closeTryAgain
+			}
 			if sock := socketOf(ctx); err == nil && sock != nil {
 				if err = sock.Init(p); err != nil {
 					code = closeTooMany
@@ -155,6 +175,12 @@ func stream(ctx context.Context, present graphql.ErrorPresenterFunc) func(<-chan
 			for ev := range events {
 				if ev.Err != nil {
 					transport.AddSubscriptionError(ctx, present(ctx, ev.Err))
+					if retryLater(ev.Err) {
+						// The error goes out first, then the socket closes
+						// with closeTryAgain: every subscription on it
+						// meets the same outage.
+						closeAfterError(ctx, usersvc.ErrorMessage(ev.Err, usersvc.LangFrom(ctx)))
+					}
 					return
 				}
 				select {

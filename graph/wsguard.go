@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"time"
@@ -49,6 +50,20 @@ type wsGuard struct {
 	// socket is the connection's account with the service (limits,
 	// metering of subscribe messages).
 	socket *usersvc.Socket
+	// closeReason, when set, closes the socket with closeTryAgain once
+	// the next error message has been written (closeAfterError).
+	closeReason string
+}
+
+// closeAfterError asks the socket ctx belongs to to close with
+// closeTryAgain once the error message of the subscription that is ending
+// has gone out (gqlgen writes it after the resolver's channel closes).
+func closeAfterError(ctx context.Context, reason string) {
+	if g, _ := ctx.Value(wsGuardKey{}).(*wsGuard); g != nil {
+		g.mu.Lock()
+		g.closeReason = clip(reason, 120)
+		g.mu.Unlock()
+	}
 }
 
 // socketOf is the service's account of the socket ctx belongs to, if any.
@@ -135,6 +150,33 @@ func (a guardedAccept) Accept(w http.ResponseWriter, r *http.Request, o transpor
 type guardedConn struct {
 	transport.WebsocketConn
 	g *wsGuard
+}
+
+// WriteJSON writes a message; when the guard waits for an error message
+// to close after (closeAfterError), it closes once one has been written,
+// in the background: gqlgen holds its connection's lock while writing.
+func (c *guardedConn) WriteJSON(v any) error {
+	err := c.WebsocketConn.WriteJSON(v)
+	c.g.mu.Lock()
+	reason := c.g.closeReason
+	c.g.mu.Unlock()
+	if reason != "" && err == nil && isErrorMessage(v) {
+		go c.g.close(closeTryAgain, reason)
+	}
+	return err
+}
+
+// isErrorMessage reports whether v, a message gqlgen writes, is an
+// "error" message (both protocols call it so).
+func isErrorMessage(v any) bool {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return false
+	}
+	var m struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(b, &m) == nil && m.Type == "error"
 }
 
 func (c *guardedConn) WriteClose(code int, reason string) error {

@@ -134,12 +134,16 @@ func newConnector(url string) (*connector, error) {
 // statement may wait). Without it lib/pq sends Parse and Sync first and
 // the Bind after the answer: two exchanges a pooler may route apart.
 func newConnectorMode(url string, oneExchange bool) (*connector, error) {
-	if scheme, rest, ok := strings.Cut(url, "://"); ok && IsPostgresURL(url) {
-		url = strings.ToLower(scheme) + "://" + rest // lib/pq knows the scheme in lower case only
+	url, err := pgName(url) // libpq's multi-host URI, the scheme in lower case (pgurl.go)
+	if err != nil {
+		return nil, err
 	}
 	if oneExchange {
 		sep := "?"
-		if strings.Contains(url, "?") {
+		switch {
+		case isKeyValueDSN(url):
+			sep = " "
+		case strings.Contains(url, "?"):
 			sep = "&"
 		}
 		url += sep + "binary_parameters=yes"

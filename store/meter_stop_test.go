@@ -21,12 +21,12 @@ type heldStore struct {
 	release chan struct{}
 }
 
-func (h *heldStore) AddUsages(ctx context.Context, deltas []usersvc.UsageDelta) ([]usersvc.Usage, error) {
+func (h *heldStore) AddUsages(ctx context.Context, id string, deltas []usersvc.UsageDelta) ([]usersvc.Usage, error) {
 	h.once.Do(func() {
 		close(h.inFlush)
 		<-h.release
 	})
-	return h.Store.AddUsages(ctx, deltas)
+	return h.Store.AddUsages(ctx, id, deltas)
 }
 
 // TestMeterGracefulStop: stopping the meter (a graceful shutdown) while a

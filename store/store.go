@@ -67,8 +67,13 @@ func SQLitePath(url string) string {
 }
 
 // IsPostgresURL reports whether url selects PostgreSQL: a postgres:// or
-// postgresql:// URL, the scheme in any case (PostgreSQL:// too).
+// postgresql:// URL, the scheme in any case (PostgreSQL:// too), or a
+// key/value connection string ("host=db1,db2 port=5432 dbname=app"; a
+// SQLite file whose name starts with word= needs the sqlite: prefix).
 func IsPostgresURL(url string) bool {
+	if isKeyValueDSN(url) {
+		return true
+	}
 	scheme, _, ok := strings.Cut(url, "://")
 	return ok && (strings.EqualFold(scheme, "postgres") || strings.EqualFold(scheme, "postgresql"))
 }
@@ -76,10 +81,13 @@ func IsPostgresURL(url string) bool {
 // CheckURL refuses a database URL that selects neither database plainly:
 // any other scheme (postgress://, pg://, mysql://) would otherwise have
 // named a SQLite file, and a server started on a new empty database, with
-// a new admin, on a typo.
+// a new admin, on a typo. A PostgreSQL URL must be one lib/pq reads once
+// libpq's multi-host form is translated, and must not ask for
+// sslmode=prefer or allow (pgurl.go says why; the error says so).
 func CheckURL(url string) error {
 	if IsPostgresURL(url) {
-		return nil
+		_, err := pgName(url)
+		return err
 	}
 	path := SQLitePath(url)
 	if scheme, _, ok := strings.Cut(url, "://"); ok && !strings.EqualFold(scheme, "sqlite") || strings.TrimSpace(path) == "" {
@@ -130,6 +138,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	)
 	if err := CheckURL(url); err != nil {
 		return nil, fmt.Errorf("database URL: %w", err)
+	}
+	if opts.ListenURL != "" && IsPostgresURL(url) {
+		if !IsPostgresURL(opts.ListenURL) {
+			return nil, fmt.Errorf("listen URL: %q is not a PostgreSQL URL", opts.ListenURL)
+		}
+		if _, err := pgName(opts.ListenURL); err != nil {
+			return nil, fmt.Errorf("listen URL: %w", err)
+		}
 	}
 	if IsPostgresURL(url) {
 		d = dialect.Postgres
@@ -191,6 +207,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	listenURL := url
 	if opts.ListenURL != "" {
 		listenURL = opts.ListenURL
+	}
+	if d == dialect.Postgres {
+		// The listener (pq.NewDialListener) reads the name itself: it gets
+		// the translated one (checked at the top).
+		listenURL, _ = pgName(listenURL)
 	}
 	st := &Store{client: ent.NewClient(ent.Driver(drv)), db: db, dialect: d, url: listenURL, instance: hex.EncodeToString(b), onQuery: opts.OnQuery, tracing: opts.Tracing, changes: newChangeLog(), writes: writes}
 	if d == dialect.SQLite {

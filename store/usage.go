@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"entgo.io/ent/dialect"
 	"github.com/lib/pq"
@@ -41,16 +42,43 @@ ON CONFLICT (user_id, day) DO UPDATE SET count = usages.count + excluded.count
 RETURNING user_id, day, count`,
 }
 
-// AddUsages implements usersvc.UsageStore: one INSERT … ON CONFLICT DO
+// Statements of a flush's id (AddUsages): record it, or find it was
+// recorded already; and delete ids older than usageFlushRetention, at most
+// usageFlushPrune at a time (others' flushes skip the rows one is deleting).
+var (
+	recordFlushSQL = map[string]string{
+		dialect.Postgres: `INSERT INTO usage_flushes (id, at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+		dialect.SQLite:   `INSERT INTO usage_flushes (id, at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING`,
+	}
+	pruneFlushesSQL = map[string]string{
+		dialect.Postgres: `DELETE FROM usage_flushes WHERE id IN (SELECT id FROM usage_flushes WHERE at < $1 LIMIT 100 FOR UPDATE SKIP LOCKED)`,
+		dialect.SQLite:   `DELETE FROM usage_flushes WHERE id IN (SELECT id FROM usage_flushes WHERE at < ?1 LIMIT 100)`,
+	}
+)
+
+// usageFlushRetention is how long a flush's id is kept: a retry of the
+// same flush comes at the meter's next flush (a second later, or when the
+// database is back), so a day covers any outage the service rides
+// through. A flush retried after its id was deleted would be added twice.
+const usageFlushRetention = 24 * time.Hour
+
+// AddUsages implements usersvc.UsageStore: in one transaction, it records
+// flushID (usage_flushes, unique) and runs one INSERT … ON CONFLICT DO
 // UPDATE … RETURNING for every row the deltas touch (each user's all-time
-// row and day rows). Rows go in (user, day) order, so two processes
-// flushing at once lock shared rows in the same order and cannot
+// row and day rows). When flushID is recorded already, the flush was
+// applied before (its answer was lost): nothing is added, and the stored
+// counts are read and returned. Rows go in (user, day) order, so two
+// processes flushing at once lock shared rows in the same order and cannot
 // deadlock. The all-time row of a user with deltas on two days is one
-// row, their sum (a row may appear only once in such a statement).
-func (s *Store) AddUsages(ctx context.Context, deltas []usersvc.UsageDelta) (_ []usersvc.Usage, err error) {
+// row, their sum (a row may appear only once in such a statement). The
+// same transaction deletes up to 100 ids older than a day.
+func (s *Store) AddUsages(ctx context.Context, flushID string, deltas []usersvc.UsageDelta) (_ []usersvc.Usage, err error) {
 	defer internal(&err)
 	if len(deltas) == 0 {
 		return nil, nil
+	}
+	if flushID == "" || len(flushID) > 64 {
+		return nil, fmt.Errorf("usage flush id %q: want 1 to 64 characters", flushID)
 	}
 	type key struct{ user, day string }
 	add := map[key]int64{}
@@ -86,7 +114,28 @@ func (s *Store) AddUsages(ctx context.Context, deltas []usersvc.UsageDelta) (_ [
 	for i, d := range deltas {
 		asked[i] = usersvc.UsageKey{UserID: d.UserID, Day: d.Day}
 	}
-	return s.readUsages(ctx, addUsagesSQL[s.dialect], arg, asked)
+	var out []usersvc.Usage
+	err = s.transact(ctx, func(ts *Store) error {
+		now := time.Now()
+		res, err := ts.c().ExecContext(ctx, recordFlushSQL[s.dialect], flushID, now.Unix())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 { // applied before
+			out, err = ts.UsageCountsOf(ctx, asked)
+			return err
+		}
+		if out, err = ts.readUsages(ctx, addUsagesSQL[s.dialect], arg, asked); err != nil {
+			return err
+		}
+		_, err = ts.c().ExecContext(ctx, pruneFlushesSQL[s.dialect], now.Add(-usageFlushRetention).Unix())
+		return err
+	})
+	return out, err
 }
 
 // usageCountsOfSQL reads the rows of many users on a few days in one

@@ -18,7 +18,7 @@ func TestAddUsages(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		s := testenv.OpenStore(t, db)
 		ctx := context.Background()
-		got, err := s.AddUsages(ctx, []usersvc.UsageDelta{
+		got, err := s.AddUsages(ctx, "f-first", []usersvc.UsageDelta{
 			{UserID: "usr-a", Day: "2026-06-01", N: 3},
 			{UserID: "usr-b", Day: "2026-06-01", N: 5},
 			{UserID: "usr-a", Day: "2026-06-02", N: 2},
@@ -30,7 +30,7 @@ func TestAddUsages(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("first: %v, want %v", got, want)
 		}
-		got, err = s.AddUsages(ctx, []usersvc.UsageDelta{{UserID: "usr-a", Day: "2026-06-01", N: 1}})
+		got, err = s.AddUsages(ctx, "f-second", []usersvc.UsageDelta{{UserID: "usr-a", Day: "2026-06-01", N: 1}})
 		if err != nil || fmt.Sprint(got) != fmt.Sprint([]usersvc.Usage{{Total: 6, Daily: 4}}) {
 			t.Fatalf("second: %v %v, want [{6 4}]", got, err)
 		}
@@ -42,7 +42,7 @@ func TestAddUsages(t *testing.T) {
 			t.Fatalf("UsageCountsOf: %v %v, want %v", many, err, want)
 		}
 		for _, bad := range []usersvc.UsageDelta{{UserID: "usr-a", Day: "2026-06-01", N: 0}, {UserID: "usr-a", Day: "total", N: 1}} {
-			if _, err := s.AddUsages(ctx, []usersvc.UsageDelta{bad}); usersvc.ErrorCode(err) != usersvc.EInternal {
+			if _, err := s.AddUsages(ctx, "f-bad", []usersvc.UsageDelta{bad}); usersvc.ErrorCode(err) != usersvc.EInternal {
 				t.Errorf("%+v: %v, want refused", bad, err)
 			}
 		}
@@ -74,8 +74,8 @@ func TestAddUsagesManyAtOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for range 4 {
-					if _, err := s.AddUsages(context.Background(), in); err != nil {
+				for r := range 4 {
+					if _, err := s.AddUsages(context.Background(), fmt.Sprintf("f-%d-%d", p, r), in); err != nil {
 						errs <- err
 						return
 					}
@@ -107,9 +107,11 @@ func BenchmarkFlush3000Users(b *testing.B) {
 			for i := range deltas {
 				deltas[i] = usersvc.UsageDelta{UserID: fmt.Sprintf("usr-%05d", i), Day: "2026-06-01", N: 3}
 			}
+			n := 0
 			for b.Loop() {
 				for batch := range slices.Chunk(deltas, 1000) {
-					if _, err := s.AddUsages(context.Background(), batch); err != nil {
+					n++
+					if _, err := s.AddUsages(context.Background(), fmt.Sprintf("bench-%d", n), batch); err != nil {
 						b.Fatal(err)
 					}
 				}

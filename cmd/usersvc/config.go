@@ -149,11 +149,12 @@ func parseOrigins(v string) ([]string, error) {
 // commonFlags registers the flags every subcommand shares.
 func commonFlags(s *settings, c *config) {
 	fs := s.fs
-	fs.StringVar(&c.DatabaseURL, "database-url", defaultDatabaseURL, "postgres:// URL, or a SQLite file path (optionally sqlite:path) [USERSVC_DATABASE_URL]")
+	fs.StringVar(&c.DatabaseURL, "database-url", defaultDatabaseURL, "postgres:// URL (libpq's multi-host form too) or key/value string, or a SQLite file path (optionally sqlite:path) [USERSVC_DATABASE_URL]")
 	s.bind("database-url", "USERSVC_DATABASE_URL", "must not be empty", func() bool { return strings.TrimSpace(c.DatabaseURL) != "" })
 	s.bind("database-url", "USERSVC_DATABASE_URL", "must be a postgres:// or postgresql:// URL, or a SQLite file path (optionally sqlite:path)", func() bool {
-		return strings.TrimSpace(c.DatabaseURL) == "" || store.CheckURL(c.DatabaseURL) == nil
+		return strings.TrimSpace(c.DatabaseURL) == "" || store.IsPostgresURL(c.DatabaseURL) || store.CheckURL(c.DatabaseURL) == nil
 	})
+	s.bindCheck("database-url", "USERSVC_DATABASE_URL", func() error { return checkPostgresURL(c.DatabaseURL, false) })
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json [USERSVC_LOG_FORMAT]")
 	s.bind("log-format", "USERSVC_LOG_FORMAT", "must be text or json", func() bool { return c.LogFormat == "text" || c.LogFormat == "json" })
 	fs.BoolVar(&c.NoPrepare, "pg-no-prepare", false, "PostgreSQL: send every statement unprepared (behind pgbouncer in transaction mode) [USERSVC_PG_NO_PREPARE=true]")
@@ -161,7 +162,23 @@ func commonFlags(s *settings, c *config) {
 	fs.IntVar(&c.MaxConns, "pg-max-conns", 16, "PostgreSQL: writes run at once, first come first served (the pool holds 4 more connections, the change-log follower up to 3) [USERSVC_PG_MAX_CONNS]")
 	s.bind("pg-max-conns", "USERSVC_PG_MAX_CONNS", "must be a whole number >= 1", func() bool { return c.MaxConns >= 1 })
 	fs.StringVar(&c.ListenURL, "listen-url", "", "PostgreSQL: a direct URL for the change listener when the main one goes through a pooler in transaction mode [USERSVC_LISTEN_URL]")
-	s.bind("listen-url", "USERSVC_LISTEN_URL", "", nil)
+	s.bindCheck("listen-url", "USERSVC_LISTEN_URL", func() error { return checkPostgresURL(c.ListenURL, true) })
+}
+
+// checkPostgresURL checks a PostgreSQL URL or key/value string
+// (store.CheckURL: libpq's multi-host form, no sslmode=prefer or allow);
+// only is set for a setting that takes nothing else (the listen URL).
+func checkPostgresURL(url string, only bool) error {
+	switch {
+	case url == "":
+		return nil
+	case !store.IsPostgresURL(url):
+		if only {
+			return fmt.Errorf("%q is not a postgres:// URL or key/value connection string", url)
+		}
+		return nil
+	}
+	return store.CheckURL(url)
 }
 
 // serveConfig reads serve's configuration from args and the environment,

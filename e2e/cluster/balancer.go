@@ -13,9 +13,17 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	haproxyfiles "usersvc/deploy/haproxy"
 )
 
 func (c *cluster) startProxy() error {
+	// When no replica can take a request, HAProxy answers with our JSON
+	// envelope and Retry-After (deploy/haproxy/503.http), not its HTML.
+	errorfile := filepath.Join(c.dir, "503.http")
+	if err := os.WriteFile(errorfile, haproxyfiles.Error503, 0o644); err != nil {
+		return err
+	}
 	cfg := fmt.Sprintf(`global
   maxconn 2000
 defaults
@@ -26,6 +34,7 @@ defaults
   timeout tunnel 1h
   # Retry nothing: a request that fails is a failure the client sees.
   retries 0
+  errorfile 503 %s
 frontend usersvc
   bind 127.0.0.1:%d
   default_backend replicas
@@ -34,7 +43,7 @@ backend replicas
   option httpchk GET /readyz
   http-check expect status 200
   default-server inter 500ms fall 2 rise 2
-`, *port)
+`, errorfile, *port)
 	for _, r := range c.replicas {
 		cfg += fmt.Sprintf("  server %s %s check\n", r.name, r.addr)
 	}

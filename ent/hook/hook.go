@@ -80,6 +80,18 @@ func (f UsageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UsageMutation", m)
 }
 
+// The UsageFlushFunc type is an adapter to allow the use of ordinary
+// function as UsageFlush mutator.
+type UsageFlushFunc func(context.Context, *ent.UsageFlushMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f UsageFlushFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.UsageFlushMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.UsageFlushMutation", m)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary
 // function as User mutator.
 type UserFunc func(context.Context, *ent.UserMutation) (ent.Value, error)

@@ -170,6 +170,24 @@ var (
 			},
 		},
 	}
+	// UsageFlushesColumns holds the columns for the "usage_flushes" table.
+	UsageFlushesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString},
+		{Name: "at", Type: field.TypeInt64},
+	}
+	// UsageFlushesTable holds the schema information for the "usage_flushes" table.
+	UsageFlushesTable = &schema.Table{
+		Name:       "usage_flushes",
+		Columns:    UsageFlushesColumns,
+		PrimaryKey: []*schema.Column{UsageFlushesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "usageflush_at",
+				Unique:  false,
+				Columns: []*schema.Column{UsageFlushesColumns[1]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 64},
@@ -220,6 +238,7 @@ var (
 		SigninFailuresTable,
 		TokensTable,
 		UsagesTable,
+		UsageFlushesTable,
 		UsersTable,
 	}
 )

@@ -24,5 +24,8 @@ type Token func(*sql.Selector)
 // Usage is the predicate function for usage builders.
 type Usage func(*sql.Selector)
 
+// UsageFlush is the predicate function for usageflush builders.
+type UsageFlush func(*sql.Selector)
+
 // User is the predicate function for user builders.
 type User func(*sql.Selector)

@@ -127,6 +127,28 @@ func (Usage) Indexes() []ent.Index {
 	}
 }
 
+// UsageFlush is one usage flush already applied (store.AddUsages): its id
+// is written in the same transaction as the flush's counts, so a flush
+// retried with the same id (its commit's answer was lost) adds nothing
+// again. Rows older than a day are deleted by later flushes.
+type UsageFlush struct {
+	ent.Schema
+}
+
+// Fields of the UsageFlush.
+func (UsageFlush) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("id").Immutable(),
+		// at is when the flush was applied, in Unix seconds.
+		field.Int64("at").Immutable(),
+	}
+}
+
+// Indexes of the UsageFlush.
+func (UsageFlush) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("at")}
+}
+
 // Audit is one entry of a user's history. Entries are only ever appended.
 type Audit struct {
 	ent.Schema

@@ -1,0 +1,16 @@
+// Package haproxy holds what the repository ships for HAProxy in front of
+// the replicas: 503.http, the answer HAProxy gives when no replica can
+// take a request (every replica failing /readyz during a database outage,
+// or none up). It is our REST failure envelope for "unavailable", byte for
+// byte what rest.WriteError writes (errorfile_test.go checks), with
+// Retry-After, instead of HAProxy's own HTML page without one. Install it
+// with `errorfile 503 /etc/haproxy/errors/usersvc-503.http` (docs/deploy.md).
+package haproxy
+
+import _ "embed"
+
+// Error503 is the content of 503.http: a raw HTTP response (CRLF line
+// ends, exact Content-Length), as HAProxy's errorfile wants it.
+//
+//go:embed 503.http
+var Error503 []byte
