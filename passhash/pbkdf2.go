@@ -12,12 +12,9 @@ func parsePBKDF2(s, kind string) (Hash, error) {
 	if len(parts) != 5 {
 		return Hash{}, errorf("malformed %s hash (want $%s$ROUNDS$SALT$HASH)", kind, parts[1])
 	}
-	rounds, ok := number(parts[2])
-	if !ok {
-		return Hash{}, errorf("malformed %s rounds %q", kind, parts[2])
-	}
-	if rounds < 1 || rounds > MaxPBKDF2Rounds {
-		return Hash{}, errorf("%s rounds %d are outside 1..%d", kind, rounds, MaxPBKDF2Rounds)
+	rounds, err := pbkdf2Rounds(kind, "rounds", parts[2])
+	if err != nil {
+		return Hash{}, err
 	}
 	salt, ok1 := unab64(parts[3])
 	key, ok2 := unab64(parts[4])
@@ -45,8 +42,8 @@ func parseTraccar(s, saltHex string) (Hash, error) {
 		if !ok || !isNum {
 			return Hash{}, errorf("malformed PBKDF2WithHmacSHA256 hash (want PBKDF2WithHmacSHA256$ITERATIONS$HEXHASH)")
 		}
-		if n < 1 || n > MaxPBKDF2Rounds {
-			return Hash{}, errorf("PBKDF2WithHmacSHA256 iterations %d are outside 1..%d", n, MaxPBKDF2Rounds)
+		if _, err := pbkdf2Rounds("PBKDF2WithHmacSHA256", "iterations", it); err != nil {
+			return Hash{}, err
 		}
 		h.kind, h.rounds, keyHex = "traccar-pbkdf2-sha256", n, k
 	}
@@ -70,12 +67,9 @@ func parseDjango(s, kind string) (Hash, error) {
 	if len(parts) != 4 {
 		return Hash{}, errorf("malformed Django %s hash (want %s$ITERATIONS$SALT$HASH)", kind, parts[0])
 	}
-	rounds, ok := number(parts[1])
-	if !ok {
-		return Hash{}, errorf("malformed %s iterations %q", kind, parts[1])
-	}
-	if rounds < 1 || rounds > MaxPBKDF2Rounds {
-		return Hash{}, errorf("%s iterations %d are outside 1..%d", kind, rounds, MaxPBKDF2Rounds)
+	rounds, err := pbkdf2Rounds(kind, "iterations", parts[1])
+	if err != nil {
+		return Hash{}, err
 	}
 	salt := parts[2]
 	if salt == "" || !printableASCII(salt) {
@@ -101,4 +95,17 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// pbkdf2Rounds reads a PBKDF2 iteration count (called word in kind's
+// format) and checks it against the cap.
+func pbkdf2Rounds(kind, word, s string) (int, error) {
+	n, ok := number(s)
+	if !ok {
+		return 0, errorf("malformed %s %s %q", kind, word, s)
+	}
+	if n < 1 || n > MaxPBKDF2Rounds {
+		return 0, errorf("%s %s %d are outside 1..%d", kind, word, n, MaxPBKDF2Rounds)
+	}
+	return n, nil
 }
