@@ -66,13 +66,14 @@ func main() {
 	work, err := os.MkdirTemp("", "usersvc-bench-")
 	must(err)
 	defer os.RemoveAll(work)
-	benchURL := setupDB()
+	dbs := map[string]string{"": setupDB(*dbName, migrateHere)}
 	fmt.Fprintln(os.Stderr, "building binaries")
 	must(run("go", "build", "-o", filepath.Join(work, "usersvc"), "./cmd/usersvc"))
 	if *before != "" {
 		abs, err := filepath.Abs(*before)
 		must(err)
 		must(os.Symlink(abs, filepath.Join(work, "usersvc-before")))
+		dbs["usersvc-before"] = setupDB(*dbName+"_before", migrateWith(abs))
 	}
 	must(run("go", "build", "-o", filepath.Join(work, "reference"), "./bench/reference"))
 	scripts := writeScripts(work)
@@ -128,7 +129,7 @@ func main() {
 			order = slices.Clone(all)
 			slices.Reverse(order)
 		}
-		results := runScenarios(order, work, benchURL, scripts)
+		results := runScenarios(order, work, dbs, scripts)
 		printTable(results)
 		rounds = append(rounds, results)
 	}
@@ -144,19 +145,27 @@ func main() {
 		admin, err := sql.Open("postgres", *pgURL)
 		must(err)
 		defer admin.Close()
-		_, err = admin.Exec("DROP DATABASE IF EXISTS " + *dbName + " WITH (FORCE)")
-		must(err)
+		for _, name := range []string{*dbName, *dbName + "_before"} {
+			_, err = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			must(err)
+		}
 	}
 }
 
 // runScenarios measures each selected scenario once, in order.
-func runScenarios(all []scenario, work, benchURL string, scripts map[string]string) []result {
+// dbs maps a server to its bench database: "usersvc-before" has its own
+// (-before), every other server uses dbs[""].
+func runScenarios(all []scenario, work string, dbs map[string]string, scripts map[string]string) []result {
 	var results []result
 	for _, s := range all {
 		if *only != "" && !strings.Contains(","+*only+",", ","+s.script+",") && !strings.Contains(","+*only+",", ","+strings.TrimSuffix(s.server, "-before")+",") {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "== %s\n", s.name)
+		benchURL, ok := dbs[s.server]
+		if !ok {
+			benchURL = dbs[""]
+		}
 		if writes[s.script] {
 			resetWrites(benchURL)
 		}

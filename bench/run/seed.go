@@ -24,24 +24,40 @@ func secret(i int) string {
 
 func userID(i int) string { return fmt.Sprintf("usr-bench%07d", i) }
 
-// setupDB drops and creates the bench database, migrates it and seeds it.
-func setupDB() string {
+// migrateHere migrates a bench database with this tree's store.
+func migrateHere(dbURL string) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, dbURL, store.Options{})
+	must(err)
+	defer st.Close()
+	must(st.Migrate(ctx))
+}
+
+// migrateWith migrates a bench database with a usersvc binary's own
+// migrations (-before: an earlier build refuses a schema newer than its
+// own, so it gets a database of its own, seeded the same way).
+func migrateWith(bin string) func(string) {
+	return func(dbURL string) { must(run(bin, "migrate", "-database-url", dbURL)) }
+}
+
+// setupDB drops and creates the bench database name, migrates it and
+// seeds it (the same rows whatever the schema version).
+func setupDB(name string, migrate func(dbURL string)) string {
 	admin, err := sql.Open("postgres", *pgURL)
 	must(err)
 	defer admin.Close()
-	fmt.Fprintf(os.Stderr, "creating %s: %d users, %d tokens\n", *dbName, *users, *tokens)
-	_, err = admin.Exec("DROP DATABASE IF EXISTS " + *dbName + " WITH (FORCE)")
+	fmt.Fprintf(os.Stderr, "creating %s: %d users, %d tokens\n", name, *users, *tokens)
+	_, err = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 	must(err)
-	_, err = admin.Exec("CREATE DATABASE " + *dbName)
+	_, err = admin.Exec("CREATE DATABASE " + name)
 	must(err)
 	u, err := url.Parse(*pgURL)
 	must(err)
-	u.Path = "/" + *dbName
-	ctx := context.Background()
-	st, err := store.Open(ctx, u.String(), store.Options{})
+	u.Path = "/" + name
+	migrate(u.String())
+	db, err := sql.Open("postgres", u.String())
 	must(err)
-	must(st.Migrate(ctx))
-	db := st.DB()
+	defer db.Close()
 	_, err = db.Exec(`INSERT INTO users (id, name, email, email_key, country, time_zone, disabled, tags, privileges,
 	  admin_devices, creation, modification, password_hash, role, version)
 	  SELECT 'usr-bench' || lpad(i::text, 7, '0'), 'User ' || i, 'user' || i || '@example.com', 'user' || i || '@example.com',
@@ -70,7 +86,6 @@ func setupDB() string {
 	must(err)
 	_, err = db.Exec("CREATE TABLE bench_seed.users AS SELECT * FROM users WHERE id <= $1", userID(*tokens))
 	must(err)
-	must(st.Close())
 	return u.String()
 }
 
