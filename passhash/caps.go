@@ -49,6 +49,8 @@ const (
 	MaxScryptMemory = 256 << 20 // bytes: 128·N·r
 	MaxScryptWork   = 256 << 20 // bytes: 128·N·r·p
 
+	// MaxPBKDF2Rounds bounds rounds × blocks of the derived key (see
+	// withinWork).
 	MaxPBKDF2Rounds = 2_000_000
 
 	MinCryptRounds      = 1_000

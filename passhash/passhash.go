@@ -123,13 +123,15 @@ func Parse(hash, salt string) (Hash, error) {
 	if salt == "" {
 		return Hash{}, saltErrorf("Traccar's hashes need their hex salt (the salt column of Traccar's users)")
 	}
-	return parseTraccar(hash, salt)
+	return withinWork(parseTraccar(hash, salt))
 }
 
 // ParseStored reads a hash as Encode wrote it: every format that Parse
 // reads without a salt, and Traccar's with their salt inside
 // ($traccar-sha256$ITERATIONS$HEXSALT$HEXHASH, $traccar-sha1$HEXSALT$HEXHASH).
-func ParseStored(s string) (Hash, error) {
+func ParseStored(s string) (Hash, error) { return withinWork(parseStored(s)) }
+
+func parseStored(s string) (Hash, error) {
 	switch {
 	case s == "":
 		return Hash{}, errorf("empty")

@@ -109,3 +109,29 @@ func pbkdf2Rounds(kind, word, s string) (int, error) {
 	}
 	return n, nil
 }
+
+// pbkdf2Digest is the digest size of each PBKDF2 kind's HMAC.
+var pbkdf2Digest = map[string]int{
+	"pbkdf2-sha1": 20, "traccar-pbkdf2-sha1": 20, "django-pbkdf2-sha1": 20,
+	"pbkdf2-sha256": 32, "traccar-pbkdf2-sha256": 32, "django-pbkdf2-sha256": 32,
+	"pbkdf2-sha512": 64,
+}
+
+// withinWork refuses a PBKDF2 hash whose work is past the rounds cap.
+// PBKDF2 runs its rounds once for each digest-sized block of the key it
+// derives, so a key longer than the digest multiplies the work: 2,000,000
+// rounds of a 1,024-byte SHA-1 key are 52 times the cap. The cap bounds
+// rounds × blocks; every producer named in docs/import.md writes one
+// block (Traccar's 24-byte SHA-1 keys two, at 1,000 rounds).
+func withinWork(h Hash, err error) (Hash, error) {
+	size := pbkdf2Digest[h.kind]
+	if err != nil || size == 0 {
+		return h, err
+	}
+	blocks := (len(h.key) + size - 1) / size
+	if h.rounds*blocks > MaxPBKDF2Rounds {
+		return Hash{}, errorf("%s: %d rounds over a %d-byte key (%d blocks of %d) are past the cap of %d rounds × blocks",
+			h.kind, h.rounds, len(h.key), blocks, size, MaxPBKDF2Rounds)
+	}
+	return h, nil
+}

@@ -90,6 +90,11 @@ type idleContext struct {
 
 func newIdleContext(parent context.Context, idle time.Duration) *idleContext {
 	c := &idleContext{Context: parent, idle: idle, done: make(chan struct{})}
+	// Both callbacks may run before these assignments return (a parent
+	// already done: a client that closed its socket at once), and end
+	// reads the two under mu: it waits for them here.
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.timer = time.AfterFunc(idle, func() { c.end(context.DeadlineExceeded) })
 	c.stop = context.AfterFunc(parent, func() { c.end(parent.Err()) })
 	return c
@@ -101,10 +106,11 @@ func (c *idleContext) end(err error) {
 	c.once.Do(func() {
 		c.mu.Lock()
 		c.err = err
+		timer, stop := c.timer, c.stop
 		c.mu.Unlock()
 		close(c.done)
-		c.timer.Stop()
-		c.stop()
+		timer.Stop()
+		stop()
 	})
 }
 

@@ -44,3 +44,21 @@ func TestIdleContext(t *testing.T) {
 	}
 	c.end(context.Canceled) // ending twice is harmless
 }
+
+// TestIdleContextOfEndedParent: a client that closes its socket at once
+// cancels the request's context before the transfer starts; the idle
+// context's parent callback then runs before newIdleContext returns. It
+// used to call the not yet assigned stop (a nil func, in a goroutine of
+// its own: the process died). Ended at once, it ends with the parent's
+// error, every time.
+func TestIdleContextOfEndedParent(t *testing.T) {
+	for range 2000 {
+		parent, cancel := context.WithCancel(context.Background())
+		cancel()
+		c := newIdleContext(parent, time.Nanosecond)
+		<-c.Done()
+		if err := c.Err(); err != context.Canceled && err != context.DeadlineExceeded {
+			t.Fatalf("Err() = %v, want the parent's context.Canceled (or the idle bound's DeadlineExceeded)", err)
+		}
+	}
+}
