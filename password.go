@@ -126,7 +126,7 @@ func (s *Service) verifyPassword(ctx context.Context, stored, password string) (
 	parsed := stored != "" && perr == nil
 	weight := 1
 	if parsed {
-		weight = h.Threads()
+		weight = h.Weight()
 	}
 	type result struct {
 		ok     bool

@@ -69,12 +69,24 @@ const (
 	traccarLegacyKeyLen = 24
 )
 
-// Threads is how many cores one Verify of h keeps busy at once: argon2
-// computes its lanes in parallel, every other kind runs on one. A bound
-// on the checks running at once counts each check at this weight.
-func (h Hash) Threads() int {
-	if (h.kind == "argon2id" || h.kind == "argon2i") && h.lanes > 1 {
-		return int(h.lanes)
+// SlotMemory is the memory one slot of a bound on checks at once stands
+// for (see Weight).
+const SlotMemory = 64 << 20
+
+// Weight is how many slots of a bound on the checks running at once one
+// Verify of h takes: the cores it keeps busy (argon2 computes its lanes in
+// parallel, every other kind runs on one), or its memory in SlotMemory
+// units (argon2's m, scrypt's 128·N·r), whichever is more. So a bound of
+// n slots holds at most n cores and, but for one check larger than n
+// slots (which the caller runs alone), n × 64 MiB of hash memory: a
+// 256 MiB argon2 check weighs 4, on any number of cores.
+func (h Hash) Weight() int {
+	units := func(bytes uint64) int { return int((bytes + SlotMemory - 1) / SlotMemory) }
+	switch h.kind {
+	case "argon2id", "argon2i":
+		return max(int(h.lanes), units(uint64(h.memory)<<10))
+	case "scrypt":
+		return max(1, units(128*uint64(h.r)<<h.logN))
 	}
 	return 1
 }

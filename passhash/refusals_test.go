@@ -193,18 +193,22 @@ func TestCapsAdmitted(t *testing.T) {
 	}
 }
 
-// TestThreads: argon2 counts its lanes (it computes them in parallel),
-// every other kind one core.
-func TestThreads(t *testing.T) {
+// TestWeight: a check weighs its cores (argon2's lanes) or its memory in
+// 64 MiB slots (argon2's m, scrypt's 128·N·r), whichever is more; every
+// other kind one slot.
+func TestWeight(t *testing.T) {
 	for h, want := range map[string]int{
-		"$argon2id$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG":         4,
+		"$argon2id$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG":         4, // 64 MiB, 4 lanes
 		"$argon2i$v=19$m=256,t=2,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8": 1,
-		"$scrypt$ln=10,r=8,p=16$c2FsdA$FE8Vp8fwcNY9jOZ1Bw2dENy7rSGNBAiIrAbe5qNp2IE":           1,
+		"$argon2id$v=19$m=262144,t=1,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG":        4, // 256 MiB, one lane
+		"$argon2id$v=19$m=65537,t=1,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG":         2, // 64 MiB + 1 KiB
+		"$scrypt$ln=10,r=8,p=16$c2FsdA$FE8Vp8fwcNY9jOZ1Bw2dENy7rSGNBAiIrAbe5qNp2IE":           1, // 1 MiB
+		"$scrypt$ln=18,r=8,p=1$c2FsdA$FE8Vp8fwcNY9jOZ1Bw2dENy7rSGNBAiIrAbe5qNp2IE":            4, // 256 MiB
 		"$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW":                        1,
 	} {
 		p, err := passhash.ParseStored(h)
-		if err != nil || p.Threads() != want {
-			t.Errorf("%s: Threads() = %d, %v; want %d", h, p.Threads(), err, want)
+		if err != nil || p.Weight() != want {
+			t.Errorf("%s: Weight() = %d, %v; want %d", h, p.Weight(), err, want)
 		}
 	}
 }
