@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -110,15 +112,18 @@ func (s *Service) hashPassword(ctx context.Context, u *User, password string) er
 // check: the service's own (bcrypt at the configured cost) when the stored
 // one is imported or of another cost, else "".
 //
-// Every check costs at least one bcrypt comparison at the configured
-// cost: a native hash's own, and for every other case (no account at all,
-// stored ""; an imported hash; a bcrypt hash of a lower cost; a hash that
-// no longer parses, such as one above today's caps) a comparison with a
-// dummy hash at that cost, before the stored hash's own check. So a wrong
-// password takes as long for an unknown email as for a native account,
-// and no less for an imported one; an imported hash costlier than the
-// native check answers later by its extra cost, which the caps bound
-// (about a second) and which its first successful sign-in removes.
+// Every check lasts at least as long as a native account's (one bcrypt
+// comparison at the configured cost), in its slot: a native hash is that
+// comparison; every other case (no account at all, stored ""; an
+// imported hash; a bcrypt hash of a lower cost; a hash that no longer
+// parses, such as one above today's caps) runs its own check, if any,
+// then waits out the rest of a native check's time (floor). So a wrong
+// password takes as long for an unknown email, or an imported hash
+// cheaper than the native one, as for a native account. An imported hash
+// costlier than the native check answers later by its extra cost, which
+// the caps bound (about a second) and which its first successful sign-in
+// removes: that an account was imported with a costly hash and has not
+// signed in since can be told by timing (docs/import.md).
 func (s *Service) verifyPassword(ctx context.Context, stored, password string) (ok bool, rehash string, err error) {
 	_, sp := span(ctx, "usersvc.password.verify")
 	defer func() { EndSpan(sp, err) }()
@@ -138,18 +143,24 @@ func (s *Service) verifyPassword(ctx context.Context, stored, password string) (
 		if parsed && h.Kind() == "bcrypt" {
 			cost, _ = bcrypt.Cost([]byte(stored))
 		}
-		if cost < s.BcryptCost {
-			_ = s.bcryptCompare(s.dummy(), password) // the floor: as long as a native account's check
+		if cost == s.BcryptCost { // a native account
+			start := time.Now()
+			ok := s.bcryptCompare([]byte("$2a$"+stored[4:]), password)
+			s.native.record(time.Since(start))
+			return result{ok: ok}
 		}
+		// Any other account answers a wrong password no sooner than a
+		// native one: its own check, then the rest of a native check's
+		// time waited out in this slot (or, before this process has timed
+		// one, a native check of the dummy hash).
+		start := time.Now()
+		defer func() { s.floor(password, time.Since(start)) }()
 		switch {
 		case !parsed:
 			return result{}
 		case cost > 0:
 			if !s.bcryptCompare([]byte("$2a$"+stored[4:]), password) {
 				return result{}
-			}
-			if cost == s.BcryptCost {
-				return result{ok: true}
 			}
 		default:
 			if s.hashHook != nil {
@@ -172,6 +183,53 @@ func (s *Service) verifyPassword(ctx context.Context, stored, password string) (
 		return false, "", Internal(r.err)
 	}
 	return r.ok, r.rehash, nil
+}
+
+// floor makes a check that took spent (not a native account's) last as
+// long as a native account's check: it waits out the difference, or,
+// while the process has not yet timed a native check, compares password
+// with the dummy hash (which times one).
+func (s *Service) floor(password string, spent time.Duration) {
+	native, ok := s.native.estimate()
+	if !ok {
+		start := time.Now()
+		_ = s.bcryptCompare(s.dummy(), password)
+		s.native.record(time.Since(start))
+		return
+	}
+	if wait := native - spent; wait > 0 {
+		if s.pad != nil {
+			s.pad(wait)
+			return
+		}
+		time.Sleep(wait)
+	}
+}
+
+// nativeCheck is a running average of how long one bcrypt comparison at
+// the service's cost takes on this machine now (each native check, and
+// the dummy's, adds to it with weight 1/8): the time every other check is
+// padded to, so that an imported hash cheaper than the native one, a hash
+// that no longer parses, and an unknown email all answer a wrong password
+// as late as a native account does, without burning a second hash.
+type nativeCheck struct{ ns atomic.Int64 }
+
+func (c *nativeCheck) record(d time.Duration) {
+	for {
+		old := c.ns.Load()
+		next := int64(d)
+		if old > 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if c.ns.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+func (c *nativeCheck) estimate() (time.Duration, bool) {
+	ns := c.ns.Load()
+	return time.Duration(ns), ns > 0
 }
 
 // dummy is a hash to compare against when the stored one costs less than

@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -128,11 +130,16 @@ func TestImportRefusesAboveCaps(t *testing.T) {
 	})
 }
 
-// TestWrongPasswordCostsTheSame: a wrong password costs one bcrypt
-// comparison at the configured cost on every path (unknown email, native
-// account, imported bcrypt of a lower cost, imported argon2, a stored
-// hash above today's caps), and no path costs less; the hash above the
-// caps is never computed at its own cost.
+// TestWrongPasswordCostsTheSame: a wrong password takes a native
+// account's check time on every path. A native account runs its bcrypt
+// comparison at the configured cost; every other path (unknown email,
+// imported bcrypt of a lower cost, imported argon2, a stored hash above
+// today's caps, which is never computed at its own cost) runs its own
+// check, if any, then waits out the rest of the native check's time
+// (the pad); before the process has timed a native check, it compares
+// with the dummy hash instead. The wait asked for is checked, not
+// measured: the native time is set, and each path must ask for that time
+// less what its own check took.
 func TestWrongPasswordCostsTheSame(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
@@ -140,6 +147,8 @@ func TestWrongPasswordCostsTheSame(t *testing.T) {
 		e.Svc.BcryptCost = 6 // above the imported bcrypt's 4
 		log := &hashLog{}
 		usersvc.SetHashHook(e.Svc, log.hook)
+		var pads []time.Duration
+		usersvc.SetPadHook(e.Svc, func(d time.Duration) { pads = append(pads, d) })
 		sys := usersvc.SystemContext(context.Background())
 		p := pw
 		if _, err := e.Svc.CreateUser(sys, usersvc.NewUserInput{Name: "N", Email: "native@example.com", Country: "ES", TimeZone: "UTC", Password: &p}.Document()); err != nil {
@@ -150,28 +159,40 @@ func TestWrongPasswordCostsTheSame(t *testing.T) {
 		importUser(t, e.Svc, "imp-capped", "capped@example.com", bcryptHash(t, pw, 4))
 		storeHash(t, e, "imp-capped", "$2a$16$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW")
 		log.take()
+		wrong := func(email string) []string {
+			t.Helper()
+			pads = nil
+			if _, err := e.Svc.Login(signInCtx(), email, pw+"!"); usersvc.ErrorCode(err) != usersvc.EUnauthenticated {
+				t.Fatalf("%s: %v, want the sign-in failure", email, err)
+			}
+			return log.take()
+		}
+		// Before any native check was timed: the dummy's comparison.
+		if ops := wrong("nobody@example.com"); len(ops) != 1 || ops[0] != "compare 6" || len(pads) != 0 {
+			t.Errorf("first unknown email: hashes %q, pads %v; want the dummy's compare at cost 6 and no pad", ops, pads)
+		}
+		const native = 10 * time.Second // far above any real check here: every path pads
 		for _, tc := range []struct {
 			email string
-			other []string // hashes beyond the floor
+			own   []string // the account's own check
+			pad   bool
 		}{
-			{"nobody@example.com", nil},
-			{"native@example.com", nil},
-			{"bcrypt4@example.com", []string{"compare 4"}},
-			{"argon2@example.com", []string{"verify argon2id"}},
-			{"capped@example.com", nil},
+			{"native@example.com", []string{"compare 6"}, false},
+			{"nobody@example.com", nil, true},
+			{"bcrypt4@example.com", []string{"compare 4"}, true},
+			{"argon2@example.com", []string{"verify argon2id"}, true},
+			{"capped@example.com", nil, true},
 		} {
-			_, err := e.Svc.Login(signInCtx(), tc.email, pw+"!")
-			if usersvc.ErrorCode(err) != usersvc.EUnauthenticated {
-				t.Fatalf("%s: %v, want the sign-in failure", tc.email, err)
+			usersvc.SetNativeCheckTime(e.Svc, native)
+			ops := wrong(tc.email)
+			if !slices.Equal(ops, tc.own) {
+				t.Errorf("%s: hashes %q, want %q", tc.email, ops, tc.own)
 			}
-			ops := log.take()
-			if count(ops, "compare 6") != 1 || len(ops) != 1+len(tc.other) {
-				t.Errorf("%s: hashes %q, want one compare at cost 6 and %q", tc.email, ops, tc.other)
-			}
-			for _, o := range tc.other {
-				if count(ops, o) != 1 {
-					t.Errorf("%s: hashes %q, want %q", tc.email, ops, o)
-				}
+			switch {
+			case !tc.pad && len(pads) != 0:
+				t.Errorf("%s: padded %v, want no pad", tc.email, pads)
+			case tc.pad && (len(pads) != 1 || pads[0] <= native-2*time.Second || pads[0] > native):
+				t.Errorf("%s: pads %v, want one of the native %v less the own check's time", tc.email, pads, native)
 			}
 		}
 	})

@@ -45,6 +45,11 @@ type Service struct {
 	// hashHook, when set (tests), is told of every slow hash: op is
 	// "compare" or "generate" (bcrypt, with its cost) or "verify KIND".
 	hashHook func(op string, cost int)
+	// native is what a wrong password costs a native account now
+	// (password.go, nativeCheck); pad waits out the rest of it (tests
+	// replace it to see the wait asked for).
+	native nativeCheck
+	pad    func(time.Duration)
 }
 
 // NewService returns a Service with production defaults.

@@ -168,6 +168,9 @@ func TestCheckStopsAtDeadline(t *testing.T) {
 func TestCheckCutByDeadlineCounts(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
+		// A native account: each attempt is one bcrypt comparison, which
+		// the hook holds (a passwordless one is padded by a wait instead).
+		storeHash(t, e, e.Alice.ID, bcryptHash(t, "alice's own password", e.Svc.BcryptCost))
 		g := newGatedService(e)
 		running, finish := make(chan struct{}), make(chan struct{})
 		usersvc.SetHashHook(g.Service, (&hashLog{block: func() { running <- struct{}{}; <-finish }}).hook)
