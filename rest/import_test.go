@@ -11,6 +11,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/testenv"
+	"usersvc/moving"
 )
 
 const ndjson = "Content-Type: application/x-ndjson"
@@ -148,7 +149,7 @@ func TestImportJobCancel(t *testing.T) {
 			t.Fatalf("after the cancel: %s", done.Body)
 		}
 		var out bytes.Buffer
-		if _, err := e.Svc.Export(usersvc.SystemContext(context.Background()), &out, false); err != nil {
+		if _, err := moving.Export(usersvc.SystemContext(context.Background()), e.Svc, &out, false); err != nil {
 			t.Fatal(err)
 		}
 		if n := int64(strings.Count(out.String(), `"email":"c`)); n != created {
