@@ -140,3 +140,19 @@ func TestExportRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// TestImportLongLine: a line longer than usersvc.MaxImportLine fails
+// alone, with its number; the blank lines around it are skipped and the
+// lines after it are imported.
+func TestImportLongLine(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		long := `{"description":"` + strings.Repeat("x", usersvc.MaxImportLine) + `",` + fmt.Sprintf(importDoc, "long@example.com") + "}"
+		input := "{" + fmt.Sprintf(importDoc, "one@example.com") + "}\n\n" + long + "\n{" + fmt.Sprintf(importDoc, "two@example.com") + "}"
+		counts, fails := importAll(t, e.Svc, input, usersvc.ImportOptions{})
+		if counts.Lines != 3 || counts.Created != 2 || counts.Failed != 1 || counts.Bytes != int64(len(input)) || len(fails) != 1 ||
+			fails[0] != (usersvc.ImportFailure{Line: 3, Code: "invalid", Message: "The line is longer than 1048576 bytes."}) {
+			t.Fatalf("counts %+v, failures %+v", counts, fails)
+		}
+	})
+}

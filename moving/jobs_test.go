@@ -238,3 +238,56 @@ func TestImportJobFailuresKept(t *testing.T) {
 		}
 	})
 }
+
+// TestJobsRunSweeps: when Jobs.Run starts, a running job whose heartbeat
+// is stale (its process died) is recorded as failed with the line it
+// reached, and a job finished more than JobRetention ago is removed; a
+// job running with a fresh heartbeat is left alone.
+func TestJobsRunSweeps(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		ctx := context.Background()
+		now := e.Clock.Now()
+		newJob := func(id string, heartbeat time.Time) {
+			t.Helper()
+			if _, _, err := e.Store.CreateImportJob(ctx, &usersvc.ImportJob{ID: id, AdminID: e.Admin.ID, Mode: usersvc.ImportCreate,
+				Status: usersvc.JobRunning, Started: heartbeat, Heartbeat: heartbeat}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		newJob("imp-stale", now.Add(-20*time.Second))
+		if _, err := e.Store.SaveImportProgress(ctx, "imp-stale", usersvc.ImportCounts{Lines: 1500}, nil, now.Add(-20*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		newJob("imp-fresh", now.Add(-time.Second))
+		newJob("imp-old", now.Add(-9*24*time.Hour))
+		if err := e.Store.FinishImportJob(ctx, "imp-old", usersvc.JobCompleted, "", usersvc.ImportCounts{}, now.Add(-8*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { defer close(ran); e.Jobs.Run(runCtx, nil) }()
+		var stale *usersvc.ImportJob
+		for range 600 {
+			j, err := e.Store.ImportJob(ctx, "imp-stale")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stale = j; j.Status != usersvc.JobRunning {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		stop()
+		<-ran
+		if stale.Status != usersvc.JobFailed || !strings.HasPrefix(stale.Reason, "Interrupted after line 1500") {
+			t.Fatalf("the stale job: %s %q", stale.Status, stale.Reason)
+		}
+		if j, err := e.Store.ImportJob(ctx, "imp-fresh"); err != nil || j.Status != usersvc.JobRunning {
+			t.Fatalf("the fresh job: %+v %v", j, err)
+		}
+		if _, err := e.Store.ImportJob(ctx, "imp-old"); usersvc.ErrorCode(err) != usersvc.ENotFound {
+			t.Fatalf("the job finished 8 days ago: %v, want not found", err)
+		}
+	})
+}
