@@ -13,36 +13,9 @@ import (
 	"usersvc/moving"
 )
 
-// importAll runs an import as the command line does (system context,
-// package moving's reader handing batches to Service.ImportUsers) and
-// returns the counts and failures.
-func importAll(t *testing.T, svc *usersvc.Service, input string, opts usersvc.ImportOptions) (usersvc.ImportCounts, []usersvc.ImportFailure) {
-	t.Helper()
-	var fails []usersvc.ImportFailure
-	counts, err := moving.Import(usersvc.SystemContext(context.Background()), svc, strings.NewReader(input),
-		moving.Options{ImportOptions: opts, Failed: func(f usersvc.ImportFailure) { fails = append(fails, f) }})
-	if err != nil {
-		t.Fatalf("import: %v", err)
-	}
-	return counts, fails
-}
+var importAll = testenv.ImportAll
 
-func userCount(t *testing.T, e *testenv.Env) int {
-	t.Helper()
-	n := 0
-	after := ""
-	for {
-		users, err := e.Store.UsersAfter(context.Background(), after, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += len(users)
-		if len(users) < 1000 {
-			return n
-		}
-		after = users[len(users)-1].ID
-	}
-}
+func userCount(t *testing.T, e *testenv.Env) int { t.Helper(); return e.UserCount(t) }
 
 // patchText is a recorded patch as JSON.
 func patchText(p []usersvc.PatchOperation) string {
