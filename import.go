@@ -35,6 +35,18 @@ type ImportOptions struct {
 	seenIDs, seenEmails map[string]bool
 }
 
+// Check sets the default mode (ImportCreate) and refuses an unknown one.
+func (o *ImportOptions) Check() error {
+	switch o.Mode {
+	case "":
+		o.Mode = ImportCreate
+	case ImportCreate, ImportUpsert:
+	default:
+		return FieldErrorf(EInvalid, "mode", "The import mode must be %q or %q.", ImportCreate, ImportUpsert)
+	}
+	return nil
+}
+
 // ImportCounts are an import's counters; they only grow.
 type ImportCounts struct {
 	Lines     int64 `json:"lines"`
@@ -89,12 +101,8 @@ func (s *Service) ImportUsers(ctx context.Context, users []*ImportUser, opts *Im
 	if err := Authorize(actor, ActionImport, nil, s.now()); err != nil {
 		return res, err
 	}
-	switch opts.Mode {
-	case "":
-		opts.Mode = ImportCreate
-	case ImportCreate, ImportUpsert:
-	default:
-		return res, FieldErrorf(EInvalid, "mode", "The import mode must be %q or %q.", ImportCreate, ImportUpsert)
+	if err := opts.Check(); err != nil {
+		return res, err
 	}
 	if opts.DryRun && opts.seenIDs == nil {
 		opts.seenIDs, opts.seenEmails = map[string]bool{}, map[string]bool{}

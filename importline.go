@@ -70,26 +70,18 @@ func (s *Service) ParseImportLine(line []byte, n int64) (*ImportUser, error) {
 	}
 	now := s.now()
 	l := &ImportUser{n: n, doc: doc}
-	u := &User{ID: NewUserID(), Role: RoleUser, Tags: map[string]string{}, Privileges: []string{}, Creation: now, Modification: now, Version: 1}
-	if id, ok := extra["id"]; ok && id != nil {
-		sid, ok := id.(string)
+	id := NewUserID()
+	if v, ok := extra["id"]; ok && v != nil {
+		sid, ok := v.(string)
 		if !ok || !importableID(sid) {
 			return nil, FieldErrorf(EInvalid, "id", "An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %s, and not countries, timeZones, import or export.", "%")
 		}
-		u.ID, l.idGiven = sid, true
+		id, l.idGiven = sid, true
 	}
-	d, err := decodeBody(doc, u, true)
+	u, password, err := decideCreate(doc, id, now) // as CreateUser decides its body
 	if err != nil {
 		return nil, err
 	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	if err := validateUser(d); err != nil {
-		return nil, err
-	}
-	u = d.u
-	u.DeletedAt = nil
 	for _, f := range []struct {
 		name     string
 		dst      **time.Time
@@ -119,7 +111,7 @@ func (s *Service) ParseImportLine(line []byte, n int64) (*ImportUser, error) {
 		return nil, FieldErrorf(EInvalid, "passwordHash", "Field %q must be a non-empty string.", "passwordHash")
 	case extra["passwordSalt"] != nil && (salt == "" || hash == ""):
 		return nil, FieldErrorf(EInvalid, "passwordSalt", "Field %q must be a non-empty string, with passwordHash.", "passwordSalt")
-	case hash != "" && d.password != nil:
+	case hash != "" && password != nil:
 		return nil, FieldErrorf(EInvalid, "passwordHash", "Give password or passwordHash, not both.")
 	case hash != "":
 		h, err := parseImportedHash(hash, salt)
@@ -134,7 +126,7 @@ func (s *Service) ParseImportLine(line []byte, n int64) (*ImportUser, error) {
 		}
 		u.PasswordHash, u.PasswordSource = h, ImportedHashDigest(h)
 	}
-	l.u, l.password = u, d.password
+	l.u, l.password = u, password
 	return l, nil
 }
 

@@ -109,12 +109,8 @@ func (j *Jobs) Start(ctx context.Context, body io.Reader, opts usersvc.ImportOpt
 	if err != nil {
 		return nil, false, err
 	}
-	switch opts.Mode {
-	case "":
-		opts.Mode = usersvc.ImportCreate
-	case usersvc.ImportCreate, usersvc.ImportUpsert:
-	default:
-		return nil, false, usersvc.FieldErrorf(usersvc.EInvalid, "mode", "The import mode must be %q or %q.", usersvc.ImportCreate, usersvc.ImportUpsert)
+	if err := opts.Check(); err != nil {
+		return nil, false, err
 	}
 	var keyp *string
 	if key != "" {
