@@ -188,3 +188,31 @@ func TestExportOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestImportJobsNotRunHere: a handler built without import jobs
+// (server.Config.Imports unset) answers their routes 503 with a clear
+// message and imports nothing; a user's sub-route still answers 404, and
+// the export (no job) still works.
+func TestImportJobsNotRunHere(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		h := testenv.NewHandler(e.Svc)
+		for _, tc := range []struct{ method, path, body string }{
+			{"POST", "/api/users/import", `{"name":"N","email":"n@example.com","country":"ES","timeZone":"UTC"}`},
+			{"GET", "/api/users/import/imp-x", ""},
+			{"DELETE", "/api/users/import/imp-x", ""},
+			{"GET", "/api/users/import/imp-x/errors", ""},
+		} {
+			r := testenv.Do(t, h, tc.method, tc.path, e.AdminToken, tc.body, ndjson)
+			if r.Status != 503 || r.JSON["error"] != "Import jobs do not run in this server; use usersvc import." {
+				t.Fatalf("%s %s: %d %s", tc.method, tc.path, r.Status, r.Body)
+			}
+		}
+		if n := len(strings.Split(strings.TrimSpace(string(testenv.Do(t, h, "GET", "/api/users/export", e.AdminToken, "").Body)), "\n")); n != 3 {
+			t.Fatalf("export: %d users, want the 3", n)
+		}
+		if r := testenv.Do(t, h, "GET", "/api/users/"+e.Bob.ID+"/nothing", e.AdminToken, ""); r.Status != 404 {
+			t.Fatalf("GET a user's unknown sub-route: %d", r.Status)
+		}
+	})
+}

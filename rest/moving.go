@@ -18,6 +18,15 @@ import (
 
 var errNoJobs = usersvc.Errorf(usersvc.EUnavailable, "Import jobs do not run in this server; use usersvc import.")
 
+// runsJobs reports whether this handler runs import jobs; when it does
+// not, it answers 503.
+func (h *Handler) runsJobs(w http.ResponseWriter, r *http.Request) bool {
+	if h.jobs == nil {
+		h.fail(w, r, errNoJobs)
+	}
+	return h.jobs != nil
+}
+
 type jobAnswer struct {
 	head
 	*usersvc.ImportJob
@@ -36,8 +45,7 @@ func (h *Handler) startImport(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if h.jobs == nil {
-		h.fail(w, r, errNoJobs)
+	if !h.runsJobs(w, r) {
 		return
 	}
 	job, _, err := h.jobs.Start(r.Context(), r.Body, usersvc.ImportOptions{Mode: q.Get("mode"), DryRun: dry != nil && *dry}, r.Header.Get("Idempotency-Key"))
@@ -55,8 +63,7 @@ func (h *Handler) importJob(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	if h.jobs == nil {
-		h.fail(w, r, errNoJobs)
+	if !h.runsJobs(w, r) {
 		return
 	}
 	job, err := h.jobs.Job(r.Context(), r.PathValue("sub"))
@@ -69,8 +76,7 @@ func (h *Handler) cancelImport(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	if h.jobs == nil {
-		h.fail(w, r, errNoJobs)
+	if !h.runsJobs(w, r) {
 		return
 	}
 	job, err := h.jobs.Cancel(r.Context(), r.PathValue("sub"))
@@ -91,8 +97,7 @@ func (h *Handler) importErrors(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	if h.jobs == nil {
-		h.fail(w, r, errNoJobs)
+	if !h.runsJobs(w, r) {
 		return
 	}
 	s := newStream(w)
