@@ -23,7 +23,9 @@ const MaxImportLine = 1 << 20
 var importOnly = []string{"id", "passwordHash", "passwordSalt", "creation", "modification", "lastLogin", "deletedAt"}
 
 // ImportUser is one import line, read and checked (ParseImportLine), for
-// ImportUsers.
+// ImportUsers. Only ParseImportLine makes one, so every user ImportUsers
+// saves was decided as a create body is (decideCreate) and its hash
+// checked against passhash's formats and caps.
 type ImportUser struct {
 	n int64
 	// u is the user the line describes, as created; its password, if the
