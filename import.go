@@ -1,20 +1,17 @@
 package usersvc
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"slices"
 )
 
-// Moving users in and out (docs/import.md). A file is NDJSON: one user a
-// line, the document POST /api/users takes, plus the import-only fields
-// below. Import streams it in batches: each batch is checked against the
-// stored users with one read, and its new users are written with their
-// history entries in one transaction; a bad line is reported and never
-// rolls back a good one, and a crash loses at most the batch in flight.
+// Moving users in (docs/import.md): the decide-and-save of imported users.
+// Reading a file (NDJSON in batches), jobs, spooling and the export's
+// writer are package moving's; it hands each batch of checked lines
+// (ParseImportLine, importline.go) to ImportUsers, which checks them
+// against the stored users with one read and writes the new ones with
+// their history entries in one transaction through the store's bulk
+// insert. A bad line is reported and never rolls back a good one.
 
 // Import modes.
 const (
@@ -26,29 +23,28 @@ const (
 	ImportUpsert = "upsert"
 )
 
-// Import limits.
-const (
-	// MaxImportLine is the longest line read; a longer one fails alone.
-	MaxImportLine = 1 << 20
-	// importBatch is how many lines are checked and written together.
-	importBatch = 500
-)
-
-// importOnly are the fields a line may have besides the document's: the
-// id to keep, a hash instead of a password, and the server-kept times.
-var importOnly = []string{"id", "passwordHash", "passwordSalt", "creation", "modification", "lastLogin", "deletedAt"}
-
-// ImportOptions says how to import.
+// ImportOptions says how to import. Pass the same *ImportOptions to every
+// batch of one import: a dry run remembers there the users its earlier
+// batches would have created.
 type ImportOptions struct {
 	Mode   string // ImportCreate (the default) or ImportUpsert
 	DryRun bool   // check every line and report as a real run would, writing nothing
-	// Progress, when set, is called after each batch with the counts so far.
-	Progress func(ImportCounts)
-	// Failed, when set, is called for each failed line, in line order.
-	Failed func(ImportFailure)
-	// BeforeBatch, when set, is called before each batch is written; an
-	// error stops the import with it (a job whose admin lost the right).
-	BeforeBatch func(context.Context) error
+
+	// seenIDs and seenEmails are the ids and email keys of earlier lines a
+	// dry run would have written (a real run finds them in the database).
+	seenIDs, seenEmails map[string]bool
+}
+
+// Check sets the default mode (ImportCreate) and refuses an unknown one.
+func (o *ImportOptions) Check() error {
+	switch o.Mode {
+	case "":
+		o.Mode = ImportCreate
+	case ImportCreate, ImportUpsert:
+	default:
+		return FieldErrorf(EInvalid, "mode", "The import mode must be %q or %q.", ImportCreate, ImportUpsert)
+	}
+	return nil
 }
 
 // ImportCounts are an import's counters; they only grow.
@@ -76,109 +72,11 @@ type ImportFailure struct {
 	Message string `json:"message"`
 }
 
-// importLine is one line read and checked.
-type importLine struct {
-	n int64
-	// u is the user the line describes, as created; its password, if the
-	// line gave one in clear, is password (hashed when written).
-	u        *User
-	password *string
-	idGiven  bool
-	// doc is the line's document (without the import-only fields), decoded
-	// again over the stored user in upsert mode.
-	doc map[string]any
-}
-
-// Import reads NDJSON users from r (see the top of this file). It returns
-// the counts, and an error only when the import could not go on (the
-// input unreadable, the database failing, ctx ended); failed lines are
-// counted and reported through opts.Failed. Admins only.
-func (s *Service) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportCounts, error) {
-	var counts ImportCounts
-	actor, err := s.caller(ctx)
-	if err != nil {
-		return counts, err
-	}
-	if err := Authorize(actor, ActionImport, nil, s.now()); err != nil {
-		return counts, err
-	}
-	switch opts.Mode {
-	case "":
-		opts.Mode = ImportCreate
-	case ImportCreate, ImportUpsert:
-	default:
-		return counts, FieldErrorf(EInvalid, "mode", "The import mode must be %q or %q.", ImportCreate, ImportUpsert)
-	}
-	im := &importer{s: s, actor: actor, opts: opts, counts: &counts}
-	if opts.DryRun {
-		im.seenIDs, im.seenEmails = map[string]bool{}, map[string]bool{}
-	}
-	br := bufio.NewReaderSize(r, 64<<10)
-	var batch []*importLine
-	var fails []ImportFailure
-	flush := func() error {
-		if opts.BeforeBatch != nil && len(batch) > 0 {
-			if err := opts.BeforeBatch(ctx); err != nil {
-				return err
-			}
-		}
-		err := im.batch(ctx, batch, &fails)
-		slices.SortFunc(fails, func(a, b ImportFailure) int { return int(a.Line - b.Line) })
-		for _, f := range fails {
-			counts.Failed++
-			if opts.Failed != nil {
-				opts.Failed(f)
-			}
-		}
-		batch, fails = batch[:0], fails[:0]
-		if err == nil && opts.Progress != nil {
-			opts.Progress(counts)
-		}
-		return err
-	}
-	for n := int64(1); ; n++ {
-		line, size, tooLong, readErr := readLine(br)
-		counts.Bytes += size
-		if readErr != nil && readErr != io.EOF {
-			return counts, Errorf(EInvalid, "Reading the input: %s", readErr.Error())
-		}
-		if err := ctx.Err(); err != nil {
-			return counts, err
-		}
-		switch blank := len(bytes.TrimSpace(line)) == 0 && !tooLong; {
-		case blank:
-		case tooLong:
-			counts.Lines++
-			fails = append(fails, ImportFailure{Line: n, Code: EInvalid, Message: fmt.Sprintf("The line is longer than %d bytes.", MaxImportLine)})
-		default:
-			counts.Lines++
-			l, err := s.parseImportLine(line, n)
-			if err != nil {
-				fails = append(fails, importFailure(n, err))
-			} else {
-				batch = append(batch, l)
-			}
-		}
-		if len(batch)+len(fails) >= importBatch || readErr == io.EOF {
-			if err := flush(); err != nil {
-				return counts, err
-			}
-		}
-		if readErr == io.EOF {
-			return counts, nil
-		}
-	}
-}
-
-// importer is one import's state.
-type importer struct {
-	s      *Service
-	actor  *User
-	opts   ImportOptions
-	counts *ImportCounts
-	// seenIDs and seenEmails are the ids and email keys of earlier lines a
-	// dry run would have written (a real run finds them in the database).
-	seenIDs, seenEmails map[string]bool
+// ImportResult is what ImportUsers did with a batch: its counts, and its
+// failed lines (in no particular order).
+type ImportResult struct {
+	Created, Updated, Unchanged int64
+	Failures                    []ImportFailure
 }
 
 var (
@@ -186,29 +84,47 @@ var (
 	errImportEmailTaken = FieldErrorf(EConflict, "email", "A user with this email already exists.")
 )
 
-// batch imports checked lines: one read of the stored users they name,
-// then the new users in one transaction, and (upsert) each changed user
-// through the write path.
-func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]ImportFailure) error {
-	if len(lines) == 0 {
-		return nil
+// ImportUsers imports one batch of checked lines as the caller, an admin:
+// one read of the stored users they name, then the new users with their
+// history entries in one transaction (InsertUsers), and (upsert) each
+// changed user through the write path (decide, then save). An empty batch
+// only checks the caller and opts (call it before reading an input). It
+// returns an error only when the import cannot go on (the caller may not
+// import, a bad mode, the database failing, ctx ended); the result then
+// holds what the batch did before.
+func (s *Service) ImportUsers(ctx context.Context, users []*ImportUser, opts *ImportOptions) (ImportResult, error) {
+	var res ImportResult
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return res, err
 	}
-	s := im.s
-	ids, keys := make([]string, 0, len(lines)), make([]string, 0, len(lines))
-	for _, l := range lines {
+	if err := Authorize(actor, ActionImport, nil, s.now()); err != nil {
+		return res, err
+	}
+	if err := opts.Check(); err != nil {
+		return res, err
+	}
+	if opts.DryRun && opts.seenIDs == nil {
+		opts.seenIDs, opts.seenEmails = map[string]bool{}, map[string]bool{}
+	}
+	if len(users) == 0 {
+		return res, nil
+	}
+	ids, keys := make([]string, 0, len(users)), make([]string, 0, len(users))
+	for _, l := range users {
 		ids = append(ids, l.u.ID)
 		keys = append(keys, EmailKey(l.u.Email))
 	}
 	foundIDs, foundEmails, err := s.store.ExistingUsers(ctx, ids, keys)
 	if err != nil {
-		return err
+		return res, err
 	}
 	batchIDs, batchEmails := map[string]bool{}, map[string]bool{}
-	fail := func(l *importLine, err error) { *fails = append(*fails, importFailure(l.n, err)) }
-	var creates []*importLine
-	for _, l := range lines {
+	fail := func(l *ImportUser, err error) { res.Failures = append(res.Failures, NewImportFailure(l.n, err)) }
+	var creates []*ImportUser
+	for _, l := range users {
 		key := EmailKey(l.u.Email)
-		if im.opts.Mode == ImportUpsert {
+		if opts.Mode == ImportUpsert {
 			target := ""
 			switch {
 			case l.idGiven && foundIDs[l.u.ID]:
@@ -221,24 +137,24 @@ func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]Imp
 					fail(l, errImportEmailTaken)
 					continue
 				}
-				changed, err := im.update(ctx, target, l)
+				changed, err := s.importUpdate(ctx, actor, target, l, opts.DryRun)
 				switch {
 				case outcomeUnknown(err): // the database failed: the import cannot go on
-					return err
+					return res, err
 				case err != nil:
 					fail(l, err)
 				case changed:
-					im.counts.Updated++
+					res.Updated++
 				default:
-					im.counts.Unchanged++
+					res.Unchanged++
 				}
 				continue
 			}
 		}
 		switch {
-		case batchIDs[l.u.ID] || foundIDs[l.u.ID] || im.seenIDs[l.u.ID]:
+		case batchIDs[l.u.ID] || foundIDs[l.u.ID] || opts.seenIDs[l.u.ID]:
 			fail(l, errImportIDTaken)
-		case batchEmails[key] || foundEmails[key] != "" || im.seenEmails[key]:
+		case batchEmails[key] || foundEmails[key] != "" || opts.seenEmails[key]:
 			fail(l, errImportEmailTaken)
 		default:
 			batchIDs[l.u.ID], batchEmails[key] = true, true
@@ -246,51 +162,58 @@ func (im *importer) batch(ctx context.Context, lines []*importLine, fails *[]Imp
 		}
 	}
 	if len(creates) == 0 {
-		return nil
+		return res, nil
 	}
-	if im.opts.DryRun {
+	if opts.DryRun {
 		for _, l := range creates {
-			im.seenIDs[l.u.ID], im.seenEmails[EmailKey(l.u.Email)] = true, true
+			opts.seenIDs[l.u.ID], opts.seenEmails[EmailKey(l.u.Email)] = true, true
 		}
-		im.counts.Created += int64(len(creates))
-		return nil
+		res.Created += int64(len(creates))
+		return res, nil
 	}
+	return s.importCreate(ctx, actor, creates, res)
+}
+
+// importCreate writes new users (their passwords hashed first, with no
+// lock held) and their history entries in one transaction.
+func (s *Service) importCreate(ctx context.Context, actor *User, creates []*ImportUser, res ImportResult) (ImportResult, error) {
 	users := make([]*User, len(creates))
 	entries := make([]*AuditEntry, len(creates))
 	for i, l := range creates {
 		if err := ctx.Err(); err != nil { // a cancelled job stops between hashes
-			return err
+			return res, err
 		}
 		if l.password != nil {
 			if err := s.hashPassword(ctx, l.u, *l.password); err != nil {
-				return err
+				return res, err
 			}
 		}
 		users[i] = l.u
-		entries[i] = s.entry(ctx, im.actor.ID, l.u.ID, ActionImport, DiffPatch(nil, l.u, l.u.PasswordHash != ""))
+		entries[i] = s.entry(ctx, actor.ID, l.u.ID, ActionImport, DiffPatch(nil, l.u, l.u.PasswordHash != ""))
 	}
 	inserted, err := s.store.InsertUsers(ctx, users, entries)
 	if err != nil {
-		return err
+		return res, err
 	}
 	for i, ok := range inserted {
 		if ok {
-			im.counts.Created++
+			res.Created++
 			s.feed.publish(users[i].ID)
 		} else { // taken meanwhile, by another writer
-			fail(creates[i], Errorf(EConflict, "A user with this id or email already exists."))
+			res.Failures = append(res.Failures, NewImportFailure(creates[i].n, Errorf(EConflict, "A user with this id or email already exists.")))
 		}
 	}
 	s.store.Announce()
-	return nil
+	return res, nil
 }
 
-// update replaces a stored user's fields with the line's, as PUT does
-// (and its password hash, when the line has one): one write through the
-// write path, which decides on the user it reads and records a history
-// entry only when something changed. A dry run reads the user and makes
-// the same decision (decide), writing nothing.
-func (im *importer) update(ctx context.Context, id string, l *importLine) (changed bool, err error) {
+// importUpdate replaces a stored user's fields with the line's, as PUT
+// does (and its password hash, when the line has one and
+// takesImportedHash says so): one write through the write path, which
+// decides on the user it reads and records a history entry only when
+// something changed. A dry run reads the user and makes the same decision
+// (decide), writing nothing.
+func (s *Service) importUpdate(ctx context.Context, actor *User, id string, l *ImportUser, dryRun bool) (changed bool, err error) {
 	fn := fromDraft(func(actor, before *User) (*draft, error) {
 		return decodeBody(l.doc, before, true)
 	})
@@ -311,27 +234,27 @@ func (im *importer) update(ctx context.Context, id string, l *importLine) (chang
 		}
 		return e, nil
 	}
-	if !im.opts.DryRun {
-		after, err := im.s.write(ctx, id, nil, ActionImport, change)
+	if !dryRun {
+		after, err := s.write(ctx, id, nil, ActionImport, change)
 		if err != nil {
 			return false, err
 		}
 		return after.Version != seen, nil
 	}
-	before, err := im.s.store.User(ctx, id, false)
+	before, err := s.store.User(ctx, id, false)
 	if err != nil {
 		return false, err
 	}
-	e, err := change(im.actor, before.Clone())
+	e, err := change(actor, before.Clone())
 	if err != nil {
 		return false, err
 	}
 	var pw *passwordDecision
 	if e.password != nil {
 		pw = &passwordDecision{stored: before.PasswordHash, password: *e.password}
-		if err := im.s.decidePassword(ctx, nil, pw); err != nil {
+		if err := s.decidePassword(ctx, nil, pw); err != nil {
 			return false, err
 		}
 	}
-	return decide(before, e, pw, im.s.now()).after != nil, nil
+	return decide(before, e, pw, s.now()).after != nil, nil
 }

@@ -1,46 +1,46 @@
 package usersvc
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
 	"unicode"
 
 	"usersvc/jsonpatch"
-	"usersvc/passhash"
 )
 
-// One import line: read (at most MaxImportLine bytes), decoded by the
-// strict reader REST bodies use, and checked as a create body is, plus
-// the import-only fields; and the rule that says when a re-import's hash
-// replaces a stored password.
+// What an import line may hold (docs/import.md, "The line format"): at
+// most MaxImportLine bytes, the document POST /api/users takes, decoded by
+// the strict reader REST bodies use and checked as a create body is, plus
+// the import-only fields. Reading lines is package moving's.
 
-// readLine reads one line (without its newline) of at most MaxImportLine
-// bytes; of a longer one it reads and drops the rest. size is the bytes
-// consumed.
-func readLine(br *bufio.Reader) (line []byte, size int64, tooLong bool, err error) {
-	for {
-		chunk, err := br.ReadSlice('\n')
-		size += int64(len(chunk))
-		if !tooLong {
-			if len(line)+len(chunk) > MaxImportLine+1 {
-				tooLong, line = true, nil
-			} else {
-				line = append(line, chunk...)
-			}
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		return bytes.TrimSuffix(line, []byte("\n")), size, tooLong, err
-	}
+// MaxImportLine is the longest line an import reads; a longer one fails
+// alone.
+const MaxImportLine = 1 << 20
+
+// importOnly are the fields a line may have besides the document's: the
+// id to keep, a hash instead of a password, and the server-kept times.
+var importOnly = []string{"id", "passwordHash", "passwordSalt", "creation", "modification", "lastLogin", "deletedAt"}
+
+// ImportUser is one import line, read and checked (ParseImportLine), for
+// ImportUsers. Only ParseImportLine makes one, so every user ImportUsers
+// saves was decided as a create body is (decideCreate) and its hash
+// checked against passhash's formats and caps.
+type ImportUser struct {
+	n int64
+	// u is the user the line describes, as created; its password, if the
+	// line gave one in clear, is password (hashed when written).
+	u        *User
+	password *string
+	idGiven  bool
+	// doc is the line's document (without the import-only fields), decoded
+	// again over the stored user in upsert mode.
+	doc map[string]any
 }
 
-func importFailure(n int64, err error) ImportFailure {
+// NewImportFailure is line n's failure for err: its field, code and
+// English message.
+func NewImportFailure(n int64, err error) ImportFailure {
 	var e *Error
 	field := ""
 	if errors.As(err, &e) {
@@ -49,9 +49,10 @@ func importFailure(n int64, err error) ImportFailure {
 	return ImportFailure{Line: n, Field: field, Code: ErrorCode(err), Message: ErrorMessage(err, "en")}
 }
 
-// parseImportLine reads and checks a line as CreateUser checks its body,
-// plus the import-only fields.
-func (s *Service) parseImportLine(line []byte, n int64) (*importLine, error) {
+// ParseImportLine reads and checks line number n as CreateUser checks its
+// body, plus the import-only fields. Its error is the line's failure
+// (NewImportFailure).
+func (s *Service) ParseImportLine(line []byte, n int64) (*ImportUser, error) {
 	// The reader REST bodies go through (rest.readJSON): a duplicated key,
 	// invalid UTF-8 or a lone surrogate escape is refused, never repaired.
 	v, err := jsonpatch.Parse(line)
@@ -70,27 +71,19 @@ func (s *Service) parseImportLine(line []byte, n int64) (*importLine, error) {
 		}
 	}
 	now := s.now()
-	l := &importLine{n: n, doc: doc}
-	u := &User{ID: NewUserID(), Role: RoleUser, Tags: map[string]string{}, Privileges: []string{}, Creation: now, Modification: now, Version: 1}
-	if id, ok := extra["id"]; ok && id != nil {
-		sid, ok := id.(string)
+	l := &ImportUser{n: n, doc: doc}
+	id := NewUserID()
+	if v, ok := extra["id"]; ok && v != nil {
+		sid, ok := v.(string)
 		if !ok || !importableID(sid) {
 			return nil, FieldErrorf(EInvalid, "id", "An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %s, and not countries, timeZones, import or export.", "%")
 		}
-		u.ID, l.idGiven = sid, true
+		id, l.idGiven = sid, true
 	}
-	d, err := decodeBody(doc, u, true)
+	u, password, err := decideCreate(doc, id, now) // as CreateUser decides its body
 	if err != nil {
 		return nil, err
 	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	if err := validateUser(d); err != nil {
-		return nil, err
-	}
-	u = d.u
-	u.DeletedAt = nil
 	for _, f := range []struct {
 		name     string
 		dst      **time.Time
@@ -120,7 +113,7 @@ func (s *Service) parseImportLine(line []byte, n int64) (*importLine, error) {
 		return nil, FieldErrorf(EInvalid, "passwordHash", "Field %q must be a non-empty string.", "passwordHash")
 	case extra["passwordSalt"] != nil && (salt == "" || hash == ""):
 		return nil, FieldErrorf(EInvalid, "passwordSalt", "Field %q must be a non-empty string, with passwordHash.", "passwordSalt")
-	case hash != "" && d.password != nil:
+	case hash != "" && password != nil:
 		return nil, FieldErrorf(EInvalid, "passwordHash", "Give password or passwordHash, not both.")
 	case hash != "":
 		h, err := parseImportedHash(hash, salt)
@@ -135,24 +128,8 @@ func (s *Service) parseImportLine(line []byte, n int64) (*importLine, error) {
 		}
 		u.PasswordHash, u.PasswordSource = h, ImportedHashDigest(h)
 	}
-	l.u, l.password = u, d.password
+	l.u, l.password = u, password
 	return l, nil
-}
-
-// parseImportedHash checks an imported hash and returns its stored form.
-// A hash this service exported (Traccar's with the salt inside) reads back
-// without a salt.
-func parseImportedHash(hash, salt string) (string, error) {
-	h, err := passhash.Parse(hash, salt)
-	if err != nil && salt == "" {
-		if back, err2 := passhash.ParseStored(hash); err2 == nil {
-			return back.Encode(), nil
-		}
-	}
-	if err != nil {
-		return "", err
-	}
-	return h.Encode(), nil
 }
 
 // reservedIDs are words the REST routes use in a user id's place.
@@ -171,26 +148,4 @@ func importableID(id string) bool {
 		}
 	}
 	return true
-}
-
-// ImportedHashDigest is what a user keeps of the hash an import gave it
-// (User.PasswordSource): the SHA-256 of its stored form, in hex. It tells
-// a re-import whether a line's hash is new in the source without keeping
-// the legacy hash itself after a sign-in upgraded it.
-func ImportedHashDigest(stored string) string {
-	sum := sha256.Sum256([]byte(stored))
-	return hex.EncodeToString(sum[:])
-}
-
-// takesImportedHash reports whether an upsert line whose hash has digest
-// source replaces before's password (docs/import.md, "When a re-import
-// replaces a password"): only when the last import gave before another
-// hash (the source changed it since), or when before has no password at
-// all. So running a file again never undoes a sign-in's upgrade nor a
-// password changed here, and a password no import gave is kept.
-func takesImportedHash(before *User, source string) bool {
-	if before.PasswordSource != "" {
-		return before.PasswordSource != source
-	}
-	return before.PasswordHash == ""
 }

@@ -115,6 +115,9 @@ var spanish = map[string]string{
 	// Import jobs: the spool and idempotency keys.
 	"The imports running now fill the spool (%d bytes); try again when they end.":                                       "Las importaciones en curso llenan el espacio de espera (%d bytes); inténtelo de nuevo cuando terminen.",
 	"This Idempotency-Key was used for another request (another body, mode or dryRun); use a new key for a new import.": "Esta Idempotency-Key se usó para otra petición (otro cuerpo, modo o dryRun); use una clave nueva para una importación nueva.",
+
+	// A handler built without import jobs (rest, server.Config.Imports).
+	"Import jobs do not run in this server; use usersvc import.": "Los trabajos de importación no se ejecutan en este servidor; use usersvc import.",
 }
 
 type langKey struct{}

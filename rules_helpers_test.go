@@ -18,14 +18,7 @@ import (
 // request, and returns the request context that carries the caller.
 func as(t *testing.T, e *testenv.Env, token string) context.Context {
 	t.Helper()
-	p, err := e.Svc.Authenticate(context.Background(), usersvc.Bearer(token))
-	if err != nil {
-		t.Fatalf("authenticate: %v", err)
-	}
-	// Ends with the test, so the subscriptions a test opens end too.
-	ctx, cancel := context.WithCancel(usersvc.WithClientAddr(usersvc.WithPrincipal(context.Background(), p), "192.0.2.1"))
-	t.Cleanup(cancel)
-	return ctx
+	return e.As(t, token)
 }
 
 // generic decodes a JSON literal the way the transports hand bodies to the
@@ -116,11 +109,7 @@ func docField(t *testing.T, u *usersvc.User, field string) string {
 // audit lists user id's history, newest first.
 func audit(t *testing.T, e *testenv.Env, id string) []*usersvc.AuditEntry {
 	t.Helper()
-	entries, err := e.Store.Audit(context.Background(), id, 0, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return entries
+	return e.Audit(t, id)
 }
 
 // opsOf renders a recorded patch as "op path" pairs joined by "; ".

@@ -31,8 +31,9 @@ const (
 )
 
 // Run does the service's background work until ctx ends: the meter's
-// periodic flush (Meter.Run), the change watcher (WatchChanges), and, when
-// ctx ends, stopping this process's import jobs. It
+// periodic flush (Meter.Run) and the change watcher (WatchChanges). (Import
+// jobs are package moving's: its Jobs.Run, which cmd/usersvc runs beside
+// this one.) It
 // returns once every goroutine it started has returned and the meter's
 // last flush is done, so counts made before ctx ended are in the store
 // (unless that flush failed, which is logged). End ctx after the last
@@ -57,24 +58,11 @@ func (s *Service) Run(ctx context.Context, opts RunOptions) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	// Import jobs whose process died read as failed (see importjob.go).
-	{
-		now := s.now()
-		if _, err := s.store.FailStaleImports(ctx, now.Add(-importStale), now); err != nil && ctx.Err() == nil {
-			logger.Error("marking interrupted import jobs", "err", err)
-		}
-		s.expireJobs(ctx) // and those past JobRetention go
-	}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		s.watchChanges(ctx, opts.CacheTTL, opts.WatchBackoff, logger)
-	}()
-	go func() {
-		defer wg.Done()
-		<-ctx.Done()
-		s.stopImports() // each recorded as failed with the line it reached
 	}()
 	s.Meter.Run(ctx, opts.FlushInterval, func(err error) { logger.Error("writing usage counts", "err", err) })
 	wg.Wait()

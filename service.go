@@ -39,7 +39,6 @@ type Service struct {
 	auth      *authCache
 	feed      *feed
 	sockets   *sockets
-	jobs      importJobs
 	dummyOnce sync.Once
 	dummyHash []byte
 	// hashHook, when set (tests), is told of every slow hash: op is

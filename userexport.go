@@ -1,63 +1,51 @@
 package usersvc
 
-import (
-	"bufio"
-	"context"
-	"encoding/json"
-	"io"
-)
+import "context"
 
-// Export writes every user, deleted ones too, as NDJSON in id order: each
-// line the document GET answers (with the server-kept times), and with
-// withHashes the stored password hash as passwordHash (recorded in the
-// exporting admin's history). Importing it into an empty database gives
-// back the same users. It returns how many were written. Admins only.
-func (s *Service) Export(ctx context.Context, w io.Writer, withHashes bool) (int64, error) {
-	actor, err := s.caller(ctx)
-	if err != nil {
-		return 0, err
-	}
-	if err := Authorize(actor, ActionExport, nil, s.now()); err != nil {
-		return 0, err
-	}
-	if withHashes {
-		if err := s.store.AppendAudit(ctx, s.entry(ctx, actor.ID, actor.ID, ActionExportHashes, []PatchOperation{})); err != nil {
-			return 0, err
-		}
-	}
-	var n int64
-	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	after := ""
-	for {
-		users, err := s.store.UsersAfter(ctx, after, 1000)
-		if err != nil {
-			return n, err
-		}
-		for _, u := range users {
-			line := exportLine{Document: u.Document()}
-			if withHashes && u.PasswordHash != "" {
-				line.PasswordHash = u.PasswordHash
-			}
-			if err := enc.Encode(line); err != nil {
-				return n, err
-			}
-			n++
-		}
-		if len(users) < 1000 {
-			return n, bw.Flush()
-		}
-		after = users[len(users)-1].ID
-		if err := bw.Flush(); err != nil {
-			return n, err
-		}
-	}
-}
+// Moving users out (docs/import.md, "Export"): what an export line holds
+// and who may export. Writing the NDJSON stream is package moving's.
 
-// exportLine is one exported user: the document (its password null) and
-// the hash when asked for.
-type exportLine struct {
+// ExportedUser is one export line: the document GET answers (its password
+// null, the server-kept times included) and, when asked for, the stored
+// password hash. Importing it gives back the same user.
+type ExportedUser struct {
 	*Document
 	PasswordHash string `json:"passwordHash,omitempty"`
+}
+
+// MaxExportPage is the most users one ExportUsers call returns.
+const MaxExportPage = 1000
+
+// ExportUsers returns up to n users (at most MaxExportPage), deleted ones
+// too, in id order after the id after ("" for the first page), as export
+// lines; withHashes adds each one's stored password hash. Admins only. The
+// first page of an export with hashes (after "") records it in the
+// exporting admin's history (export.withPasswordHashes) before any hash
+// is given.
+func (s *Service) ExportUsers(ctx context.Context, after string, n int, withHashes bool) ([]ExportedUser, error) {
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := Authorize(actor, ActionExport, nil, s.now()); err != nil {
+		return nil, err
+	}
+	if withHashes && after == "" {
+		if err := s.store.AppendAudit(ctx, s.entry(ctx, actor.ID, actor.ID, ActionExportHashes, []PatchOperation{})); err != nil {
+			return nil, err
+		}
+	}
+	n = min(max(n, 1), MaxExportPage)
+	users, err := s.store.UsersAfter(ctx, after, n)
+	if err != nil {
+		return nil, err
+	}
+	lines := make([]ExportedUser, len(users))
+	for i, u := range users {
+		lines[i] = ExportedUser{Document: u.Document()}
+		if withHashes {
+			lines[i].PasswordHash = u.PasswordHash
+		}
+	}
+	return lines, nil
 }

@@ -2,6 +2,7 @@ package usersvc
 
 import (
 	"context"
+	"time"
 
 	"usersvc/jsonpatch"
 )
@@ -160,29 +161,42 @@ func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
 	if err := Authorize(actor, ActionCreate, nil, now); err != nil {
 		return nil, err
 	}
-	blank := &User{ID: NewUserID(), Role: RoleUser, Tags: map[string]string{}, Privileges: []string{},
-		Creation: now, Modification: now, Version: 1}
-	d, err := decodeBody(body, blank, true)
+	u, password, err := decideCreate(body, NewUserID(), now)
 	if err != nil {
 		return nil, err
 	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	u := d.u
-	u.DeletedAt = nil // ignored on create, like the id
-	if err := validateUser(d); err != nil {
-		return nil, err
-	}
-	if d.password != nil {
-		if err := s.hashPassword(ctx, u, *d.password); err != nil {
+	if password != nil {
+		if err := s.hashPassword(ctx, u, *password); err != nil {
 			return nil, err
 		}
 	}
-	w := &UserSave{User: u, Create: true, Entry: s.entry(ctx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, d.password != nil))}
+	w := &UserSave{User: u, Create: true, Entry: s.entry(ctx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, password != nil))}
 	if _, err := s.store.SaveUser(ctx, w); err != nil {
 		return nil, err
 	}
 	s.committed(u.ID, u)
 	return u, nil
+}
+
+// decideCreate is a create's decision (pure): body decoded over a blank
+// user with id, created at now, and checked as every create is (the
+// fields' decoding, then validation). It returns the user and the
+// password the body gave in clear, if any, still to be hashed. CreateUser
+// and an import line (ParseImportLine) both decide so.
+func decideCreate(body any, id string, now time.Time) (*User, *string, error) {
+	blank := &User{ID: id, Role: RoleUser, Tags: map[string]string{}, Privileges: []string{},
+		Creation: now, Modification: now, Version: 1}
+	d, err := decodeBody(body, blank, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d.err != nil {
+		return nil, nil, d.err
+	}
+	u := d.u
+	u.DeletedAt = nil // ignored on create, like the id
+	if err := validateUser(d); err != nil {
+		return nil, nil, err
+	}
+	return u, d.password, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/testenv"
+	"usersvc/moving"
 )
 
 const ndjson = "Content-Type: application/x-ndjson"
@@ -148,7 +149,7 @@ func TestImportJobCancel(t *testing.T) {
 			t.Fatalf("after the cancel: %s", done.Body)
 		}
 		var out bytes.Buffer
-		if _, err := e.Svc.Export(usersvc.SystemContext(context.Background()), &out, false); err != nil {
+		if _, err := moving.Export(usersvc.SystemContext(context.Background()), e.Svc, &out, false); err != nil {
 			t.Fatal(err)
 		}
 		if n := int64(strings.Count(out.String(), `"email":"c`)); n != created {
@@ -184,6 +185,34 @@ func TestExportOverHTTP(t *testing.T) {
 					t.Fatalf("export%s: %s has passwordHash %v, want %v", tc.query, v["id"], has, want)
 				}
 			}
+		}
+	})
+}
+
+// TestImportJobsNotRunHere: a handler built without import jobs
+// (server.Config.Imports unset) answers their routes 503 with a clear
+// message and imports nothing; a user's sub-route still answers 404, and
+// the export (no job) still works.
+func TestImportJobsNotRunHere(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		h := testenv.NewHandler(e.Svc)
+		for _, tc := range []struct{ method, path, body string }{
+			{"POST", "/api/users/import", `{"name":"N","email":"n@example.com","country":"ES","timeZone":"UTC"}`},
+			{"GET", "/api/users/import/imp-x", ""},
+			{"DELETE", "/api/users/import/imp-x", ""},
+			{"GET", "/api/users/import/imp-x/errors", ""},
+		} {
+			r := testenv.Do(t, h, tc.method, tc.path, e.AdminToken, tc.body, ndjson)
+			if r.Status != 503 || r.JSON["error"] != "Import jobs do not run in this server; use usersvc import." {
+				t.Fatalf("%s %s: %d %s", tc.method, tc.path, r.Status, r.Body)
+			}
+		}
+		if n := len(strings.Split(strings.TrimSpace(string(testenv.Do(t, h, "GET", "/api/users/export", e.AdminToken, "").Body)), "\n")); n != 3 {
+			t.Fatalf("export: %d users, want the 3", n)
+		}
+		if r := testenv.Do(t, h, "GET", "/api/users/"+e.Bob.ID+"/nothing", e.AdminToken, ""); r.Status != 404 {
+			t.Fatalf("GET a user's unknown sub-route: %d", r.Status)
 		}
 	})
 }

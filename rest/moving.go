@@ -6,13 +6,26 @@ import (
 	"net/http"
 
 	"usersvc"
+	"usersvc/moving"
 )
 
 // Moving users in and out over HTTP (docs/import.md): an import is a job
 // (POST starts it; GET, GET …/errors and DELETE follow it), an export is
 // one streamed answer. The job routes are "import" in the user id's place
 // under patterns that cannot clash with a user's (a user cannot be named
-// "import": usersvc.importableID).
+// "import": usersvc.importableID). The jobs are package moving's
+// (Handler.jobs); a handler built without them answers their routes 503.
+
+var errNoJobs = usersvc.Errorf(usersvc.EUnavailable, "Import jobs do not run in this server; use usersvc import.")
+
+// runsJobs reports whether this handler runs import jobs; when it does
+// not, it answers 503.
+func (h *Handler) runsJobs(w http.ResponseWriter, r *http.Request) bool {
+	if h.jobs == nil {
+		h.fail(w, r, errNoJobs)
+	}
+	return h.jobs != nil
+}
 
 type jobAnswer struct {
 	head
@@ -32,7 +45,10 @@ func (h *Handler) startImport(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	job, _, err := h.svc.StartImport(r.Context(), r.Body, usersvc.ImportOptions{Mode: q.Get("mode"), DryRun: dry != nil && *dry}, r.Header.Get("Idempotency-Key"))
+	if !h.runsJobs(w, r) {
+		return
+	}
+	job, _, err := h.jobs.Start(r.Context(), r.Body, usersvc.ImportOptions{Mode: q.Get("mode"), DryRun: dry != nil && *dry}, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -47,7 +63,10 @@ func (h *Handler) importJob(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	job, err := h.svc.ImportJobOf(r.Context(), r.PathValue("sub"))
+	if !h.runsJobs(w, r) {
+		return
+	}
+	job, err := h.jobs.Job(r.Context(), r.PathValue("sub"))
 	h.answerJob(w, r, job, err)
 }
 
@@ -57,7 +76,10 @@ func (h *Handler) cancelImport(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	job, err := h.svc.CancelImport(r.Context(), r.PathValue("sub"))
+	if !h.runsJobs(w, r) {
+		return
+	}
+	job, err := h.jobs.Cancel(r.Context(), r.PathValue("sub"))
 	h.answerJob(w, r, job, err)
 }
 
@@ -75,9 +97,12 @@ func (h *Handler) importErrors(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
+	if !h.runsJobs(w, r) {
+		return
+	}
 	s := newStream(w)
 	enc := json.NewEncoder(s.bw)
-	h.endStream(w, r, s, h.svc.ImportFailures(r.Context(), r.PathValue("sub"), func(f usersvc.ImportFailure) error { return enc.Encode(f) }))
+	h.endStream(w, r, s, h.jobs.Failures(r.Context(), r.PathValue("sub"), func(f usersvc.ImportFailure) error { return enc.Encode(f) }))
 }
 
 // export: GET /api/users/export?withPasswordHashes=true, NDJSON.
@@ -88,7 +113,7 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := newStream(w)
-	_, err = h.svc.Export(r.Context(), s.bw, hashes != nil && *hashes)
+	_, err = moving.Export(r.Context(), h.svc, s.bw, hashes != nil && *hashes)
 	h.endStream(w, r, s, err)
 }
 

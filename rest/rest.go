@@ -17,6 +17,7 @@ import (
 	"usersvc/internal/apicode"
 	"usersvc/internal/httpbody"
 	"usersvc/jsonpatch"
+	"usersvc/moving"
 )
 
 // AcceptPatch lists the PATCH body formats.
@@ -26,16 +27,18 @@ const AcceptPatch = "application/json-patch+json, application/merge-patch+json"
 // (the server package puts the caller in the context).
 type Handler struct {
 	svc    *usersvc.Service
+	jobs   *moving.Jobs // import jobs (nil: their routes answer 503)
 	logger *slog.Logger
 	mux    *http.ServeMux
 }
 
-// NewHandler returns the REST handler.
-func NewHandler(svc *usersvc.Service, logger *slog.Logger) *Handler {
+// NewHandler returns the REST handler; jobs runs the import jobs it
+// starts (nil: their routes answer 503).
+func NewHandler(svc *usersvc.Service, jobs *moving.Jobs, logger *slog.Logger) *Handler {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	h := &Handler{svc: svc, logger: logger, mux: http.NewServeMux()}
+	h := &Handler{svc: svc, jobs: jobs, logger: logger, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /api/users", h.listUsers)
 	h.mux.HandleFunc("POST /api/users", h.createUser)
 	h.mux.HandleFunc("GET /api/users/countries", h.countries)

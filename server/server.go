@@ -22,6 +22,7 @@ import (
 	"usersvc/api"
 	"usersvc/graph"
 	"usersvc/internal/httpauth"
+	"usersvc/moving"
 	"usersvc/playground"
 	"usersvc/rest"
 )
@@ -59,6 +60,9 @@ type Config struct {
 	// Closing, when closed, ends every open WebSocket (with a normal close,
 	// which clients such as graphql-ws answer by reconnecting).
 	Closing <-chan struct{}
+	// Imports runs the import jobs POST /api/users/import starts
+	// (moving.NewJobs); nil, their routes answer 503.
+	Imports *moving.Jobs
 }
 
 // ReadyTimeout bounds /readyz's database check: past it the answer is 503.
@@ -90,7 +94,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	restHandler := rest.NewHandler(svc, logger)
+	restHandler := rest.NewHandler(svc, cfg.Imports, logger)
 	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger, OnOperation: cfg.Metrics.Operation, Origins: cfg.CORSOrigins, Tracing: cfg.Tracing, TraceResolvers: cfg.TraceResolvers})
 	restAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
 		rest.WriteError(w, r, logger, err)

@@ -18,6 +18,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/testenv"
+	"usersvc/moving"
 	"usersvc/rest"
 	"usersvc/server"
 )
@@ -46,9 +47,9 @@ func (l smallBuffers) Accept() (net.Conn, error) {
 
 // serveSmall serves h over loopback TCP with small socket buffers and the
 // given idle bound, the test deadline and the test read/write timeouts.
-func serveSmall(t *testing.T, svc *usersvc.Service, idle time.Duration) (string, *http.Client) {
+func serveSmall(t *testing.T, e *testenv.Env, idle time.Duration) (string, *http.Client) {
 	t.Helper()
-	h := server.New(svc, server.Config{RequestTimeout: testDeadline, TransferIdleTimeout: idle, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := server.New(e.Svc, server.Config{RequestTimeout: testDeadline, TransferIdleTimeout: idle, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Imports: e.Jobs})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +76,7 @@ func seed(t *testing.T, svc *usersvc.Service, n int) {
 	for i := range n {
 		fmt.Fprintf(&b, `{"id":"u%05d","name":"User %d","email":"u%05d@example.com","country":"ES","timeZone":"Europe/Madrid"}`+"\n", i, i, i)
 	}
-	c, err := svc.Import(usersvc.SystemContext(context.Background()), strings.NewReader(b.String()), usersvc.ImportOptions{})
+	c, err := moving.Import(usersvc.SystemContext(context.Background()), svc, strings.NewReader(b.String()), moving.Options{})
 	if err != nil || c.Created != int64(n) {
 		t.Fatalf("seed: %v %+v", err, c)
 	}
@@ -105,7 +106,7 @@ func TestExportSlowReader(t *testing.T) {
 		e := testenv.Start(t, db)
 		const users = 1500 // two pages of the export's reads
 		seed(t, e.Svc, users)
-		base, c := serveSmall(t, e.Svc, testIdle)
+		base, c := serveSmall(t, e, testIdle)
 		res := get(t, c, base+"/api/users/export", e.AdminToken)
 		if res.StatusCode != 200 {
 			t.Fatalf("export: %d", res.StatusCode)
@@ -192,7 +193,7 @@ func TestExportFailsVisibly(t *testing.T) {
 func TestImportSlowUpload(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
-		base, c := serveSmall(t, e.Svc, testIdle)
+		base, c := serveSmall(t, e, testIdle)
 		const lines, pause = 40, 25 * time.Millisecond // 1 s in all
 		pr, pw := io.Pipe()
 		go func() {
@@ -238,7 +239,7 @@ func TestImportSlowUpload(t *testing.T) {
 func TestImportStalledUpload(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
-		base, c := serveSmall(t, e.Svc, testRW)
+		base, c := serveSmall(t, e, testRW)
 		pr, pw := io.Pipe()
 		stop := make(chan struct{})
 		defer close(stop)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"usersvc"
+	"usersvc/moving"
 	"usersvc/store"
 )
 
@@ -219,7 +219,7 @@ func serveSettings(c *config, help io.Writer) *settings {
 	s.bind("drain-delay", "USERSVC_DRAIN_DELAY", "must be a duration >= 0 such as 2s", func() bool { return c.DrainDelay >= 0 })
 	fs.StringVar(&c.SpoolDir, "spool-dir", "", "directory where import bodies wait for their job; files a crash left are removed at start; empty: usersvc-spool in the OS temp directory [USERSVC_SPOOL_DIR]")
 	s.bind("spool-dir", "USERSVC_SPOOL_DIR", "", nil)
-	fs.Int64Var(&c.SpoolMax, "spool-max-bytes", usersvc.DefaultSpoolMax, "bytes the spooled import bodies may hold at once; an upload past it answers 503 (413 when it alone is larger) [USERSVC_SPOOL_MAX_BYTES]")
+	fs.Int64Var(&c.SpoolMax, "spool-max-bytes", moving.DefaultSpoolMax, "bytes the spooled import bodies may hold at once; an upload past it answers 503 (413 when it alone is larger) [USERSVC_SPOOL_MAX_BYTES]")
 	s.bind("spool-max-bytes", "USERSVC_SPOOL_MAX_BYTES", "must be a whole number >= 1", func() bool { return c.SpoolMax >= 1 })
 	return s
 }

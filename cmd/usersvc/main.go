@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/hashgate"
+	"usersvc/moving"
 	"usersvc/playground"
 	"usersvc/server"
 	"usersvc/store"
@@ -211,7 +213,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	svc := usersvc.NewService(st)
 	svc.DailyQuota, svc.SessionTTL = c.DailyQuota, c.SessionTTL
 	svc.Hashes = hashgate.New(c.HashConcurrency)
-	if err := useSpool(svc, c, logger); err != nil {
+	jobs := moving.NewJobs(svc, st)
+	if err := useSpool(jobs, c, logger); err != nil {
 		return err
 	}
 	// Bind first: the first admin's one-time token is printed only by a
@@ -243,18 +246,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var draining atomic.Bool
 	closing := make(chan struct{})
 	srv := server.NewHTTPServer(c.Addr, server.New(svc, server.Config{CORSOrigins: c.CORSOrigins, Introspection: c.Introspection, Logger: logger,
-		Metrics: metrics, MetricsToken: c.MetricsToken, Draining: &draining, Closing: closing, Tracing: c.Tracing, TraceResolvers: c.TraceResolvers}), server.DefaultTimeouts())
+		Metrics: metrics, MetricsToken: c.MetricsToken, Draining: &draining, Closing: closing, Tracing: c.Tracing, TraceResolvers: c.TraceResolvers, Imports: jobs}), server.DefaultTimeouts())
 	srv.RegisterOnShutdown(func() { close(closing) })
 	// The service's background work (usage flushes, the change watcher)
-	// runs until the last request has been served, so its last flush
-	// writes that request's count.
+	// and the import jobs' (interrupted jobs failed and old ones removed at
+	// start; at the end, running jobs stopped and recorded) run until the
+	// last request has been served, so the last flush writes that
+	// request's count and no job is left running.
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
-	runDone := make(chan struct{})
+	var runWG sync.WaitGroup
+	runWG.Add(2)
 	go func() {
-		defer close(runDone)
+		defer runWG.Done()
 		svc.Run(runCtx, usersvc.RunOptions{Logger: logger})
 	}()
-	defer func() { stopRun(); <-runDone }()
+	go func() {
+		defer runWG.Done()
+		jobs.Run(runCtx, logger)
+	}()
+	defer func() { stopRun(); runWG.Wait() }()
 	serving := &server.Serving{Public: srv, PublicLn: ln, Draining: &draining, DrainDelay: c.DrainDelay, Logger: logger}
 	logger.Info("serving", "addr", ln.Addr().String(), "database", st.Dialect())
 	if metricsLn != nil {

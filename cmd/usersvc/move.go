@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"usersvc"
+	"usersvc/moving"
 	"usersvc/spool"
 )
 
@@ -75,8 +76,8 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	defer st.Close()
 	progress := newImportProgress(stderr, size)
-	counts, err := usersvc.NewService(st).Import(usersvc.SystemContext(ctx), in, usersvc.ImportOptions{
-		Mode: mode, DryRun: dryRun, Progress: progress.update,
+	counts, err := moving.Import(usersvc.SystemContext(ctx), usersvc.NewService(st), in, moving.Options{
+		ImportOptions: usersvc.ImportOptions{Mode: mode, DryRun: dryRun}, Progress: progress.update,
 		Failed: func(f usersvc.ImportFailure) {
 			progress.clear()
 			if f.Field != "" {
@@ -161,11 +162,11 @@ func (p *importProgress) finish() {
 }
 
 // useSpool opens serve's spool directory (removing the import bodies a
-// crashed process left there) and gives it to svc.
-func useSpool(svc *usersvc.Service, c config, logger *slog.Logger) error {
+// crashed process left there) and gives it to the import jobs.
+func useSpool(jobs *moving.Jobs, c config, logger *slog.Logger) error {
 	dir := c.SpoolDir
 	if dir == "" {
-		dir = usersvc.DefaultSpoolDir()
+		dir = moving.DefaultSpoolDir()
 	}
 	d, removed, err := spool.Open(dir, c.SpoolMax)
 	if err != nil {
@@ -174,7 +175,7 @@ func useSpool(svc *usersvc.Service, c config, logger *slog.Logger) error {
 	if removed > 0 {
 		logger.Info("removed import bodies an earlier process left", "dir", dir, "files", removed)
 	}
-	svc.UseSpool(d)
+	jobs.UseSpool(d)
 	return nil
 }
 
@@ -193,7 +194,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	n, err := usersvc.NewService(st).Export(usersvc.SystemContext(ctx), stdout, hashes)
+	n, err := moving.Export(usersvc.SystemContext(ctx), usersvc.NewService(st), stdout, hashes)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"usersvc"
+	"usersvc/moving"
 )
 
 // TestImportExportCommands: usersvc import's summary, failed lines and
@@ -110,7 +111,7 @@ func TestServeSpool(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	if err := useSpool(usersvc.NewService(nil), c, slog.New(slog.NewTextHandler(&log, nil))); err != nil {
+	if err := useSpool(moving.NewJobs(usersvc.NewService(nil), nil), c, slog.New(slog.NewTextHandler(&log, nil))); err != nil {
 		t.Fatal(err)
 	}
 	left, _ := filepath.Glob(filepath.Join(dir, "*"))

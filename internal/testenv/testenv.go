@@ -31,6 +31,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"usersvc"
+	"usersvc/moving"
 	"usersvc/server"
 	"usersvc/store"
 )
@@ -87,6 +88,7 @@ type Env struct {
 	DB      DB
 	Store   *store.Store
 	Svc     *usersvc.Service
+	Jobs    *moving.Jobs // the import jobs Handler starts
 	Handler http.Handler
 	Clock   *Clock
 
@@ -203,8 +205,8 @@ func Start(t testing.TB, db DB) *Env {
 	clock := &Clock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
 	st := OpenStore(t, db)
 	svc := NewService(st, clock)
-	e := &Env{DB: db, Store: st, Svc: svc, Clock: clock}
-	e.Handler = NewHandler(svc)
+	e := &Env{DB: db, Store: st, Svc: svc, Clock: clock, Jobs: moving.NewJobs(svc, st)}
+	e.Handler = NewHandlerWithJobs(svc, e.Jobs)
 	e.Admin, e.AdminToken = e.NewUser(t, "Admin", "admin@example.com", "UTC", usersvc.RoleAdmin)
 	e.Alice, e.AliceToken = e.NewUser(t, "Alice", "alice@example.com", "Europe/Madrid", usersvc.RoleUser)
 	e.Bob, e.BobToken = e.NewUser(t, "Bob", "bob@example.com", "America/New_York", usersvc.RoleUser)
@@ -212,12 +214,17 @@ func Start(t testing.TB, db DB) *Env {
 }
 
 // NewHandler is the service's whole HTTP handler as tests use it:
-// introspection on, one allowed CORS origin, logs discarded.
-func NewHandler(svc *usersvc.Service) http.Handler {
+// introspection on, one allowed CORS origin, logs discarded, no import
+// jobs (their routes answer 503; NewHandlerWithJobs has them).
+func NewHandler(svc *usersvc.Service) http.Handler { return NewHandlerWithJobs(svc, nil) }
+
+// NewHandlerWithJobs is NewHandler with jobs running its import jobs.
+func NewHandlerWithJobs(svc *usersvc.Service, jobs *moving.Jobs) http.Handler {
 	return server.New(svc, server.Config{
 		Introspection: true,
 		CORSOrigins:   []string{"https://app.example.com"},
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Imports:       jobs,
 	})
 }
 

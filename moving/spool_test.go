@@ -1,4 +1,4 @@
-package usersvc_test
+package moving_test
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/testenv"
+	"usersvc/moving"
 	"usersvc/spool"
 )
 
@@ -29,8 +30,8 @@ func TestImportSpool(t *testing.T) {
 			t.Fatal(err)
 		}
 		gate := newGate(e.Store, 1)
-		svc := testenv.NewService(gate, e.Clock)
-		svc.UseSpool(d)
+		jobs := moving.NewJobs(testenv.NewService(gate, e.Clock), gate)
+		jobs.UseSpool(d)
 		left := func() []string {
 			names, _ := filepath.Glob(filepath.Join(dir, "*"))
 			return names
@@ -43,11 +44,11 @@ func TestImportSpool(t *testing.T) {
 			}
 			return b.String()
 		}
-		if _, _, err := svc.StartImport(admin, strings.NewReader(lines(11, "a")), usersvc.ImportOptions{}, ""); usersvc.ErrorCode(err) != usersvc.ETooLarge ||
+		if _, _, err := jobs.Start(admin, strings.NewReader(lines(11, "a")), usersvc.ImportOptions{}, ""); usersvc.ErrorCode(err) != usersvc.ETooLarge ||
 			usersvc.ErrorMessage(err, "en") != "An import body is at most 1000 bytes; import larger files with usersvc import." {
 			t.Fatalf("a body over the cap: %v", err)
 		}
-		j, _, err := svc.StartImport(admin, strings.NewReader(lines(6, "b")), usersvc.ImportOptions{}, "")
+		j, _, err := jobs.Start(admin, strings.NewReader(lines(6, "b")), usersvc.ImportOptions{}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,16 +56,16 @@ func TestImportSpool(t *testing.T) {
 		if got := left(); len(got) != 1 || d.Used() != 600 {
 			t.Fatalf("spool while the job runs: %v, %d bytes", got, d.Used())
 		}
-		if _, _, err := svc.StartImport(admin, strings.NewReader(lines(5, "c")), usersvc.ImportOptions{}, ""); usersvc.ErrorCode(err) != usersvc.EUnavailable ||
+		if _, _, err := jobs.Start(admin, strings.NewReader(lines(5, "c")), usersvc.ImportOptions{}, ""); usersvc.ErrorCode(err) != usersvc.EUnavailable ||
 			usersvc.ErrorMessage(err, "en") != "The imports running now fill the spool (1000 bytes); try again when they end." {
 			t.Fatalf("a body that does not fit now: %v", err)
 		}
 		broken := io.MultiReader(strings.NewReader(lines(1, "d")), iotest.ErrReader(errors.New("connection reset")))
-		if _, _, err := svc.StartImport(admin, broken, usersvc.ImportOptions{}, ""); usersvc.ErrorCode(err) != usersvc.EInvalid {
+		if _, _, err := jobs.Start(admin, broken, usersvc.ImportOptions{}, ""); usersvc.ErrorCode(err) != usersvc.EInvalid {
 			t.Fatalf("a body whose read fails: %v", err)
 		}
 		gate.release <- struct{}{}
-		if got := waitJobEnd(t, svc, admin, j.ID); got.Status != usersvc.JobCompleted || got.Created != 6 || got.Bytes != 600 {
+		if got := waitJobEnd(t, jobs, admin, j.ID); got.Status != usersvc.JobCompleted || got.Created != 6 || got.Bytes != 600 {
 			t.Fatalf("the job: %+v", got)
 		}
 		if got := left(); len(got) != 0 || d.Used() != 0 {

@@ -1,4 +1,4 @@
-package usersvc_test
+package moving_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/testenv"
+	"usersvc/moving"
 )
 
 // gateStore holds the import's InsertUsers of batch blockAt until release
@@ -41,10 +42,10 @@ func (g *gateStore) InsertUsers(ctx context.Context, users []*usersvc.User, entr
 
 // waitJobEnd polls a job as ctx's admin until it is no longer running
 // (at most 30 s, then the test fails).
-func waitJobEnd(t *testing.T, svc *usersvc.Service, ctx context.Context, id string) *usersvc.ImportJob {
+func waitJobEnd(t *testing.T, jobs *moving.Jobs, ctx context.Context, id string) *usersvc.ImportJob {
 	t.Helper()
 	for range 600 {
-		j, err := svc.ImportJobOf(ctx, id)
+		j, err := jobs.Job(ctx, id)
 		if err != nil {
 			t.Fatalf("reading job %s: %v", id, err)
 		}
@@ -78,13 +79,13 @@ func TestImportJobAdminLost(t *testing.T) {
 				e := testenv.Start(t, testenv.Another(t, db))
 				ada, _ := e.NewUser(t, "Ada", "ada@example.com", "UTC", usersvc.RoleAdmin)
 				gate := newGate(e.Store, tc.blockAt)
-				jobs := testenv.NewService(gate, e.Clock)
+				jobs := moving.NewJobs(testenv.NewService(gate, e.Clock), gate)
 				defer close(gate.release)
 				var b strings.Builder
 				for i := range 3000 {
 					fmt.Fprintf(&b, `{"id":"j%d","name":"N","email":"j%d@example.com","country":"ES","timeZone":"UTC","role":"admin"}`+"\n", i, i)
 				}
-				j, _, err := jobs.StartImport(usersvc.WithPrincipal(context.Background(), &usersvc.Principal{User: ada}), strings.NewReader(b.String()), usersvc.ImportOptions{}, "")
+				j, _, err := jobs.Start(usersvc.WithPrincipal(context.Background(), &usersvc.Principal{User: ada}), strings.NewReader(b.String()), usersvc.ImportOptions{}, "")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -161,21 +162,21 @@ func (r *recordStore) FinishImportJob(ctx context.Context, id, status, reason st
 
 // TestImportJobOneWriter: with the record saved every millisecond as well
 // as after every batch, its writes never overlap and its counters (bytes
-// included, which are stored) only grow; stopping the service joins the
-// job, whose record says where it stopped, and nothing writes after.
+// included, which are stored) only grow; stopping the jobs (Run returning) joins
+// the job, whose record says where it stopped, and nothing writes after.
 func TestImportJobOneWriter(t *testing.T) {
-	defer usersvc.SetImportRecheck(time.Millisecond)()
+	defer moving.SetRecheck(time.Millisecond)()
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		e := testenv.Start(t, db)
 		admin := as(t, e, e.AdminToken)
 		rec := &recordStore{gateStore: newGate(e.Store, 4)}
 		defer close(rec.release)
-		svc := testenv.NewService(rec, e.Clock)
+		jobs := moving.NewJobs(testenv.NewService(rec, e.Clock), rec)
 		runCtx, stopRun := context.WithCancel(context.Background())
 		ran := make(chan struct{})
-		go func() { defer close(ran); svc.Run(runCtx, usersvc.RunOptions{}) }()
+		go func() { defer close(ran); jobs.Run(runCtx, nil) }()
 		body := importFile()
-		j, _, err := svc.StartImport(admin, strings.NewReader(body), usersvc.ImportOptions{}, "")
+		j, _, err := jobs.Start(admin, strings.NewReader(body), usersvc.ImportOptions{}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,13 +211,13 @@ func TestImportJobFailuresKept(t *testing.T) {
 			fmt.Fprintf(&b, `{"id":"f%d","name":"N","email":"not an email","country":"ES","timeZone":"UTC"}`+"\n", i)
 		}
 		b.WriteString(`{"name":"N","email":"ok@example.com","country":"ES","timeZone":"UTC"}` + "\n")
-		j, _, err := e.Svc.StartImport(admin, strings.NewReader(b.String()), usersvc.ImportOptions{}, "")
+		j, _, err := e.Jobs.Start(admin, strings.NewReader(b.String()), usersvc.ImportOptions{}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := waitJobEnd(t, e.Svc, admin, j.ID)
+		got := waitJobEnd(t, e.Jobs, admin, j.ID)
 		var kept []int64
-		if err := e.Svc.ImportFailures(admin, j.ID, func(f usersvc.ImportFailure) error { kept = append(kept, f.Line); return nil }); err != nil {
+		if err := e.Jobs.Failures(admin, j.ID, func(f usersvc.ImportFailure) error { kept = append(kept, f.Line); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if got.Status != usersvc.JobCompleted || got.Failed != 1200 || got.Created != 1 || len(kept) != 1000 || kept[0] != 1 || kept[999] != 1000 {
@@ -224,16 +225,69 @@ func TestImportJobFailuresKept(t *testing.T) {
 		}
 		// Eight days on, a new job sweeps it away.
 		e.Clock.Advance(8 * 24 * time.Hour)
-		j2, _, err := e.Svc.StartImport(admin, strings.NewReader(`{"name":"N","email":"ok2@example.com","country":"ES","timeZone":"UTC"}`+"\n"), usersvc.ImportOptions{}, "")
+		j2, _, err := e.Jobs.Start(admin, strings.NewReader(`{"name":"N","email":"ok2@example.com","country":"ES","timeZone":"UTC"}`+"\n"), usersvc.ImportOptions{}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitJobEnd(t, e.Svc, admin, j2.ID)
-		if _, err := e.Svc.ImportJobOf(admin, j.ID); usersvc.ErrorCode(err) != usersvc.ENotFound {
+		waitJobEnd(t, e.Jobs, admin, j2.ID)
+		if _, err := e.Jobs.Job(admin, j.ID); usersvc.ErrorCode(err) != usersvc.ENotFound {
 			t.Fatalf("the expired job: %v, want not found", err)
 		}
 		if rows, err := e.Store.ImportFailures(context.Background(), j.ID, 0, 10); err != nil || len(rows) != 0 {
 			t.Fatalf("the expired job's failed lines: %d left, %v", len(rows), err)
+		}
+	})
+}
+
+// TestJobsRunSweeps: when Jobs.Run starts, a running job whose heartbeat
+// is stale (its process died) is recorded as failed with the line it
+// reached, and a job finished more than JobRetention ago is removed; a
+// job running with a fresh heartbeat is left alone.
+func TestJobsRunSweeps(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		ctx := context.Background()
+		now := e.Clock.Now()
+		newJob := func(id string, heartbeat time.Time) {
+			t.Helper()
+			if _, _, err := e.Store.CreateImportJob(ctx, &usersvc.ImportJob{ID: id, AdminID: e.Admin.ID, Mode: usersvc.ImportCreate,
+				Status: usersvc.JobRunning, Started: heartbeat, Heartbeat: heartbeat}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		newJob("imp-stale", now.Add(-20*time.Second))
+		if _, err := e.Store.SaveImportProgress(ctx, "imp-stale", usersvc.ImportCounts{Lines: 1500}, nil, now.Add(-20*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		newJob("imp-fresh", now.Add(-time.Second))
+		newJob("imp-old", now.Add(-9*24*time.Hour))
+		if err := e.Store.FinishImportJob(ctx, "imp-old", usersvc.JobCompleted, "", usersvc.ImportCounts{}, now.Add(-8*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		runCtx, stop := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { defer close(ran); e.Jobs.Run(runCtx, nil) }()
+		var stale *usersvc.ImportJob
+		for range 600 {
+			j, err := e.Store.ImportJob(ctx, "imp-stale")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stale = j; j.Status != usersvc.JobRunning {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		stop()
+		<-ran
+		if stale.Status != usersvc.JobFailed || !strings.HasPrefix(stale.Reason, "Interrupted after line 1500") {
+			t.Fatalf("the stale job: %s %q", stale.Status, stale.Reason)
+		}
+		if j, err := e.Store.ImportJob(ctx, "imp-fresh"); err != nil || j.Status != usersvc.JobRunning {
+			t.Fatalf("the fresh job: %+v %v", j, err)
+		}
+		if _, err := e.Store.ImportJob(ctx, "imp-old"); usersvc.ErrorCode(err) != usersvc.ENotFound {
+			t.Fatalf("the job finished 8 days ago: %v, want not found", err)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package usersvc_test
+package moving_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"usersvc"
 	"usersvc/internal/testenv"
+	"usersvc/moving"
 	"usersvc/spool"
 	"usersvc/store"
 )
@@ -60,14 +61,15 @@ func TestImportJobKilledHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := usersvc.NewService(killAfterInserts{st, &atomic.Int32{}})
-	d, _, err := spool.Open(os.Getenv("USERSVC_TEST_KILL_SPOOL"), usersvc.DefaultSpoolMax)
+	killing := killAfterInserts{st, &atomic.Int32{}}
+	jobs := moving.NewJobs(usersvc.NewService(killing), killing)
+	d, _, err := spool.Open(os.Getenv("USERSVC_TEST_KILL_SPOOL"), moving.DefaultSpoolMax)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.UseSpool(d)
+	jobs.UseSpool(d)
 	ctx := usersvc.WithPrincipal(context.Background(), &usersvc.Principal{User: u})
-	if _, _, err := svc.StartImport(ctx, strings.NewReader(importFile()), usersvc.ImportOptions{}, "kill"); err != nil {
+	if _, _, err := jobs.Start(ctx, strings.NewReader(importFile()), usersvc.ImportOptions{}, "kill"); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(30 * time.Second)
@@ -94,7 +96,7 @@ func TestImportJobKilled(t *testing.T) {
 		if left, _ := filepath.Glob(filepath.Join(spoolDir, spool.Pattern)); len(left) != 1 {
 			t.Fatalf("spool files after the kill: %v, want the killed job's", left)
 		}
-		if _, removed, err := spool.Open(spoolDir, usersvc.DefaultSpoolMax); err != nil || removed != 1 {
+		if _, removed, err := spool.Open(spoolDir, moving.DefaultSpoolMax); err != nil || removed != 1 {
 			t.Fatalf("the next start removed %d spool files (%v), want 1", removed, err)
 		}
 		if left, _ := filepath.Glob(filepath.Join(spoolDir, "*")); len(left) != 0 {
@@ -110,7 +112,7 @@ func TestImportJobKilled(t *testing.T) {
 		}
 		// Its heartbeat stops; 20 s later (the test clock) it reads as failed.
 		e.Clock.Set(time.Now().Add(20 * time.Second))
-		got, err := e.Svc.ImportJobOf(admin, j.ID)
+		got, err := e.Jobs.Job(admin, j.ID)
 		if err != nil || got.Status != "failed" || !strings.HasPrefix(got.Reason, "Interrupted after line ") || !strings.Contains(got.Reason, "upsert") {
 			t.Fatalf("after the heartbeat stopped: %+v %v", got, err)
 		}
