@@ -43,6 +43,7 @@ func (j *Jobs) Run(ctx context.Context, logger *slog.Logger) {
 	j.expire(ctx)
 	<-ctx.Done()
 	j.mu.Lock()
+	j.closed = true
 	for _, cancel := range j.cancels {
 		cancel(errServerStopping)
 	}
@@ -56,10 +57,21 @@ func (j *Jobs) expire(ctx context.Context) {
 	_, _ = j.store.DeleteImportJobsFinishedBefore(ctx, j.svc.Time().Add(-JobRetention))
 }
 
-// run imports f in the background as the principal of ctx.
-func (j *Jobs) run(ctx context.Context, job *usersvc.ImportJob, f *spool.File, opts usersvc.ImportOptions) {
+// run imports f in the background as the principal of ctx, and reports
+// whether it started: once Run has stopped the jobs, none starts (the job
+// is recorded as failed, its file removed), so every job goroutine is one
+// Run joins.
+func (j *Jobs) run(ctx context.Context, job *usersvc.ImportJob, f *spool.File, opts usersvc.ImportOptions) bool {
 	ctx, cancel := context.WithCancelCause(ctx)
 	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		cancel(errServerStopping)
+		f.Remove()
+		_ = j.store.FinishImportJob(context.WithoutCancel(ctx), job.ID, usersvc.JobFailed,
+			"Not started: the server was stopping. Import the file again.", usersvc.ImportCounts{}, j.svc.Time())
+		return false
+	}
 	j.cancels[job.ID] = cancel
 	j.wg.Add(1)
 	j.mu.Unlock()
@@ -104,6 +116,7 @@ func (j *Jobs) run(ctx context.Context, job *usersvc.ImportJob, f *spool.File, o
 		}
 		_ = j.store.FinishImportJob(rec.ctx, job.ID, status, reason, final, j.svc.Time())
 	}()
+	return true
 }
 
 // recorder writes a running job's record (see the top of this file).

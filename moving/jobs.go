@@ -53,6 +53,7 @@ var (
 	errJobCancelled   = errors.New("cancelled")
 	errServerStopping = errors.New("the server stopped")
 	errJobNotFound    = usersvc.Errorf(usersvc.ENotFound, "Import job not found.")
+	errJobsStopped    = &usersvc.Error{Code: usersvc.EUnavailable, Message: "The server is stopping; start the import again.", RetryAfter: usersvc.RetryAfterUnavailable}
 )
 
 // Jobs runs a process's import jobs for svc, keeping their records in
@@ -64,6 +65,9 @@ type Jobs struct {
 	mu      sync.Mutex
 	cancels map[string]context.CancelCauseFunc
 	wg      sync.WaitGroup
+	// closed: Run's context ended; no job starts any more (one that
+	// started later would be neither stopped nor joined).
+	closed bool
 	// spool is where bodies wait for their job (spoolDir).
 	spool *spool.Dir
 }
@@ -108,6 +112,9 @@ func (j *Jobs) Start(ctx context.Context, body io.Reader, opts usersvc.ImportOpt
 	actor, err := j.svc.MayImport(ctx)
 	if err != nil {
 		return nil, false, err
+	}
+	if j.stopped() {
+		return nil, false, errJobsStopped
 	}
 	if err := opts.Check(); err != nil {
 		return nil, false, err
@@ -166,8 +173,16 @@ func (j *Jobs) Start(ctx context.Context, body io.Reader, opts usersvc.ImportOpt
 		return j.sameRequest(ctx, job, sum)
 	}
 	started = true
-	j.run(usersvc.WithPrincipal(usersvc.WithClientAddr(context.Background(), usersvc.ClientAddr(ctx)), &usersvc.Principal{User: actor}), job, f, opts)
+	if !j.run(usersvc.WithPrincipal(usersvc.WithClientAddr(context.Background(), usersvc.ClientAddr(ctx)), &usersvc.Principal{User: actor}), job, f, opts) {
+		return nil, false, errJobsStopped
+	}
 	return job, true, nil
+}
+
+func (j *Jobs) stopped() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.closed
 }
 
 // sameRequest is job when its key stood for the request with digest sum,

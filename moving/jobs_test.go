@@ -291,3 +291,26 @@ func TestJobsRunSweeps(t *testing.T) {
 		}
 	})
 }
+
+// TestNoJobStartsAfterStop: once Run's context has ended (the server is
+// stopping, and Run has joined every job), an import answers 503 and
+// starts nothing: a job started then would be neither stopped nor joined,
+// and the process would exit in the middle of its batch.
+func TestNoJobStartsAfterStop(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		runCtx, stop := context.WithCancel(context.Background())
+		ran := make(chan struct{})
+		go func() { defer close(ran); e.Jobs.Run(runCtx, nil) }()
+		stop()
+		<-ran
+		admin := e.As(t, e.AdminToken)
+		j, _, err := e.Jobs.Start(admin, strings.NewReader(`{"name":"N","email":"late@example.com","country":"ES","timeZone":"UTC"}`+"\n"), usersvc.ImportOptions{}, "")
+		if usersvc.ErrorCode(err) != usersvc.EUnavailable || j != nil {
+			t.Fatalf("an import after the stop: %+v, %v; want unavailable and no job", j, err)
+		}
+		if n := e.UserCount(t); n != 3 {
+			t.Fatalf("%d users, want the 3 the test began with", n)
+		}
+	})
+}
