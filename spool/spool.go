@@ -54,6 +54,9 @@ func Open(path string, max int64) (*Dir, int, error) {
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, 0, fmt.Errorf("spool: %w", err)
 	}
+	if err := private(path); err != nil {
+		return nil, 0, err
+	}
 	names, err := filepath.Glob(filepath.Join(path, Pattern))
 	if err != nil {
 		return nil, 0, fmt.Errorf("spool: %w", err)
