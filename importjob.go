@@ -49,7 +49,8 @@ type ImportJobStore interface {
 	ImportJobByKey(ctx context.Context, adminID, key string) (*ImportJob, error)
 	ImportJob(ctx context.Context, id string) (*ImportJob, error)
 	// SaveImportProgress records a running job's counts, new failed lines
-	// and heartbeat, and reports whether a cancel was asked for.
+	// and heartbeat, and reports whether the job must stop: a cancel was
+	// asked for, or it is no longer running (recorded failed as stale).
 	SaveImportProgress(ctx context.Context, id string, c ImportCounts, fails []ImportFailure, at time.Time) (cancel bool, err error)
 	FinishImportJob(ctx context.Context, id, status, reason string, c ImportCounts, at time.Time) error
 	RequestImportCancel(ctx context.Context, id string) error

@@ -314,3 +314,28 @@ func TestNoJobStartsAfterStop(t *testing.T) {
 		}
 	})
 }
+
+// TestStaleJobStops: a job whose heartbeat another process found stale
+// (a slow database) is recorded failed, "import again"; its own next
+// progress save must tell it to stop rather than go on importing beside
+// the operator's new run.
+func TestStaleJobStops(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		ctx := context.Background()
+		now := e.Clock.Now()
+		if _, _, err := e.Store.CreateImportJob(ctx, &usersvc.ImportJob{ID: "imp-slow", AdminID: e.Admin.ID, Mode: usersvc.ImportCreate,
+			Status: usersvc.JobRunning, Started: now, Heartbeat: now}); err != nil {
+			t.Fatal(err)
+		}
+		if stop, err := e.Store.SaveImportProgress(ctx, "imp-slow", usersvc.ImportCounts{Lines: 10}, nil, now); err != nil || stop {
+			t.Fatalf("a running job's save: stop %v, %v; want it to go on", stop, err)
+		}
+		if _, err := e.Store.FailStaleImports(ctx, now.Add(time.Second), now.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if stop, err := e.Store.SaveImportProgress(ctx, "imp-slow", usersvc.ImportCounts{Lines: 20}, nil, now); err != nil || !stop {
+			t.Fatalf("a save after the job was found stale: stop %v, %v; want it told to stop", stop, err)
+		}
+	})
+}

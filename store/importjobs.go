@@ -84,7 +84,10 @@ func (s *Store) SaveImportProgress(ctx context.Context, id string, c usersvc.Imp
 		if err != nil {
 			return err
 		}
-		cancel = j.CancelRequested
+		// A job no longer running (another process found its heartbeat
+		// stale and recorded it failed) must stop too: its saves match
+		// no row any more, and the operator was told to import again.
+		cancel = j.CancelRequested || j.Status != importjob.StatusRunning
 		return nil
 	})
 	return cancel, err
