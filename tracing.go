@@ -23,9 +23,22 @@ const TracerName = "usersvc"
 // span, so that a slow request shows which step took the time. Without a
 // span in ctx (tracing off, the default, or work outside any request) it
 // is the API's no-op. Spans carry no secret: names and counts only.
+//
+// Under a span that is not sampled (a request the sampler left out) it
+// starts nothing either: the samplers a deployment uses (parent-based, or
+// a trace-id ratio, which decides a trace's spans alike) would drop the
+// child anyway, and asking the SDK to decide costs each request of the
+// 99% a ratio leaves out (docs/benchmarks.md).
 func span(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	return trace.SpanFromContext(ctx).TracerProvider().Tracer(TracerName).Start(ctx, name, opts...)
+	parent := trace.SpanFromContext(ctx)
+	if !parent.SpanContext().IsSampled() {
+		return ctx, noSpan
+	}
+	return parent.TracerProvider().Tracer(TracerName).Start(ctx, name, opts...)
 }
+
+// noSpan is the API's no-op span: ending it does nothing.
+var noSpan = trace.SpanFromContext(context.Background())
 
 // EndSpan ends a span of the domain or a transport with the outcome's code (an internal,
 // unavailable or timeout error sets its status to error).
@@ -77,7 +90,12 @@ func (l *lazySpan) begin(ctx context.Context) context.Context {
 	}
 	tp := l.tp
 	if tp == nil {
-		tp = trace.SpanFromContext(ctx).TracerProvider()
+		parent := trace.SpanFromContext(ctx)
+		if !parent.SpanContext().IsSampled() { // as span: a left-out request's step is left out
+			l.ctx, l.sp = ctx, noSpan
+			return l.ctx
+		}
+		tp = parent.TracerProvider()
 	}
 	l.ctx, l.sp = tp.Tracer(TracerName).Start(ctx, l.name, opts...)
 	return l.ctx

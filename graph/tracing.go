@@ -35,6 +35,9 @@ func newOperationTracer() *operationTracer {
 }
 
 func (t *operationTracer) around(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if !trace.SpanFromContext(ctx).SpanContext().IsSampled() { // a request the sampler left out (or no request span)
+		return next(ctx)
+	}
 	oc := graphql.GetOperationContext(ctx)
 	typ, opName := "query", oc.OperationName
 	if oc.Operation != nil {
@@ -80,7 +83,7 @@ func (t *operationTracer) around(ctx context.Context, next graphql.OperationHand
 // the field's path (names and list indexes, never argument values).
 func traceResolver(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || !fc.IsResolver {
+	if fc == nil || !fc.IsResolver || !trace.SpanFromContext(ctx).SpanContext().IsSampled() {
 		return next(ctx)
 	}
 	ctx, span := telemetry.Tracer().Start(ctx, fc.Object+"."+fc.Field.Name, trace.WithAttributes(

@@ -32,6 +32,10 @@ func startServerSpan(ctx context.Context, r *http.Request) context.Context {
 // is an error. Nothing from the query string or a header other than the
 // request id is recorded.
 func endServerSpan(span trace.Span, r *http.Request, route string, status int) {
+	if !span.IsRecording() { // left out by the sampler: no name or attributes to build
+		span.End()
+		return
+	}
 	span.SetName(r.Method + " " + route)
 	span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.scheme", scheme(r)),
 		attribute.String("http.route", route), attribute.Int("http.response.status_code", status),

@@ -33,10 +33,11 @@ func newTracedDriver(d dialect.Driver) *tracedDriver {
 	return &tracedDriver{tracedEQ: tracedEQ{d, system}, drv: d}
 }
 
-// statementSpan starts the span of one statement, or, outside any span,
-// returns ctx and the API's no-op span.
+// statementSpan starts the span of one statement, or, outside any span or
+// under one that is not recording (a request the sampler left out: its
+// statements would be dropped too), returns ctx and the API's no-op span.
 func statementSpan(ctx context.Context, system, query string) (context.Context, trace.Span) {
-	if parent := trace.SpanFromContext(ctx); !parent.SpanContext().IsValid() {
+	if parent := trace.SpanFromContext(ctx); !parent.SpanContext().IsSampled() {
 		return ctx, noop.Span{}
 	}
 	op, _, _ := cutWord(query)
