@@ -62,8 +62,12 @@ func measure(work, server, dbURL, scenario, script string, conns int, env []stri
 			r := goLoad(addr, scenario, conns, d)
 			return r, fmt.Sprintf("%d requests, %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d errors\n", r.requests, r.rps, r.p50, r.p99, r.errors)
 		}
+		// --timeout 30s: wrk's 2 s default gave up on sign-ins queued for
+		// a hash slot (8 at once on 2 cores at bcrypt cost 12 take 1-2 s),
+		// and the server counts a check cut after its hash started as a
+		// failed attempt, so later rounds met the throttle.
 		out, err := exec.Command("wrk", "-t", strconv.Itoa(*threads), "-c", strconv.Itoa(conns), "-d", d.String(),
-			"--latency", "-s", script, "http://"+addr).CombinedOutput()
+			"--timeout", "30s", "--latency", "-s", script, "http://"+addr).CombinedOutput()
 		must(err)
 		return parseWrk(string(out)), string(out)
 	}
