@@ -16,10 +16,10 @@ import (
 )
 
 // BenchmarkGetOwnUserTraced is a user reading their own record through the
-// whole handler with tracing off and with every request sampled and
-// exported (telemetry.Start as the service runs it: the SDK's batch
-// processor and OTLP over HTTP to a sink that drops what it reads), on
-// SQLite: the cost of tracing on per request.
+// whole handler with tracing off, at the recommended sampler ratio (1%),
+// and with every request sampled and exported (telemetry.Start as the
+// service runs it: the SDK's batch processor and OTLP over HTTP to a sink
+// that drops what it reads), on SQLite: the cost of tracing per request.
 func BenchmarkGetOwnUserTraced(b *testing.B) {
 	db := testenv.BenchDBs(b)[0]
 	e := testenv.Start(b, db)
@@ -29,21 +29,25 @@ func BenchmarkGetOwnUserTraced(b *testing.B) {
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	}))
 	defer sink.Close()
-	for _, traced := range []bool{false, true} {
-		name := "off"
+	for _, mode := range []struct{ name, sampler, arg string }{
+		{"off", "", ""},
+		{"ratio", "parentbased_traceidratio", "0.01"}, // docs/deploy.md's recommendation
+		{"on", "always_on", ""},
+	} {
+		traced := mode.sampler != ""
+		stop := func(context.Context) error { return nil }
+		prev := otel.GetTracerProvider()
 		if traced {
-			name = "on"
 			b.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", sink.URL)
-			b.Setenv("OTEL_TRACES_SAMPLER", "always_on")
-			prev := otel.GetTracerProvider()
-			stop, err := telemetry.Start(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
+			b.Setenv("OTEL_TRACES_SAMPLER", mode.sampler)
+			b.Setenv("OTEL_TRACES_SAMPLER_ARG", mode.arg)
+			var err error
+			if stop, err = telemetry.Start(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 				b.Fatal(err)
 			}
-			defer func() { otel.SetTracerProvider(prev); _ = stop(context.Background()) }()
 		}
 		h := server.New(e.Svc, server.Config{Tracing: traced, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		b.Run(name, func(b *testing.B) {
+		b.Run(mode.name, func(b *testing.B) {
 			b.ReportAllocs()
 			cpu := testenv.ProcessCPU(b)
 			for b.Loop() {
@@ -55,5 +59,7 @@ func BenchmarkGetOwnUserTraced(b *testing.B) {
 			// sink included: what ns/op (one goroutine's wall time) misses.
 			b.ReportMetric(float64(testenv.ProcessCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
 		})
+		otel.SetTracerProvider(prev)
+		_ = stop(context.Background())
 	}
 }
