@@ -13,7 +13,7 @@ import (
 // Caches keyed by a query's text (gqlgen's parsed-query cache, the
 // complexity cache, the tracing cache) are bounded in bytes, not only in
 // entries: gqlgen's lru.New counts entries, so 1,000 distinct anonymous
-// login mutations of 1 MiB each pinned 4 GiB across the three (issue 30).
+// login mutations of 1 MiB each pinned 4 GiB across the three.
 // Each cache skips a text over maxCachedQuery (such a query is parsed,
 // costed and redacted again each time: the work it asks for anyway) and
 // evicts its least recently used entries past its byte budget. Ordinary

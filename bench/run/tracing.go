@@ -29,7 +29,7 @@ func tracingScenarios() (all, ratio scenario) {
 // request traced and at the recommended ratio: the traced GET's
 // throughput over the same binary's untraced GET in each round (they run
 // side by side, so the machine's drift between rounds cancels), their
-// median against issue 31's targets (at most 15% and 3% of the untraced
+// median against the targets (at most 15% and 3% of the untraced
 // GET's throughput), and the median of the server CPU it adds.
 func printTracingCost(rounds [][]result) {
 	for _, suffix := range []string{"", " (before)", " (after)"} {
