@@ -55,8 +55,8 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if s.fs.NArg() != 1 {
 		return usageErr(errors.New(importUsage))
 	}
-	if mode != usersvc.ImportCreate && mode != usersvc.ImportUpsert {
-		return usageErr(fmt.Errorf("--mode must be create or upsert, not %q", mode))
+	if err := (&usersvc.ImportOptions{Mode: mode}).Check(); err != nil { // the domain's rule; a usage error here
+		return usageErr(fmt.Errorf("--mode %q: %s", mode, usersvc.ErrorMessage(err, "en")))
 	}
 	in, size := stdin, int64(-1)
 	if name := s.fs.Arg(0); name != "-" {

@@ -76,7 +76,7 @@ func TestImportExportCommands(t *testing.T) {
 		{"no file", "", []string{"import"}, 2, "", "usage: usersvc import"},
 		{"a bad id", `{"id":"a%b","name":"Fa","email":"fa@example.com","country":"ES","timeZone":"UTC"}` + "\n", []string{"import", "-"}, 1, "created 0, updated 0, unchanged 0, failed 1\n",
 			"line 1: id: An id is 1 to 64 bytes of printable text without spaces, /, ?, # or %, and not countries, timeZones, import or export.\n"},
-		{"bad mode", "", []string{"import", "--mode", "merge", file}, 2, "", "--mode must be create or upsert"},
+		{"bad mode", "", []string{"import", "--mode", "merge", file}, 2, "", `--mode "merge": The import mode must be "create" or "upsert".`},
 		{"two files", "", []string{"import", file, file}, 2, "", "unexpected argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
