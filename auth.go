@@ -39,7 +39,36 @@ type Token struct {
 	Revoked  bool
 	// APIKeyID is, for a session, the API key it was exchanged for.
 	APIKeyID *int
+	// Scope limits where the token is accepted (Surface.admits).
+	Scope TokenScope
 }
+
+// TokenScope limits where a bearer token is accepted.
+type TokenScope string
+
+// Token scopes.
+const (
+	// ScopeAll tokens are accepted everywhere a token is.
+	ScopeAll TokenScope = ""
+	// ScopeSCIM tokens are accepted only by the SCIM service
+	// (/scim/v2): a provisioning key for an identity provider.
+	ScopeSCIM TokenScope = "scim"
+)
+
+// Valid reports whether sc is one of the scopes.
+func (sc TokenScope) Valid() bool { return sc == ScopeAll || sc == ScopeSCIM }
+
+// Surface is a part of the API that authenticates its callers: which
+// tokens it accepts is the policy's (Surface.admits).
+type Surface int
+
+// Surfaces.
+const (
+	// SurfaceAPI is REST and GraphQL (and their WebSockets).
+	SurfaceAPI Surface = iota
+	// SurfaceSCIM is the SCIM service provider (/scim/v2).
+	SurfaceSCIM
+)
 
 // Secret prefixes make leaked secrets recognisable.
 const (
@@ -100,7 +129,14 @@ func Bearer(secret string) Credentials { return Credentials{Scheme: "Bearer", Se
 // Its span, usersvc.authenticate, is made only when the check reads or
 // writes the database (a token not cached, a last-used time to record):
 // a cached check takes about a microsecond, less than a span costs.
-func (s *Service) Authenticate(ctx context.Context, c Credentials) (_ *Principal, err error) {
+func (s *Service) Authenticate(ctx context.Context, c Credentials) (*Principal, error) {
+	return s.AuthenticateOn(ctx, c, SurfaceAPI)
+}
+
+// AuthenticateOn is Authenticate for a request to surface: a token the
+// surface does not accept (Surface.admits) is refused before it is
+// counted.
+func (s *Service) AuthenticateOn(ctx context.Context, c Credentials, surface Surface) (_ *Principal, err error) {
 	sp := lazySpan{name: "usersvc.authenticate", start: time.Now()}
 	defer func() { sp.end(err) }()
 	if c == (Credentials{}) {
@@ -116,6 +152,9 @@ func (s *Service) Authenticate(ctx context.Context, c Credentials) (_ *Principal
 	}
 	now := s.now()
 	if err := admits(tok, owner, now); err != nil {
+		return nil, err
+	}
+	if err := surface.admits(tok, owner); err != nil {
 		return nil, err
 	}
 	if tok.LastUsed == nil || now.Sub(*tok.LastUsed) >= s.TokenTouchInterval {

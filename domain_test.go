@@ -116,7 +116,7 @@ var fieldWriters = map[string]string{
 	"name": "self", "email": "self", "country": "self", "timeZone": "self", "description": "self", "password": "self",
 	"message": "admin", "tags": "admin", "group": "admin", "deviceId": "admin", "adminDevices": "admin",
 	"from": "admin", "expires": "admin", "disabled": "admin", "disabledMessage": "admin", "privileges": "admin",
-	"role": "admin", "dailyQuota": "admin",
+	"role": "admin", "dailyQuota": "admin", "userName": "admin", "scim": "admin",
 	"deletedAt": "undelete",
 	"id":        "read-only", "creation": "read-only", "modification": "read-only", "lastLogin": "read-only",
 }
@@ -194,6 +194,11 @@ func TestAuthorizeChange(t *testing.T) {
 			case "dailyQuota":
 				q := int64(5)
 				after.DailyQuota = &q
+			case "userName":
+				s := "bee"
+				after.UserName = &s
+			case "scim":
+				after.SCIM = map[string]any{"title": "t"}
 			case "deletedAt":
 				tm := time.Now()
 				before.DeletedAt = &tm

@@ -33,6 +33,26 @@ const (
 	EInternal    = "internal"
 )
 
+// Reasons refine a code where a protocol must say more than the code
+// does (SCIM's scimType, chosen in internal/apicode). Most errors have
+// none.
+const (
+	// RUnique: a value that must be unique is taken (EConflict).
+	RUnique = "unique"
+	// RFilter: a filter that cannot be read or run (EInvalid).
+	RFilter = "filter"
+	// RPath: a path that cannot be read or names nothing writable (EInvalid).
+	RPath = "path"
+	// RNoTarget: a path whose filter matched nothing to change (EInvalid).
+	RNoTarget = "no_target"
+	// RSyntax: a request that is not what its format requires (EInvalid).
+	RSyntax = "syntax"
+	// RReadOnly: a change to what may not be changed (EInvalid, EForbidden).
+	RReadOnly = "read_only"
+	// RTooMany: more results than may be answered at once (EInvalid).
+	RTooMany = "too_many"
+)
+
 // Error is the one error type of the service. Message is an English,
 // user-facing sentence from the message catalog (see messages.go); Args fill
 // its verbs. Field names the input field at fault, when there is one.
@@ -44,6 +64,8 @@ type Error struct {
 	// Detail is extra machine-made context (for example which patch
 	// operation failed and why). It is appended to the message, untranslated.
 	Detail string
+	// Reason refines Code (the R* constants); "" for none.
+	Reason string
 	// RetryAfter, in seconds, tells a rate-limited client when to come back.
 	RetryAfter int64
 	// Err is the underlying cause of an internal error; it is logged, never shown.

@@ -1,7 +1,6 @@
 package usersvc
 
 import (
-	"strings"
 	"time"
 )
 
@@ -62,6 +61,8 @@ type Field struct {
 	Min, Max            int64
 
 	omit omission
+	// object: the value is a JSON object (scim), not a scalar.
+	object bool
 	// decode reads a body's non-null value into d.
 	decode func(d *draft, v any) error
 	// clear is what null, or leaving the field out where that clears,
@@ -88,8 +89,23 @@ var fields = []*Field{
 		return nil
 	}),
 	requiredText("name", MaxNameLen, func(u *User) *string { return &u.Name }, func(d *Document) any { return &d.Name }, nil),
-	requiredText("email", MaxEmailLen, func(u *User) *string { return &u.Email }, func(d *Document) any { return &d.Email },
-		func(u *User) error { return ValidateEmail(u.Email) }),
+	emailMayBeEmpty(requiredText("email", MaxEmailLen, func(u *User) *string { return &u.Email }, func(d *Document) any { return &d.Email },
+		func(u *User) error { return ValidateEmail(u.Email) })),
+	{
+		Name: "userName", Access: AdminWritable, Nullable: true, MaxLength: MaxUserNameLen,
+		decode: func(d *draft, v any) error {
+			s, ok := v.(string)
+			if !ok {
+				return mustBe("userName", "a string")
+			}
+			s = nfc(s)
+			d.u.UserName = &s
+			return nil
+		},
+		clear: func(d *draft) { d.u.UserName = nil },
+		check: checkUserName,
+		value: func(d *Document) any { return d.UserName },
+	},
 	requiredText("country", MaxCountryLen, func(u *User) *string { return &u.Country }, func(d *Document) any { return &d.Country }, nil),
 	requiredText("timeZone", MaxTimeZoneLen, func(u *User) *string { return &u.TimeZone }, func(d *Document) any { return &d.TimeZone },
 		func(u *User) error { _, err := LoadLocation(u.TimeZone); return err }),
@@ -253,6 +269,20 @@ var fields = []*Field{
 		},
 		value: func(d *Document) any { return d.DailyQuota },
 	},
+	{
+		Name: "scim", Access: AdminWritable, Nullable: true, object: true,
+		decode: func(d *draft, v any) error {
+			m, err := decodeSCIM(v)
+			if err != nil {
+				return err
+			}
+			d.u.SCIM = m
+			return nil
+		},
+		clear: func(d *draft) { d.u.SCIM = nil },
+		check: checkSCIM,
+		value: func(d *Document) any { return d.SCIM },
+	},
 }
 
 // fieldIndex finds a descriptor by name.
@@ -288,106 +318,6 @@ func (f *Field) Writable() bool { return f.Access != ReadOnly }
 func (f *Field) Value(d *Document) any { return f.value(d) }
 
 // scalar reports whether the field's value is a JSON scalar (text, number,
-// boolean, null): every field but the containers, which are exactly the
-// fields with an item limit (tags, privileges).
-func (f *Field) scalar() bool { return f.MaxItems == 0 }
-
-func readOnly(name string, value func(d *Document) any, decode func(d *draft, v any) error) *Field {
-	if decode == nil {
-		decode = func(*draft, any) error { return nil } // ignored
-	}
-	return &Field{Name: name, Access: ReadOnly, Nullable: name == "lastLogin", decode: decode, value: value,
-		clear: func(*draft) {}}
-}
-
-func requiredText(name string, max int, ptr func(u *User) *string, value func(d *Document) any, extra func(u *User) error) *Field {
-	return &Field{
-		Name: name, Access: SelfWritable, MaxLength: max, omit: omitRequired,
-		decode: func(d *draft, v any) error {
-			s, ok := v.(string)
-			if !ok {
-				return mustBe(name, "a string")
-			}
-			*ptr(d.u) = nfc(s)
-			return nil
-		},
-		check: func(u *User) error {
-			s := *ptr(u)
-			if strings.TrimSpace(s) == "" {
-				return FieldErrorf(EInvalid, name, "Field %q must not be empty.", name)
-			}
-			if err := checkText(name, s, max); err != nil {
-				return err
-			}
-			if err := checkVisible(name, s); err != nil {
-				return err
-			}
-			if extra != nil {
-				return extra(u)
-			}
-			return nil
-		},
-		value: value,
-	}
-}
-
-func optionalText(name string, access Access, max int, ptr func(u *User) **string, value func(d *Document) any) *Field {
-	return &Field{
-		Name: name, Access: access, Nullable: true, MaxLength: max,
-		decode: func(d *draft, v any) error {
-			s, ok := v.(string)
-			if !ok {
-				return mustBe(name, "a string")
-			}
-			*ptr(d.u) = &s
-			return nil
-		},
-		clear: func(d *draft) { *ptr(d.u) = nil },
-		check: func(u *User) error {
-			if s := *ptr(u); s != nil {
-				return checkText(name, *s, max)
-			}
-			return nil
-		},
-		value: value,
-	}
-}
-
-func optionalTime(name string, access Access, ptr func(u *User) **time.Time, value func(d *Document) any, check func(u *User) error) *Field {
-	return &Field{
-		Name: name, Access: access, Nullable: true,
-		decode: func(d *draft, v any) error {
-			t, err := asTime(name, v)
-			if err != nil {
-				return err
-			}
-			*ptr(d.u) = &t
-			return nil
-		},
-		clear: func(d *draft) { *ptr(d.u) = nil },
-		check: check,
-		value: value,
-	}
-}
-
-// mustBe is the answer to a value of the wrong type. The messages are
-// whole literals so that the message catalog (messages.go) can hold them.
-func mustBe(field, what string) error {
-	format := map[string]string{
-		"a string":              "Field %q must be a string.",
-		"a boolean":             "Field %q must be a boolean.",
-		"an integer":            "Field %q must be an integer.",
-		"an object of strings":  "Field %q must be an object of strings.",
-		"an array of strings":   "Field %q must be an array of strings.",
-		"an RFC 3339 timestamp": "Field %q must be an RFC 3339 timestamp.",
-	}[what]
-	return FieldErrorf(EInvalid, field, format, field)
-}
-
-// checkRange checks an integer field's range, from 0 to max.
-func checkRange(field string, n, max int64) error {
-	if n < 0 || n > max {
-		return FieldErrorf(EInvalid, field, "Field %q must be between 0 and %d.", field, max)
-	}
-	return nil
-}
+// boolean, null): every field but the containers, which are the fields
+// with an item limit (tags, privileges) and the object scim.
+func (f *Field) scalar() bool { return f.MaxItems == 0 && !f.object }

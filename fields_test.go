@@ -141,7 +141,7 @@ func TestFieldTableEverywhere(t *testing.T) {
 // TestFieldTableLimits pins the table's limits to the README's numbers.
 func TestFieldTableLimits(t *testing.T) {
 	want := map[string][3]int64{ // maxLength, maxItems, max
-		"name": {200, 0, 0}, "email": {254, 0, 0}, "country": {100, 0, 0}, "timeZone": {64, 0, 0},
+		"name": {200, 0, 0}, "email": {254, 0, 0}, "userName": {254, 0, 0}, "country": {100, 0, 0}, "timeZone": {64, 0, 0},
 		"description": {2000, 0, 0}, "message": {2000, 0, 0}, "disabledMessage": {500, 0, 0},
 		"group": {200, 0, 0}, "deviceId": {200, 0, 0}, "tags": {0, 100, 0}, "privileges": {0, 100, 0},
 		"adminDevices": {0, 0, 1_000_000}, "dailyQuota": {0, 0, 1_000_000_000},

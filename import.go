@@ -113,7 +113,7 @@ func (s *Service) ImportUsers(ctx context.Context, users []*ImportUser, opts *Im
 	ids, keys := make([]string, 0, len(users)), make([]string, 0, len(users))
 	for _, l := range users {
 		ids = append(ids, l.u.ID)
-		keys = append(keys, EmailKey(l.u.Email))
+		keys = append(keys, SignInKey(l.u))
 	}
 	foundIDs, foundEmails, err := s.store.ExistingUsers(ctx, ids, keys)
 	if err != nil {
@@ -123,7 +123,7 @@ func (s *Service) ImportUsers(ctx context.Context, users []*ImportUser, opts *Im
 	fail := func(l *ImportUser, err error) { res.Failures = append(res.Failures, NewImportFailure(l.n, err)) }
 	var creates []*ImportUser
 	for _, l := range users {
-		key := EmailKey(l.u.Email)
+		key := SignInKey(l.u)
 		if opts.Mode == ImportUpsert {
 			target := ""
 			switch {
@@ -166,7 +166,7 @@ func (s *Service) ImportUsers(ctx context.Context, users []*ImportUser, opts *Im
 	}
 	if opts.DryRun {
 		for _, l := range creates {
-			opts.seenIDs[l.u.ID], opts.seenEmails[EmailKey(l.u.Email)] = true, true
+			opts.seenIDs[l.u.ID], opts.seenEmails[SignInKey(l.u)] = true, true
 		}
 		res.Created += int64(len(creates))
 		return res, nil

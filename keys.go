@@ -124,6 +124,15 @@ func (s *Service) APIKeys(ctx context.Context, userID string) ([]APIKey, error) 
 // CreateToken issues an operator API token for userID (CLI) and returns its
 // secret. ttl 0 means no expiry.
 func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl time.Duration) (string, error) {
+	return s.CreateScopedToken(ctx, userID, label, ttl, ScopeAll)
+}
+
+// CreateScopedToken is CreateToken for a token of scope (ScopeSCIM: a
+// provisioning key, which only an administrator may own: mayOwn).
+func (s *Service) CreateScopedToken(ctx context.Context, userID, label string, ttl time.Duration, scope TokenScope) (string, error) {
+	if !scope.Valid() {
+		return "", FieldErrorf(EInvalid, "scope", "A token's scope is %q or none.", string(ScopeSCIM))
+	}
 	if ttl < 0 {
 		return "", Errorf(EInvalid, "Token lifetime must be positive.")
 	}
@@ -135,13 +144,22 @@ func (s *Service) CreateToken(ctx context.Context, userID, label string, ttl tim
 		return "", Internal(err)
 	}
 	now := s.now()
-	t := &Token{Kind: KindToken, Label: label, Hash: HashToken(secret), Created: now}
+	t := &Token{Kind: KindToken, Label: label, Hash: HashToken(secret), Created: now, Scope: scope}
 	if ttl > 0 {
 		exp := now.Add(ttl)
 		t.Expires = &exp
 	}
 	if _, err := s.tokenChange(ctx, userID, ActionTokenCreate, func(tx Tx, owner string) error {
 		t.UserID = owner
+		if scope != ScopeAll {
+			u, err := tx.User(ctx, owner, false)
+			if err != nil {
+				return err
+			}
+			if err := mayOwn(u, scope); err != nil {
+				return err
+			}
+		}
 		return tx.CreateToken(ctx, t)
 	}); err != nil {
 		return "", err

@@ -61,7 +61,8 @@ func patchUsers() []*User {
 		Description: s("d"), Message: s("m"), Disabled: true, DisabledMessage: s("dm"), Tags: map[string]string{"a": "b"},
 		Privileges: []string{"p"}, Group: s("g"), DeviceID: s("dev"), AdminDevices: 3, From: &at, Expires: &at,
 		Creation: at, Modification: at, LastLogin: &at, Role: RoleAdmin, DeletedAt: &at, Version: 4,
-		PasswordHash: "$2a$04$abcdefghijklmnopqrstuv", DailyQuota: &q}
+		PasswordHash: "$2a$04$abcdefghijklmnopqrstuv", DailyQuota: &q, UserName: s("full"),
+		SCIM: map[string]any{"title": "t", "emails": []any{map[string]any{"value": "e", "primary": true}}}}
 	bare := &User{ID: "usr-bare", Name: "Bare", Email: "bare@example.com", Country: "US", TimeZone: "UTC",
 		Tags: map[string]string{}, Privileges: []string{}, Creation: at, Modification: at, Role: RoleUser, Version: 1}
 	return []*User{full, bare}
@@ -74,7 +75,8 @@ func patchUsers() []*User {
 func TestPlainPatchSameAsGeneral(t *testing.T) {
 	values := map[string][]any{
 		"name":            {"New", nil, 5, "", true},
-		"email":           {"x@example.com", nil, "not an email", 1.5},
+		"email":           {"x@example.com", nil, "not an email", 1.5, ""},
+		"userName":        {"Someone", nil, "", " ", 4, "a\u200bb"},
 		"country":         {"FR", nil, false},
 		"timeZone":        {"America/Bogota", "Mars/Base", nil},
 		"description":     {"text", nil, 3, ""},

@@ -124,6 +124,34 @@ func admits(tok *Token, owner *User, now time.Time) error {
 	return usable(owner, now)
 }
 
+// admits says whether a surface accepts a live token of a usable owner:
+// REST and GraphQL accept every token but provisioning keys (ScopeSCIM),
+// which reach only the SCIM service; the SCIM service accepts the tokens
+// of administrators only, of either scope (it creates, changes and
+// deletes users).
+func (sf Surface) admits(tok *Token, owner *User) error {
+	switch sf {
+	case SurfaceSCIM:
+		if !owner.IsAdmin() {
+			return Errorf(EForbidden, "Only administrators may provision users over SCIM.")
+		}
+	default:
+		if tok.Scope != ScopeAll {
+			return Errorf(EForbidden, "This token is a SCIM provisioning key; it is accepted only by /scim/v2.")
+		}
+	}
+	return nil
+}
+
+// mayOwn says whether u may own a token of scope: a provisioning key
+// (ScopeSCIM) is an administrator's, as only they may provision.
+func mayOwn(u *User, scope TokenScope) error {
+	if scope == ScopeSCIM && !u.IsAdmin() {
+		return FieldErrorf(EInvalid, "scope", "Only an administrator may own a SCIM provisioning key.")
+	}
+	return nil
+}
+
 func tokenLive(t *Token, now time.Time) bool {
 	return !t.Revoked && (t.Expires == nil || now.Before(*t.Expires))
 }

@@ -14,7 +14,8 @@ type Session struct {
 
 var errSignIn = Errorf(EUnauthenticated, "Invalid API key or username.")
 
-// Login exchanges an email and password for a session token.
+// Login exchanges a sign-in identifier (the user's userName when they
+// have one, else their email: SignInKey) and password for a session token.
 func (s *Service) Login(ctx context.Context, email, password string) (*Session, error) {
 	return s.signIn(ctx, email, func(u *User) (signInCheck, error) {
 		stored := ""
@@ -112,7 +113,9 @@ var errHashMoved = &Error{Code: EConflict, Message: "The user kept changing whil
 func (s *Service) signInChecked(ctx context.Context, email string, check func(u *User) (signInCheck, error)) (*Session, error) {
 	var u *User
 	if len(email) <= MaxEmailLen && validText(email) {
-		found, err := s.store.UserByEmail(ctx, EmailKey(email))
+		// The identifier is looked up as SignInKey spells keys: a userName
+		// and an email are one namespace, so at most one user matches.
+		found, err := s.store.UserBySignInKey(ctx, EmailKey(email))
 		if err != nil && ErrorCode(err) != ENotFound {
 			return nil, err
 		}

@@ -27,8 +27,8 @@ type cancelAfterLookup struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancelAfterLookup) UserByEmail(ctx context.Context, key string) (*usersvc.User, error) {
-	u, err := c.Store.UserByEmail(ctx, key)
+func (c *cancelAfterLookup) UserBySignInKey(ctx context.Context, key string) (*usersvc.User, error) {
+	u, err := c.Store.UserBySignInKey(ctx, key)
 	c.mu.Lock()
 	if c.cancel != nil {
 		c.cancel()

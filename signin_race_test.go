@@ -18,8 +18,8 @@ type lookupHook struct {
 	after func()
 }
 
-func (h *lookupHook) UserByEmail(ctx context.Context, key string) (*usersvc.User, error) {
-	u, err := h.Store.UserByEmail(ctx, key)
+func (h *lookupHook) UserBySignInKey(ctx context.Context, key string) (*usersvc.User, error) {
+	u, err := h.Store.UserBySignInKey(ctx, key)
 	h.once.Do(h.after)
 	return u, err
 }

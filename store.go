@@ -53,8 +53,8 @@ type Tx interface {
 
 // ImportStore moves users in and out in bulk.
 type ImportStore interface {
-	// ExistingUsers reports which of ids are users and which of the email
-	// keys belong to one (key → id), one statement each.
+	// ExistingUsers reports which of ids are users and which of the
+	// sign-in keys (SignInKey) belong to one (key → id), one statement each.
 	ExistingUsers(ctx context.Context, ids, emailKeys []string) (map[string]bool, map[string]string, error)
 	// InsertUsers inserts new users with their history entries
 	// (entries[i] is users[i]'s) in one transaction, skipping any whose id
@@ -70,8 +70,8 @@ type UserStore interface {
 	// User loads a user, deleted or not. forUpdate locks the row until the
 	// transaction ends (where the database supports row locks).
 	User(ctx context.Context, id string, forUpdate bool) (*User, error)
-	// UserByEmail finds a user by EmailKey(email).
-	UserByEmail(ctx context.Context, emailKey string) (*User, error)
+	// UserBySignInKey finds the user whose SignInKey is key.
+	UserBySignInKey(ctx context.Context, key string) (*User, error)
 	// SaveUser saves one decided write (see UserSave) atomically: the
 	// user, its history entry and what else the write carries. It reports
 	// whether it saved: false, with nothing written, when the stored

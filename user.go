@@ -26,9 +26,12 @@ const (
 // User is a stored user. Optional text fields are nil when unset so that the
 // document can say null; Tags and Privileges are never nil once normalized.
 type User struct {
-	ID              string
-	Name            string
-	Email           string
+	ID    string
+	Name  string
+	Email string
+	// UserName, when set, is the name the user signs in with instead of
+	// their email, and makes them one of SCIM's /Users (docs/scim.md).
+	UserName        *string
 	Country         string
 	TimeZone        string
 	Description     *string
@@ -49,6 +52,11 @@ type User struct {
 	DeletedAt       *time.Time
 	// DailyQuota overrides the default daily request quota when set.
 	DailyQuota *int64
+	// SCIM holds the attributes an identity provider sent over SCIM that
+	// have no field of their own (emails, name parts, title, the
+	// enterprise extension, externalId...): a JSON object, nil when none.
+	// Values are never changed in place; a write replaces the map.
+	SCIM map[string]any
 	// Version grows by one on every change that is saved. It is the ETag.
 	Version int64
 	// PasswordHash is the bcrypt hash of the password, "" when none is set.
@@ -92,6 +100,7 @@ type Document struct {
 	ID              string            `json:"id"`
 	Name            string            `json:"name"`
 	Email           string            `json:"email"`
+	UserName        *string           `json:"userName"`
 	Country         string            `json:"country"`
 	TimeZone        string            `json:"timeZone"`
 	Description     *string           `json:"description"`
@@ -112,6 +121,7 @@ type Document struct {
 	Role            Role              `json:"role"`
 	DeletedAt       *string           `json:"deletedAt"`
 	DailyQuota      *int64            `json:"dailyQuota"`
+	SCIM            map[string]any    `json:"scim"`
 }
 
 // FormatTime renders an instant as the API does: RFC 3339 in UTC.
@@ -136,14 +146,14 @@ func (u *User) Document() *Document {
 		privs = []string{}
 	}
 	return &Document{
-		ID: u.ID, Name: u.Name, Email: u.Email, Country: u.Country, TimeZone: u.TimeZone,
+		ID: u.ID, Name: u.Name, Email: u.Email, UserName: u.UserName, Country: u.Country, TimeZone: u.TimeZone,
 		Description: u.Description, Message: u.Message, Disabled: u.Disabled,
 		DisabledMessage: u.DisabledMessage, Tags: tags, Privileges: privs,
 		Group: u.Group, DeviceID: u.DeviceID, AdminDevices: u.AdminDevices,
 		From: formatTimePtr(u.From), Expires: formatTimePtr(u.Expires),
 		Creation: FormatTime(u.Creation), Modification: FormatTime(u.Modification),
 		LastLogin: formatTimePtr(u.LastLogin), Role: u.Role, DeletedAt: formatTimePtr(u.DeletedAt),
-		DailyQuota: u.DailyQuota,
+		DailyQuota: u.DailyQuota, SCIM: u.SCIM,
 	}
 }
 

@@ -3118,6 +3118,7 @@ type TokenMutation struct {
 	kind          *token.Kind
 	api_key_id    *int
 	addapi_key_id *int
+	scope         *string
 	clearedFields map[string]struct{}
 	owner         *string
 	clearedowner  bool
@@ -3608,6 +3609,42 @@ func (m *TokenMutation) ResetAPIKeyID() {
 	delete(m.clearedFields, token.FieldAPIKeyID)
 }
 
+// SetScope sets the "scope" field.
+func (m *TokenMutation) SetScope(s string) {
+	m.scope = &s
+}
+
+// Scope returns the value of the "scope" field in the mutation.
+func (m *TokenMutation) Scope() (r string, exists bool) {
+	v := m.scope
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScope returns the old "scope" field's value of the Token entity.
+// If the Token object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TokenMutation) OldScope(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScope is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScope requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScope: %w", err)
+	}
+	return oldValue.Scope, nil
+}
+
+// ResetScope resets all changes to the "scope" field.
+func (m *TokenMutation) ResetScope() {
+	m.scope = nil
+}
+
 // SetOwnerID sets the "owner" edge to the User entity by id.
 func (m *TokenMutation) SetOwnerID(id string) {
 	m.owner = &id
@@ -3682,7 +3719,7 @@ func (m *TokenMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TokenMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.hash != nil {
 		fields = append(fields, token.FieldHash)
 	}
@@ -3710,6 +3747,9 @@ func (m *TokenMutation) Fields() []string {
 	if m.api_key_id != nil {
 		fields = append(fields, token.FieldAPIKeyID)
 	}
+	if m.scope != nil {
+		fields = append(fields, token.FieldScope)
+	}
 	return fields
 }
 
@@ -3736,6 +3776,8 @@ func (m *TokenMutation) Field(name string) (ent.Value, bool) {
 		return m.Kind()
 	case token.FieldAPIKeyID:
 		return m.APIKeyID()
+	case token.FieldScope:
+		return m.Scope()
 	}
 	return nil, false
 }
@@ -3763,6 +3805,8 @@ func (m *TokenMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldKind(ctx)
 	case token.FieldAPIKeyID:
 		return m.OldAPIKeyID(ctx)
+	case token.FieldScope:
+		return m.OldScope(ctx)
 	}
 	return nil, fmt.Errorf("unknown Token field %s", name)
 }
@@ -3834,6 +3878,13 @@ func (m *TokenMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetAPIKeyID(v)
+		return nil
+	case token.FieldScope:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScope(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Token field %s", name)
@@ -3946,6 +3997,9 @@ func (m *TokenMutation) ResetField(name string) error {
 		return nil
 	case token.FieldAPIKeyID:
 		m.ResetAPIKeyID()
+		return nil
+	case token.FieldScope:
+		m.ResetScope()
 		return nil
 	}
 	return fmt.Errorf("unknown Token field %s", name)
@@ -4872,6 +4926,7 @@ type UserMutation struct {
 	name             *string
 	email            *string
 	email_key        *string
+	user_name        *string
 	country          *string
 	time_zone        *string
 	description      *string
@@ -4896,6 +4951,7 @@ type UserMutation struct {
 	deleted_at       *time.Time
 	version          *int64
 	addversion       *int64
+	scim             *map[string]interface{}
 	daily_quota      *int64
 	adddaily_quota   *int64
 	clearedFields    map[string]struct{}
@@ -5100,7 +5156,7 @@ func (m *UserMutation) EmailKey() (r string, exists bool) {
 // OldEmailKey returns the old "email_key" field's value of the User entity.
 // If the User object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserMutation) OldEmailKey(ctx context.Context) (v string, err error) {
+func (m *UserMutation) OldEmailKey(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldEmailKey is only allowed on UpdateOne operations")
 	}
@@ -5114,9 +5170,71 @@ func (m *UserMutation) OldEmailKey(ctx context.Context) (v string, err error) {
 	return oldValue.EmailKey, nil
 }
 
+// ClearEmailKey clears the value of the "email_key" field.
+func (m *UserMutation) ClearEmailKey() {
+	m.email_key = nil
+	m.clearedFields[user.FieldEmailKey] = struct{}{}
+}
+
+// EmailKeyCleared returns if the "email_key" field was cleared in this mutation.
+func (m *UserMutation) EmailKeyCleared() bool {
+	_, ok := m.clearedFields[user.FieldEmailKey]
+	return ok
+}
+
 // ResetEmailKey resets all changes to the "email_key" field.
 func (m *UserMutation) ResetEmailKey() {
 	m.email_key = nil
+	delete(m.clearedFields, user.FieldEmailKey)
+}
+
+// SetUserName sets the "user_name" field.
+func (m *UserMutation) SetUserName(s string) {
+	m.user_name = &s
+}
+
+// UserName returns the value of the "user_name" field in the mutation.
+func (m *UserMutation) UserName() (r string, exists bool) {
+	v := m.user_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserName returns the old "user_name" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldUserName(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserName: %w", err)
+	}
+	return oldValue.UserName, nil
+}
+
+// ClearUserName clears the value of the "user_name" field.
+func (m *UserMutation) ClearUserName() {
+	m.user_name = nil
+	m.clearedFields[user.FieldUserName] = struct{}{}
+}
+
+// UserNameCleared returns if the "user_name" field was cleared in this mutation.
+func (m *UserMutation) UserNameCleared() bool {
+	_, ok := m.clearedFields[user.FieldUserName]
+	return ok
+}
+
+// ResetUserName resets all changes to the "user_name" field.
+func (m *UserMutation) ResetUserName() {
+	m.user_name = nil
+	delete(m.clearedFields, user.FieldUserName)
 }
 
 // SetCountry sets the "country" field.
@@ -6073,6 +6191,55 @@ func (m *UserMutation) ResetVersion() {
 	m.addversion = nil
 }
 
+// SetScim sets the "scim" field.
+func (m *UserMutation) SetScim(value map[string]interface{}) {
+	m.scim = &value
+}
+
+// Scim returns the value of the "scim" field in the mutation.
+func (m *UserMutation) Scim() (r map[string]interface{}, exists bool) {
+	v := m.scim
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScim returns the old "scim" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldScim(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScim is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScim requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScim: %w", err)
+	}
+	return oldValue.Scim, nil
+}
+
+// ClearScim clears the value of the "scim" field.
+func (m *UserMutation) ClearScim() {
+	m.scim = nil
+	m.clearedFields[user.FieldScim] = struct{}{}
+}
+
+// ScimCleared returns if the "scim" field was cleared in this mutation.
+func (m *UserMutation) ScimCleared() bool {
+	_, ok := m.clearedFields[user.FieldScim]
+	return ok
+}
+
+// ResetScim resets all changes to the "scim" field.
+func (m *UserMutation) ResetScim() {
+	m.scim = nil
+	delete(m.clearedFields, user.FieldScim)
+}
+
 // SetDailyQuota sets the "daily_quota" field.
 func (m *UserMutation) SetDailyQuota(i int64) {
 	m.daily_quota = &i
@@ -6231,7 +6398,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 25)
+	fields := make([]string, 0, 27)
 	if m.name != nil {
 		fields = append(fields, user.FieldName)
 	}
@@ -6240,6 +6407,9 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.email_key != nil {
 		fields = append(fields, user.FieldEmailKey)
+	}
+	if m.user_name != nil {
+		fields = append(fields, user.FieldUserName)
 	}
 	if m.country != nil {
 		fields = append(fields, user.FieldCountry)
@@ -6304,6 +6474,9 @@ func (m *UserMutation) Fields() []string {
 	if m.version != nil {
 		fields = append(fields, user.FieldVersion)
 	}
+	if m.scim != nil {
+		fields = append(fields, user.FieldScim)
+	}
 	if m.daily_quota != nil {
 		fields = append(fields, user.FieldDailyQuota)
 	}
@@ -6321,6 +6494,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.Email()
 	case user.FieldEmailKey:
 		return m.EmailKey()
+	case user.FieldUserName:
+		return m.UserName()
 	case user.FieldCountry:
 		return m.Country()
 	case user.FieldTimeZone:
@@ -6363,6 +6538,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.DeletedAt()
 	case user.FieldVersion:
 		return m.Version()
+	case user.FieldScim:
+		return m.Scim()
 	case user.FieldDailyQuota:
 		return m.DailyQuota()
 	}
@@ -6380,6 +6557,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldEmail(ctx)
 	case user.FieldEmailKey:
 		return m.OldEmailKey(ctx)
+	case user.FieldUserName:
+		return m.OldUserName(ctx)
 	case user.FieldCountry:
 		return m.OldCountry(ctx)
 	case user.FieldTimeZone:
@@ -6422,6 +6601,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldDeletedAt(ctx)
 	case user.FieldVersion:
 		return m.OldVersion(ctx)
+	case user.FieldScim:
+		return m.OldScim(ctx)
 	case user.FieldDailyQuota:
 		return m.OldDailyQuota(ctx)
 	}
@@ -6453,6 +6634,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetEmailKey(v)
+		return nil
+	case user.FieldUserName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserName(v)
 		return nil
 	case user.FieldCountry:
 		v, ok := value.(string)
@@ -6601,6 +6789,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetVersion(v)
 		return nil
+	case user.FieldScim:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScim(v)
+		return nil
 	case user.FieldDailyQuota:
 		v, ok := value.(int64)
 		if !ok {
@@ -6677,6 +6872,12 @@ func (m *UserMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *UserMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(user.FieldEmailKey) {
+		fields = append(fields, user.FieldEmailKey)
+	}
+	if m.FieldCleared(user.FieldUserName) {
+		fields = append(fields, user.FieldUserName)
+	}
 	if m.FieldCleared(user.FieldDescription) {
 		fields = append(fields, user.FieldDescription)
 	}
@@ -6710,6 +6911,9 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldDeletedAt) {
 		fields = append(fields, user.FieldDeletedAt)
 	}
+	if m.FieldCleared(user.FieldScim) {
+		fields = append(fields, user.FieldScim)
+	}
 	if m.FieldCleared(user.FieldDailyQuota) {
 		fields = append(fields, user.FieldDailyQuota)
 	}
@@ -6727,6 +6931,12 @@ func (m *UserMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *UserMutation) ClearField(name string) error {
 	switch name {
+	case user.FieldEmailKey:
+		m.ClearEmailKey()
+		return nil
+	case user.FieldUserName:
+		m.ClearUserName()
+		return nil
 	case user.FieldDescription:
 		m.ClearDescription()
 		return nil
@@ -6760,6 +6970,9 @@ func (m *UserMutation) ClearField(name string) error {
 	case user.FieldDeletedAt:
 		m.ClearDeletedAt()
 		return nil
+	case user.FieldScim:
+		m.ClearScim()
+		return nil
 	case user.FieldDailyQuota:
 		m.ClearDailyQuota()
 		return nil
@@ -6779,6 +6992,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldEmailKey:
 		m.ResetEmailKey()
+		return nil
+	case user.FieldUserName:
+		m.ResetUserName()
 		return nil
 	case user.FieldCountry:
 		m.ResetCountry()
@@ -6842,6 +7058,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldVersion:
 		m.ResetVersion()
+		return nil
+	case user.FieldScim:
+		m.ResetScim()
 		return nil
 	case user.FieldDailyQuota:
 		m.ResetDailyQuota()

@@ -85,6 +85,10 @@ func init() {
 	tokenDescRevoked := tokenFields[5].Descriptor()
 	// token.DefaultRevoked holds the default value on creation for the revoked field.
 	token.DefaultRevoked = tokenDescRevoked.Default.(bool)
+	// tokenDescScope is the schema descriptor for scope field.
+	tokenDescScope := tokenFields[9].Descriptor()
+	// token.DefaultScope holds the default value on creation for the scope field.
+	token.DefaultScope = tokenDescScope.Default.(string)
 	usageFields := schema.Usage{}.Fields()
 	_ = usageFields
 	// usageDescCount is the schema descriptor for count field.
@@ -94,15 +98,15 @@ func init() {
 	userFields := schema.User{}.Fields()
 	_ = userFields
 	// userDescDisabled is the schema descriptor for disabled field.
-	userDescDisabled := userFields[8].Descriptor()
+	userDescDisabled := userFields[9].Descriptor()
 	// user.DefaultDisabled holds the default value on creation for the disabled field.
 	user.DefaultDisabled = userDescDisabled.Default.(bool)
 	// userDescAdminDevices is the schema descriptor for admin_devices field.
-	userDescAdminDevices := userFields[14].Descriptor()
+	userDescAdminDevices := userFields[15].Descriptor()
 	// user.DefaultAdminDevices holds the default value on creation for the admin_devices field.
 	user.DefaultAdminDevices = userDescAdminDevices.Default.(int)
 	// userDescVersion is the schema descriptor for version field.
-	userDescVersion := userFields[24].Descriptor()
+	userDescVersion := userFields[25].Descriptor()
 	// user.DefaultVersion holds the default value on creation for the version field.
 	user.DefaultVersion = userDescVersion.Default.(int64)
 	// userDescID is the schema descriptor for id field.

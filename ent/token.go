@@ -36,6 +36,8 @@ type Token struct {
 	Kind token.Kind `json:"kind,omitempty"`
 	// APIKeyID holds the value of the "api_key_id" field.
 	APIKeyID *int `json:"api_key_id,omitempty"`
+	// Scope holds the value of the "scope" field.
+	Scope string `json:"scope,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the TokenQuery when eager-loading is set.
 	Edges        TokenEdges `json:"edges"`
@@ -71,7 +73,7 @@ func (*Token) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case token.FieldID, token.FieldAPIKeyID:
 			values[i] = new(sql.NullInt64)
-		case token.FieldHash, token.FieldLabel, token.FieldUserID, token.FieldKind:
+		case token.FieldHash, token.FieldLabel, token.FieldUserID, token.FieldKind, token.FieldScope:
 			values[i] = new(sql.NullString)
 		case token.FieldCreatedAt, token.FieldExpiresAt, token.FieldLastUsed:
 			values[i] = new(sql.NullTime)
@@ -153,6 +155,12 @@ func (_m *Token) assignValues(columns []string, values []any) error {
 				_m.APIKeyID = new(int)
 				*_m.APIKeyID = int(value.Int64)
 			}
+		case token.FieldScope:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field scope", values[i])
+			} else if value.Valid {
+				_m.Scope = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -225,6 +233,9 @@ func (_m *Token) String() string {
 		builder.WriteString("api_key_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("scope=")
+	builder.WriteString(_m.Scope)
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -133,6 +133,20 @@ func (_c *TokenCreate) SetNillableAPIKeyID(v *int) *TokenCreate {
 	return _c
 }
 
+// SetScope sets the "scope" field.
+func (_c *TokenCreate) SetScope(v string) *TokenCreate {
+	_c.mutation.SetScope(v)
+	return _c
+}
+
+// SetNillableScope sets the "scope" field if the given value is not nil.
+func (_c *TokenCreate) SetNillableScope(v *string) *TokenCreate {
+	if v != nil {
+		_c.SetScope(*v)
+	}
+	return _c
+}
+
 // SetOwnerID sets the "owner" edge to the User entity by ID.
 func (_c *TokenCreate) SetOwnerID(id string) *TokenCreate {
 	_c.mutation.SetOwnerID(id)
@@ -195,6 +209,10 @@ func (_c *TokenCreate) defaults() {
 		v := token.DefaultKind
 		_c.mutation.SetKind(v)
 	}
+	if _, ok := _c.mutation.Scope(); !ok {
+		v := token.DefaultScope
+		_c.mutation.SetScope(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -221,6 +239,9 @@ func (_c *TokenCreate) check() error {
 		if err := token.KindValidator(v); err != nil {
 			return &ValidationError{Name: "kind", err: fmt.Errorf(`ent: validator failed for field "Token.kind": %w`, err)}
 		}
+	}
+	if _, ok := _c.mutation.Scope(); !ok {
+		return &ValidationError{Name: "scope", err: errors.New(`ent: missing required field "Token.scope"`)}
 	}
 	if len(_c.mutation.OwnerIDs()) == 0 {
 		return &ValidationError{Name: "owner", err: errors.New(`ent: missing required edge "Token.owner"`)}
@@ -283,6 +304,10 @@ func (_c *TokenCreate) createSpec() (*Token, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.APIKeyID(); ok {
 		_spec.SetField(token.FieldAPIKeyID, field.TypeInt, value)
 		_node.APIKeyID = &value
+	}
+	if value, ok := _c.mutation.Scope(); ok {
+		_spec.SetField(token.FieldScope, field.TypeString, value)
+		_node.Scope = value
 	}
 	if nodes := _c.mutation.OwnerIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -438,6 +463,9 @@ func (u *TokenUpsertOne) UpdateNewValues() *TokenUpsertOne {
 		}
 		if _, exists := u.create.mutation.APIKeyID(); exists {
 			s.SetIgnore(token.FieldAPIKeyID)
+		}
+		if _, exists := u.create.mutation.Scope(); exists {
+			s.SetIgnore(token.FieldScope)
 		}
 	}))
 	return u
@@ -730,6 +758,9 @@ func (u *TokenUpsertBulk) UpdateNewValues() *TokenUpsertBulk {
 			}
 			if _, exists := b.mutation.APIKeyID(); exists {
 				s.SetIgnore(token.FieldAPIKeyID)
+			}
+			if _, exists := b.mutation.Scope(); exists {
+				s.SetIgnore(token.FieldScope)
 			}
 		}
 	}))

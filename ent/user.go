@@ -23,7 +23,9 @@ type User struct {
 	// Email holds the value of the "email" field.
 	Email string `json:"email,omitempty"`
 	// EmailKey holds the value of the "email_key" field.
-	EmailKey string `json:"email_key,omitempty"`
+	EmailKey *string `json:"email_key,omitempty"`
+	// UserName holds the value of the "user_name" field.
+	UserName *string `json:"user_name,omitempty"`
 	// Country holds the value of the "country" field.
 	Country string `json:"country,omitempty"`
 	// TimeZone holds the value of the "time_zone" field.
@@ -66,6 +68,8 @@ type User struct {
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 	// Version holds the value of the "version" field.
 	Version int64 `json:"version,omitempty"`
+	// Scim holds the value of the "scim" field.
+	Scim map[string]interface{} `json:"scim,omitempty"`
 	// DailyQuota holds the value of the "daily_quota" field.
 	DailyQuota *int64 `json:"daily_quota,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -97,13 +101,13 @@ func (*User) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case user.FieldTags, user.FieldPrivileges:
+		case user.FieldTags, user.FieldPrivileges, user.FieldScim:
 			values[i] = new([]byte)
 		case user.FieldDisabled:
 			values[i] = new(sql.NullBool)
 		case user.FieldAdminDevices, user.FieldVersion, user.FieldDailyQuota:
 			values[i] = new(sql.NullInt64)
-		case user.FieldID, user.FieldName, user.FieldEmail, user.FieldEmailKey, user.FieldCountry, user.FieldTimeZone, user.FieldDescription, user.FieldMessage, user.FieldDisabledMessage, user.FieldGroup, user.FieldDeviceID, user.FieldPasswordHash, user.FieldPasswordSource, user.FieldRole:
+		case user.FieldID, user.FieldName, user.FieldEmail, user.FieldEmailKey, user.FieldUserName, user.FieldCountry, user.FieldTimeZone, user.FieldDescription, user.FieldMessage, user.FieldDisabledMessage, user.FieldGroup, user.FieldDeviceID, user.FieldPasswordHash, user.FieldPasswordSource, user.FieldRole:
 			values[i] = new(sql.NullString)
 		case user.FieldValidFrom, user.FieldValidUntil, user.FieldCreation, user.FieldModification, user.FieldLastLogin, user.FieldDeletedAt:
 			values[i] = new(sql.NullTime)
@@ -144,7 +148,15 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field email_key", values[i])
 			} else if value.Valid {
-				_m.EmailKey = value.String
+				_m.EmailKey = new(string)
+				*_m.EmailKey = value.String
+			}
+		case user.FieldUserName:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field user_name", values[i])
+			} else if value.Valid {
+				_m.UserName = new(string)
+				*_m.UserName = value.String
 			}
 		case user.FieldCountry:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -285,6 +297,14 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Version = value.Int64
 			}
+		case user.FieldScim:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field scim", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Scim); err != nil {
+					return fmt.Errorf("unmarshal field scim: %w", err)
+				}
+			}
 		case user.FieldDailyQuota:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field daily_quota", values[i])
@@ -339,8 +359,15 @@ func (_m *User) String() string {
 	builder.WriteString("email=")
 	builder.WriteString(_m.Email)
 	builder.WriteString(", ")
-	builder.WriteString("email_key=")
-	builder.WriteString(_m.EmailKey)
+	if v := _m.EmailKey; v != nil {
+		builder.WriteString("email_key=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.UserName; v != nil {
+		builder.WriteString("user_name=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	builder.WriteString("country=")
 	builder.WriteString(_m.Country)
@@ -420,6 +447,9 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("version=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Version))
+	builder.WriteString(", ")
+	builder.WriteString("scim=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Scim))
 	builder.WriteString(", ")
 	if v := _m.DailyQuota; v != nil {
 		builder.WriteString("daily_quota=")

@@ -42,6 +42,28 @@ func (_c *UserCreate) SetEmailKey(v string) *UserCreate {
 	return _c
 }
 
+// SetNillableEmailKey sets the "email_key" field if the given value is not nil.
+func (_c *UserCreate) SetNillableEmailKey(v *string) *UserCreate {
+	if v != nil {
+		_c.SetEmailKey(*v)
+	}
+	return _c
+}
+
+// SetUserName sets the "user_name" field.
+func (_c *UserCreate) SetUserName(v string) *UserCreate {
+	_c.mutation.SetUserName(v)
+	return _c
+}
+
+// SetNillableUserName sets the "user_name" field if the given value is not nil.
+func (_c *UserCreate) SetNillableUserName(v *string) *UserCreate {
+	if v != nil {
+		_c.SetUserName(*v)
+	}
+	return _c
+}
+
 // SetCountry sets the "country" field.
 func (_c *UserCreate) SetCountry(v string) *UserCreate {
 	_c.mutation.SetCountry(v)
@@ -288,6 +310,12 @@ func (_c *UserCreate) SetNillableVersion(v *int64) *UserCreate {
 	return _c
 }
 
+// SetScim sets the "scim" field.
+func (_c *UserCreate) SetScim(v map[string]interface{}) *UserCreate {
+	_c.mutation.SetScim(v)
+	return _c
+}
+
 // SetDailyQuota sets the "daily_quota" field.
 func (_c *UserCreate) SetDailyQuota(v int64) *UserCreate {
 	_c.mutation.SetDailyQuota(v)
@@ -384,9 +412,6 @@ func (_c *UserCreate) check() error {
 	if _, ok := _c.mutation.Email(); !ok {
 		return &ValidationError{Name: "email", err: errors.New(`ent: missing required field "User.email"`)}
 	}
-	if _, ok := _c.mutation.EmailKey(); !ok {
-		return &ValidationError{Name: "email_key", err: errors.New(`ent: missing required field "User.email_key"`)}
-	}
 	if _, ok := _c.mutation.Country(); !ok {
 		return &ValidationError{Name: "country", err: errors.New(`ent: missing required field "User.country"`)}
 	}
@@ -473,7 +498,11 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.EmailKey(); ok {
 		_spec.SetField(user.FieldEmailKey, field.TypeString, value)
-		_node.EmailKey = value
+		_node.EmailKey = &value
+	}
+	if value, ok := _c.mutation.UserName(); ok {
+		_spec.SetField(user.FieldUserName, field.TypeString, value)
+		_node.UserName = &value
 	}
 	if value, ok := _c.mutation.Country(); ok {
 		_spec.SetField(user.FieldCountry, field.TypeString, value)
@@ -558,6 +587,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Version(); ok {
 		_spec.SetField(user.FieldVersion, field.TypeInt64, value)
 		_node.Version = value
+	}
+	if value, ok := _c.mutation.Scim(); ok {
+		_spec.SetField(user.FieldScim, field.TypeJSON, value)
+		_node.Scim = value
 	}
 	if value, ok := _c.mutation.DailyQuota(); ok {
 		_spec.SetField(user.FieldDailyQuota, field.TypeInt64, value)
@@ -664,6 +697,30 @@ func (u *UserUpsert) SetEmailKey(v string) *UserUpsert {
 // UpdateEmailKey sets the "email_key" field to the value that was provided on create.
 func (u *UserUpsert) UpdateEmailKey() *UserUpsert {
 	u.SetExcluded(user.FieldEmailKey)
+	return u
+}
+
+// ClearEmailKey clears the value of the "email_key" field.
+func (u *UserUpsert) ClearEmailKey() *UserUpsert {
+	u.SetNull(user.FieldEmailKey)
+	return u
+}
+
+// SetUserName sets the "user_name" field.
+func (u *UserUpsert) SetUserName(v string) *UserUpsert {
+	u.Set(user.FieldUserName, v)
+	return u
+}
+
+// UpdateUserName sets the "user_name" field to the value that was provided on create.
+func (u *UserUpsert) UpdateUserName() *UserUpsert {
+	u.SetExcluded(user.FieldUserName)
+	return u
+}
+
+// ClearUserName clears the value of the "user_name" field.
+func (u *UserUpsert) ClearUserName() *UserUpsert {
+	u.SetNull(user.FieldUserName)
 	return u
 }
 
@@ -985,6 +1042,24 @@ func (u *UserUpsert) AddVersion(v int64) *UserUpsert {
 	return u
 }
 
+// SetScim sets the "scim" field.
+func (u *UserUpsert) SetScim(v map[string]interface{}) *UserUpsert {
+	u.Set(user.FieldScim, v)
+	return u
+}
+
+// UpdateScim sets the "scim" field to the value that was provided on create.
+func (u *UserUpsert) UpdateScim() *UserUpsert {
+	u.SetExcluded(user.FieldScim)
+	return u
+}
+
+// ClearScim clears the value of the "scim" field.
+func (u *UserUpsert) ClearScim() *UserUpsert {
+	u.SetNull(user.FieldScim)
+	return u
+}
+
 // SetDailyQuota sets the "daily_quota" field.
 func (u *UserUpsert) SetDailyQuota(v int64) *UserUpsert {
 	u.Set(user.FieldDailyQuota, v)
@@ -1099,6 +1174,34 @@ func (u *UserUpsertOne) SetEmailKey(v string) *UserUpsertOne {
 func (u *UserUpsertOne) UpdateEmailKey() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdateEmailKey()
+	})
+}
+
+// ClearEmailKey clears the value of the "email_key" field.
+func (u *UserUpsertOne) ClearEmailKey() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearEmailKey()
+	})
+}
+
+// SetUserName sets the "user_name" field.
+func (u *UserUpsertOne) SetUserName(v string) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetUserName(v)
+	})
+}
+
+// UpdateUserName sets the "user_name" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateUserName() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateUserName()
+	})
+}
+
+// ClearUserName clears the value of the "user_name" field.
+func (u *UserUpsertOne) ClearUserName() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearUserName()
 	})
 }
 
@@ -1473,6 +1576,27 @@ func (u *UserUpsertOne) UpdateVersion() *UserUpsertOne {
 	})
 }
 
+// SetScim sets the "scim" field.
+func (u *UserUpsertOne) SetScim(v map[string]interface{}) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetScim(v)
+	})
+}
+
+// UpdateScim sets the "scim" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateScim() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateScim()
+	})
+}
+
+// ClearScim clears the value of the "scim" field.
+func (u *UserUpsertOne) ClearScim() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearScim()
+	})
+}
+
 // SetDailyQuota sets the "daily_quota" field.
 func (u *UserUpsertOne) SetDailyQuota(v int64) *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
@@ -1758,6 +1882,34 @@ func (u *UserUpsertBulk) SetEmailKey(v string) *UserUpsertBulk {
 func (u *UserUpsertBulk) UpdateEmailKey() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdateEmailKey()
+	})
+}
+
+// ClearEmailKey clears the value of the "email_key" field.
+func (u *UserUpsertBulk) ClearEmailKey() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearEmailKey()
+	})
+}
+
+// SetUserName sets the "user_name" field.
+func (u *UserUpsertBulk) SetUserName(v string) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetUserName(v)
+	})
+}
+
+// UpdateUserName sets the "user_name" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateUserName() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateUserName()
+	})
+}
+
+// ClearUserName clears the value of the "user_name" field.
+func (u *UserUpsertBulk) ClearUserName() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearUserName()
 	})
 }
 
@@ -2129,6 +2281,27 @@ func (u *UserUpsertBulk) AddVersion(v int64) *UserUpsertBulk {
 func (u *UserUpsertBulk) UpdateVersion() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdateVersion()
+	})
+}
+
+// SetScim sets the "scim" field.
+func (u *UserUpsertBulk) SetScim(v map[string]interface{}) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetScim(v)
+	})
+}
+
+// UpdateScim sets the "scim" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateScim() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateScim()
+	})
+}
+
+// ClearScim clears the value of the "scim" field.
+func (u *UserUpsertBulk) ClearScim() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearScim()
 	})
 }
 

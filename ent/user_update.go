@@ -72,6 +72,32 @@ func (_u *UserUpdate) SetNillableEmailKey(v *string) *UserUpdate {
 	return _u
 }
 
+// ClearEmailKey clears the value of the "email_key" field.
+func (_u *UserUpdate) ClearEmailKey() *UserUpdate {
+	_u.mutation.ClearEmailKey()
+	return _u
+}
+
+// SetUserName sets the "user_name" field.
+func (_u *UserUpdate) SetUserName(v string) *UserUpdate {
+	_u.mutation.SetUserName(v)
+	return _u
+}
+
+// SetNillableUserName sets the "user_name" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableUserName(v *string) *UserUpdate {
+	if v != nil {
+		_u.SetUserName(*v)
+	}
+	return _u
+}
+
+// ClearUserName clears the value of the "user_name" field.
+func (_u *UserUpdate) ClearUserName() *UserUpdate {
+	_u.mutation.ClearUserName()
+	return _u
+}
+
 // SetCountry sets the "country" field.
 func (_u *UserUpdate) SetCountry(v string) *UserUpdate {
 	_u.mutation.SetCountry(v)
@@ -422,6 +448,18 @@ func (_u *UserUpdate) AddVersion(v int64) *UserUpdate {
 	return _u
 }
 
+// SetScim sets the "scim" field.
+func (_u *UserUpdate) SetScim(v map[string]interface{}) *UserUpdate {
+	_u.mutation.SetScim(v)
+	return _u
+}
+
+// ClearScim clears the value of the "scim" field.
+func (_u *UserUpdate) ClearScim() *UserUpdate {
+	_u.mutation.ClearScim()
+	return _u
+}
+
 // SetDailyQuota sets the "daily_quota" field.
 func (_u *UserUpdate) SetDailyQuota(v int64) *UserUpdate {
 	_u.mutation.ResetDailyQuota()
@@ -548,6 +586,15 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.EmailKey(); ok {
 		_spec.SetField(user.FieldEmailKey, field.TypeString, value)
 	}
+	if _u.mutation.EmailKeyCleared() {
+		_spec.ClearField(user.FieldEmailKey, field.TypeString)
+	}
+	if value, ok := _u.mutation.UserName(); ok {
+		_spec.SetField(user.FieldUserName, field.TypeString, value)
+	}
+	if _u.mutation.UserNameCleared() {
+		_spec.ClearField(user.FieldUserName, field.TypeString)
+	}
 	if value, ok := _u.mutation.Country(); ok {
 		_spec.SetField(user.FieldCountry, field.TypeString, value)
 	}
@@ -651,6 +698,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedVersion(); ok {
 		_spec.AddField(user.FieldVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.Scim(); ok {
+		_spec.SetField(user.FieldScim, field.TypeJSON, value)
+	}
+	if _u.mutation.ScimCleared() {
+		_spec.ClearField(user.FieldScim, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.DailyQuota(); ok {
 		_spec.SetField(user.FieldDailyQuota, field.TypeInt64, value)
@@ -765,6 +818,32 @@ func (_u *UserUpdateOne) SetNillableEmailKey(v *string) *UserUpdateOne {
 	if v != nil {
 		_u.SetEmailKey(*v)
 	}
+	return _u
+}
+
+// ClearEmailKey clears the value of the "email_key" field.
+func (_u *UserUpdateOne) ClearEmailKey() *UserUpdateOne {
+	_u.mutation.ClearEmailKey()
+	return _u
+}
+
+// SetUserName sets the "user_name" field.
+func (_u *UserUpdateOne) SetUserName(v string) *UserUpdateOne {
+	_u.mutation.SetUserName(v)
+	return _u
+}
+
+// SetNillableUserName sets the "user_name" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableUserName(v *string) *UserUpdateOne {
+	if v != nil {
+		_u.SetUserName(*v)
+	}
+	return _u
+}
+
+// ClearUserName clears the value of the "user_name" field.
+func (_u *UserUpdateOne) ClearUserName() *UserUpdateOne {
+	_u.mutation.ClearUserName()
 	return _u
 }
 
@@ -1118,6 +1197,18 @@ func (_u *UserUpdateOne) AddVersion(v int64) *UserUpdateOne {
 	return _u
 }
 
+// SetScim sets the "scim" field.
+func (_u *UserUpdateOne) SetScim(v map[string]interface{}) *UserUpdateOne {
+	_u.mutation.SetScim(v)
+	return _u
+}
+
+// ClearScim clears the value of the "scim" field.
+func (_u *UserUpdateOne) ClearScim() *UserUpdateOne {
+	_u.mutation.ClearScim()
+	return _u
+}
+
 // SetDailyQuota sets the "daily_quota" field.
 func (_u *UserUpdateOne) SetDailyQuota(v int64) *UserUpdateOne {
 	_u.mutation.ResetDailyQuota()
@@ -1274,6 +1365,15 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	if value, ok := _u.mutation.EmailKey(); ok {
 		_spec.SetField(user.FieldEmailKey, field.TypeString, value)
 	}
+	if _u.mutation.EmailKeyCleared() {
+		_spec.ClearField(user.FieldEmailKey, field.TypeString)
+	}
+	if value, ok := _u.mutation.UserName(); ok {
+		_spec.SetField(user.FieldUserName, field.TypeString, value)
+	}
+	if _u.mutation.UserNameCleared() {
+		_spec.ClearField(user.FieldUserName, field.TypeString)
+	}
 	if value, ok := _u.mutation.Country(); ok {
 		_spec.SetField(user.FieldCountry, field.TypeString, value)
 	}
@@ -1377,6 +1477,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if value, ok := _u.mutation.AddedVersion(); ok {
 		_spec.AddField(user.FieldVersion, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.Scim(); ok {
+		_spec.SetField(user.FieldScim, field.TypeJSON, value)
+	}
+	if _u.mutation.ScimCleared() {
+		_spec.ClearField(user.FieldScim, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.DailyQuota(); ok {
 		_spec.SetField(user.FieldDailyQuota, field.TypeInt64, value)

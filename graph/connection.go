@@ -79,3 +79,12 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// scimObject is a user's scim field as GraphQL's JSON: null when none
+// (never a typed nil map).
+func scimObject(u *usersvc.User) any {
+	if u.SCIM == nil {
+		return nil
+	}
+	return u.SCIM
+}

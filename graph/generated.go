@@ -137,8 +137,10 @@ type ComplexityRoot struct {
 		Name            func(childComplexity int) int
 		Privileges      func(childComplexity int) int
 		Role            func(childComplexity int) int
+		Scim            func(childComplexity int) int
 		Tags            func(childComplexity int) int
 		TimeZone        func(childComplexity int) int
+		UserName        func(childComplexity int) int
 		Version         func(childComplexity int) int
 	}
 
@@ -185,6 +187,7 @@ type SubscriptionResolver interface {
 	UsersChanged(ctx context.Context) (<-chan *usersvc.User, error)
 }
 type UserResolver interface {
+	Scim(ctx context.Context, obj *usersvc.User) (any, error)
 	History(ctx context.Context, obj *usersvc.User, first *int64, after *string) (*model.AuditEntryConnection, error)
 }
 
@@ -660,6 +663,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Role(childComplexity), true
+	case "User.scim":
+		if e.ComplexityRoot.User.Scim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Scim(childComplexity), true
 	case "User.tags":
 		if e.ComplexityRoot.User.Tags == nil {
 			break
@@ -672,6 +681,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.TimeZone(childComplexity), true
+	case "User.userName":
+		if e.ComplexityRoot.User.UserName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.UserName(childComplexity), true
 	case "User.version":
 		if e.ComplexityRoot.User.Version == nil {
 			break
@@ -841,8 +856,10 @@ type User {
   id: ID!
   "The display name (at most 200 characters)."
   name: String!
-  "The sign-in address; unique, case-insensitively."
+  "The address; users without a userName sign in with it (unique among sign-in identifiers, case-insensitively). Empty for a provisioned user given no address."
   email: String!
+  "The name a provisioned user signs in with instead of their email (SCIM's userName); null for users never given one. Unique among sign-in identifiers (userNames and the emails of users without one), case-insensitively."
+  userName: String
   "The country (at most 100 characters), usually an ISO 3166-1 alpha-2 code from countries."
   country: String!
   "An IANA time zone name, such as Europe/Madrid; the user's day for the daily quota is counted in it."
@@ -883,6 +900,8 @@ type User {
   version: Int!
   "Requests allowed per local day; null means the service default."
   dailyQuota: Int
+  "The SCIM attributes an identity provider sent that have no field of their own (emails, name parts, externalId, the enterprise extension...), as one JSON object; null when none (docs/scim.md)."
+  scim: JSON
   "What was done to this user, newest first (admins and the user themselves)."
   history(
     "How many entries, 1 to 100 (default 50)."
@@ -1030,8 +1049,10 @@ input UpdateUserInput {
   id: ID
   "The display name (at most 200 characters)."
   name: String!
-  "One bare address, at most 254 characters; unique case-insensitively."
+  "One bare address, at most 254 characters; unique case-insensitively among users without a userName. May be empty for a user with a userName."
   email: String!
+  "Admins only; the name the user signs in with instead of their email, at most 254 characters; unique case-insensitively among sign-in identifiers."
+  userName: String
   "The country (1 to 100 characters)."
   country: String!
   "An IANA time zone name, such as Europe/Madrid (not Local)."
@@ -1066,14 +1087,18 @@ input UpdateUserInput {
   deletedAt: Time
   "Admins only; requests allowed per local day, null for the service default."
   dailyQuota: Int
+  "Admins only; the SCIM attributes with no field of their own: a JSON object of at most 32768 bytes as JSON, null for none."
+  scim: JSON
 }
 
 "The fields of a new user: those of UpdateUserInput (id and deletedAt are ignored)."
 input CreateUserInput {
   "The display name (at most 200 characters)."
   name: String!
-  "One bare address, at most 254 characters; unique case-insensitively."
+  "One bare address, at most 254 characters; unique case-insensitively among users without a userName. May be empty for a user with a userName."
   email: String!
+  "The name the user signs in with instead of their email, at most 254 characters; unique case-insensitively among sign-in identifiers."
+  userName: String
   "The country (1 to 100 characters)."
   country: String!
   "An IANA time zone name, such as Europe/Madrid (not Local)."
@@ -1106,6 +1131,8 @@ input CreateUserInput {
   role: Role
   "Requests allowed per local day; omitted or null for the service default."
   dailyQuota: Int
+  "The SCIM attributes with no field of their own: a JSON object of at most 32768 bytes as JSON, null for none."
+  scim: JSON
 }
 
 "RFC 6902 operation names, spelled as in JSON Patch."
@@ -1364,6 +1391,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_name(ctx, field)
 	case "email":
 		return ec.fieldContext_User_email(ctx, field)
+	case "userName":
+		return ec.fieldContext_User_userName(ctx, field)
 	case "country":
 		return ec.fieldContext_User_country(ctx, field)
 	case "timeZone":
@@ -1404,6 +1433,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_version(ctx, field)
 	case "dailyQuota":
 		return ec.fieldContext_User_dailyQuota(ctx, field)
+	case "scim":
+		return ec.fieldContext_User_scim(ctx, field)
 	case "history":
 		return ec.fieldContext_User_history(ctx, field)
 	}
@@ -3368,6 +3399,29 @@ func (ec *executionContext) fieldContext_User_email(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("User", field, false, false, "String")
 }
 
+func (ec *executionContext) _User_userName(ctx context.Context, field graphql.CollectedField, obj *usersvc.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_userName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_userName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, false, false, "String")
+}
+
 func (ec *executionContext) _User_country(ctx context.Context, field graphql.CollectedField, obj *usersvc.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3826,6 +3880,29 @@ func (ec *executionContext) _User_dailyQuota(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_User_dailyQuota(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "Int")
+}
+
+func (ec *executionContext) _User_scim(ctx context.Context, field graphql.CollectedField, obj *usersvc.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_scim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().Scim(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v any) graphql.Marshaler {
+			return ec.marshalOJSON2interface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_scim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, true, true, "JSON")
 }
 
 func (ec *executionContext) _User_history(ctx context.Context, field graphql.CollectedField, obj *usersvc.User) (ret graphql.Marshaler) {
@@ -5098,7 +5175,7 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "email", "country", "timeZone", "description", "message", "disabled", "disabledMessage", "tags", "privileges", "group", "deviceId", "adminDevices", "from", "expires", "password", "role", "dailyQuota"}
+	fieldsInOrder := [...]string{"name", "email", "userName", "country", "timeZone", "description", "message", "disabled", "disabledMessage", "tags", "privileges", "group", "deviceId", "adminDevices", "from", "expires", "password", "role", "dailyQuota", "scim"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -5120,6 +5197,13 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it["email"] = data
+		case "userName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["userName"] = data
 		case "country":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("country"))
 			data, err := ec.unmarshalNString2string(ctx, v)
@@ -5232,6 +5316,13 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it["dailyQuota"] = data
+		case "scim":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scim"))
+			data, err := ec.unmarshalOJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["scim"] = data
 		}
 	}
 	return it, nil
@@ -5324,7 +5415,7 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "email", "country", "timeZone", "description", "message", "disabled", "disabledMessage", "tags", "privileges", "group", "deviceId", "adminDevices", "from", "expires", "password", "role", "deletedAt", "dailyQuota"}
+	fieldsInOrder := [...]string{"id", "name", "email", "userName", "country", "timeZone", "description", "message", "disabled", "disabledMessage", "tags", "privileges", "group", "deviceId", "adminDevices", "from", "expires", "password", "role", "deletedAt", "dailyQuota", "scim"}
 	it = make(map[string]any, len(asMap))
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
@@ -5353,6 +5444,13 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it["email"] = data
+		case "userName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["userName"] = data
 		case "country":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("country"))
 			data, err := ec.unmarshalNString2string(ctx, v)
@@ -5472,6 +5570,13 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 				return it, err
 			}
 			it["dailyQuota"] = data
+		case "scim":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scim"))
+			data, err := ec.unmarshalOJSON2interface(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it["scim"] = data
 		}
 	}
 	return it, nil
@@ -6194,6 +6299,11 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "userName":
+			out.Values[i] = ec._User_userName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "country":
 			out.Values[i] = ec._User_country(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -6294,6 +6404,12 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "scim":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_scim(ctx, field, obj)
+				})
 		case "history":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

@@ -183,7 +183,7 @@ func TestFieldAccess(t *testing.T) {
 		"description": "d", "password": "correct horse battery", "message": "m", "tags": map[string]any{"k": "v"},
 		"group": "g", "deviceId": "dev", "adminDevices": 5, "from": "2020-01-01T00:00:00Z",
 		"expires": "2099-01-01T00:00:00Z", "disabled": true, "disabledMessage": "x",
-		"privileges": []any{"p"}, "role": "admin", "deletedAt": "2026-01-01T00:00:00Z", "dailyQuota": 7,
+		"privileges": []any{"p"}, "role": "admin", "deletedAt": "2026-01-01T00:00:00Z", "dailyQuota": 7, "userName": "someone-%d", "scim": map[string]any{"title": "t"},
 	}
 	writers := testenv.CheckFieldWriters(t, samples)
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
@@ -195,7 +195,7 @@ func TestFieldAccess(t *testing.T) {
 					n++
 					t.Run(field+"/"+route+"/"+who, func(t *testing.T) {
 						v := val
-						if field == "email" {
+						if field == "email" || field == "userName" { // sign-in identifiers: unique
 							v = fmt.Sprintf(val.(string), n)
 						}
 						target, tok := e.NewUser(t, "T", fmt.Sprintf("g%d@example.com", n), "UTC", usersvc.RoleUser)

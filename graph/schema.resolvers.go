@@ -101,6 +101,11 @@ func (r *subscriptionResolver) UsersChanged(ctx context.Context) (<-chan *usersv
 	return stream(ctx, r.present)(r.Svc.WatchUsers(ctx))
 }
 
+// Scim is the resolver for the scim field.
+func (r *userResolver) Scim(ctx context.Context, obj *usersvc.User) (any, error) {
+	return scimObject(obj), nil
+}
+
 // History is the resolver for the history field.
 func (r *userResolver) History(ctx context.Context, obj *usersvc.User, first *int64, after *string) (*model.AuditEntryConnection, error) {
 	return listHistory(ctx, r.Svc, obj.ID, first, after)

@@ -80,10 +80,10 @@ func TestEnvelopeWritesNoPassword(t *testing.T) {
 	pw, desc := "hunter2-secret", "d"
 	d := &usersvc.Document{ID: "usr-1", Name: "A", Description: &desc, Password: &pw, Role: usersvc.RoleUser}
 	got := string(appendEnvelope(nil, &envelope{head: head{Success: true}, Document: d}))
-	want := `{"success":true,"id":"usr-1","name":"A","email":"","country":"","timeZone":"","description":"d","message":null,` +
+	want := `{"success":true,"id":"usr-1","name":"A","email":"","userName":null,"country":"","timeZone":"","description":"d","message":null,` +
 		`"disabled":false,"disabledMessage":null,"tags":null,"privileges":null,"group":null,"deviceId":null,"adminDevices":0,` +
 		`"from":null,"expires":null,"password":null,"creation":"","modification":"","lastLogin":null,"role":"user",` +
-		`"deletedAt":null,"dailyQuota":null}` + "\n"
+		`"deletedAt":null,"dailyQuota":null,"scim":null}` + "\n"
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}

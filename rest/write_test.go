@@ -21,7 +21,7 @@ var sampleValues = map[string]string{
 	"description": `"d"`, "password": `"correct horse battery"`, "message": `"m"`, "tags": `{"k":"v"}`,
 	"group": `"g"`, "deviceId": `"dev-1"`, "adminDevices": `5`, "from": `"2020-01-01T00:00:00Z"`,
 	"expires": `"2099-01-01T00:00:00Z"`, "disabled": `true`, "disabledMessage": `"x"`,
-	"privileges": `["p"]`, "role": `"admin"`, "deletedAt": `"2026-01-01T00:00:00Z"`, "dailyQuota": `7`,
+	"privileges": `["p"]`, "role": `"admin"`, "deletedAt": `"2026-01-01T00:00:00Z"`, "dailyQuota": `7`, "userName": `"someone-%s"`, "scim": `{"title":"t"}`,
 }
 
 // putBody renders u's document with field set to val, as a PUT body.
@@ -54,7 +54,7 @@ func TestFieldAccess(t *testing.T) {
 					n++
 					t.Run(fmt.Sprintf("%s/%s/%s", field, route, who), func(t *testing.T) {
 						val := sample
-						if field == "email" {
+						if field == "email" || field == "userName" { // sign-in identifiers: unique
 							val = fmt.Sprintf(sample, fmt.Sprint(n))
 						}
 						target, tok := e.NewUser(t, "T", fmt.Sprintf("t%d@example.com", n), "UTC", usersvc.RoleUser)

@@ -21,7 +21,7 @@ import (
 // columns the domain type holds, scanned straight into it.
 
 // tokenColumns are the tokens table's columns in scanToken's order.
-const tokenColumns = `id, user_id, kind, label, hash, created_at, expires_at, last_used, revoked, api_key_id`
+const tokenColumns = `id, user_id, kind, label, hash, created_at, expires_at, last_used, revoked, api_key_id, scope`
 
 // readQueries holds one dialect's text of each hand-written read.
 type readQueries struct {
@@ -173,14 +173,14 @@ func nullTime(v sql.NullTime) *time.Time {
 func scanToken(rows *sql.Rows) (*usersvc.Token, error) {
 	var (
 		t                 usersvc.Token
-		kind              string
+		kind, scope       string
 		expires, lastUsed sql.NullTime
 		apiKeyID          sql.NullInt64
 	)
-	if err := rows.Scan(&t.ID, &t.UserID, &kind, &t.Label, &t.Hash, &t.Created, &expires, &lastUsed, &t.Revoked, &apiKeyID); err != nil {
+	if err := rows.Scan(&t.ID, &t.UserID, &kind, &t.Label, &t.Hash, &t.Created, &expires, &lastUsed, &t.Revoked, &apiKeyID, &scope); err != nil {
 		return nil, err
 	}
-	t.Kind, t.Created = usersvc.TokenKind(kind), t.Created.UTC()
+	t.Kind, t.Scope, t.Created = usersvc.TokenKind(kind), usersvc.TokenScope(scope), t.Created.UTC()
 	t.Expires, t.LastUsed = nullTime(expires), nullTime(lastUsed)
 	if apiKeyID.Valid {
 		id := int(apiKeyID.Int64)

@@ -20,7 +20,7 @@ func tokenToDomain(t *ent.Token) *usersvc.Token {
 	return &usersvc.Token{
 		ID: t.ID, UserID: t.UserID, Kind: usersvc.TokenKind(t.Kind), Label: t.Label, Hash: t.Hash,
 		Created: t.CreatedAt.UTC(), Expires: utcPtr(t.ExpiresAt), LastUsed: utcPtr(t.LastUsed), Revoked: t.Revoked,
-		APIKeyID: t.APIKeyID,
+		APIKeyID: t.APIKeyID, Scope: usersvc.TokenScope(t.Scope),
 	}
 }
 
@@ -29,7 +29,7 @@ func (s *Store) CreateToken(ctx context.Context, t *usersvc.Token) (err error) {
 	defer internal(&err)
 	created, err := s.c().Token.Create().
 		SetHash(t.Hash).SetLabel(t.Label).SetCreatedAt(t.Created).SetNillableExpiresAt(t.Expires).
-		SetUserID(t.UserID).SetKind(token.Kind(t.Kind)).SetNillableAPIKeyID(t.APIKeyID).Save(ctx)
+		SetUserID(t.UserID).SetKind(token.Kind(t.Kind)).SetNillableAPIKeyID(t.APIKeyID).SetScope(string(t.Scope)).Save(ctx)
 	if err != nil {
 		return notFound(err, "User not found.")
 	}

@@ -220,7 +220,7 @@ func TestUpgradeFromAutoMigratedRelease(t *testing.T) {
 		if err != nil || total != 1 || deleted[0].ID != "usr-carol" || !deleted[0].DeletedAt.Equal(at("2026-01-06T00:00:00Z")) {
 			t.Fatalf("deleted users: %d, %v", total, err)
 		}
-		if u, err := st.UserByEmail(sys, "ada@example.com"); err != nil || u.ID != "usr-admin" {
+		if u, err := st.UserBySignInKey(sys, "ada@example.com"); err != nil || u.ID != "usr-admin" {
 			t.Fatalf("by email: %v", err)
 		}
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/json"
 	"strconv"
@@ -27,7 +28,8 @@ type userRow struct {
 	u                                    usersvc.User
 	desc, msg, dmsg, group, device, hash sql.NullString
 	source                               sql.NullString
-	tags, privs                          sql.RawBytes
+	tags, privs, scim                    sql.RawBytes
+	userName                             sql.NullString
 	from, until, lastLogin, deletedAt    sql.NullTime
 	quota                                sql.NullInt64
 	adminDevices                         int64
@@ -52,7 +54,10 @@ var userTable = []userColumn{
 	{name: "id", value: func(u *usersvc.User) any { return u.ID }, target: func(r *userRow) any { return &r.u.ID }},
 	{name: "name", value: func(u *usersvc.User) any { return u.Name }, target: func(r *userRow) any { return &r.u.Name }},
 	{name: "email", value: func(u *usersvc.User) any { return u.Email }, target: func(r *userRow) any { return &r.u.Email }},
-	{name: "email_key", value: func(u *usersvc.User) any { return usersvc.EmailKey(u.Email) }},
+	// email_key is the sign-in key (usersvc.SignInKey; NULL for none),
+	// unique: derived, never read back.
+	{name: "email_key", value: func(u *usersvc.User) any { return optString(nonEmpty(usersvc.SignInKey(u))) }},
+	nullableText("user_name", func(u *usersvc.User) **string { return &u.UserName }, func(r *userRow) *sql.NullString { return &r.userName }),
 	{name: "country", value: func(u *usersvc.User) any { return u.Country }, target: func(r *userRow) any { return &r.u.Country }},
 	{name: "time_zone", value: func(u *usersvc.User) any { return u.TimeZone }, target: func(r *userRow) any { return &r.u.TimeZone }},
 	nullableText("description", func(u *usersvc.User) **string { return &u.Description }, func(r *userRow) *sql.NullString { return &r.desc }),
@@ -83,6 +88,8 @@ var userTable = []userColumn{
 		finish: func(r *userRow) error { r.u.Role = usersvc.Role(r.role); return nil }},
 	nullableTime("deleted_at", func(u *usersvc.User) **time.Time { return &u.DeletedAt }, func(r *userRow) *sql.NullTime { return &r.deletedAt }),
 	{name: "version", value: func(u *usersvc.User) any { return u.Version }, target: func(r *userRow) any { return &r.u.Version }},
+	{name: "scim", value: func(u *usersvc.User) any { return encodeSCIM(u.SCIM) }, target: func(r *userRow) any { return &r.scim },
+		finish: func(r *userRow) (err error) { r.u.SCIM, err = decodeSCIM(r.scim); return err }},
 	{name: "daily_quota", value: func(u *usersvc.User) any { return optInt64(u.DailyQuota) }, target: func(r *userRow) any { return &r.quota },
 		finish: func(r *userRow) error {
 			if r.quota.Valid {
@@ -228,6 +235,23 @@ func encodeTags(tags map[string]string) any {
 	}
 	b, _ := json.Marshal(tags) // a map of strings always marshals
 	return string(b)
+}
+
+// encodeSCIM is the scim column's stored JSON, NULL for none.
+func encodeSCIM(m map[string]any) any {
+	if len(m) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(m) // decoded from JSON: it marshals
+	return string(b)
+}
+
+// decodeSCIM decodes the scim column, nil for NULL.
+func decodeSCIM(b []byte) (map[string]any, error) {
+	if s := bytes.TrimSpace(b); len(s) == 0 || string(s) == "null" {
+		return nil, nil
+	}
+	return usersvc.DecodeSCIM(b)
 }
 
 // encodePrivileges is the privileges column's stored JSON.

@@ -42,14 +42,15 @@ func saveErr(err error) error {
 	)
 	if ent.IsConstraintError(err) || errors.As(err, &pqErr) && pqErr.Code == "23505" || // unique_violation
 		errors.As(err, &sqliteErr) && sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
-		return usersvc.FieldErrorf(usersvc.EConflict, "email", "Email already in use.")
+		return usersvc.ErrSignInTaken()
 	}
 	return err
 }
 
-// UserByEmail finds a user by the lower-cased email: one statement (reads.go).
-func (s *Store) UserByEmail(ctx context.Context, emailKey string) (*usersvc.User, error) {
-	return s.readUser(ctx, userSQLOf[s.dialect].byEmail, emailKey)
+// UserBySignInKey finds a user by their sign-in key (usersvc.SignInKey,
+// the email_key column): one statement (reads.go).
+func (s *Store) UserBySignInKey(ctx context.Context, key string) (*usersvc.User, error) {
+	return s.readUser(ctx, userSQLOf[s.dialect].byEmail, key)
 }
 
 // ListUsers answers one page in (creation, id) order and, when asked, the

@@ -33,8 +33,19 @@ func TestUserRoundTrip(t *testing.T) {
 					})
 					return u, err
 				},
-				"UserByEmail": func() (*usersvc.User, error) {
-					return st.UserByEmail(ctx, usersvc.EmailKey(want.Email))
+				"UserBySignInKey": func() (*usersvc.User, error) {
+					key := usersvc.SignInKey(want)
+					if key != "" {
+						return st.UserBySignInKey(ctx, key)
+					}
+					// A deleted user with a userName holds no key: neither
+					// their userName nor their email finds them.
+					for _, k := range []string{usersvc.EmailKey(*want.UserName), usersvc.EmailKey(want.Email)} {
+						if u, err := st.UserBySignInKey(ctx, k); usersvc.ErrorCode(err) != usersvc.ENotFound {
+							return nil, fmt.Errorf("key %q of a deleted user with a userName found %v, %v", k, u, err)
+						}
+					}
+					return st.User(ctx, want.ID, false)
 				},
 				"ListUsers": func() (*usersvc.User, error) {
 					page, _, err := st.ListUsers(ctx, usersvc.ListQuery{
@@ -111,7 +122,7 @@ func TestTokenRoundTrip(t *testing.T) {
 		createUser(t, st, fullUser())
 		tok := &usersvc.Token{UserID: "usr-roundtrip", Kind: usersvc.TokenKind("session"), Label: "laptop",
 			Hash: "hash-roundtrip", Created: time.Date(2026, 3, 4, 5, 6, 7, 890000000, time.UTC),
-			Expires: ptr(time.Date(2026, 3, 5, 5, 6, 7, 0, time.UTC)), APIKeyID: ptr(41)}
+			Expires: ptr(time.Date(2026, 3, 5, 5, 6, 7, 0, time.UTC)), APIKeyID: ptr(41), Scope: usersvc.ScopeSCIM}
 		if err := st.CreateToken(ctx, tok); err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +135,7 @@ func TestTokenRoundTrip(t *testing.T) {
 		want := usersvc.Token{ID: tok.ID, UserID: "usr-roundtrip", Kind: usersvc.TokenKind("session"), Label: "laptop",
 			Hash: "hash-roundtrip", Created: time.Date(2026, 3, 4, 5, 6, 7, 890000000, time.UTC),
 			Expires:  ptr(time.Date(2026, 3, 5, 5, 6, 7, 0, time.UTC)),
-			LastUsed: ptr(time.Date(2026, 3, 4, 9, 0, 0, 123000, time.UTC)), Revoked: true, APIKeyID: ptr(41)}
+			LastUsed: ptr(time.Date(2026, 3, 4, 9, 0, 0, 123000, time.UTC)), Revoked: true, APIKeyID: ptr(41), Scope: usersvc.ScopeSCIM}
 		v := reflect.ValueOf(want)
 		for i := range v.NumField() {
 			if deepZero(v.Field(i)) {
@@ -166,11 +177,13 @@ func TestReadsAreOneStatement(t *testing.T) {
 		}
 		defer st.Close()
 		ctx := context.Background()
-		createUser(t, st, fullUser())
+		live := fullUser()
+		live.DeletedAt = nil
+		createUser(t, st, live)
 		for name, read := range map[string]func() error{
 			"User": func() error { _, err := st.User(ctx, "usr-roundtrip", false); return err },
-			"UserByEmail": func() error {
-				_, err := st.UserByEmail(ctx, usersvc.EmailKey("Round.Trip@example.com"))
+			"UserBySignInKey": func() error {
+				_, err := st.UserBySignInKey(ctx, usersvc.SignInKey(live))
 				return err
 			},
 			"TokenByHash": func() error {
@@ -297,19 +310,20 @@ func TestSaveUserGuardedByVersion(t *testing.T) {
 		if n, err := st.CountAudit(ctx, "usr-roundtrip"); err != nil || n != 2 {
 			t.Errorf("missing user: %d history entries, %v", n, err)
 		}
-		// Another user's email: a conflict on email, on create and update.
+		// Another user's email: a conflict on email, on create and update
+		// (users without a userName sign in with their email).
 		other := fullUser()
-		other.ID, other.Email = "usr-other", "other@example.com"
+		other.ID, other.Email, other.UserName = "usr-other", "other@example.com", nil
 		createUser(t, st, other)
 		dup := fullUser()
-		dup.ID, dup.Email = "usr-dup", "OTHER@example.com"
+		dup.ID, dup.Email, dup.UserName = "usr-dup", "OTHER@example.com", nil
 		_, err = st.SaveUser(ctx, &usersvc.UserSave{User: dup, Create: true, Entry: entry()})
 		var ue *usersvc.Error
 		if !errors.As(err, &ue) || ue.Code != usersvc.EConflict || ue.Field != "email" {
 			t.Errorf("create with a taken email: %v", err)
 		}
 		taken := changedUser()
-		taken.Email, taken.Version = "OTHER@example.com", 9
+		taken.Email, taken.Version, taken.UserName = "OTHER@example.com", 9, nil
 		_, err = save(taken, 8, entry())
 		if !errors.As(err, &ue) || ue.Code != usersvc.EConflict || ue.Field != "email" {
 			t.Errorf("taken email: %v", err)

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ func fullUser() *usersvc.User {
 		ID:              "usr-roundtrip",
 		Name:            "Round Trip",
 		Email:           "Round.Trip@example.com",
+		UserName:        ptr("Round.Trip"),
+		SCIM:            map[string]any{"title": "Eng", "emails": []any{map[string]any{"value": "x", "primary": true}}, "n": json.Number("3")},
 		Country:         "ES",
 		TimeZone:        "Europe/Madrid",
 		Description:     ptr("first description"),
@@ -48,6 +51,8 @@ func changedUser() *usersvc.User {
 		ID:              "usr-roundtrip",
 		Name:            "Trip Round",
 		Email:           "trip.round@example.org",
+		UserName:        ptr("trip.round"),
+		SCIM:            map[string]any{"title": "Ops"},
 		Country:         "FR",
 		TimeZone:        "America/New_York",
 		Description:     ptr("second description"),

@@ -107,13 +107,14 @@ func userList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c config
-	var userID, label string
+	var userID, label, scope string
 	var ttl time.Duration
 	s := newSettings("token create", stderr)
 	fs := s.fs
 	commonFlags(s, &c)
 	fs.StringVar(&userID, "user", "", "the owner's user id")
 	fs.StringVar(&label, "label", "", "a label for the token")
+	fs.StringVar(&scope, "scope", "", `"scim": a provisioning key, accepted only by /scim/v2 (its owner must be an admin); none: everywhere`)
 	fs.DurationVar(&ttl, "ttl", 720*time.Hour, "lifetime; 0 for none")
 	if err := s.parse(args); err != nil {
 		return err
@@ -126,7 +127,7 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer st.Close()
-	tok, err := usersvc.NewService(st).CreateToken(usersvc.SystemContext(ctx), userID, label, ttl)
+	tok, err := usersvc.NewService(st).CreateScopedToken(usersvc.SystemContext(ctx), userID, label, ttl, usersvc.TokenScope(scope))
 	if err != nil {
 		return err
 	}

@@ -127,6 +127,7 @@ var (
 		{Name: "revoked", Type: field.TypeBool, Default: false},
 		{Name: "kind", Type: field.TypeEnum, Enums: []string{"token", "session", "api_key"}, Default: "token"},
 		{Name: "api_key_id", Type: field.TypeInt, Nullable: true},
+		{Name: "scope", Type: field.TypeString, Default: ""},
 		{Name: "user_id", Type: field.TypeString, Size: 64},
 	}
 	// TokensTable holds the schema information for the "tokens" table.
@@ -137,7 +138,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "tokens_users_tokens",
-				Columns:    []*schema.Column{TokensColumns[9]},
+				Columns:    []*schema.Column{TokensColumns[10]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -146,7 +147,7 @@ var (
 			{
 				Name:    "token_user_id_kind",
 				Unique:  false,
-				Columns: []*schema.Column{TokensColumns[9], TokensColumns[7]},
+				Columns: []*schema.Column{TokensColumns[10], TokensColumns[7]},
 			},
 		},
 	}
@@ -193,7 +194,8 @@ var (
 		{Name: "id", Type: field.TypeString, Size: 64},
 		{Name: "name", Type: field.TypeString},
 		{Name: "email", Type: field.TypeString},
-		{Name: "email_key", Type: field.TypeString, Unique: true},
+		{Name: "email_key", Type: field.TypeString, Unique: true, Nullable: true},
+		{Name: "user_name", Type: field.TypeString, Nullable: true},
 		{Name: "country", Type: field.TypeString},
 		{Name: "time_zone", Type: field.TypeString},
 		{Name: "description", Type: field.TypeString, Nullable: true},
@@ -215,6 +217,7 @@ var (
 		{Name: "role", Type: field.TypeEnum, Enums: []string{"user", "admin"}, Default: "user"},
 		{Name: "deleted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "version", Type: field.TypeInt64, Default: 1},
+		{Name: "scim", Type: field.TypeJSON, Nullable: true},
 		{Name: "daily_quota", Type: field.TypeInt64, Nullable: true},
 	}
 	// UsersTable holds the schema information for the "users" table.
@@ -226,7 +229,7 @@ var (
 			{
 				Name:    "user_creation_id",
 				Unique:  false,
-				Columns: []*schema.Column{UsersColumns[17], UsersColumns[0]},
+				Columns: []*schema.Column{UsersColumns[18], UsersColumns[0]},
 			},
 		},
 	}

@@ -21,9 +21,15 @@ func (User) Fields() []ent.Field {
 		field.String("id").MaxLen(64).NotEmpty().Immutable(),
 		field.String("name"),
 		field.String("email"),
-		// email_key is the lower-cased email; its unique index makes email
-		// unique case-insensitively on every database.
-		field.String("email_key").Unique(),
+		// email_key is the sign-in key (usersvc.SignInKey): the lower-cased
+		// userName when the user has one, else the lower-cased email; NULL
+		// for a deleted user with a userName. Its unique index makes the
+		// identifiers users sign in with unique case-insensitively, across
+		// userNames and emails, on every database.
+		field.String("email_key").Optional().Nillable().Unique(),
+		// user_name is the name a provisioned user signs in with (SCIM's
+		// userName); NULL for users never given one.
+		field.String("user_name").Optional().Nillable(),
 		field.String("country"),
 		field.String("time_zone"),
 		field.String("description").Optional().Nillable(),
@@ -49,6 +55,9 @@ func (User) Fields() []ent.Field {
 		field.Enum("role").Values("user", "admin").Default("user"),
 		field.Time("deleted_at").Optional().Nillable(),
 		field.Int64("version").Default(1),
+		// scim holds the SCIM attributes with no column of their own
+		// (usersvc.User.SCIM); NULL for none.
+		field.JSON("scim", map[string]any{}).Optional(),
 		// daily_quota overrides the service's default daily request quota.
 		field.Int64("daily_quota").Optional().Nillable(),
 	}
@@ -90,6 +99,9 @@ func (Token) Fields() []ent.Field {
 		// api_key_id is, for a session, the API key it was exchanged for
 		// (null for a password sign-in): revoking the key ends its sessions.
 		field.Int("api_key_id").Optional().Nillable().Immutable(),
+		// scope limits where a bearer token is accepted: "" everywhere a
+		// token is, "scim" only on /scim/v2 (usersvc.TokenScope).
+		field.String("scope").Default("").Immutable(),
 	}
 }
 

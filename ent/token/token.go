@@ -33,6 +33,8 @@ const (
 	FieldKind = "kind"
 	// FieldAPIKeyID holds the string denoting the api_key_id field in the database.
 	FieldAPIKeyID = "api_key_id"
+	// FieldScope holds the string denoting the scope field in the database.
+	FieldScope = "scope"
 	// EdgeOwner holds the string denoting the owner edge name in mutations.
 	EdgeOwner = "owner"
 	// Table holds the table name of the token in the database.
@@ -58,6 +60,7 @@ var Columns = []string{
 	FieldUserID,
 	FieldKind,
 	FieldAPIKeyID,
+	FieldScope,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -77,6 +80,8 @@ var (
 	DefaultCreatedAt func() time.Time
 	// DefaultRevoked holds the default value on creation for the "revoked" field.
 	DefaultRevoked bool
+	// DefaultScope holds the default value on creation for the "scope" field.
+	DefaultScope string
 )
 
 // Kind defines the type for the "kind" enum field.
@@ -157,6 +162,11 @@ func ByKind(opts ...sql.OrderTermOption) OrderOption {
 // ByAPIKeyID orders the results by the api_key_id field.
 func ByAPIKeyID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAPIKeyID, opts...).ToFunc()
+}
+
+// ByScope orders the results by the scope field.
+func ByScope(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldScope, opts...).ToFunc()
 }
 
 // ByOwnerField orders the results by owner field.

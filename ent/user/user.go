@@ -20,6 +20,8 @@ const (
 	FieldEmail = "email"
 	// FieldEmailKey holds the string denoting the email_key field in the database.
 	FieldEmailKey = "email_key"
+	// FieldUserName holds the string denoting the user_name field in the database.
+	FieldUserName = "user_name"
 	// FieldCountry holds the string denoting the country field in the database.
 	FieldCountry = "country"
 	// FieldTimeZone holds the string denoting the time_zone field in the database.
@@ -62,6 +64,8 @@ const (
 	FieldDeletedAt = "deleted_at"
 	// FieldVersion holds the string denoting the version field in the database.
 	FieldVersion = "version"
+	// FieldScim holds the string denoting the scim field in the database.
+	FieldScim = "scim"
 	// FieldDailyQuota holds the string denoting the daily_quota field in the database.
 	FieldDailyQuota = "daily_quota"
 	// EdgeTokens holds the string denoting the tokens edge name in mutations.
@@ -83,6 +87,7 @@ var Columns = []string{
 	FieldName,
 	FieldEmail,
 	FieldEmailKey,
+	FieldUserName,
 	FieldCountry,
 	FieldTimeZone,
 	FieldDescription,
@@ -104,6 +109,7 @@ var Columns = []string{
 	FieldRole,
 	FieldDeletedAt,
 	FieldVersion,
+	FieldScim,
 	FieldDailyQuota,
 }
 
@@ -175,6 +181,11 @@ func ByEmail(opts ...sql.OrderTermOption) OrderOption {
 // ByEmailKey orders the results by the email_key field.
 func ByEmailKey(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEmailKey, opts...).ToFunc()
+}
+
+// ByUserName orders the results by the user_name field.
+func ByUserName(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldUserName, opts...).ToFunc()
 }
 
 // ByCountry orders the results by the country field.

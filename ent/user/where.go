@@ -80,6 +80,11 @@ func EmailKey(v string) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldEmailKey, v))
 }
 
+// UserName applies equality check predicate on the "user_name" field. It's identical to UserNameEQ.
+func UserName(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldUserName, v))
+}
+
 // Country applies equality check predicate on the "country" field. It's identical to CountryEQ.
 func Country(v string) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldCountry, v))
@@ -360,6 +365,16 @@ func EmailKeyHasSuffix(v string) predicate.User {
 	return predicate.User(sql.FieldHasSuffix(FieldEmailKey, v))
 }
 
+// EmailKeyIsNil applies the IsNil predicate on the "email_key" field.
+func EmailKeyIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldEmailKey))
+}
+
+// EmailKeyNotNil applies the NotNil predicate on the "email_key" field.
+func EmailKeyNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldEmailKey))
+}
+
 // EmailKeyEqualFold applies the EqualFold predicate on the "email_key" field.
 func EmailKeyEqualFold(v string) predicate.User {
 	return predicate.User(sql.FieldEqualFold(FieldEmailKey, v))
@@ -368,6 +383,81 @@ func EmailKeyEqualFold(v string) predicate.User {
 // EmailKeyContainsFold applies the ContainsFold predicate on the "email_key" field.
 func EmailKeyContainsFold(v string) predicate.User {
 	return predicate.User(sql.FieldContainsFold(FieldEmailKey, v))
+}
+
+// UserNameEQ applies the EQ predicate on the "user_name" field.
+func UserNameEQ(v string) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldUserName, v))
+}
+
+// UserNameNEQ applies the NEQ predicate on the "user_name" field.
+func UserNameNEQ(v string) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldUserName, v))
+}
+
+// UserNameIn applies the In predicate on the "user_name" field.
+func UserNameIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldIn(FieldUserName, vs...))
+}
+
+// UserNameNotIn applies the NotIn predicate on the "user_name" field.
+func UserNameNotIn(vs ...string) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldUserName, vs...))
+}
+
+// UserNameGT applies the GT predicate on the "user_name" field.
+func UserNameGT(v string) predicate.User {
+	return predicate.User(sql.FieldGT(FieldUserName, v))
+}
+
+// UserNameGTE applies the GTE predicate on the "user_name" field.
+func UserNameGTE(v string) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldUserName, v))
+}
+
+// UserNameLT applies the LT predicate on the "user_name" field.
+func UserNameLT(v string) predicate.User {
+	return predicate.User(sql.FieldLT(FieldUserName, v))
+}
+
+// UserNameLTE applies the LTE predicate on the "user_name" field.
+func UserNameLTE(v string) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldUserName, v))
+}
+
+// UserNameContains applies the Contains predicate on the "user_name" field.
+func UserNameContains(v string) predicate.User {
+	return predicate.User(sql.FieldContains(FieldUserName, v))
+}
+
+// UserNameHasPrefix applies the HasPrefix predicate on the "user_name" field.
+func UserNameHasPrefix(v string) predicate.User {
+	return predicate.User(sql.FieldHasPrefix(FieldUserName, v))
+}
+
+// UserNameHasSuffix applies the HasSuffix predicate on the "user_name" field.
+func UserNameHasSuffix(v string) predicate.User {
+	return predicate.User(sql.FieldHasSuffix(FieldUserName, v))
+}
+
+// UserNameIsNil applies the IsNil predicate on the "user_name" field.
+func UserNameIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldUserName))
+}
+
+// UserNameNotNil applies the NotNil predicate on the "user_name" field.
+func UserNameNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldUserName))
+}
+
+// UserNameEqualFold applies the EqualFold predicate on the "user_name" field.
+func UserNameEqualFold(v string) predicate.User {
+	return predicate.User(sql.FieldEqualFold(FieldUserName, v))
+}
+
+// UserNameContainsFold applies the ContainsFold predicate on the "user_name" field.
+func UserNameContainsFold(v string) predicate.User {
+	return predicate.User(sql.FieldContainsFold(FieldUserName, v))
 }
 
 // CountryEQ applies the EQ predicate on the "country" field.
@@ -1413,6 +1503,16 @@ func VersionLT(v int64) predicate.User {
 // VersionLTE applies the LTE predicate on the "version" field.
 func VersionLTE(v int64) predicate.User {
 	return predicate.User(sql.FieldLTE(FieldVersion, v))
+}
+
+// ScimIsNil applies the IsNil predicate on the "scim" field.
+func ScimIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldScim))
+}
+
+// ScimNotNil applies the NotNil predicate on the "scim" field.
+func ScimNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldScim))
 }
 
 // DailyQuotaEQ applies the EQ predicate on the "daily_quota" field.

@@ -1,0 +1,4 @@
+-- Modify "tokens" table
+ALTER TABLE "tokens" ADD COLUMN "scope" character varying NOT NULL DEFAULT '';
+-- Modify "users" table
+ALTER TABLE "users" ALTER COLUMN "email_key" DROP NOT NULL, ADD COLUMN "user_name" character varying NULL, ADD COLUMN "scim" jsonb NULL;
