@@ -51,6 +51,9 @@ const (
 	RReadOnly = "read_only"
 	// RTooMany: more results than may be answered at once (EInvalid).
 	RTooMany = "too_many"
+	// RValue: a value of the wrong type or out of its rules (EInvalid;
+	// what invalid input is when it says nothing finer).
+	RValue = "value"
 )
 
 // Error is the one error type of the service. Message is an English,

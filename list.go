@@ -22,6 +22,11 @@ type UserFilter struct {
 	Search *string
 	// OnlyID restricts the list to one user (what non-admins get).
 	OnlyID string
+	// Provisioned lists only users with a userName (SCIM's /Users:
+	// Provisioned; deleted users are out unless Deleted).
+	Provisioned bool
+	// Where is a condition on top of the rest (filter.go), nil for none.
+	Where *Cond
 }
 
 // Cursor is a position in the (creation, id) order.
@@ -39,6 +44,8 @@ type ListQuery struct {
 	// Count asks for the number of users matching Filter as well: a
 	// count over every match, so only when someone will read it.
 	Count bool
+	// Offset skips that many users of the order first (SCIM's pages).
+	Offset int
 }
 
 // UserPage is one page of users.
@@ -140,4 +147,41 @@ func checkFilter(f UserFilter) error {
 		return errBadRole("role")
 	}
 	return nil
+}
+
+// SearchUsers answers the page of users matching f that starts offset
+// users into the (creation, id) order, at most limit of them (0: only
+// the total), with TotalCount: SCIM's list (OffsetPage gives offset and
+// limit). Who sees whom is ListUsers' rule.
+func (s *Service) SearchUsers(ctx context.Context, f UserFilter, offset, limit int) (*UserPage, error) {
+	actor, err := s.caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f.Where != nil {
+		if err := checkCond(f.Where); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkFilter(f); err != nil {
+		return nil, err
+	}
+	if err := Authorize(actor, ActionList, nil, s.now()); err != nil {
+		return nil, err
+	}
+	if only := listScope(actor); only != "" {
+		f.OnlyID = only
+	}
+	q := ListQuery{Filter: f, Limit: limit, Offset: offset, Count: true}
+	users := []*User{}
+	total := 0
+	if limit > 0 {
+		users, total, err = s.store.ListUsers(ctx, q)
+	} else {
+		total, err = s.store.CountUsersWhere(ctx, f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &UserPage{Users: users, TotalCount: total}, nil
 }

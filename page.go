@@ -26,3 +26,21 @@ func pageSize(first *int64) (int, error) {
 	}
 	return int(*first), nil
 }
+
+// OffsetPage reads SCIM's startIndex (1-based) and count into an offset
+// and a limit: startIndex below 1 is 1, count below 0 is 0 (only the
+// total), and count past MaxPageSize, or absent, is MaxPageSize, the
+// largest page (SCIM says to answer fewer rather than refuse).
+func OffsetPage(startIndex, count *int64) (offset, limit int) {
+	limit = MaxPageSize
+	if count != nil {
+		limit = int(min(max(*count, 0), MaxPageSize))
+	}
+	if startIndex != nil && *startIndex > 1 {
+		offset = int(min(*startIndex-1, maxOffset))
+	}
+	return offset, limit
+}
+
+// maxOffset bounds how far into a list a page may start.
+const maxOffset = 1 << 30

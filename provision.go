@@ -19,6 +19,20 @@ const (
 	MaxSCIMBytes = 32 << 10
 )
 
+// Provisioned reports whether u is one of the users an identity provider
+// manages: a live user with a userName (SCIM's /Users collection; the
+// list's UserFilter.Provisioned is the same set).
+func Provisioned(u *User) bool { return u.UserName != nil && u.DeletedAt == nil }
+
+// What a provisioned user gets for the fields an identity provider does
+// not send (SCIM has no required country or time zone).
+const (
+	// ProvisionedCountry is "ZZ", the code for an unknown region.
+	ProvisionedCountry = "ZZ"
+	// ProvisionedTimeZone is UTC.
+	ProvisionedTimeZone = "UTC"
+)
+
 // SignInKey is the one key a user signs in with, unique among users
 // (the store keeps it in a unique column): the userName's EmailKey when
 // the user has one, else the email's. So no two users can ever sign in

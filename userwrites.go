@@ -2,6 +2,7 @@ package usersvc
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"usersvc/jsonpatch"
@@ -91,6 +92,29 @@ func (s *Service) PatchUser(ctx context.Context, id string, patch any, ifVersion
 	}))
 }
 
+// ReviseUser is a write whose new document another format computes from
+// the stored user (a SCIM PUT or PATCH): revise gets the stored user and
+// its document, edits the document (or refuses with an error), and the
+// result is decoded over the stored user as a replace, then authorized,
+// validated and saved like any other write (action names it in the
+// history: ActionReplace or ActionPatch). revise runs inside the write,
+// on exactly the user the save is guarded by, so it must be pure.
+func (s *Service) ReviseUser(ctx context.Context, id string, ifVersion *int64, action string, revise func(before *User, doc map[string]any) error) (*User, error) {
+	if action != ActionReplace && action != ActionPatch {
+		return nil, Internal(errors.New("ReviseUser: action " + action))
+	}
+	return s.write(ctx, id, ifVersion, action, fromDraft(func(actor, before *User) (*draft, error) {
+		doc, err := before.documentMap()
+		if err != nil {
+			return nil, Internal(err)
+		}
+		if err := revise(before, doc); err != nil {
+			return nil, err
+		}
+		return decodeBody(doc, before, actor.IsAdmin())
+	}))
+}
+
 // MergePatchUser applies an RFC 7396 merge patch, then the replace path.
 func (s *Service) MergePatchUser(ctx context.Context, id string, patch any, ifVersion *int64) (*User, error) {
 	if m, ok := patch.(map[string]any); !ok || len(m) == 0 {
@@ -111,7 +135,19 @@ func (s *Service) MergePatchUser(ctx context.Context, id string, patch any, ifVe
 // revive them; operator tokens and API keys work again after a restore.
 // Deleting a deleted user changes nothing.
 func (s *Service) DeleteUser(ctx context.Context, id string) (*User, error) {
-	return s.write(ctx, id, nil, ActionDelete, func(actor, before *User) (edit, error) {
+	return s.DeleteUserIf(ctx, id, nil, nil)
+}
+
+// DeleteUserIf is DeleteUser guarded by the stored version (ifVersion,
+// when set) and by check, when set, which may refuse the stored user
+// (SCIM deletes only users it lists: Provisioned).
+func (s *Service) DeleteUserIf(ctx context.Context, id string, ifVersion *int64, check func(before *User) error) (*User, error) {
+	return s.write(ctx, id, ifVersion, ActionDelete, func(actor, before *User) (edit, error) {
+		if check != nil {
+			if err := check(before); err != nil {
+				return edit{}, err
+			}
+		}
 		after := before.Clone()
 		if after.DeletedAt == nil {
 			now := s.now()

@@ -25,6 +25,7 @@ import (
 	"usersvc/moving"
 	"usersvc/playground"
 	"usersvc/rest"
+	"usersvc/scim"
 )
 
 // Config configures the handler.
@@ -96,10 +97,14 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	}
 	restHandler := rest.NewHandler(svc, cfg.Imports, logger)
 	gqlHandler := graph.NewHandler(svc, graph.Options{Introspection: cfg.Introspection, Logger: logger, OnOperation: cfg.Metrics.Operation, Origins: cfg.CORSOrigins, Tracing: cfg.Tracing, TraceResolvers: cfg.TraceResolvers})
-	restAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
+	restAuth := authenticate(svc, usersvc.SurfaceAPI, func(w http.ResponseWriter, r *http.Request, err error) {
 		rest.WriteError(w, r, logger, err)
 	}, nil)
-	gqlAuth := authenticate(svc, func(w http.ResponseWriter, r *http.Request, err error) {
+	scimHandler := scim.NewHandler(svc, logger)
+	scimAuth := authenticate(svc, usersvc.SurfaceSCIM, func(w http.ResponseWriter, r *http.Request, err error) {
+		scim.WriteError(w, r, logger, err)
+	}, nil)
+	gqlAuth := authenticate(svc, usersvc.SurfaceAPI, func(w http.ResponseWriter, r *http.Request, err error) {
 		usersvc.LogFailure(r.Context(), logger, err)
 		graph.WriteHTTPError(w, r, err)
 	}, graph.AnonymousOperation)
@@ -145,6 +150,7 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	})
 	mux.Handle("POST /api/Auth/Token", restHandler) // signing in needs no token
 	mux.Handle("/api/", restAuth(restHandler))
+	mux.Handle(scim.Prefix+"/", scimAuth(scimHandler))
 
 	c := cors.New(cors.Options{
 		AllowedOrigins:   cfg.CORSOrigins,
@@ -169,8 +175,11 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	h = securityHeaders(h)
 	route := func(r *http.Request) string {
 		_, p := mux.Handler(r)
-		if p == "/api/" {
+		switch p {
+		case "/api/":
 			p = restHandler.Pattern(r)
+		case scim.Prefix + "/":
+			p = scimHandler.Pattern(r)
 		}
 		return routeLabel(p)
 	}
@@ -180,12 +189,12 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 	return h
 }
 
-// authenticate checks the bearer token before the wrapped handler runs,
+// authenticate checks the bearer token, for surface, before the wrapped handler runs,
 // puts the caller (with its usage counters) in the context, sets the
 // RateLimit headers and enforces the daily quota. Failures are answered by
 // onErr in the transport's own format. anonymous, when set, lets a request
 // without an Authorization header through if it only signs in.
-func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Request, error), anonymous func(*http.Request) bool) func(http.Handler) http.Handler {
+func authenticate(svc *usersvc.Service, surface usersvc.Surface, onErr func(http.ResponseWriter, *http.Request, error), anonymous func(*http.Request) bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var err error
@@ -196,7 +205,7 @@ func authenticate(svc *usersvc.Service, onErr func(http.ResponseWriter, *http.Re
 				next.ServeHTTP(w, r)
 				return
 			} else {
-				p, err = svc.Authenticate(r.Context(), httpauth.Credentials(r.Header.Get("Authorization")))
+				p, err = svc.AuthenticateOn(r.Context(), httpauth.Credentials(r.Header.Get("Authorization")), surface)
 			}
 			if err != nil {
 				if usersvc.ErrorCode(err) == usersvc.EUnauthenticated {

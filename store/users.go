@@ -57,31 +57,7 @@ func (s *Store) UserBySignInKey(ctx context.Context, key string) (*usersvc.User,
 // filter's total: one query, or two with the count, whatever the page size.
 func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersvc.User, _ int, err error) {
 	defer internal(&err)
-	var preds []predicate.User
-	f := q.Filter
-	if f.Deleted {
-		preds = append(preds, user.DeletedAtNotNil())
-	} else {
-		preds = append(preds, user.DeletedAtIsNil())
-	}
-	if f.OnlyID != "" {
-		preds = append(preds, user.ID(f.OnlyID))
-	}
-	if f.Email != nil {
-		preds = append(preds, user.EmailKey(usersvc.EmailKey(*f.Email)))
-	}
-	if f.Group != nil {
-		preds = append(preds, user.Group(*f.Group))
-	}
-	if f.Role != nil {
-		preds = append(preds, user.RoleEQ(user.Role(*f.Role)))
-	}
-	if f.Disabled != nil {
-		preds = append(preds, user.Disabled(*f.Disabled))
-	}
-	if f.Search != nil && *f.Search != "" {
-		preds = append(preds, user.Or(user.NameContainsFold(*f.Search), user.EmailKeyContains(strings.ToLower(*f.Search))))
-	}
+	preds := s.userPredicates(q.Filter)
 	total := 0
 	if q.Count {
 		if total, err = s.c().User.Query().Where(preds...).Count(ctx); err != nil {
@@ -106,7 +82,11 @@ func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersv
 	} else {
 		page.OrderBy(user.FieldCreation, user.FieldID)
 	}
-	query, args := page.Limit(q.Limit).Query()
+	page.Limit(q.Limit)
+	if q.Offset > 0 {
+		page.Offset(q.Offset)
+	}
+	query, args := page.Query()
 	// Not s.query: SQLite would keep a prepared statement per page shape.
 	rows, err := s.c().QueryContext(ctx, query, args...)
 	if err != nil {
@@ -125,6 +105,51 @@ func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersv
 		return nil, 0, err
 	}
 	return out, total, nil
+}
+
+// CountUsersWhere counts the users matching f: one statement.
+func (s *Store) CountUsersWhere(ctx context.Context, f usersvc.UserFilter) (_ int, err error) {
+	defer internal(&err)
+	return s.c().User.Query().Where(s.userPredicates(f)...).Count(ctx)
+}
+
+// userPredicates is f as predicates on the users table.
+func (s *Store) userPredicates(f usersvc.UserFilter) []predicate.User {
+	var preds []predicate.User
+	if f.Deleted {
+		preds = append(preds, user.DeletedAtNotNil())
+	} else {
+		preds = append(preds, user.DeletedAtIsNil())
+	}
+	if f.OnlyID != "" {
+		preds = append(preds, user.ID(f.OnlyID))
+	}
+	if f.Provisioned {
+		preds = append(preds, user.UserNameNotNil())
+	}
+	if f.Email != nil {
+		// email_key is the sign-in key: a user's email's only when they
+		// have no userName.
+		preds = append(preds, user.Or(user.And(user.UserNameIsNil(), user.EmailKey(usersvc.EmailKey(*f.Email))),
+			user.And(user.UserNameNotNil(), user.EmailEqualFold(*f.Email))))
+	}
+	if f.Group != nil {
+		preds = append(preds, user.Group(*f.Group))
+	}
+	if f.Role != nil {
+		preds = append(preds, user.RoleEQ(user.Role(*f.Role)))
+	}
+	if f.Disabled != nil {
+		preds = append(preds, user.Disabled(*f.Disabled))
+	}
+	if f.Search != nil && *f.Search != "" {
+		preds = append(preds, user.Or(user.NameContainsFold(*f.Search), user.EmailKeyContains(strings.ToLower(*f.Search)),
+			user.EmailContainsFold(*f.Search)))
+	}
+	if f.Where != nil {
+		preds = append(preds, condPredicate(s.dialect, f.Where))
+	}
+	return preds
 }
 
 // CountActiveAdmins counts admins that can act at now (not deleted, not

@@ -47,3 +47,29 @@ func GraphQL(code string) string {
 	}
 	return "INTERNAL"
 }
+
+// scimTypes is SCIM's scimType (RFC 7644 §3.12) of an error's reason
+// (usersvc.R*); an error without one has none, except invalid input,
+// which is invalidValue.
+var scimTypes = map[string]string{
+	usersvc.RUnique:   "uniqueness",
+	usersvc.RFilter:   "invalidFilter",
+	usersvc.RPath:     "invalidPath",
+	usersvc.RNoTarget: "noTarget",
+	usersvc.RSyntax:   "invalidSyntax",
+	usersvc.RReadOnly: "mutability",
+	usersvc.RTooMany:  "tooMany",
+	usersvc.RValue:    "invalidValue",
+}
+
+// SCIMType maps an error's code and reason to SCIM's scimType, "" for
+// none.
+func SCIMType(code, reason string) string {
+	if t, ok := scimTypes[reason]; ok {
+		return t
+	}
+	if code == usersvc.EInvalid {
+		return "invalidValue"
+	}
+	return ""
+}
