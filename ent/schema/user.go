@@ -58,6 +58,7 @@ func (User) Fields() []ent.Field {
 func (User) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("tokens", Token.Type),
+		edge.To("memberships", GroupMember.Type),
 	}
 }
 
