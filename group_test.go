@@ -86,10 +86,13 @@ func TestGroupAccess(t *testing.T) {
 		g := mustGroup(t, e, "Drivers", e.Alice.ID)
 		ctx := as(t, e, e.AliceToken)
 		for name, call := range map[string]func() error{
-			"create":  func() error { _, err := e.Svc.CreateGroup(ctx, usersvc.GroupInput{DisplayName: "Mine"}); return err },
-			"read":    func() error { _, err := e.Svc.Group(ctx, g.ID); return err },
-			"list":    func() error { _, err := e.Svc.Groups(ctx, usersvc.GroupQuery{}); return err },
-			"replace": func() error { _, err := e.Svc.ReplaceGroup(ctx, g.ID, usersvc.GroupInput{DisplayName: "X"}, nil); return err },
+			"create": func() error { _, err := e.Svc.CreateGroup(ctx, usersvc.GroupInput{DisplayName: "Mine"}); return err },
+			"read":   func() error { _, err := e.Svc.Group(ctx, g.ID); return err },
+			"list":   func() error { _, err := e.Svc.Groups(ctx, usersvc.GroupQuery{}); return err },
+			"replace": func() error {
+				_, err := e.Svc.ReplaceGroup(ctx, g.ID, usersvc.GroupInput{DisplayName: "X"}, nil)
+				return err
+			},
 			"modify": func() error {
 				_, err := e.Svc.ModifyGroup(ctx, g.ID, usersvc.GroupChange{AddMembers: []string{e.Bob.ID}}, nil)
 				return err
@@ -191,7 +194,7 @@ func TestGroupMembershipWrites(t *testing.T) {
 			members []string
 			version int64
 		}{
-			{usersvc.GroupChange{AddMembers: []string{e.Alice.ID}}, []string{e.Alice.ID}, 1}, // already a member: nothing
+			{usersvc.GroupChange{AddMembers: []string{e.Alice.ID}}, []string{e.Alice.ID}, 1},  // already a member: nothing
 			{usersvc.GroupChange{RemoveMembers: []string{e.Bob.ID}}, []string{e.Alice.ID}, 1}, // not a member: nothing
 			{usersvc.GroupChange{AddMembers: []string{e.Bob.ID}}, sorted(e.Alice.ID, e.Bob.ID), 2},
 			{usersvc.GroupChange{RemoveMembers: []string{e.Alice.ID}, ExternalID: ptr("x")}, []string{e.Bob.ID}, 3},
