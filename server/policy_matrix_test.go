@@ -38,6 +38,7 @@ type setup struct {
 	password bool // a password, "target passphrase"
 	apiKey   bool // one API key ({key} and {keyId} in paths and bodies)
 	deleted  bool // soft-deleted by an admin
+	group    bool // a member of a group of their own ({groupId})
 }
 
 // restRow is one REST route, as openapi.json spells it, and the expected
@@ -122,6 +123,23 @@ var gqlMatrix = []gqlRow{
 		want: [4]string{"200 ok", "200 NOT_FOUND", "200 ok", "403 FORBIDDEN"}},
 	{field: "User.history", query: `query($id: ID!) { user(id: $id) { history { edges { node { action } } } } }`,
 		want: [4]string{"200 ok", "200 NOT_FOUND", "200 ok", "403 FORBIDDEN"}},
+	// Groups: admins only; a user reads their own groups with themselves.
+	{field: "User.groups", query: `query($id: ID!) { user(id: $id) { groups { id memberIds } } }`, setup: setup{group: true},
+		want: [4]string{"200 ok", "200 NOT_FOUND", "200 ok", "403 FORBIDDEN"}},
+	{field: "Query.group", query: `{ group(id: "{groupId}") { id } }`, setup: setup{group: true},
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Query.groups", query: `{ groups { totalCount } }`,
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Mutation.createGroup", query: `mutation($id: ID!) { createGroup(input: {displayName: "new {n}", memberIds: [$id]}) { id } }`,
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Mutation.updateGroup", query: `mutation { updateGroup(id: "{groupId}", displayName: "renamed {n}") { id } }`, setup: setup{group: true},
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Mutation.addGroupMembers", query: `mutation($id: ID!) { addGroupMembers(id: "{groupId}", userIds: [$id]) { id } }`, setup: setup{group: true},
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Mutation.removeGroupMembers", query: `mutation($id: ID!) { removeGroupMembers(id: "{groupId}", userIds: [$id]) { id } }`, setup: setup{group: true},
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Mutation.deleteGroup", query: `mutation { deleteGroup(id: "{groupId}") }`, setup: setup{group: true},
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
 	{field: "Mutation.updateUser", query: `mutation($id: ID!) { updateUser(id: $id, input: {name: "T2", email: "{email}", country: "ES", timeZone: "UTC"}) { id } }`,
 		want: [4]string{"200 ok", "200 NOT_FOUND", "200 ok", "403 FORBIDDEN"}},
 	{field: "Mutation.updateUser", query: `mutation($id: ID!) { updateUser(id: $id, input: {name: "T", email: "{email}", country: "ES", timeZone: "UTC", role: ADMIN}) { id } }`,
@@ -239,13 +257,14 @@ type target struct {
 	user         *usersvc.User
 	token        string
 	key, keyID   string
+	groupID      string
 	n            int
 	deletedToken string
 }
 
 func (tg *target) fill(s string) string {
 	return strings.NewReplacer("{id}", tg.user.ID, "{email}", tg.user.Email, "{n}", fmt.Sprint(tg.n),
-		"{key}", tg.key, "{keyId}", tg.keyID).Replace(s)
+		"{key}", tg.key, "{keyId}", tg.keyID, "{groupId}", tg.groupID).Replace(s)
 }
 
 func (tg *target) token4(e *testenv.Env, caller string) string {
@@ -294,6 +313,13 @@ func (m *matrixEnv) newTarget(t *testing.T, s setup) *target {
 			t.Fatal(err)
 		}
 		tg.key, tg.keyID = key, fmt.Sprint(k.ID)
+	}
+	if s.group {
+		g, err := m.Svc.CreateGroup(sys, usersvc.GroupInput{DisplayName: fmt.Sprint("group ", m.n), Members: []string{u.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg.groupID = g.ID
 	}
 	if s.deleted {
 		if _, err := m.Svc.DeleteUser(sys, u.ID); err != nil {
