@@ -43,8 +43,8 @@ type config struct {
 	HashConcurrency int
 	// SpoolDir and SpoolMax: where POST /api/users/import bodies wait for
 	// their job, and the bytes they may hold at once.
-	SpoolDir    string
-	SpoolMax    int64
+	SpoolDir string
+	SpoolMax int64
 	// SCIMAdminGroup is the displayName of the group whose members are
 	// admins (usersvc.Service.AdminGroup); "" for none.
 	SCIMAdminGroup string
