@@ -57,8 +57,8 @@ func TestFieldTableEverywhere(t *testing.T) {
 			typ  string
 			want []string
 		}{
-			// password is write-only; version and history are not document fields.
-			{"User", append(without(names, "password"), "version", "history")},
+			// password is write-only; version, history and groups are not document fields.
+			{"User", append(without(names, "password"), "version", "history", "groups")},
 			// id may be sent (it must name the target); no other read-only field.
 			{"UpdateUserInput", append(writable, "id")},
 			// a new user has no deletedAt.

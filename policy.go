@@ -20,6 +20,8 @@ import "time"
 //     own user for non-admins (listScope).
 //   - Writes are judged on what they change, field by field (the field
 //     table's Access), never on how the request spelled them.
+//   - Groups are managed only by callers who may provision (mayProvision):
+//     administrators.
 //   - Restore is an ordinary write of deletedAt: admins only, and only
 //     back to null; a non-deleted user's restore changes nothing.
 
@@ -51,6 +53,17 @@ func Authorize(actor *User, action string, target *User, now time.Time) error {
 	}
 	if target == nil || !(actor.IsAdmin() || actor.ID == target.ID && target.DeletedAt == nil) {
 		return errUserNotFound
+	}
+	return nil
+}
+
+// mayProvision says whether actor may manage groups (read, create, change
+// and delete them, and so, through the admin group, grant and take away
+// the admin role): administrators. It is the one place that decides it; a
+// provisioning-only credential would be admitted here.
+func mayProvision(actor *User) error {
+	if actor == nil || !actor.IsAdmin() {
+		return Errorf(EForbidden, "Only administrators may manage groups.")
 	}
 	return nil
 }

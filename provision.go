@@ -113,18 +113,21 @@ func DecodeSCIM(b []byte) (map[string]any, error) {
 
 // checkSCIM: at most MaxSCIMBytes encoded, and every key and string text
 // every database stores (PostgreSQL's jsonb refuses a NUL).
-func checkSCIM(u *User) error {
-	if u.SCIM == nil {
+func checkSCIM(u *User) error { return checkSCIMObject(u.SCIM) }
+
+// checkSCIMObject is checkSCIM of a user's or a group's object.
+func checkSCIMObject(m map[string]any) error {
+	if m == nil {
 		return nil
 	}
-	b, err := json.Marshal(u.SCIM)
+	b, err := json.Marshal(m)
 	if err != nil {
 		return mustBe("scim", "an object")
 	}
 	if len(b) > MaxSCIMBytes {
 		return FieldErrorf(EInvalid, "scim", "Field %q is too large (at most %d bytes as JSON).", "scim", MaxSCIMBytes)
 	}
-	if !validJSONText(u.SCIM) {
+	if !validJSONText(m) {
 		return FieldErrorf(EInvalid, "scim", "Field %q must be valid text.", "scim")
 	}
 	return nil

@@ -32,6 +32,9 @@ type Service struct {
 	Throttle *Throttle
 	// Meter counts requests and writes them in batches.
 	Meter *Meter
+	// AdminGroup is the displayName (matched case-insensitively) of the
+	// group whose members are admins (groupadmin.go); "" for none.
+	AdminGroup string
 	// Hashes bounds the slow password hashes running at once in the
 	// process (see password.go); nil means one slot per core.
 	Hashes *hashgate.Gate

@@ -14,6 +14,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 
 	UserStore
+	GroupStore
 	ImportStore
 	ImportJobStore
 	TokenStore
@@ -49,6 +50,49 @@ type Tx interface {
 	RevokeSessionsOfKey(ctx context.Context, userID string, apiKeyID int) error
 	// AppendAudit: see HistoryStore.
 	AppendAudit(ctx context.Context, e *AuditEntry) error
+	// Group, SaveGroup and UsersByID: see GroupStore.
+	Group(ctx context.Context, id string, forUpdate bool) (*Group, error)
+	SaveGroup(ctx context.Context, w *GroupSave) (saved bool, err error)
+	UsersByID(ctx context.Context, ids []string, forUpdate bool) ([]*User, error)
+}
+
+// GroupStore keeps groups and their memberships. Every read of members
+// leaves out deleted users (their memberships are kept, hidden).
+type GroupStore interface {
+	// Group reads a group with its members (in id order), one statement;
+	// forUpdate locks its row until the transaction ends. ENotFound if
+	// there is none.
+	Group(ctx context.Context, id string, forUpdate bool) (*Group, error)
+	// Groups answers one page of q (q.Count set) in displayName order
+	// (case-insensitively, then id), members included, and the number of
+	// groups matching q's filter: two statements at most.
+	Groups(ctx context.Context, q GroupQuery) ([]*Group, int, error)
+	// GroupsOfUsers lists each user's groups in displayName order, members
+	// included, in one statement.
+	GroupsOfUsers(ctx context.Context, userIDs []string) (map[string][]*Group, error)
+	// SaveGroup saves one decided group write (GroupSave), guarded by the
+	// version it was decided on: false, with nothing written, when that
+	// version moved or the group is gone. A displayName taken
+	// (case-insensitively) by another group is EConflict.
+	SaveGroup(ctx context.Context, w *GroupSave) (saved bool, err error)
+	// UsersByID reads the users with these ids that exist, deleted ones
+	// too, in id order, one statement; forUpdate locks their rows.
+	UsersByID(ctx context.Context, ids []string, forUpdate bool) ([]*User, error)
+}
+
+// GroupSave is one write of a group as the service decided it
+// (groupwrite.go). The users' side (history entries, roles) is written
+// through the user write path in the same transaction.
+type GroupSave struct {
+	// Group is the group as it is to be stored (for Delete, as it was).
+	Group *Group
+	// Create inserts Group; Delete removes it and its memberships (hidden
+	// ones too); otherwise the stored group is updated, only if its version
+	// is still Version.
+	Create, Delete bool
+	Version        int64
+	// Join and Leave are the users that become and stop being members.
+	Join, Leave []string
 }
 
 // ImportStore moves users in and out in bulk.

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"sync"
 	"usersvc/ent/audit"
+	"usersvc/ent/group"
+	"usersvc/ent/groupmember"
 	"usersvc/ent/importerror"
 	"usersvc/ent/importjob"
 	"usersvc/ent/signinfailure"
@@ -81,6 +83,8 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			audit.Table:         audit.ValidColumn,
+			group.Table:         group.ValidColumn,
+			groupmember.Table:   groupmember.ValidColumn,
 			importerror.Table:   importerror.ValidColumn,
 			importjob.Table:     importjob.ValidColumn,
 			signinfailure.Table: signinfailure.ValidColumn,

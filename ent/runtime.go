@@ -4,6 +4,7 @@ package ent
 
 import (
 	"time"
+	"usersvc/ent/group"
 	"usersvc/ent/importjob"
 	"usersvc/ent/schema"
 	"usersvc/ent/token"
@@ -15,6 +16,30 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	groupFields := schema.Group{}.Fields()
+	_ = groupFields
+	// groupDescVersion is the schema descriptor for version field.
+	groupDescVersion := groupFields[5].Descriptor()
+	// group.DefaultVersion holds the default value on creation for the version field.
+	group.DefaultVersion = groupDescVersion.Default.(int64)
+	// groupDescID is the schema descriptor for id field.
+	groupDescID := groupFields[0].Descriptor()
+	// group.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	group.IDValidator = func() func(string) error {
+		validators := groupDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	importjobFields := schema.ImportJob{}.Fields()
 	_ = importjobFields
 	// importjobDescCancelRequested is the schema descriptor for cancel_requested field.

@@ -16,6 +16,10 @@ type Tx struct {
 	config
 	// Audit is the client for interacting with the Audit builders.
 	Audit *AuditClient
+	// Group is the client for interacting with the Group builders.
+	Group *GroupClient
+	// GroupMember is the client for interacting with the GroupMember builders.
+	GroupMember *GroupMemberClient
 	// ImportError is the client for interacting with the ImportError builders.
 	ImportError *ImportErrorClient
 	// ImportJob is the client for interacting with the ImportJob builders.
@@ -162,6 +166,8 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Audit = NewAuditClient(tx.config)
+	tx.Group = NewGroupClient(tx.config)
+	tx.GroupMember = NewGroupMemberClient(tx.config)
 	tx.ImportError = NewImportErrorClient(tx.config)
 	tx.ImportJob = NewImportJobClient(tx.config)
 	tx.SigninFailure = NewSigninFailureClient(tx.config)

@@ -82,9 +82,11 @@ type User struct {
 type UserEdges struct {
 	// Tokens holds the value of the tokens edge.
 	Tokens []*Token `json:"tokens,omitempty"`
+	// Memberships holds the value of the memberships edge.
+	Memberships []*GroupMember `json:"memberships,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [2]bool
 }
 
 // TokensOrErr returns the Tokens value or an error if the edge
@@ -94,6 +96,15 @@ func (e UserEdges) TokensOrErr() ([]*Token, error) {
 		return e.Tokens, nil
 	}
 	return nil, &NotLoadedError{edge: "tokens"}
+}
+
+// MembershipsOrErr returns the Memberships value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) MembershipsOrErr() ([]*GroupMember, error) {
+	if e.loadedTypes[1] {
+		return e.Memberships, nil
+	}
+	return nil, &NotLoadedError{edge: "memberships"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -328,6 +339,11 @@ func (_m *User) Value(name string) (ent.Value, error) {
 // QueryTokens queries the "tokens" edge of the User entity.
 func (_m *User) QueryTokens() *TokenQuery {
 	return NewUserClient(_m.config).QueryTokens(_m)
+}
+
+// QueryMemberships queries the "memberships" edge of the User entity.
+func (_m *User) QueryMemberships() *GroupMemberQuery {
+	return NewUserClient(_m.config).QueryMemberships(_m)
 }
 
 // Update returns a builder for updating this User.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"usersvc/ent/groupmember"
 	"usersvc/ent/token"
 	"usersvc/ent/user"
 
@@ -351,6 +352,21 @@ func (_c *UserCreate) AddTokens(v ...*Token) *UserCreate {
 	return _c.AddTokenIDs(ids...)
 }
 
+// AddMembershipIDs adds the "memberships" edge to the GroupMember entity by IDs.
+func (_c *UserCreate) AddMembershipIDs(ids ...int64) *UserCreate {
+	_c.mutation.AddMembershipIDs(ids...)
+	return _c
+}
+
+// AddMemberships adds the "memberships" edges to the GroupMember entity.
+func (_c *UserCreate) AddMemberships(v ...*GroupMember) *UserCreate {
+	ids := make([]int64, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddMembershipIDs(ids...)
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_c *UserCreate) Mutation() *UserMutation {
 	return _c.mutation
@@ -605,6 +621,22 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(token.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.MembershipsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.MembershipsTable,
+			Columns: []string{user.MembershipsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(groupmember.FieldID, field.TypeInt64),
 			},
 		}
 		for _, k := range nodes {

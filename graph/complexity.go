@@ -90,6 +90,9 @@ func withComplexity(cfg Config) Config {
 	cfg.Complexity.Query.Users = func(child int, first *int64, _ *string, _ *model.UserWhereInput, _ *model.UserOrder) int {
 		return pageCost(child, first)
 	}
+	cfg.Complexity.Query.Groups = func(child int, first *int64, _ *int64, _ *model.GroupWhereInput) int {
+		return pageCost(child, first)
+	}
 	cfg.Complexity.User.History = func(child int, first *int64, _ *string) int {
 		return pageCost(child, first)
 	}

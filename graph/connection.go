@@ -24,7 +24,8 @@ func listUsers(ctx context.Context, svc *usersvc.Service, first *int64, after *s
 		return nil, err
 	}
 	conn := &model.UserConnection{TotalCount: int64(page.TotalCount), Edges: []model.UserEdge{},
-		PageInfo: pageInfo(page.Cursors, page.NextCursor, after), History: svc.HistoryBatch(page.Users)}
+		PageInfo: pageInfo(page.Cursors, page.NextCursor, after), History: svc.HistoryBatch(page.Users),
+		Groups: svc.GroupBatch(page.Users)}
 	for i, u := range page.Users {
 		conn.Edges = append(conn.Edges, model.UserEdge{Node: u, Cursor: page.Cursors[i]})
 	}

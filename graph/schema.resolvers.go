@@ -41,6 +41,31 @@ func (r *mutationResolver) RestoreUser(ctx context.Context, id string) (*usersvc
 	return r.Svc.RestoreUser(ctx, id)
 }
 
+// CreateGroup is the resolver for the createGroup field.
+func (r *mutationResolver) CreateGroup(ctx context.Context, input model.CreateGroupInput) (*usersvc.Group, error) {
+	return r.Svc.CreateGroup(ctx, usersvc.GroupInput{DisplayName: input.DisplayName, ExternalID: input.ExternalID, Members: input.MemberIds})
+}
+
+// UpdateGroup is the resolver for the updateGroup field.
+func (r *mutationResolver) UpdateGroup(ctx context.Context, id string, displayName *string, externalID *string, ifVersion *int64) (*usersvc.Group, error) {
+	return r.Svc.ModifyGroup(ctx, id, usersvc.GroupChange{DisplayName: displayName, ExternalID: externalID}, ifVersion)
+}
+
+// AddGroupMembers is the resolver for the addGroupMembers field.
+func (r *mutationResolver) AddGroupMembers(ctx context.Context, id string, userIds []string, ifVersion *int64) (*usersvc.Group, error) {
+	return r.Svc.ModifyGroup(ctx, id, usersvc.GroupChange{AddMembers: userIds}, ifVersion)
+}
+
+// RemoveGroupMembers is the resolver for the removeGroupMembers field.
+func (r *mutationResolver) RemoveGroupMembers(ctx context.Context, id string, userIds []string, ifVersion *int64) (*usersvc.Group, error) {
+	return r.Svc.ModifyGroup(ctx, id, usersvc.GroupChange{RemoveMembers: userIds}, ifVersion)
+}
+
+// DeleteGroup is the resolver for the deleteGroup field.
+func (r *mutationResolver) DeleteGroup(ctx context.Context, id string, ifVersion *int64) (string, error) {
+	return id, r.Svc.DeleteGroup(ctx, id, ifVersion)
+}
+
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*usersvc.Session, error) {
 	return r.Svc.Login(ctx, email, password)
@@ -86,6 +111,16 @@ func (r *queryResolver) TimeZones(ctx context.Context) ([]string, error) {
 	return usersvc.TimeZones(), nil
 }
 
+// Group is the resolver for the group field.
+func (r *queryResolver) Group(ctx context.Context, id string) (*usersvc.Group, error) {
+	return r.Svc.Group(ctx, id)
+}
+
+// Groups is the resolver for the groups field.
+func (r *queryResolver) Groups(ctx context.Context, first *int64, offset *int64, where *model.GroupWhereInput) (*model.GroupConnection, error) {
+	return listGroups(ctx, r.Svc, first, offset, where)
+}
+
 // APIKeys is the resolver for the apiKeys field.
 func (r *queryResolver) APIKeys(ctx context.Context, userID *string) ([]usersvc.APIKey, error) {
 	return r.Svc.APIKeys(ctx, deref(userID))
@@ -109,6 +144,11 @@ func (r *userResolver) Scim(ctx context.Context, obj *usersvc.User) (any, error)
 // History is the resolver for the history field.
 func (r *userResolver) History(ctx context.Context, obj *usersvc.User, first *int64, after *string) (*model.AuditEntryConnection, error) {
 	return listHistory(ctx, r.Svc, obj.ID, first, after)
+}
+
+// Groups is the resolver for the groups field.
+func (r *userResolver) Groups(ctx context.Context, obj *usersvc.User) ([]usersvc.Group, error) {
+	return userGroups(ctx, r.Svc, obj.ID)
 }
 
 // AuditEntry returns AuditEntryResolver implementation.

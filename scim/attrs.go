@@ -27,11 +27,16 @@ type selected struct {
 	a     *attr
 }
 
-// readSelection parses a comma-separated list of attribute names.
-func readSelection(s string) (selection, error) {
+// readSelection parses a comma-separated list of the User's attribute
+// names.
+func readSelection(s string) (selection, error) { return readSelectionOf(s, userAttr) }
+
+// readSelectionOf parses a comma-separated list of attribute names of a
+// resource whose attributes lookup finds.
+func readSelectionOf(s string, lookup func(string) *attr) (selection, error) {
 	var out selection
 	for _, name := range splitNames(s) {
-		sel, err := readSelected(name)
+		sel, err := readSelected(name, lookup)
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +73,7 @@ func splitNames(s string) []string {
 	return names
 }
 
-func readSelected(name string) (selected, error) {
+func readSelected(name string, lookup func(string) *attr) (selected, error) {
 	bad := errorf(usersvc.RPath, "Unknown attribute %q in attributes or excludedAttributes.", name)
 	if isURN(name, URNEnterprise) {
 		return selected{key: URNEnterprise}, nil
@@ -92,7 +97,7 @@ func readSelected(name string) (selected, error) {
 			return selected{}, bad
 		}
 		sel.inner = sel.a.Name
-	case ap.URIPrefix == nil || isURN(ap.URI(), URNUser):
+	case ap.URIPrefix == nil || isURN(ap.URI(), URNUser) || isURN(ap.URI(), URNGroup):
 		if strings.EqualFold(ap.AttributeName, "meta") {
 			sel.key = "meta"
 			if sub != nil {
@@ -104,7 +109,7 @@ func readSelected(name string) (selected, error) {
 			sel.key = strings.ToLower(ap.AttributeName)
 			return sel, nil
 		}
-		if sel.a = userAttr(ap.AttributeName); sel.a == nil {
+		if sel.a = lookup(ap.AttributeName); sel.a == nil {
 			return selected{}, bad
 		}
 		sel.key = sel.a.Name

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -13,7 +12,6 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"usersvc"
 	"usersvc/internal/testenv"
 )
 
@@ -38,6 +36,7 @@ type setup struct {
 	password bool // a password, "target passphrase"
 	apiKey   bool // one API key ({key} and {keyId} in paths and bodies)
 	deleted  bool // soft-deleted by an admin
+	group    bool // a member of a group of their own ({groupId})
 }
 
 // restRow is one REST route, as openapi.json spells it, and the expected
@@ -122,6 +121,23 @@ var gqlMatrix = []gqlRow{
 		want: [4]string{"200 ok", "200 NOT_FOUND", "200 ok", "403 FORBIDDEN"}},
 	{field: "User.history", query: `query($id: ID!) { user(id: $id) { history { edges { node { action } } } } }`,
 		want: [4]string{"200 ok", "200 NOT_FOUND", "200 ok", "403 FORBIDDEN"}},
+	// Groups: admins only; a user reads their own groups with themselves.
+	{field: "User.groups", query: `query($id: ID!) { user(id: $id) { groups { id memberIds } } }`, setup: setup{group: true},
+		want: [4]string{"200 ok", "200 NOT_FOUND", "200 ok", "403 FORBIDDEN"}},
+	{field: "Query.group", query: `{ group(id: "{groupId}") { id } }`, setup: setup{group: true},
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Query.groups", query: `{ groups { totalCount } }`,
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Mutation.createGroup", query: `mutation($id: ID!) { createGroup(input: {displayName: "new {n}", memberIds: [$id]}) { id } }`,
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Mutation.updateGroup", query: `mutation { updateGroup(id: "{groupId}", displayName: "renamed {n}") { id } }`, setup: setup{group: true},
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Mutation.addGroupMembers", query: `mutation($id: ID!) { addGroupMembers(id: "{groupId}", userIds: [$id]) { id } }`, setup: setup{group: true},
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Mutation.removeGroupMembers", query: `mutation($id: ID!) { removeGroupMembers(id: "{groupId}", userIds: [$id]) { id } }`, setup: setup{group: true},
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
+	{field: "Mutation.deleteGroup", query: `mutation { deleteGroup(id: "{groupId}") }`, setup: setup{group: true},
+		want: [4]string{"200 FORBIDDEN", "200 FORBIDDEN", "200 ok", "403 FORBIDDEN"}},
 	{field: "Mutation.updateUser", query: `mutation($id: ID!) { updateUser(id: $id, input: {name: "T2", email: "{email}", country: "ES", timeZone: "UTC"}) { id } }`,
 		want: [4]string{"200 ok", "200 NOT_FOUND", "200 ok", "403 FORBIDDEN"}},
 	{field: "Mutation.updateUser", query: `mutation($id: ID!) { updateUser(id: $id, input: {name: "T", email: "{email}", country: "ES", timeZone: "UTC", role: ADMIN}) { id } }`,
@@ -232,85 +248,6 @@ func TestMatrixCoversEveryRouteAndField(t *testing.T) {
 			t.Errorf("%s has no row in the authorization matrix", w)
 		}
 	}
-}
-
-// target is one row's fresh user, as its setup asks.
-type target struct {
-	user         *usersvc.User
-	token        string
-	key, keyID   string
-	n            int
-	deletedToken string
-}
-
-func (tg *target) fill(s string) string {
-	return strings.NewReplacer("{id}", tg.user.ID, "{email}", tg.user.Email, "{n}", fmt.Sprint(tg.n),
-		"{key}", tg.key, "{keyId}", tg.keyID).Replace(s)
-}
-
-func (tg *target) token4(e *testenv.Env, caller string) string {
-	switch caller {
-	case "owner":
-		return tg.token
-	case "other":
-		return e.BobToken
-	case "admin":
-		return e.AdminToken
-	}
-	return tg.deletedToken
-}
-
-// matrixEnv is the environment the matrix runs in: the testenv users
-// (Admin, Alice, Bob) and a deleted user's token.
-type matrixEnv struct {
-	*testenv.Env
-	deletedToken string
-	n            int
-}
-
-func newMatrixEnv(t *testing.T, db testenv.DB) *matrixEnv {
-	e := testenv.Start(t, db)
-	del, tok := e.NewUser(t, "Deleted", "deleted@example.com", "UTC", usersvc.RoleUser)
-	if _, err := e.Svc.DeleteUser(usersvc.SystemContext(context.Background()), del.ID); err != nil {
-		t.Fatal(err)
-	}
-	return &matrixEnv{Env: e, deletedToken: tok}
-}
-
-func (m *matrixEnv) newTarget(t *testing.T, s setup) *target {
-	t.Helper()
-	m.n++
-	sys := usersvc.SystemContext(context.Background())
-	u, tok := m.NewUser(t, "T", fmt.Sprintf("target%d@example.com", m.n), "UTC", usersvc.RoleUser)
-	tg := &target{user: u, token: tok, n: m.n, deletedToken: m.deletedToken}
-	if s.password {
-		if _, err := m.Svc.PatchUser(sys, u.ID, []any{map[string]any{"op": "add", "path": "/password", "value": "target passphrase"}}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if s.apiKey {
-		key, k, err := m.Svc.CreateAPIKey(sys, u.ID, "matrix")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tg.key, tg.keyID = key, fmt.Sprint(k.ID)
-	}
-	if s.deleted {
-		if _, err := m.Svc.DeleteUser(sys, u.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return tg
-}
-
-// version is the target's stored version: a refused call must not move it.
-func (m *matrixEnv) version(t *testing.T, id string) int64 {
-	t.Helper()
-	u, err := m.Store.User(context.Background(), id, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.Version
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

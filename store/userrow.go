@@ -181,6 +181,22 @@ func newUserSQL(d string) *userSQL {
 	return q
 }
 
+// userLive is the condition, on the users table, of a user who is not
+// deleted (group reads join it: deleted users are in no group).
+const userLive = "users.deleted_at IS NULL"
+
+// usersByIDSQL reads users by id, where inUsers is "is one of the first
+// parameter" (see Store.usersArg), in id order; and the same locking
+// the rows (PostgreSQL; SQLite's transactions hold the write lock).
+func usersByIDSQL(d, inUsers string) (read, forUpdate string) {
+	read = "SELECT " + strings.Join(userSQLOf[d].columns, ", ") + " FROM users WHERE id " + inUsers + " ORDER BY id"
+	forUpdate = read
+	if d == dialect.Postgres {
+		forUpdate += " FOR UPDATE"
+	}
+	return read, forUpdate
+}
+
 var userSQLOf = map[string]*userSQL{
 	dialect.Postgres: newUserSQL(dialect.Postgres),
 	dialect.SQLite:   newUserSQL(dialect.SQLite),

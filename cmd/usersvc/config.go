@@ -43,9 +43,12 @@ type config struct {
 	HashConcurrency int
 	// SpoolDir and SpoolMax: where POST /api/users/import bodies wait for
 	// their job, and the bytes they may hold at once.
-	SpoolDir    string
-	SpoolMax    int64
-	corsOrigins string // as given: comma-separated
+	SpoolDir string
+	SpoolMax int64
+	// SCIMAdminGroup is the displayName of the group whose members are
+	// admins (usersvc.Service.AdminGroup); "" for none.
+	SCIMAdminGroup string
+	corsOrigins    string // as given: comma-separated
 }
 
 // settings is one command's flags, some of which a USERSVC_* environment
@@ -221,6 +224,8 @@ func serveSettings(c *config, help io.Writer) *settings {
 	s.bind("spool-dir", "USERSVC_SPOOL_DIR", "", nil)
 	fs.Int64Var(&c.SpoolMax, "spool-max-bytes", moving.DefaultSpoolMax, "bytes the spooled import bodies may hold at once; an upload past it answers 503 (413 when it alone is larger) [USERSVC_SPOOL_MAX_BYTES]")
 	s.bind("spool-max-bytes", "USERSVC_SPOOL_MAX_BYTES", "must be a whole number >= 1", func() bool { return c.SpoolMax >= 1 })
+	fs.StringVar(&c.SCIMAdminGroup, "scim-admin-group", "", "displayName (any case) of the group whose members are admins: joining it promotes, leaving it demotes; give every process the same; empty: none [USERSVC_SCIM_ADMIN_GROUP]")
+	s.bind("scim-admin-group", "USERSVC_SCIM_ADMIN_GROUP", "", nil)
 	return s
 }
 

@@ -24,6 +24,9 @@ func TestEnvPrecedence(t *testing.T) {
 	}{
 		{"default", nil, nil, func(c config) any { return c.DailyQuota }, int64(10000), ""},
 		{"env", map[string]string{"USERSVC_DAILY_QUOTA": "7"}, nil, func(c config) any { return c.DailyQuota }, int64(7), ""},
+		{"admin group off by default", nil, nil, func(c config) any { return c.SCIMAdminGroup }, "", ""},
+		{"admin group from env", map[string]string{"USERSVC_SCIM_ADMIN_GROUP": "Fleet Admins"}, nil, func(c config) any { return c.SCIMAdminGroup }, "Fleet Admins", ""},
+		{"admin group flag wins", map[string]string{"USERSVC_SCIM_ADMIN_GROUP": "A"}, []string{"-scim-admin-group", "B"}, func(c config) any { return c.SCIMAdminGroup }, "B", ""},
 		{"flag wins over a good env", map[string]string{"USERSVC_DAILY_QUOTA": "7"}, []string{"-daily-quota", "5"}, func(c config) any { return c.DailyQuota }, int64(5), ""},
 		{"flag overrides a bad env", map[string]string{"USERSVC_DAILY_QUOTA": "lots"}, []string{"-daily-quota", "5"}, func(c config) any { return c.DailyQuota }, int64(5), ""},
 		{"flag overrides an env out of range", map[string]string{"USERSVC_DAILY_QUOTA": "-3"}, []string{"-daily-quota", "0"}, func(c config) any { return c.DailyQuota }, int64(0), ""},
@@ -172,6 +175,7 @@ func TestHelp(t *testing.T) {
 		"pg-no-prepare": "[USERSVC_PG_NO_PREPARE=true]", "session-ttl": "[USERSVC_SESSION_TTL] (default 24h0m0s)",
 		"trace-resolvers": "[USERSVC_TRACE_RESOLVERS]", "hash-concurrency": "[USERSVC_HASH_CONCURRENCY]",
 		"spool-dir": "[USERSVC_SPOOL_DIR]", "spool-max-bytes": "[USERSVC_SPOOL_MAX_BYTES] (default 4294967296)",
+		"scim-admin-group": "[USERSVC_SCIM_ADMIN_GROUP]",
 	}
 	if len(help) != len(want) {
 		t.Errorf("-h lists %d flags, want %d:\n%s", len(help), len(want), errb.String())

@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -28,6 +29,61 @@ var (
 				Name:    "audit_user_id_id",
 				Unique:  false,
 				Columns: []*schema.Column{AuditsColumns[1], AuditsColumns[0]},
+			},
+		},
+	}
+	// UserGroupsColumns holds the columns for the "user_groups" table.
+	UserGroupsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "display_name", Type: field.TypeString},
+		{Name: "display_name_key", Type: field.TypeString, Unique: true},
+		{Name: "external_id", Type: field.TypeString, Nullable: true},
+		{Name: "scim", Type: field.TypeJSON, Nullable: true},
+		{Name: "version", Type: field.TypeInt64, Default: 1},
+		{Name: "created", Type: field.TypeTime},
+		{Name: "modified", Type: field.TypeTime},
+	}
+	// UserGroupsTable holds the schema information for the "user_groups" table.
+	UserGroupsTable = &schema.Table{
+		Name:       "user_groups",
+		Columns:    UserGroupsColumns,
+		PrimaryKey: []*schema.Column{UserGroupsColumns[0]},
+	}
+	// GroupMembersColumns holds the columns for the "group_members" table.
+	GroupMembersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt64, Increment: true},
+		{Name: "group_id", Type: field.TypeString, Size: 64},
+		{Name: "user_id", Type: field.TypeString, Size: 64},
+	}
+	// GroupMembersTable holds the schema information for the "group_members" table.
+	GroupMembersTable = &schema.Table{
+		Name:       "group_members",
+		Columns:    GroupMembersColumns,
+		PrimaryKey: []*schema.Column{GroupMembersColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "group_members_user_groups_memberships",
+				Columns:    []*schema.Column{GroupMembersColumns[1]},
+				RefColumns: []*schema.Column{UserGroupsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "group_members_users_memberships",
+				Columns:    []*schema.Column{GroupMembersColumns[2]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "groupmember_group_id_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{GroupMembersColumns[1], GroupMembersColumns[2]},
+			},
+			{
+				Name:    "groupmember_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{GroupMembersColumns[2]},
 			},
 		},
 	}
@@ -236,6 +292,8 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AuditsTable,
+		UserGroupsTable,
+		GroupMembersTable,
 		ImportErrorsTable,
 		ImportJobsTable,
 		SigninFailuresTable,
@@ -247,5 +305,13 @@ var (
 )
 
 func init() {
+	UserGroupsTable.Annotation = &entsql.Annotation{
+		Table: "user_groups",
+	}
+	GroupMembersTable.ForeignKeys[0].RefTable = UserGroupsTable
+	GroupMembersTable.ForeignKeys[1].RefTable = UsersTable
+	GroupMembersTable.Annotation = &entsql.Annotation{
+		Table: "group_members",
+	}
 	TokensTable.ForeignKeys[0].RefTable = UsersTable
 }

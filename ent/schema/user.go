@@ -67,6 +67,7 @@ func (User) Fields() []ent.Field {
 func (User) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("tokens", Token.Type),
+		edge.To("memberships", GroupMember.Type),
 	}
 }
 

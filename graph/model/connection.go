@@ -3,8 +3,8 @@ package model
 import "usersvc"
 
 // UserConnection is a page of users. It is written here rather than
-// generated so that it can carry History, which reads the page's users'
-// histories together (usersvc.HistoryBatch).
+// generated so that it can carry History and Groups, which read the page's users'
+// histories and groups together (usersvc.HistoryBatch, usersvc.GroupBatch).
 type UserConnection struct {
 	// The users of this page.
 	Edges []UserEdge `json:"edges"`
@@ -14,4 +14,6 @@ type UserConnection struct {
 	TotalCount int64 `json:"totalCount"`
 	// History reads the history fields of the page's users.
 	History *usersvc.HistoryBatch `json:"-"`
+	// Groups reads the groups fields of the page's users.
+	Groups *usersvc.GroupBatch `json:"-"`
 }

@@ -36,6 +36,32 @@ type CreateAPIKeyPayload struct {
 	APIKey *usersvc.APIKey `json:"apiKey"`
 }
 
+// A new group.
+type CreateGroupInput struct {
+	// 1 to 200 characters; unique, case-insensitively.
+	DisplayName string `json:"displayName"`
+	// At most 200 characters.
+	ExternalID *string `json:"externalId,omitempty"`
+	// The members' user ids: existing users that are not deleted.
+	MemberIds []string `json:"memberIds,omitempty"`
+}
+
+// A page of groups in displayName order (case-insensitively), with the number of all that match.
+type GroupConnection struct {
+	// The groups of this page.
+	Nodes []usersvc.Group `json:"nodes"`
+	// How many groups match the filter, over all pages.
+	TotalCount int64 `json:"totalCount"`
+}
+
+// Filters for groups; the fields given must all match.
+type GroupWhereInput struct {
+	// Exact, case-insensitive.
+	DisplayName *string `json:"displayName,omitempty"`
+	// Exact.
+	ExternalID *string `json:"externalId,omitempty"`
+}
+
 // Writes. All but login and loginWithApiKey need a bearer token.
 type Mutation struct {
 }

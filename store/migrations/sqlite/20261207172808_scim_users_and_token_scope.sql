@@ -24,5 +24,7 @@ ALTER TABLE `new_users` RENAME TO `users`;
 CREATE UNIQUE INDEX `users_email_key_key` ON `users` (`email_key`);
 -- Create index "user_creation_id" to table: "users"
 CREATE INDEX `user_creation_id` ON `users` (`creation`, `id`);
+-- Add column "scim" to table: "user_groups"
+ALTER TABLE `user_groups` ADD COLUMN `scim` json NULL;
 -- Enable back the enforcement of foreign-keys constraints
 PRAGMA foreign_keys = on;
