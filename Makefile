@@ -15,6 +15,7 @@ FUZZ_PARSER ?= 500000x
 FUZZ_DECODEINPUT ?= 60000x
 FUZZ_PATCHENDPOINT ?= 30000x
 FUZZ_JSONSTRING ?= 50000x
+FUZZ_SCIM ?= 20000x
 # FUZZMINIMIZE bounds how long a new interesting input is minimized (Go's
 # default is 60 s, which would dwarf the runs above).
 FUZZMINIMIZE ?= 5s
@@ -73,6 +74,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeInput$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_DECODEINPUT)) -fuzzminimizetime $(FUZZMINIMIZE) .
 	$(GO) test -run '^$$' -fuzz '^FuzzPatchEndpoint$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_PATCHENDPOINT)) -fuzzminimizetime $(FUZZMINIMIZE) ./rest/
 	$(GO) test -run '^$$' -fuzz '^FuzzJSONString$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_JSONSTRING)) -fuzzminimizetime $(FUZZMINIMIZE) ./rest/
+	$(GO) test -run '^$$' -fuzz '^FuzzFilterAndPatch$$' -fuzztime $(or $(FUZZTIME),$(FUZZ_SCIM)) -fuzzminimizetime $(FUZZMINIMIZE) ./scim/
 
 ## e2e: the GraphQL-over-HTTP audit and a graphql-request client against a started server (needs Node)
 e2e:
