@@ -297,7 +297,9 @@ func groupSaveErr(err error) error {
 	)
 	if errors.As(err, &pqErr) && pqErr.Code == "23505" || errors.As(err, &sqliteErr) && sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE ||
 		ent.IsConstraintError(err) {
-		return usersvc.FieldErrorf(usersvc.EConflict, "displayName", "A group with this displayName already exists.")
+		e := usersvc.FieldErrorf(usersvc.EConflict, "displayName", "A group with this displayName already exists.")
+		e.Reason = usersvc.RUnique
+		return e
 	}
 	return err
 }
