@@ -17,19 +17,22 @@ import (
 // through the sign-in key's unique index), paths in the scim object
 // through the database's JSON functions (PostgreSQL's jsonb operators,
 // SQLite's json_extract and json_each), an array's elements in an EXISTS
-// over them. Every comparison is COALESCEd to false, so that not(...) of
-// a missing value holds, as SCIM's filters mean it.
+// over them. Under a not, every comparison is COALESCEd to false, so that
+// not(...) of a missing value holds, as SCIM's filters mean it; elsewhere
+// a NULL already excludes the row, and a bare comparison keeps its index
+// (userName eq is one lookup in the sign-in key's unique index).
 
 // condPredicate is c as a predicate on the users table.
 func condPredicate(d string, c *usersvc.Cond) predicate.User {
 	return func(s *entsql.Selector) {
-		s.Where(entsql.P(func(b *entsql.Builder) { writeCond(b, d, s.C, c, "") }))
+		s.Where(entsql.P(func(b *entsql.Builder) { writeCond(b, d, s.C, c, "", false) }))
 	}
 }
 
-// writeCond writes c; col qualifies a column of users, and elem, when not
-// "", is the SQL of the array element a CondAny ranges over.
-func writeCond(b *entsql.Builder, d string, col func(string) string, c *usersvc.Cond, elem string) {
+// writeCond writes c; col qualifies a column of users, elem, when not "",
+// is the SQL of the array element a CondAny ranges over, and negated says
+// c is under a not.
+func writeCond(b *entsql.Builder, d string, col func(string) string, c *usersvc.Cond, elem string, negated bool) {
 	switch c.Op {
 	case usersvc.CondAnd, usersvc.CondOr:
 		op := " AND "
@@ -41,12 +44,12 @@ func writeCond(b *entsql.Builder, d string, col func(string) string, c *usersvc.
 			if i > 0 {
 				b.WriteString(op)
 			}
-			writeCond(b, d, col, s, elem)
+			writeCond(b, d, col, s, elem, negated)
 		}
 		b.WriteString(")")
 	case usersvc.CondNot:
 		b.WriteString("(NOT ")
-		writeCond(b, d, col, c.Sub[0], elem)
+		writeCond(b, d, col, c.Sub[0], elem, true)
 		b.WriteString(")")
 	case usersvc.CondAny:
 		if d == dialect.Postgres {
@@ -55,18 +58,22 @@ func writeCond(b *entsql.Builder, d string, col func(string) string, c *usersvc.
 			b.WriteString(") = 'array' THEN ")
 			writeJSON(b, d, col("scim"), c.Attr.Path)
 			b.WriteString(" ELSE '[]'::jsonb END) AS scim_elem(v) WHERE ")
-			writeCond(b, d, col, c.Sub[0], "scim_elem.v")
+			writeCond(b, d, col, c.Sub[0], "scim_elem.v", false)
 		} else {
 			b.WriteString("EXISTS (SELECT 1 FROM json_each(" + col("scim") + ", ")
 			b.Arg(sqlitePath(c.Attr.Path))
 			b.WriteString(") AS scim_elem WHERE json_type(" + col("scim") + ", ")
 			b.Arg(sqlitePath(c.Attr.Path))
 			b.WriteString(") = 'array' AND ")
-			writeCond(b, d, col, c.Sub[0], "scim_elem.value")
+			writeCond(b, d, col, c.Sub[0], "scim_elem.value", false)
 		}
 		b.WriteString(")")
 	case usersvc.CondCompare:
-		b.WriteString("COALESCE(")
+		if negated {
+			b.WriteString("COALESCE(")
+		} else {
+			b.WriteString("(")
+		}
 		if c.Attr.Field != "" {
 			writeColumnCompare(b, col, c)
 		} else {
@@ -76,7 +83,11 @@ func writeCond(b *entsql.Builder, d string, col func(string) string, c *usersvc.
 			}
 			writeJSONCompare(b, d, base, c)
 		}
-		b.WriteString(", FALSE)")
+		if negated {
+			b.WriteString(", FALSE)")
+		} else {
+			b.WriteString(")")
+		}
 	}
 }
 
