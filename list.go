@@ -109,7 +109,7 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter, first *int64, aft
 	if only := listScope(actor); only != "" {
 		q.Filter.OnlyID = only
 	}
-	users, total, err := s.store.ListUsers(ctx, q)
+	users, total, err := s.reads().ListUsers(ctx, q)
 	if err != nil {
 		return nil, err
 	}
