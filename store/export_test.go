@@ -84,3 +84,7 @@ func HoldWrites(st *Store) (release func()) {
 		}
 	}
 }
+
+// SetInStandbyRead runs f inside each of s's standby reads, after the
+// read and before its commit (attempt counts the runs of one read).
+func SetInStandbyRead(s *Standby, f func(ctx context.Context, attempt int)) { s.inRead = f }

@@ -48,6 +48,8 @@ type Store struct {
 	// writes admits autocommit writes first come, first served
 	// (admitWrite); nil on SQLite.
 	writes chan struct{}
+	// readOnly begins transactions READ ONLY (a standby's: standby.go).
+	readOnly bool
 }
 
 // writeReserve is how many pooled PostgreSQL connections the pool holds
@@ -289,7 +291,11 @@ func retryable(err error) bool {
 // inTx is one run of fn in a transaction. fn must leave nothing behind
 // but its writes through tx and what it assigns: InTx may run it again.
 func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
-	tx, err := s.client.Tx(ctx)
+	var opts *sql.TxOptions
+	if s.readOnly {
+		opts = &sql.TxOptions{ReadOnly: true} // lib/pq begins every other transaction READ WRITE
+	}
+	tx, err := s.client.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,40 @@
+package store
+
+import (
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/lib/pq"
+
+	"usersvc"
+)
+
+// TestRecoveryConflict: what a standby read runs again (TestStandby
+// forces the ended session on a real standby; a statement cancelled
+// mid-read is the 40001 error here), and what it does not.
+func TestRecoveryConflict(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"statement cancelled for a conflict", usersvc.Internal(classify(&pq.Error{Code: "40001", Message: "canceling statement due to conflict with recovery"})), true},
+		{"buffer-pin deadlock", usersvc.Internal(classify(&pq.Error{Code: "40P01"})), true},
+		{"session ended", fmt.Errorf("commit: %w", driver.ErrBadConn), true},
+		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, true},
+		{"unique violation", usersvc.Internal(&pq.Error{Code: "23505"}), false},
+		{"server shutting down", usersvc.Internal(classify(&pq.Error{Code: "57P01"})), false},
+		{"not found", usersvc.Errorf(usersvc.ENotFound, "User not found."), false},
+		{"behind", errBehind, false},
+		{"other", errors.New("boom"), false},
+	} {
+		if got := recoveryConflict(tc.err); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
