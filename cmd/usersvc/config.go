@@ -36,8 +36,11 @@ type config struct {
 	// TraceResolvers adds a span per resolved GraphQL field when tracing.
 	TraceResolvers bool
 	ListenURL      string
-	MaxConns       int
-	MetricsAddr    string
+	// ReadURL, when set, is a PostgreSQL standby serving the plain reads
+	// (store.Standby); never migrated, listened on or metered.
+	ReadURL     string
+	MaxConns    int
+	MetricsAddr string
 	// HashConcurrency bounds the password hashes running at once; 0 is
 	// one per core (GOMAXPROCS).
 	HashConcurrency int
@@ -226,6 +229,13 @@ func serveSettings(c *config, help io.Writer) *settings {
 	s.bind("spool-max-bytes", "USERSVC_SPOOL_MAX_BYTES", "must be a whole number >= 1", func() bool { return c.SpoolMax >= 1 })
 	fs.StringVar(&c.SCIMAdminGroup, "scim-admin-group", "", "displayName (any case) of the group whose members are admins: joining it promotes, leaving it demotes; give every process the same; empty: none [USERSVC_SCIM_ADMIN_GROUP]")
 	s.bind("scim-admin-group", "USERSVC_SCIM_ADMIN_GROUP", "", nil)
+	fs.StringVar(&c.ReadURL, "read-url", "", "PostgreSQL: a standby (such as ?target_session_attrs=prefer-standby) serving lists, histories, exports and reads of other users, never older than the call; empty: every read on the database URL [USERSVC_READ_URL]")
+	s.bindCheck("read-url", "USERSVC_READ_URL", func() error {
+		if c.ReadURL != "" && !store.IsPostgresURL(c.DatabaseURL) {
+			return errors.New("reads from a standby need PostgreSQL, and the database URL is a SQLite file: leave it empty")
+		}
+		return checkPostgresURL(c.ReadURL, true)
+	})
 	return s
 }
 
