@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,43 +38,79 @@ type Replicated struct {
 // saying why (with CI=true too: CI's machine has them).
 func StartReplicated(t testing.TB, standbyConf ...string) *Replicated {
 	t.Helper()
+	r, skip, err := NewReplicated(nil, standbyConf)
+	if skip != "" {
+		t.Skipf("PostgreSQL primary/standby tests skipped: %s", skip)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// NewReplicated is StartReplicated outside a test (make bench): conf
+// lines go to both servers' postgresql.conf, standbyConf to the
+// standby's; Stop stops both and removes their folder. skip says why it
+// cannot run here (no server programs, or no postgres user to run them
+// as root).
+func NewReplicated(conf, standbyConf []string) (_ *Replicated, skip string, err error) {
 	bin, why := serverBin()
 	if bin == "" {
-		t.Skipf("PostgreSQL primary/standby tests skipped: %s", why)
+		return nil, why, nil
 	}
 	r := &Replicated{bin: bin}
 	var owner *user.User
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			t.Skipf("PostgreSQL primary/standby tests skipped: running as root and there is no postgres user to run initdb as (%v)", err)
+			return nil, fmt.Sprintf("running as root and there is no postgres user to run initdb as (%v)", err), nil
 		}
 		owner, r.runAs = u, []string{"runuser", "-u", "postgres", "--"}
 	}
-	dir, err := os.MkdirTemp("", "usersvc-standby-")
-	if err != nil {
-		t.Fatal(err)
+	if r.dir, err = os.MkdirTemp("", "usersvc-standby-"); err != nil {
+		return nil, "", err
 	}
-	r.dir = dir
-	t.Cleanup(r.stop)
+	defer func() {
+		if err != nil {
+			r.Stop()
+		}
+	}()
 	if owner != nil {
 		uid, _ := strconv.Atoi(owner.Uid)
 		gid, _ := strconv.Atoi(owner.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
+		if err := os.Chown(r.dir, uid, gid); err != nil {
+			return nil, "", err
 		}
 	}
-	ports := freePorts(t, 2)
-	primary, standby := filepath.Join(dir, "primary"), filepath.Join(dir, "standby")
-	r.run(t, "initdb", "-D", primary, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync")
-	r.conf(t, primary, ports[0])
-	r.run(t, "pg_ctl", "-D", primary, "-l", filepath.Join(dir, "primary.log"), "-w", "-t", "60", "start")
-	r.run(t, "pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(ports[0]), "-U", "postgres", "-D", standby, "-R", "-X", "stream", "-c", "fast", "--no-sync")
-	r.conf(t, standby, ports[1], standbyConf...)
-	r.run(t, "pg_ctl", "-D", standby, "-l", filepath.Join(dir, "standby.log"), "-w", "-t", "60", "start")
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, "", err
+	}
+	primary, standby := filepath.Join(r.dir, "primary"), filepath.Join(r.dir, "standby")
+	for _, step := range []func() error{
+		func() error {
+			return r.run("initdb", "-D", primary, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync")
+		},
+		func() error { return r.conf(primary, ports[0], conf) },
+		func() error {
+			return r.run("pg_ctl", "-D", primary, "-l", filepath.Join(r.dir, "primary.log"), "-w", "-t", "60", "start")
+		},
+		func() error {
+			return r.run("pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(ports[0]), "-U", "postgres", "-D", standby, "-R", "-X", "stream", "-c", "fast", "--no-sync")
+		},
+		func() error { return r.conf(standby, ports[1], append(slices.Clone(conf), standbyConf...)) },
+		func() error {
+			return r.run("pg_ctl", "-D", standby, "-l", filepath.Join(r.dir, "standby.log"), "-w", "-t", "60", "start")
+		},
+	} {
+		if err := step(); err != nil {
+			return nil, "", err
+		}
+	}
 	r.PrimaryURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", ports[0])
 	r.StandbyURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", ports[1])
-	return r
+	return r, "", nil
 }
 
 // serverBin finds the folder of initdb, pg_ctl and pg_basebackup.
@@ -98,52 +135,45 @@ func serverBin() (string, string) {
 	return "", "initdb, pg_ctl and pg_basebackup were found neither on the PATH nor under /usr/lib/postgresql/*/bin (install the PostgreSQL server package)"
 }
 
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
+// freePorts finds n loopback ports free now.
+func freePorts(n int) ([]int, error) {
 	var ports []int
-	var lns []net.Listener
 	for range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		lns = append(lns, ln)
+		defer ln.Close()
 		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
+	return ports, nil
 }
 
 // run runs one of the server programs as the cluster's owner.
-func (r *Replicated) run(t testing.TB, prog string, args ...string) {
-	t.Helper()
+func (r *Replicated) run(prog string, args ...string) error {
 	argv := append(append(append([]string{}, r.runAs...), filepath.Join(r.bin, prog)), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = r.dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s%s", prog, err, out, r.logs())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %v\n%s%s", prog, err, out, r.logs())
 	}
+	return nil
 }
 
 // conf sets a data folder's port and listen address, small and unsafe
-// settings for a throwaway cluster, and extra.
-func (r *Replicated) conf(t testing.TB, data string, port int, extra ...string) {
-	t.Helper()
+// settings for a throwaway cluster (later lines win), and extra.
+func (r *Replicated) conf(data string, port int, extra []string) error {
 	lines := append([]string{
 		"port = " + strconv.Itoa(port), "listen_addresses = '127.0.0.1'", "unix_socket_directories = '" + r.dir + "'",
 		"fsync = off", "shared_buffers = 16MB", "max_connections = 60", "hot_standby_feedback = off",
 	}, extra...)
 	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer f.Close()
-	if _, err := f.WriteString("\n" + strings.Join(lines, "\n") + "\n"); err != nil {
-		t.Fatal(err)
-	}
+	_, err = f.WriteString("\n" + strings.Join(lines, "\n") + "\n")
+	return err
 }
 
 func (r *Replicated) logs() string {
@@ -156,8 +186,8 @@ func (r *Replicated) logs() string {
 	return b.String()
 }
 
-// stop stops both servers at once and removes the folder.
-func (r *Replicated) stop() {
+// Stop stops both servers at once and removes their folder.
+func (r *Replicated) Stop() {
 	for _, data := range []string{"standby", "primary"} {
 		if _, err := os.Stat(filepath.Join(r.dir, data, "postmaster.pid")); err == nil {
 			argv := append(append([]string{}, r.runAs...), filepath.Join(r.bin, "pg_ctl"), "-D", filepath.Join(r.dir, data), "-m", "immediate", "-w", "stop")
@@ -209,30 +239,37 @@ func (r *Replicated) ResumeReplay(t testing.TB) { r.exec(t, true, "SELECT pg_wal
 // the primary has flushed.
 func (r *Replicated) CatchUp(t testing.TB) {
 	t.Helper()
+	if err := r.WaitReplayed(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WaitReplayed is CatchUp outside a test: it waits up to timeout.
+func (r *Replicated) WaitReplayed(timeout time.Duration) error {
 	p, err := sql.Open("postgres", r.PrimaryURL)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer p.Close()
 	s, err := sql.Open("postgres", r.StandbyURL)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer s.Close()
 	var at string
 	if err := p.QueryRow("SELECT pg_current_wal_flush_lsn()::text").Scan(&at); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; {
+	for deadline := time.Now().Add(timeout); ; {
 		var ok bool
 		if err := s.QueryRow("SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)", at).Scan(&ok); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		if ok {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the standby did not replay up to %s in 30 s", at)
+			return fmt.Errorf("the standby did not replay up to %s in %s", at, timeout)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -241,5 +278,7 @@ func (r *Replicated) CatchUp(t testing.TB) {
 // StopStandby stops the standby at once (it does not come back).
 func (r *Replicated) StopStandby(t testing.TB) {
 	t.Helper()
-	r.run(t, "pg_ctl", "-D", filepath.Join(r.dir, "standby"), "-m", "immediate", "-w", "stop")
+	if err := r.run("pg_ctl", "-D", filepath.Join(r.dir, "standby"), "-m", "immediate", "-w", "stop"); err != nil {
+		t.Fatal(err)
+	}
 }
