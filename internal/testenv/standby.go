@@ -282,3 +282,14 @@ func (r *Replicated) StopStandby(t testing.TB) {
 		t.Fatal(err)
 	}
 }
+
+// PrimaryPID is the primary's postmaster's process id (0 if unknown):
+// make bench tells the primary's CPU from the standby's with it.
+func (r *Replicated) PrimaryPID() int {
+	b, err := os.ReadFile(filepath.Join(r.dir, "primary", "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	return pid
+}
