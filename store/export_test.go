@@ -85,6 +85,7 @@ func HoldWrites(st *Store) (release func()) {
 	}
 }
 
-// SetInStandbyRead runs f inside each of s's standby reads, after the
-// read and before its commit (attempt counts the runs of one read).
-func SetInStandbyRead(s *Standby, f func(ctx context.Context, attempt int)) { s.inRead = f }
+// SetInStandbyRead calls f after each of s's standby reads (attempt
+// counts the runs of one read); the statement f returns, if any, runs
+// next on the read's connection, and its error is the read's.
+func SetInStandbyRead(s *Standby, f func(ctx context.Context, attempt int) string) { s.inRead = f }

@@ -24,22 +24,27 @@ import (
 // synchronous_commit on, every commit any process has acknowledged is
 // flushed at or before it; with synchronous_commit off,
 // pg_current_wal_insert_lsn()), read after the call began (walPosition:
-// calls arriving together share one such read). The read then runs on the
-// standby in one transaction whose first statement checks that the
-// standby has replayed that far (pg_last_wal_replay_lsn()), waiting up to
-// MaxWait for it; the read's own statements, later in the same
-// transaction and so on the same connection (the same server, even when
-// the URL names several standbys), see every commit replayed by then. A
+// calls arriving together share one such read). The read then runs on
+// one standby connection whose first statement checks that the standby
+// has replayed that far (pg_last_wal_replay_lsn()), waiting up to MaxWait
+// for it; the read's own statements, later on the same connection (the
+// same server, even when the URL names several standbys), each take their
+// snapshot after the check and so see every commit replayed by then. A
 // standby still behind after MaxWait does not answer: the primary does.
 // Nothing has to travel with the caller (no LSN in a token or a cookie),
 // so a read that lands on another replica behind a balancer sees the
 // write too; the price is one small statement on the primary per batch
-// of reads and a transaction on the standby per read.
+// of reads and one more statement on the standby per read. Statements on
+// the standby are sent unprepared, each in one exchange (as with
+// Options.NoPrepare): a pinned connection cannot use the pool's prepared
+// statements, and unprepared statements in two exchanges would cost one
+// more round trip each.
 //
 // A read the standby cancels for a conflict with recovery (40001, or
-// 40P01 for a buffer-pin deadlock; or the session it ended for one) is run
-// again, conflictAttempts times in all, then on the primary. A standby that fails otherwise (down,
-// restarting) sends the read to the primary at once.
+// 40P01 for a buffer-pin deadlock; or a session it ended for one) is run
+// again, conflictAttempts times in all, then on the primary. A standby
+// that fails otherwise (down, restarting) sends the read to the primary
+// at once.
 
 // DefaultStandbyWait is how long a read waits for the standby to replay
 // the primary's position before reading from the primary.
@@ -57,9 +62,10 @@ type Standby struct {
 	// MaxWait bounds the wait for the standby to replay the primary's
 	// position (DefaultStandbyWait).
 	MaxWait time.Duration
-	// inRead, when set (tests), runs inside each standby read's
-	// transaction after the read itself, before its commit.
-	inRead func(ctx context.Context, attempt int)
+	// inRead, when set (tests), is called after each standby read, on
+	// its connection: the statement it returns, if any, runs there next
+	// (its error is the read's).
+	inRead func(ctx context.Context, attempt int) string
 	stats  standbyCounts
 }
 
@@ -99,12 +105,11 @@ func OpenStandby(ctx context.Context, url string, primary *Store, opts Options) 
 	if primary.dialect != dialect.Postgres || !IsPostgresURL(url) {
 		return nil, errors.New("read URL: reads from a standby need PostgreSQL for both the database and the read URL")
 	}
-	opts.ListenURL = ""
+	opts.ListenURL, opts.NoPrepare = "", true
 	replica, err := Open(ctx, url, opts)
 	if err != nil {
 		return nil, fmt.Errorf("read URL: %w", err)
 	}
-	replica.readOnly = true
 	var want, got, syncCommit string
 	q := "SELECT system_identifier::text FROM pg_control_system()"
 	if err = primary.db.QueryRowContext(ctx, q).Scan(&want); err == nil {
@@ -147,20 +152,8 @@ func (s *Standby) read(ctx context.Context, fn func(st *Store) error) error {
 		return fn(s.primary)
 	}
 	for attempt := 1; ; attempt++ {
-		begun := false // the transaction began: the standby was reached
-		err = s.replica.inTx(ctx, func(tx *Store) error {
-			begun = true
-			if err := tx.caughtUp(ctx, at, s.MaxWait); err != nil {
-				return err
-			}
-			if err := fn(tx); err != nil {
-				return err
-			}
-			if s.inRead != nil {
-				s.inRead(ctx, attempt)
-			}
-			return nil
-		})
+		var begun bool // the standby was reached
+		begun, err = s.onStandby(ctx, at, attempt, fn)
 		switch {
 		case err == nil:
 			s.stats.standby.Add(1)
@@ -182,6 +175,37 @@ func (s *Standby) read(ctx context.Context, fn func(st *Store) error) error {
 		s.stats.failed.Add(1)
 		return fn(s.primary)
 	}
+}
+
+// onStandby is one run of a read on the standby: on one connection, the
+// check that it has replayed up to at (waiting for it), then fn. No
+// transaction is needed (two round trips instead of four): each
+// statement's snapshot is taken when it starts, so fn's, after the
+// check, holds every commit replayed by then; and the connection is the
+// same server for both. begun says the standby answered the first
+// statement (a standby that is down fails before).
+func (s *Standby) onStandby(ctx context.Context, at string, attempt int, fn func(st *Store) error) (begun bool, err error) {
+	conn, err := s.replica.db.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	st := s.replica.pin(conn)
+	if err := st.caughtUp(ctx, at, s.MaxWait); err != nil {
+		var pqErr *pq.Error
+		return errors.Is(err, errBehind) || errors.As(err, &pqErr), err
+	}
+	if err := fn(st); err != nil {
+		return true, err
+	}
+	if s.inRead != nil {
+		if q := s.inRead(ctx, attempt); q != "" {
+			if _, err := st.c().ExecContext(ctx, q); err != nil {
+				return true, usersvc.Internal(classify(err))
+			}
+		}
+	}
+	return true, nil
 }
 
 // answered reports whether err is the read's answer (such as not found),

@@ -15,8 +15,8 @@ import (
 )
 
 // TestRecoveryConflict: what a standby read runs again (TestStandby
-// forces the ended session on a real standby; a statement cancelled
-// mid-read is the 40001 error here), and what it does not.
+// forces the 40001 on a real standby; a session the standby ends arrives
+// as a broken connection), and what it does not.
 func TestRecoveryConflict(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -25,7 +25,7 @@ func TestRecoveryConflict(t *testing.T) {
 	}{
 		{"statement cancelled for a conflict", usersvc.Internal(classify(&pq.Error{Code: "40001", Message: "canceling statement due to conflict with recovery"})), true},
 		{"buffer-pin deadlock", usersvc.Internal(classify(&pq.Error{Code: "40P01"})), true},
-		{"session ended", fmt.Errorf("commit: %w", driver.ErrBadConn), true},
+		{"session ended", fmt.Errorf("query: %w", driver.ErrBadConn), true},
 		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, true},
 		{"unique violation", usersvc.Internal(&pq.Error{Code: "23505"}), false},
 		{"server shutting down", usersvc.Internal(classify(&pq.Error{Code: "57P01"})), false},

@@ -56,14 +56,34 @@ func TestStandby(t *testing.T) {
 			t.Errorf("the read went %+v, want %+v", diff, want)
 		}
 	}
-	// conflict makes the standby end the read's session: a lock on the
-	// users table committed on the primary, whose replay cancels every
-	// standby session holding a lock on it; it returns once replayed.
-	conflict := func(ctx context.Context, attempt int) {
-		if _, err := primaryDB.Exec("BEGIN; LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE; COMMIT"); err != nil {
-			t.Errorf("lock: %v", err)
-		}
-		cl.CatchUp(t)
+	standbyDB, err := sql.Open("postgres", cl.StandbyURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer standbyDB.Close()
+	// conflict holds a lock on the users table on the read's connection
+	// (a statement that sleeps) and, once the standby runs it, commits an
+	// exclusive lock on the table on the primary: its replay cancels the
+	// statement at once (40001, canceling statement due to conflict with
+	// recovery), which then fails the read.
+	conflict := func(ctx context.Context, attempt int) string {
+		go func() {
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				var n int
+				if err := standbyDB.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(20)%'").Scan(&n); err != nil {
+					t.Errorf("watching the standby: %v", err)
+					return
+				}
+				if n > 0 {
+					if _, err := primaryDB.Exec("BEGIN; LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE; COMMIT"); err != nil {
+						t.Errorf("lock: %v", err)
+					}
+					return
+				}
+			}
+			t.Errorf("the sleeping statement never ran on the standby")
+		}()
+		return "SELECT pg_sleep(20) FROM " + table + " LIMIT 1"
 	}
 
 	t.Run("a caught-up standby answers", func(t *testing.T) {
@@ -74,10 +94,11 @@ func TestStandby(t *testing.T) {
 		}
 	})
 	t.Run("a conflict is read again on the standby", func(t *testing.T) {
-		store.SetInStandbyRead(sb, func(ctx context.Context, attempt int) {
+		store.SetInStandbyRead(sb, func(ctx context.Context, attempt int) string {
 			if attempt == 1 {
-				conflict(ctx, attempt)
+				return conflict(ctx, attempt)
 			}
+			return ""
 		})
 		defer store.SetInStandbyRead(sb, nil)
 		read(t, store.StandbyStats{Conflicts: 1, Standby: 1})

@@ -48,8 +48,8 @@ type Store struct {
 	// writes admits autocommit writes first come, first served
 	// (admitWrite); nil on SQLite.
 	writes chan struct{}
-	// readOnly begins transactions READ ONLY (a standby's: standby.go).
-	readOnly bool
+	// pinned, when set, runs every statement on one connection (pin).
+	pinned *ent.Client
 }
 
 // writeReserve is how many pooled PostgreSQL connections the pool holds
@@ -248,7 +248,25 @@ func (s *Store) c() *ent.Client {
 	if s.tx != nil {
 		return s.tx.Client()
 	}
+	if s.pinned != nil {
+		return s.pinned
+	}
 	return s.client
+}
+
+// pin returns s with every statement on conn, one of its pool's
+// connections (a standby read: standby.go), traced and counted as s's.
+func (s *Store) pin(conn *sql.Conn) *Store {
+	var drv dialect.Driver = entsql.NewDriver(s.dialect, entsql.Conn{ExecQuerier: conn})
+	if s.onQuery != nil {
+		drv = dialect.DebugWithContext(drv, func(context.Context, ...any) { s.onQuery() })
+	}
+	if s.tracing {
+		drv = newTracedDriver(drv)
+	}
+	p := *s
+	p.pinned = ent.NewClient(ent.Driver(drv))
+	return &p
 }
 
 // InTx runs fn in one transaction (usersvc.Store). Nested calls join the
@@ -291,11 +309,7 @@ func retryable(err error) bool {
 // inTx is one run of fn in a transaction. fn must leave nothing behind
 // but its writes through tx and what it assigns: InTx may run it again.
 func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
-	var opts *sql.TxOptions
-	if s.readOnly {
-		opts = &sql.TxOptions{ReadOnly: true} // lib/pq begins every other transaction READ WRITE
-	}
-	tx, err := s.client.BeginTx(ctx, opts)
+	tx, err := s.client.Tx(ctx)
 	if err != nil {
 		return err
 	}
