@@ -117,6 +117,9 @@ func (c *idleConn) Read(b []byte) (int, error) {
 type connector struct {
 	pq        *pq.Connector
 	textBytes bool
+	// identify asks each new connection which server it reached
+	// (boundedConn.server; a standby's pool: standby.go).
+	identify bool
 }
 
 type slotKey struct{}
@@ -169,7 +172,39 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, errors.New("pq connection opened without the store's dialer")
 	}
 	_ = slot.c.SetDeadline(time.Time{})
-	return &boundedConn{Conn: dc, nc: slot.c, textBytes: c.textBytes}, nil
+	bc := &boundedConn{Conn: dc, nc: slot.c, textBytes: c.textBytes}
+	if c.identify {
+		if bc.server, err = serverOf(ctx, bc); err != nil {
+			_ = bc.Close()
+			return nil, err
+		}
+		_ = slot.c.SetDeadline(time.Time{})
+	}
+	return bc, nil
+}
+
+// serverQuery names the server process a connection reached: its own
+// address and port (not a proxy's), its start time and its cluster.
+const serverQuery = "SELECT coalesce(host(inet_server_addr()), '') || ':' || coalesce(inet_server_port()::text, '') || ' ' || pg_postmaster_start_time()::text || ' ' || (SELECT system_identifier FROM pg_control_system())::text"
+
+// serverOf asks a new connection serverQuery.
+func serverOf(ctx context.Context, c *boundedConn) (string, error) {
+	rows, err := c.QueryContext(ctx, serverQuery, nil)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	v := make([]driver.Value, 1)
+	if err := rows.Next(v); err != nil {
+		return "", err
+	}
+	switch s := v[0].(type) {
+	case string:
+		return s, nil
+	case []byte:
+		return string(s), nil
+	}
+	return "", fmt.Errorf("server identity: unexpected %T", v[0])
 }
 
 func (c *connector) Driver() driver.Driver { return c.pq.Driver() }
@@ -186,6 +221,9 @@ func (c *connector) Driver() driver.Driver { return c.pq.Driver() }
 type boundedConn struct {
 	driver.Conn
 	nc net.Conn
+	// server names the server process reached (serverQuery), when the
+	// connector identifies servers; "" otherwise.
+	server string
 	// textBytes sends []byte arguments as text (see CheckNamedValue).
 	textBytes bool
 }

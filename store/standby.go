@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,12 +32,16 @@ import (
 // has replayed that far (pg_last_wal_replay_lsn()), waiting up to MaxWait
 // for it; the read's own statements, later on the same connection (the
 // same server, even when the URL names several standbys), each take their
-// snapshot after the check and so see every commit replayed by then. A
+// snapshot after the check and so see every commit replayed by then. The
+// check is left out when the connection's server (asked once per new
+// connection: its address, port, start time and cluster) was already seen
+// replayed past the position: a server's replay only moves forward. A
 // standby still behind after MaxWait does not answer: the primary does.
 // Nothing has to travel with the caller (no LSN in a token or a cookie),
 // so a read that lands on another replica behind a balancer sees the
 // write too; the price is one small statement on the primary per batch
-// of reads and one more statement on the standby per read. Statements on
+// of reads and, unless the check is left out, one more statement on the
+// standby per read. Statements on
 // the standby are sent unprepared, each in one exchange (as with
 // Options.NoPrepare): a pinned connection cannot use the pool's prepared
 // statements, and unprepared statements in two exchanges would cost one
@@ -67,6 +74,30 @@ type Standby struct {
 	// (its error is the read's).
 	inRead func(ctx context.Context, attempt int) string
 	stats  standbyCounts
+
+	mu sync.Mutex
+	// seen is how far each server of the pool (boundedConn.server: one
+	// server process) was last seen to have replayed. A server's replay
+	// only moves forward, so a read on a connection to a server already
+	// seen past the primary's position needs no check of its own.
+	seen map[string]uint64
+}
+
+func (s *Standby) replayedOn(server string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[server]
+}
+
+func (s *Standby) noteReplayed(server string, at uint64) {
+	if server == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at > s.seen[server] {
+		s.seen[server] = at
+	}
 }
 
 type standbyCounts struct{ standby, behind, conflicts, failed atomic.Int64 }
@@ -105,7 +136,7 @@ func OpenStandby(ctx context.Context, url string, primary *Store, opts Options) 
 	if primary.dialect != dialect.Postgres || !IsPostgresURL(url) {
 		return nil, errors.New("read URL: reads from a standby need PostgreSQL for both the database and the read URL")
 	}
-	opts.ListenURL, opts.NoPrepare = "", true
+	opts.ListenURL, opts.NoPrepare, opts.identifyServers = "", true, true
 	replica, err := Open(ctx, url, opts)
 	if err != nil {
 		return nil, fmt.Errorf("read URL: %w", err)
@@ -128,7 +159,7 @@ func OpenStandby(ctx context.Context, url string, primary *Store, opts Options) 
 	if syncCommit == "off" {
 		position = "SELECT pg_current_wal_insert_lsn()::text"
 	}
-	return &Standby{replica: replica, primary: primary, wal: &walPosition{db: primary.db, query: position}, MaxWait: DefaultStandbyWait}, nil
+	return &Standby{replica: replica, primary: primary, wal: &walPosition{db: primary.db, query: position}, MaxWait: DefaultStandbyWait, seen: map[string]uint64{}}, nil
 }
 
 // Close closes the standby's connections (not the primary's).
@@ -184,16 +215,27 @@ func (s *Standby) read(ctx context.Context, fn func(st *Store) error) error {
 // check, holds every commit replayed by then; and the connection is the
 // same server for both. begun says the standby answered the first
 // statement (a standby that is down fails before).
-func (s *Standby) onStandby(ctx context.Context, at string, attempt int, fn func(st *Store) error) (begun bool, err error) {
+func (s *Standby) onStandby(ctx context.Context, at uint64, attempt int, fn func(st *Store) error) (begun bool, err error) {
 	conn, err := s.replica.db.Conn(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer conn.Close()
 	st := s.replica.pin(conn)
-	if err := st.caughtUp(ctx, at, s.MaxWait); err != nil {
-		var pqErr *pq.Error
-		return errors.Is(err, errBehind) || errors.As(err, &pqErr), err
+	server := ""
+	_ = conn.Raw(func(dc any) error {
+		if bc, ok := dc.(*boundedConn); ok {
+			server = bc.server
+		}
+		return nil
+	})
+	if server == "" || s.replayedOn(server) < at {
+		replayed, err := st.caughtUp(ctx, at, s.MaxWait)
+		s.noteReplayed(server, replayed)
+		if err != nil {
+			var pqErr *pq.Error
+			return errors.Is(err, errBehind) || errors.As(err, &pqErr), err
+		}
 	}
 	if err := fn(st); err != nil {
 		return true, err
@@ -234,36 +276,70 @@ func recoveryConflict(err error) bool {
 	return unavailable(err)
 }
 
-// caughtUp waits until the server s's transaction runs on has replayed
+// caughtUp waits until the server s's connection reached has replayed
 // the WAL up to at, or is not in recovery (a primary has every commit of
 // its own; prefer-standby falls back to one), for at most wait; errBehind
-// after that. It polls every millisecond at first, then less often.
-func (s *Store) caughtUp(ctx context.Context, at string, wait time.Duration) error {
+// after that. It polls every millisecond at first, then less often, and
+// returns the last position it saw replayed (allReplayed for a server not
+// in recovery).
+func (s *Store) caughtUp(ctx context.Context, at uint64, wait time.Duration) (uint64, error) {
 	deadline := time.Now().Add(wait)
 	pause := time.Millisecond
 	for {
-		ok, err := readOne(s, ctx, replayedQuery, at, scanBool, "")
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
+		replayed, err := s.replayed(ctx)
+		if err != nil || replayed >= at {
+			return replayed, err
 		}
 		if time.Now().Add(pause).After(deadline) {
-			return errBehind
+			return replayed, errBehind
 		}
 		select {
 		case <-time.After(pause):
 		case <-ctx.Done():
-			return ctx.Err()
+			return replayed, ctx.Err()
 		}
 		pause = min(2*pause, 16*time.Millisecond)
 	}
 }
 
-const replayedQuery = "SELECT NOT pg_is_in_recovery() OR coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)"
+// allReplayed is what a server not in recovery has replayed.
+const allReplayed = ^uint64(0)
 
-func scanBool(rows *sql.Rows) (b bool, err error) { return b, rows.Scan(&b) }
+// replayed reads how far the server has replayed the WAL: one statement,
+// without arguments (one exchange).
+func (s *Store) replayed(ctx context.Context) (uint64, error) {
+	rows, err := s.c().QueryContext(ctx, "SELECT CASE WHEN pg_is_in_recovery() THEN coalesce(pg_last_wal_replay_lsn()::text, '0/0') ELSE '' END")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var lsn string
+	if !rows.Next() {
+		return 0, errors.Join(errors.New("no answer to the replay position"), rows.Err())
+	}
+	if err := rows.Scan(&lsn); err != nil {
+		return 0, err
+	}
+	if lsn == "" {
+		return allReplayed, rows.Close()
+	}
+	n, err := parseLSN(lsn)
+	if err != nil {
+		return 0, err
+	}
+	return n, rows.Close()
+}
+
+// parseLSN reads a pg_lsn's text (X/Y, two hexadecimal halves).
+func parseLSN(s string) (uint64, error) {
+	hi, lo, ok := strings.Cut(s, "/")
+	h, err1 := strconv.ParseUint(hi, 16, 32)
+	l, err2 := strconv.ParseUint(lo, 16, 32)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("%q is not a WAL position", s)
+	}
+	return h<<32 | l, nil
+}
 
 // The usersvc.Reads methods, each one read as read says.
 

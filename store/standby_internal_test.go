@@ -38,3 +38,26 @@ func TestRecoveryConflict(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLSN(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want uint64
+		ok   bool
+	}{
+		{"0/0", 0, true},
+		{"16/B374D848", 0x16_B374D848, true},
+		{"FFFFFFFF/FFFFFFFF", ^uint64(0), true},
+		{"0/1", 1, true},
+		{"1/0", 1 << 32, true},
+		{"100000000/0", 0, false},
+		{"16B374D848", 0, false},
+		{"x/1", 0, false},
+		{"", 0, false},
+	} {
+		got, err := parseLSN(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseLSN(%q) = %x, %v; want %x, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}

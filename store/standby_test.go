@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,6 +117,37 @@ func TestStandby(t *testing.T) {
 			t.Fatal(err)
 		}
 		read(t, store.StandbyStats{Behind: 1})
+	})
+	t.Run("the replay check only after the primary moved", func(t *testing.T) {
+		var statements atomic.Int64
+		counted, err := store.OpenStandby(ctx, standbyURL, primary, store.Options{OnQuery: func() { statements.Add(1) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer counted.Close()
+		read := func() int64 {
+			statements.Store(0)
+			if _, err := counted.User(ctx, u.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			return statements.Load()
+		}
+		// The first read checks (one statement or more, as it waits),
+		// then reads. While nothing is written the next reads are the
+		// read alone (one of two, should the primary's background work
+		// write some WAL between them); after a write, the check again.
+		if n := read(); n < 2 {
+			t.Errorf("the first read ran %d statements on the standby, want the check and the read", n)
+		}
+		if n := min(read(), read()); n != 1 {
+			t.Errorf("reads with nothing written ran %d statements on the standby, want the read alone", n)
+		}
+		if _, err := svc.PatchUser(usersvc.SystemContext(ctx), u.ID, []any{map[string]any{"op": "replace", "path": "/description", "value": "moved"}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := read(); n < 2 {
+			t.Errorf("the read after a write ran %d statements on the standby, want the check and the read", n)
+		}
 	})
 	t.Run("a server of another cluster is refused", func(t *testing.T) {
 		base, why := testenv.PostgresURL()

@@ -122,6 +122,9 @@ type Options struct {
 	// default database's data/); otherwise the folder must exist, so a
 	// mistyped path is an error rather than a new empty database.
 	CreateDir bool
+	// identifyServers asks each new connection which server it reached
+	// (OpenStandby's pool).
+	identifyServers bool
 	// ListenURL, when set, is the PostgreSQL URL the change log's follower
 	// (its LISTEN, reads and announcements) uses instead of the main one: LISTEN needs a session
 	// of its own, which a pooler in transaction mode does not keep.
@@ -155,6 +158,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("database URL: %w", err)
 		}
+		conn.identify = opts.identifyServers
 		db = sql.OpenDB(conn)
 		n := opts.MaxOpenConns
 		if n <= 0 {

@@ -24,7 +24,7 @@ type walPosition struct {
 
 type walRead struct {
 	done chan struct{}
-	lsn  string
+	lsn  uint64
 	err  error
 }
 
@@ -33,7 +33,7 @@ const walReadTimeout = 2 * time.Second
 
 // at returns the primary's position as read after the call: every commit
 // acknowledged before at was called is at or before it.
-func (w *walPosition) at(ctx context.Context) (string, error) {
+func (w *walPosition) at(ctx context.Context) (uint64, error) {
 	w.mu.Lock()
 	r := w.next
 	if r == nil {
@@ -50,7 +50,7 @@ func (w *walPosition) at(ctx context.Context) (string, error) {
 	case <-r.done:
 		return r.lsn, r.err
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return 0, ctx.Err()
 	}
 }
 
@@ -58,7 +58,10 @@ func (w *walPosition) at(ctx context.Context) (string, error) {
 func (w *walPosition) read(r *walRead) {
 	for r != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), walReadTimeout)
-		r.err = w.db.QueryRowContext(ctx, w.query).Scan(&r.lsn)
+		var lsn string
+		if r.err = w.db.QueryRowContext(ctx, w.query).Scan(&lsn); r.err == nil {
+			r.lsn, r.err = parseLSN(lsn)
+		}
 		cancel()
 		close(r.done)
 		w.mu.Lock()
