@@ -117,9 +117,7 @@ func (c *idleConn) Read(b []byte) (int, error) {
 type connector struct {
 	pq        *pq.Connector
 	textBytes bool
-	// identify asks each new connection which server it reached
-	// (boundedConn.server; a standby's pool: standby.go).
-	identify bool
+	identify  bool // ask each new connection its server (replay.go)
 }
 
 type slotKey struct{}
@@ -174,37 +172,9 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	_ = slot.c.SetDeadline(time.Time{})
 	bc := &boundedConn{Conn: dc, nc: slot.c, textBytes: c.textBytes}
 	if c.identify {
-		if bc.server, err = serverOf(ctx, bc); err != nil {
-			_ = bc.Close()
-			return nil, err
-		}
-		_ = slot.c.SetDeadline(time.Time{})
+		return identify(ctx, bc)
 	}
 	return bc, nil
-}
-
-// serverQuery names the server process a connection reached: its own
-// address and port (not a proxy's), its start time and its cluster.
-const serverQuery = "SELECT coalesce(host(inet_server_addr()), '') || ':' || coalesce(inet_server_port()::text, '') || ' ' || pg_postmaster_start_time()::text || ' ' || (SELECT system_identifier FROM pg_control_system())::text"
-
-// serverOf asks a new connection serverQuery.
-func serverOf(ctx context.Context, c *boundedConn) (string, error) {
-	rows, err := c.QueryContext(ctx, serverQuery, nil)
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
-	v := make([]driver.Value, 1)
-	if err := rows.Next(v); err != nil {
-		return "", err
-	}
-	switch s := v[0].(type) {
-	case string:
-		return s, nil
-	case []byte:
-		return string(s), nil
-	}
-	return "", fmt.Errorf("server identity: unexpected %T", v[0])
 }
 
 func (c *connector) Driver() driver.Driver { return c.pq.Driver() }
@@ -220,10 +190,8 @@ func (c *connector) Driver() driver.Driver { return c.pq.Driver() }
 // deadline of the transaction's last statement.
 type boundedConn struct {
 	driver.Conn
-	nc net.Conn
-	// server names the server process reached (serverQuery), when the
-	// connector identifies servers; "" otherwise.
-	server string
+	nc     net.Conn
+	server string // the server process reached, when identified (replay.go)
 	// textBytes sends []byte arguments as text (see CheckNamedValue).
 	textBytes bool
 }

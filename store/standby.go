@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -274,71 +272,6 @@ func recoveryConflict(err error) bool {
 		return pqErr.Code == "40001" || pqErr.Code == "40P01" || pqErr.Code.Class() == "08"
 	}
 	return unavailable(err)
-}
-
-// caughtUp waits until the server s's connection reached has replayed
-// the WAL up to at, or is not in recovery (a primary has every commit of
-// its own; prefer-standby falls back to one), for at most wait; errBehind
-// after that. It polls every millisecond at first, then less often, and
-// returns the last position it saw replayed (allReplayed for a server not
-// in recovery).
-func (s *Store) caughtUp(ctx context.Context, at uint64, wait time.Duration) (uint64, error) {
-	deadline := time.Now().Add(wait)
-	pause := time.Millisecond
-	for {
-		replayed, err := s.replayed(ctx)
-		if err != nil || replayed >= at {
-			return replayed, err
-		}
-		if time.Now().Add(pause).After(deadline) {
-			return replayed, errBehind
-		}
-		select {
-		case <-time.After(pause):
-		case <-ctx.Done():
-			return replayed, ctx.Err()
-		}
-		pause = min(2*pause, 16*time.Millisecond)
-	}
-}
-
-// allReplayed is what a server not in recovery has replayed.
-const allReplayed = ^uint64(0)
-
-// replayed reads how far the server has replayed the WAL: one statement,
-// without arguments (one exchange).
-func (s *Store) replayed(ctx context.Context) (uint64, error) {
-	rows, err := s.c().QueryContext(ctx, "SELECT CASE WHEN pg_is_in_recovery() THEN coalesce(pg_last_wal_replay_lsn()::text, '0/0') ELSE '' END")
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	var lsn string
-	if !rows.Next() {
-		return 0, errors.Join(errors.New("no answer to the replay position"), rows.Err())
-	}
-	if err := rows.Scan(&lsn); err != nil {
-		return 0, err
-	}
-	if lsn == "" {
-		return allReplayed, rows.Close()
-	}
-	n, err := parseLSN(lsn)
-	if err != nil {
-		return 0, err
-	}
-	return n, rows.Close()
-}
-
-// parseLSN reads a pg_lsn's text (X/Y, two hexadecimal halves).
-func parseLSN(s string) (uint64, error) {
-	hi, lo, ok := strings.Cut(s, "/")
-	h, err1 := strconv.ParseUint(hi, 16, 32)
-	l, err2 := strconv.ParseUint(lo, 16, 32)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("%q is not a WAL position", s)
-	}
-	return h<<32 | l, nil
 }
 
 // The usersvc.Reads methods, each one read as read says.
