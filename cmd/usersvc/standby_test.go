@@ -22,6 +22,7 @@ import (
 // reads it cannot answer go to the primary); a read URL on a server of
 // another cluster stops the start.
 func TestServeWithReadURL(t *testing.T) {
+	clearEnv(t)
 	cl := testenv.StartReplicated(t)
 	primaryURL, standbyURL := cl.Schema(t)
 	t.Setenv("USERSVC_READ_URL", standbyURL)
