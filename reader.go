@@ -14,9 +14,9 @@ import "context"
 //     pages), and reading a user other than the caller (User).
 //   - always on the Store: token checks and everything Authenticate does,
 //     the caller's own user (the token check loaded it), every read a write
-//     decides on (the write path's fetch, inside its transaction), API keys, groups,
-//     import reads, the export's re-check of its admin and its history
-//     entry, the change-log follower and the usage meter.
+//     decides on (the write path's fetch, inside its transaction), API
+//     keys, groups, import reads, the export's re-check of its admin and
+//     its history entry, the change-log follower and the usage meter.
 //
 // A Reads must never answer older than the call: every write that any
 // process acknowledged before the call began must be visible to it (read
