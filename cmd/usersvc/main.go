@@ -211,7 +211,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	svc := usersvc.NewService(st)
-	svc.DailyQuota, svc.SessionTTL = c.DailyQuota, c.SessionTTL
+	svc.DailyQuota, svc.SessionTTL, svc.FailoverWait = c.DailyQuota, c.SessionTTL, c.FailoverWait
 	svc.Hashes = hashgate.New(c.HashConcurrency)
 	jobs := moving.NewJobs(svc, st)
 	if err := useSpool(jobs, c, logger); err != nil {
