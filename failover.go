@@ -27,7 +27,7 @@ const DefaultFailoverWait = 5 * time.Second
 // from the first to the last.
 const (
 	firstPrimaryPause = 50 * time.Millisecond
-	lastPrimaryPause  = 500 * time.Millisecond
+	lastPrimaryPause  = 250 * time.Millisecond
 	// primaryTryMargin is the time a run needs before the request's
 	// deadline for a wait to be worth it.
 	primaryTryMargin = time.Second
