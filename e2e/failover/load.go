@@ -117,6 +117,7 @@ type load struct {
 	failed    int                    // failed requests, all kinds
 	failedW   int                    // failed writes
 	full      int                    // writes not sent: the user picked had all its tags
+	byReplica int                    // failures a replica answered (the rest: HAProxy, every replica out)
 	failTimes map[string][]time.Time // by kind ("PATCH", "GET")
 	bad       []string
 	badCount  int
@@ -128,6 +129,9 @@ func (l *load) fail(what string, a answer) {
 	defer l.mu.Unlock()
 	l.failed++
 	l.endedWith[a.status]++
+	if fromReplica(a) {
+		l.byReplica++
+	}
 	kind, _, _ := strings.Cut(what, " ")
 	l.failTimes[kind] = append(l.failTimes[kind], time.Now())
 	if p := envelopeProblem(a); p != "" {
