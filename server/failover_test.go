@@ -137,7 +137,7 @@ func TestWriteWaitsForReadWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	t.Cleanup(func() { admin.Close() }) // after the role is dropped (cleanups run last first)
 	role := "t_ro_" + time.Now().Format("150405") + "_" + randomSuffix()
 	exec := func(q string) {
 		t.Helper()
@@ -146,7 +146,16 @@ func TestWriteWaitsForReadWrite(t *testing.T) {
 		}
 	}
 	exec("CREATE ROLE " + role + " LOGIN")
-	t.Cleanup(func() { _, _ = admin.Exec("DROP ROLE IF EXISTS " + role) })
+	t.Cleanup(func() {
+		// After the subtests' stores closed and schemas were dropped.
+		_, _ = admin.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role)
+		if _, err := admin.Exec("DROP OWNED BY " + role); err != nil {
+			t.Errorf("dropping what %s owns: %v", role, err)
+		}
+		if _, err := admin.Exec("DROP ROLE IF EXISTS " + role); err != nil {
+			t.Errorf("dropping %s: %v", role, err)
+		}
+	})
 	// end ends the role's sessions, as a primary's shutdown does, and
 	// waits for them to be gone.
 	end := func() {
