@@ -4,7 +4,11 @@ package store
 
 import "net"
 
-// alive: without a portable non-blocking peek, a connection the server
+// liveness: without a portable non-blocking peek, a connection the server
 // closed is found by the call that uses it (its error is then unsent or
 // lostAnswer, applied.go).
-func alive(net.Conn) bool { return true }
+type liveness struct{}
+
+func newLiveness(net.Conn) *liveness { return nil }
+
+func (*liveness) alive() bool { return true }

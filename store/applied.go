@@ -78,7 +78,7 @@ func (e *lostAnswer) Error() string {
 // can tell whether any of it reached the server.
 type sentCounter struct {
 	net.Conn
-	raw  net.Conn
+	live *liveness // alive_linux.go
 	sent atomic.Int64
 }
 

@@ -85,7 +85,7 @@ func (d dialer) DialContext(ctx context.Context, network, address string) (net.C
 		_ = c.SetDeadline(dl)
 	}
 	if pooled {
-		sc := &sentCounter{Conn: c, raw: c}
+		sc := &sentCounter{Conn: c, live: newLiveness(c)}
 		slot.c = sc
 		return sc, nil
 	}
@@ -281,7 +281,7 @@ func (c *boundedConn) Ping(ctx context.Context) error {
 // its FATAL message waiting) is reported bad, so the call gets another
 // connection before sending anything (alive_linux.go).
 func (c *boundedConn) ResetSession(ctx context.Context) error {
-	if c.readOnly || !alive(c.nc.raw) {
+	if c.readOnly || !c.nc.live.alive() {
 		return driver.ErrBadConn
 	}
 	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
