@@ -35,6 +35,10 @@ type Service struct {
 	// AdminGroup is the displayName (matched case-insensitively) of the
 	// group whose members are admins (groupadmin.go); "" for none.
 	AdminGroup string
+	// FailoverWait bounds how long a write that failed before the
+	// database applied anything waits for a new primary, running again
+	// (failover.go); 0 answers such a write unavailable at once.
+	FailoverWait time.Duration
 	// Hashes bounds the slow password hashes running at once in the
 	// process (see password.go); nil means one slot per core.
 	Hashes *hashgate.Gate
@@ -62,7 +66,7 @@ type Service struct {
 func NewService(s Store) *Service {
 	return &Service{
 		store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute,
-		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: NewThrottle(s),
+		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: NewThrottle(s), FailoverWait: DefaultFailoverWait,
 		Meter: NewMeter(s), Hashes: hashgate.New(0), auth: newAuthCache(time.Second), feed: newFeed(), sockets: newSockets(),
 	}
 }

@@ -312,10 +312,13 @@ func retryable(err error) bool {
 
 // inTx is one run of fn in a transaction. fn must leave nothing behind
 // but its writes through tx and what it assigns: InTx may run it again.
+// A failure before the COMMIT is sent applied nothing, whatever it was
+// (the server rolls back a transaction whose session ends): it is marked
+// so (uncommitted).
 func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
 	tx, err := s.client.Tx(ctx)
 	if err != nil {
-		return err
+		return uncommitted(err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -327,9 +330,24 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
 	txs.tx = tx
 	if err := fn(&txs); err != nil {
 		_ = tx.Rollback()
-		return err
+		return uncommitted(err)
 	}
 	return tx.Commit()
+}
+
+// uncommitted marks the failure of a transaction that never asked to
+// commit: an unavailable error the store already classified becomes
+// NotApplied, a driver error is wrapped in beforeCommit (applied.go); the
+// rules' own errors pass as they are.
+func uncommitted(err error) error {
+	var e *usersvc.Error
+	if errors.As(err, &e) {
+		if e.Code == usersvc.EUnavailable && !e.NotApplied {
+			return usersvc.UnavailableNotApplied(e.Err)
+		}
+		return err
+	}
+	return &beforeCommit{err}
 }
 
 // internal turns storage and driver errors into internal domain errors at

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"usersvc"
 	"usersvc/moving"
 	"usersvc/store"
 )
@@ -29,6 +30,7 @@ type config struct {
 	SessionTTL    time.Duration
 	MetricsToken  string
 	DrainDelay    time.Duration
+	FailoverWait  time.Duration
 	NoPrepare     bool
 	// Tracing is on when the OTEL_* environment names an endpoint
 	// (telemetry.Enabled); it is not a flag of its own.
@@ -223,6 +225,8 @@ func serveSettings(c *config, help io.Writer) *settings {
 	s.bind("hash-concurrency", "USERSVC_HASH_CONCURRENCY", "must be a whole number >= 0", func() bool { return c.HashConcurrency >= 0 })
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "on SIGTERM, how long /readyz says 503 while requests are still served, before the listener closes; set it above the load balancer's health-check fall time [USERSVC_DRAIN_DELAY]")
 	s.bind("drain-delay", "USERSVC_DRAIN_DELAY", "must be a duration >= 0 such as 2s", func() bool { return c.DrainDelay >= 0 })
+	fs.DurationVar(&c.FailoverWait, "failover-wait", usersvc.DefaultFailoverWait, "how long a write that failed before the database applied anything waits for a new primary, running again; 0: answer 503 at once [USERSVC_FAILOVER_WAIT]")
+	s.bind("failover-wait", "USERSVC_FAILOVER_WAIT", "must be a duration >= 0 such as 5s", func() bool { return c.FailoverWait >= 0 })
 	fs.StringVar(&c.SpoolDir, "spool-dir", "", "directory where import bodies wait for their job; files a crash left are removed at start; empty: usersvc-spool in the OS temp directory [USERSVC_SPOOL_DIR]")
 	s.bind("spool-dir", "USERSVC_SPOOL_DIR", "", nil)
 	fs.Int64Var(&c.SpoolMax, "spool-max-bytes", moving.DefaultSpoolMax, "bytes the spooled import bodies may hold at once; an upload past it answers 503 (413 when it alone is larger) [USERSVC_SPOOL_MAX_BYTES]")

@@ -44,6 +44,7 @@ func TestEnvPrecedence(t *testing.T) {
 		{"duration: zero env, no flag", map[string]string{"USERSVC_SESSION_TTL": "0s"}, nil, nil, nil, "USERSVC_SESSION_TTL must be a positive duration such as 24h"},
 		{"duration: zero flag", nil, []string{"-session-ttl", "0s"}, nil, nil, "-session-ttl must be a positive duration such as 24h"},
 		{"duration: negative drain delay flag", nil, []string{"-drain-delay", "-1s"}, nil, nil, "-drain-delay must be a duration >= 0 such as 2s"},
+		{"duration: negative failover wait", map[string]string{"USERSVC_FAILOVER_WAIT": "-1s"}, nil, nil, nil, "USERSVC_FAILOVER_WAIT must be a duration >= 0 such as 5s"},
 		{"duration: negative drain delay env", map[string]string{"USERSVC_DRAIN_DELAY": "-1s"}, nil, nil, nil, "USERSVC_DRAIN_DELAY must be a duration >= 0 such as 2s"},
 
 		{"int: flag overrides a bad env", map[string]string{"USERSVC_PG_MAX_CONNS": "0"}, []string{"-pg-max-conns", "4"}, func(c config) any { return c.MaxConns }, 4, ""},
@@ -173,6 +174,7 @@ func TestHelp(t *testing.T) {
 	want := map[string]string{
 		"addr": "[USERSVC_ADDR]", "cors-origins": "[USERSVC_CORS_ORIGINS]", "daily-quota": "[USERSVC_DAILY_QUOTA] (default 10000)",
 		"database-url": `[USERSVC_DATABASE_URL] (default "data/usersvc.db")`, "drain-delay": "[USERSVC_DRAIN_DELAY]",
+		"failover-wait": "[USERSVC_FAILOVER_WAIT] (default 5s)",
 		"introspection": "[USERSVC_INTROSPECTION] (default true)", "listen-url": "[USERSVC_LISTEN_URL]", "read-url": "[USERSVC_READ_URL]",
 		"log-format": `[USERSVC_LOG_FORMAT] (default "text")`, "metrics-addr": "[USERSVC_METRICS_ADDR]",
 		"metrics-token": "[USERSVC_METRICS_TOKEN]", "pg-max-conns": "[USERSVC_PG_MAX_CONNS] (default 16)",

@@ -219,7 +219,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer standby.Close()
 		svc.Reader = standby
 	}
-	svc.DailyQuota, svc.SessionTTL, svc.AdminGroup = c.DailyQuota, c.SessionTTL, c.SCIMAdminGroup
+	svc.DailyQuota, svc.SessionTTL, svc.AdminGroup, svc.FailoverWait = c.DailyQuota, c.SessionTTL, c.SCIMAdminGroup, c.FailoverWait
 	svc.Hashes = hashgate.New(c.HashConcurrency)
 	jobs := moving.NewJobs(svc, st)
 	if err := useSpool(jobs, c, logger); err != nil {
