@@ -20,7 +20,7 @@ FUZZ_SCIM ?= 20000x
 # default is 60 s, which would dwarf the runs above).
 FUZZMINIMIZE ?= 5s
 
-.PHONY: run build test generate migration vet fmt check-generated fuzz e2e playground bench cluster live trace
+.PHONY: run build test generate migration vet fmt check-generated fuzz e2e playground bench cluster live trace failover
 
 # ADDR: the listen address for make run (make run ADDR=:9090); empty means
 # USERSVC_ADDR, else :8080.
@@ -87,6 +87,10 @@ cluster: build
 ## live: subscriptions across two processes (npm graphql-ws) and the rolling-restart test behind HAProxy (PostgreSQL, Node, haproxy)
 live:
 	scripts/live.sh
+
+## failover: two replicas behind HAProxy on a pg_auto_failover formation (monitor + two nodes, Debian's postgresql-15-auto-failover, installed when missing; run as root), through a switchover and a kill -9 of the primary under load; prints the outages
+failover:
+	scripts/failover.sh
 
 ## trace: build Jaeger v2 from the Go module proxy (tools/jaeger, a module of its own), run usersvc exporting to it, and check 40 requests' traces through Jaeger's query API (names, spans, no secrets), then 500 requests with Jaeger stopped
 trace: build

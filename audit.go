@@ -53,7 +53,7 @@ func (s *Service) History(ctx context.Context, userID string, first *int64, afte
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.target(ctx, s.store, actor, ActionHistory, userID, false); err != nil {
+	if _, err := s.target(ctx, s.reads(), actor, ActionHistory, userID, false); err != nil {
 		return nil, err
 	}
 	pages, err := s.historyPages(ctx, []string{userID}, args)
@@ -93,13 +93,13 @@ func historyArgsOf(first *int64, after *string, withTotal bool) (historyArgs, er
 // for the entries (and one for the counts when asked), whatever the number
 // of users.
 func (s *Service) historyPages(ctx context.Context, userIDs []string, a historyArgs) (map[string]*HistoryPage, error) {
-	entries, err := s.store.Histories(ctx, userIDs, a.before, a.n+1)
+	entries, err := s.reads().Histories(ctx, userIDs, a.before, a.n+1)
 	if err != nil {
 		return nil, err
 	}
 	var totals map[string]int
 	if a.withTotal {
-		if totals, err = s.store.CountHistories(ctx, userIDs); err != nil {
+		if totals, err = s.reads().CountHistories(ctx, userIDs); err != nil {
 			return nil, err
 		}
 	}

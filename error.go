@@ -73,6 +73,12 @@ type Error struct {
 	RetryAfter int64
 	// Err is the underlying cause of an internal error; it is logged, never shown.
 	Err error
+	// NotApplied, on an unavailable error, says the database certainly
+	// applied nothing of the call that failed: storage knows the request
+	// never reached the server, or the server refused it, or the
+	// transaction failed before its commit was sent. Running the write
+	// again cannot apply it twice (write.go waits for a new primary).
+	NotApplied bool
 }
 
 // Unwrap returns the cause.
@@ -107,6 +113,20 @@ func Unavailable(err error) error {
 	return &Error{Code: EUnavailable, Message: "The database is unavailable; try again shortly.", RetryAfter: RetryAfterUnavailable, Err: err}
 }
 
+// UnavailableNotApplied is Unavailable for a failure after which the
+// database certainly applied nothing (see Error.NotApplied).
+func UnavailableNotApplied(err error) error {
+	e := Unavailable(err).(*Error)
+	e.NotApplied = true
+	return e
+}
+
+// notApplied reports an unavailable error after which nothing was applied.
+func notApplied(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == EUnavailable && e.NotApplied
+}
+
 // LogValue makes a logged *Error show its cause (driver text, the whole
 // wrapped chain) after its message; answers never carry the cause.
 func (e *Error) LogValue() slog.Value {
@@ -134,8 +154,12 @@ func LogFailure(ctx context.Context, logger *slog.Logger, err error) {
 
 // outcomeUnknown reports an error after which a transaction may or may
 // not have committed: the database failed or stopped answering. Every
-// other error is a decision made before anything was written.
+// other error is a decision made before anything was written, and so is
+// an unavailable error storage marks NotApplied.
 func outcomeUnknown(err error) bool {
+	if notApplied(err) {
+		return false
+	}
 	switch ErrorCode(err) {
 	case EInternal, EUnavailable, ETimeout, ECanceled:
 		return true

@@ -116,7 +116,7 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter, first *int64, aft
 	if only := listScope(actor); only != "" {
 		q.Filter.OnlyID = only
 	}
-	users, total, err := s.store.ListUsers(ctx, q)
+	users, total, err := s.reads().ListUsers(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -172,14 +172,7 @@ func (s *Service) SearchUsers(ctx context.Context, f UserFilter, offset, limit i
 	if only := listScope(actor); only != "" {
 		f.OnlyID = only
 	}
-	q := ListQuery{Filter: f, Limit: limit, Offset: offset, Count: true}
-	users := []*User{}
-	total := 0
-	if limit > 0 {
-		users, total, err = s.store.ListUsers(ctx, q)
-	} else {
-		total, err = s.store.CountUsersWhere(ctx, f)
-	}
+	users, total, err := s.reads().ListUsers(ctx, ListQuery{Filter: f, Limit: limit, Offset: offset, Count: true})
 	if err != nil {
 		return nil, err
 	}

@@ -35,9 +35,17 @@ type Service struct {
 	// AdminGroup is the displayName (matched case-insensitively) of the
 	// group whose members are admins (groupadmin.go); "" for none.
 	AdminGroup string
+	// FailoverWait bounds how long a write that failed before the
+	// database applied anything waits for a new primary, running again
+	// (failover.go); 0 answers such a write unavailable at once.
+	FailoverWait time.Duration
 	// Hashes bounds the slow password hashes running at once in the
 	// process (see password.go); nil means one slot per core.
 	Hashes *hashgate.Gate
+	// Reader, when set, serves the plain reads (reader.go says which)
+	// instead of the store: a standby's store, which answers no older
+	// than the call. nil: the store serves every read.
+	Reader Reads
 
 	auth      *authCache
 	feed      *feed
@@ -58,7 +66,7 @@ type Service struct {
 func NewService(s Store) *Service {
 	return &Service{
 		store: s, Now: time.Now, BcryptCost: 12, TokenTouchInterval: time.Minute,
-		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: NewThrottle(s),
+		DailyQuota: 10000, SessionTTL: 24 * time.Hour, Throttle: NewThrottle(s), FailoverWait: DefaultFailoverWait,
 		Meter: NewMeter(s), Hashes: hashgate.New(0), auth: newAuthCache(time.Second), feed: newFeed(), sockets: newSockets(),
 	}
 }
@@ -83,7 +91,7 @@ func (s *Service) User(ctx context.Context, id string) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.target(ctx, s.store, actor, ActionRead, id, false)
+	return s.target(ctx, s.reads(), actor, ActionRead, id, false)
 }
 
 // Me returns the caller's own user.
@@ -98,7 +106,7 @@ func (s *Service) Me(ctx context.Context) (*User, error) {
 // target loads the user with id for actor's action, as the policy lets
 // actor see it: users the actor may not see are errUserNotFound, like ids
 // that do not exist. forUpdate locks the row (inside st's transaction).
-func (s *Service) target(ctx context.Context, st Tx, actor *User, action, id string, forUpdate bool) (*User, error) {
+func (s *Service) target(ctx context.Context, st userReader, actor *User, action, id string, forUpdate bool) (*User, error) {
 	if !possibleID(id) {
 		return nil, errUserNotFound
 	}

@@ -126,8 +126,6 @@ type UserStore interface {
 	// ListUsers answers one page of q and, when q.Count, the number of
 	// users matching q's filter (ignoring the cursor); 0 otherwise.
 	ListUsers(ctx context.Context, q ListQuery) ([]*User, int, error)
-	// CountUsersWhere counts the users matching f.
-	CountUsersWhere(ctx context.Context, f UserFilter) (int, error)
 	// CountActiveAdmins counts admins that can act at now (not deleted, not
 	// disabled, from ≤ now < expires, as usable says), except the user with
 	// id except; lock locks their rows.

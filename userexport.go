@@ -46,7 +46,7 @@ func (s *Service) ExportUsers(ctx context.Context, after string, n int, withHash
 		}
 	}
 	n = min(max(n, 1), MaxExportPage)
-	users, err := s.store.UsersAfter(ctx, after, n)
+	users, err := s.reads().UsersAfter(ctx, after, n)
 	if err != nil {
 		return nil, err
 	}

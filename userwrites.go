@@ -207,8 +207,15 @@ func (s *Service) CreateUser(ctx context.Context, body any) (*User, error) {
 		}
 	}
 	w := &UserSave{User: u, Create: true, Entry: s.entry(ctx, actor.ID, u.ID, ActionCreate, DiffPatch(nil, u, password != nil))}
-	if _, err := s.store.SaveUser(ctx, w); err != nil {
-		return nil, err
+	var failover primaryWait
+	for {
+		_, err := s.store.SaveUser(ctx, w)
+		if err == nil {
+			break
+		}
+		if !s.again(ctx, &failover, err) { // failover.go
+			return nil, err
+		}
 	}
 	s.committed(u.ID, u)
 	return u, nil

@@ -143,6 +143,7 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		return nil, err
 	}
 	var pw *passwordDecision // decided with no lock held
+	var failover primaryWait
 	decisions := 0
 	for attempt := 0; attempt < maxWriteAttempts; attempt++ {
 		locked := attempt >= optimisticAttempts
@@ -156,14 +157,18 @@ func (s *Service) write(ctx context.Context, id string, ifVersion *int64, action
 		} else {
 			err = run(s.store)
 		}
+		if a.decided != nil {
+			pw = a.decided // hashed once per write, not once per attempt
+		}
 		if err != nil {
+			if s.again(ctx, &failover, err) {
+				attempt-- // the database applied nothing: run again (failover.go)
+				continue
+			}
 			if outcomeUnknown(err) {
 				s.committed(id, nil) // it may have committed: as after a commit, the user is forgotten
 			}
 			return nil, err
-		}
-		if a.decided != nil {
-			pw = a.decided // hashed once per write, not once per attempt
 		}
 		switch {
 		case a.saved && (a.endedSessions || a.newSession):
@@ -212,7 +217,7 @@ type attemptResult struct {
 func (s *Service) attempt(ctx context.Context, st Tx, actor *User, id string, ifVersion *int64, action string, fn change, pw *passwordDecision, useCached, locked bool) (attemptResult, error) {
 	before, cached, err := s.fetch(ctx, st, actor, action, id, useCached && !locked, locked)
 	if err != nil {
-		return attemptResult{}, err
+		return attemptResult{}, readFailed(err)
 	}
 	retry := attemptResult{}
 	if ifVersion != nil && *ifVersion != before.Version {

@@ -93,6 +93,14 @@ func (c *changeLog) own(id int64) {
 	c.mu.Unlock()
 }
 
+// forgetOwn forgets the entries this process wrote: after history moved
+// backwards their ids may be other processes' entries.
+func (c *changeLog) forgetOwn() {
+	c.mu.Lock()
+	clear(c.mine)
+	c.mu.Unlock()
+}
+
 // seen reports whether id is this process's own entry, and forgets it.
 func (c *changeLog) seen(id int64) bool {
 	c.mu.Lock()

@@ -4,20 +4,12 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"fmt"
-	"io"
 	"net"
-	"os"
 	"reflect"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/lib/pq"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
-	"usersvc"
 )
 
 // Bounds on every PostgreSQL round trip. lib/pq answers a cancelled context
@@ -93,7 +85,9 @@ func (d dialer) DialContext(ctx context.Context, network, address string) (net.C
 		_ = c.SetDeadline(dl)
 	}
 	if pooled {
-		slot.c = c
+		sc := &sentCounter{Conn: c, live: newLiveness(c)}
+		slot.c = sc
+		return sc, nil
 	}
 	if d.idle > 0 {
 		return &idleConn{Conn: c, idle: d.idle}, nil
@@ -117,11 +111,12 @@ func (c *idleConn) Read(b []byte) (int, error) {
 type connector struct {
 	pq        *pq.Connector
 	textBytes bool
+	identify  bool // ask each new connection its server (replay.go)
 }
 
 type slotKey struct{}
 
-type connSlot struct{ c net.Conn }
+type connSlot struct{ c *sentCounter }
 
 func newConnector(url string) (*connector, error) {
 	return newConnectorMode(url, false)
@@ -162,14 +157,18 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	defer cancel()
 	dc, err := c.pq.Connect(ctx)
 	if err != nil {
-		return nil, err
+		return nil, &connectFailed{err}
 	}
 	if slot.c == nil { // cannot happen: every connection is dialled by dialer
 		_ = dc.Close()
 		return nil, errors.New("pq connection opened without the store's dialer")
 	}
 	_ = slot.c.SetDeadline(time.Time{})
-	return &boundedConn{Conn: dc, nc: slot.c, textBytes: c.textBytes}, nil
+	bc := &boundedConn{Conn: dc, nc: slot.c, textBytes: c.textBytes}
+	if c.identify {
+		return identify(ctx, bc)
+	}
+	return bc, nil
 }
 
 func (c *connector) Driver() driver.Driver { return c.pq.Driver() }
@@ -185,9 +184,13 @@ func (c *connector) Driver() driver.Driver { return c.pq.Driver() }
 // deadline of the transaction's last statement.
 type boundedConn struct {
 	driver.Conn
-	nc net.Conn
+	nc     *sentCounter
+	server string // the server process reached, when identified (replay.go)
 	// textBytes sends []byte arguments as text (see CheckNamedValue).
 	textBytes bool
+	// readOnly: the server refused a write as read-only (verdict); the
+	// connection is not used again.
+	readOnly bool
 }
 
 var (
@@ -217,8 +220,6 @@ func callDeadline(ctx context.Context) time.Time {
 	return dl.Add(grace)
 }
 
-func (c *boundedConn) bound(ctx context.Context) { _ = c.nc.SetDeadline(callDeadline(ctx)) }
-
 // noAnswer is a call that ended with its context without a word from the
 // server. It does not unwrap, so database/sql does not retry the call on
 // another connection (the context has ended anyway).
@@ -238,43 +239,72 @@ func outcome(ctx context.Context, err error) error {
 	return &noAnswer{err: err}
 }
 
+// bound sets the call's deadline and returns the bytes sent so far (for
+// verdict, applied.go).
+func (c *boundedConn) bound(ctx context.Context) int64 {
+	_ = c.nc.SetDeadline(callDeadline(ctx))
+	return c.nc.sent.Load()
+}
+
 func (c *boundedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	c.bound(ctx)
+	sent := c.bound(ctx)
 	rows, err := c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
-	return rows, outcome(ctx, err)
+	return rows, c.verdict(sent, outcome(ctx, err))
 }
 
 func (c *boundedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	c.bound(ctx)
+	sent := c.bound(ctx)
 	res, err := c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
-	return res, outcome(ctx, err)
+	return res, c.verdict(sent, outcome(ctx, err))
 }
 
 func (c *boundedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	c.bound(ctx)
+	sent := c.bound(ctx)
 	s, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
 	if err != nil {
-		return nil, outcome(ctx, err)
+		return nil, c.verdict(sent, outcome(ctx, err))
 	}
 	return &boundedStmt{Stmt: s, c: c}, nil
 }
 
 func (c *boundedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	c.bound(ctx)
+	sent := c.bound(ctx)
 	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
-	return tx, outcome(ctx, err)
+	if err != nil {
+		return nil, c.verdict(sent, outcome(ctx, err))
+	}
+	return &boundedTx{Tx: tx, c: c}, nil
 }
 
 func (c *boundedConn) Ping(ctx context.Context) error {
-	c.bound(ctx)
-	return outcome(ctx, c.Conn.(driver.Pinger).Ping(ctx))
+	sent := c.bound(ctx)
+	return c.verdict(sent, outcome(ctx, c.Conn.(driver.Pinger).Ping(ctx)))
 }
 
+// ResetSession runs before database/sql hands out a pooled connection
+// again: besides lib/pq's own check, one whose server has closed it or
+// sent something unasked (a session a switchover's shutdown ended, with
+// its FATAL message waiting) is reported bad, so the call gets another
+// connection before sending anything (alive_linux.go).
 func (c *boundedConn) ResetSession(ctx context.Context) error {
+	if c.readOnly || !c.nc.live.alive() {
+		return driver.ErrBadConn
+	}
 	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
 }
 
-func (c *boundedConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }
+// boundedTx tells a COMMIT that never left from one whose answer was lost.
+type boundedTx struct {
+	driver.Tx
+	c *boundedConn
+}
+
+func (t *boundedTx) Commit() error {
+	sent := t.c.nc.sent.Load()
+	return t.c.verdict(sent, t.Tx.Commit())
+}
+
+func (c *boundedConn) IsValid() bool { return !c.readOnly && c.Conn.(driver.Validator).IsValid() }
 
 // CheckNamedValue is lib/pq's, except that with binary_parameters a byte
 // slice argument (ent's JSON values, json.RawMessage, a Valuer's []byte)
@@ -312,82 +342,13 @@ type boundedStmt struct {
 }
 
 func (s *boundedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	s.c.bound(ctx)
+	sent := s.c.bound(ctx)
 	rows, err := s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
-	return rows, outcome(ctx, err)
+	return rows, s.c.verdict(sent, outcome(ctx, err))
 }
 
 func (s *boundedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	s.c.bound(ctx)
+	sent := s.c.bound(ctx)
 	res, err := s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
-	return res, outcome(ctx, err)
-}
-
-// unavailable reports whether err says the database cannot be reached or
-// cannot serve now (as opposed to a bad statement or a broken rule):
-// refused, reset or closed connections, timeouts of the database's own
-// bounds, too many connections, a server shutting down or starting up, and
-// on SQLite a database file another process keeps locked.
-func unavailable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var silent *noAnswer
-	if errors.As(err, &silent) {
-		return true
-	}
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		switch {
-		case pqErr.Code.Class() == "08" && pqErr.Code != "08P01", // connection exception, not protocol_violation
-			pqErr.Code == "53300", // too_many_connections
-			pqErr.Code == "57P01", // admin_shutdown
-			pqErr.Code == "57P02", // crash_shutdown
-			pqErr.Code == "57P03": // cannot_connect_now
-			return true
-		}
-		return false
-	}
-	var sqliteErr *sqlite.Error
-	if errors.As(err, &sqliteErr) {
-		switch sqliteErr.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			return true
-		}
-		return false
-	}
-	var netErr net.Error
-	switch {
-	case errors.Is(err, driver.ErrBadConn),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, os.ErrDeadlineExceeded),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ETIMEDOUT),
-		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
-		errors.As(err, &netErr):
-		return true
-	}
-	return false
-}
-
-// classify marks errors that say the database is unavailable as such (503
-// with Retry-After) and a statement the server cancelled (a request out of
-// time, or statement_timeout) as a timeout; the rest are left to
-// usersvc.Internal.
-func classify(err error) error {
-	var e *usersvc.Error
-	if err == nil || errors.As(err, &e) {
-		return err
-	}
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "57014" { // query_canceled
-		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return err
-	}
-	if unavailable(err) {
-		return usersvc.Unavailable(err)
-	}
-	return err
+	return res, s.c.verdict(sent, outcome(ctx, err))
 }

@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/lib/pq"
@@ -78,5 +81,42 @@ func TestClassify(t *testing.T) {
 		if !errors.Is(got, tc.err) {
 			t.Errorf("%s: the cause is lost", tc.name)
 		}
+	}
+}
+
+// TestClassifyNotApplied: among unavailable errors, those after which the
+// database certainly applied nothing are marked NotApplied (a write may run
+// again); those whose outcome is unknown are not, and a lost answer does
+// not unwrap to driver.ErrBadConn (database/sql would run the call again).
+func TestClassifyNotApplied(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, refused := net.Dial("tcp", addr)
+	for _, tc := range []struct {
+		name       string
+		err        error
+		notApplied bool
+	}{
+		{"connection refused while connecting", &connectFailed{refused}, true},
+		{"no read-write host", &connectFailed{fmt.Errorf("pq: could not connect to any of the hosts:\n%w", errors.New("session is read-only"))}, true},
+		{"nothing sent on a broken connection", &unsent{driver.ErrBadConn}, true},
+		{"read-only server", &pq.Error{Code: "25006", Severity: "ERROR"}, true},
+		{"transaction failed before its commit", &beforeCommit{io.ErrUnexpectedEOF}, true},
+		{"answer lost", &lostAnswer{driver.ErrBadConn}, false},
+		{"reset while waiting for the answer", fmt.Errorf("read: %w", syscall.ECONNRESET), false},
+		{"no answer by the deadline", &noAnswer{err: context.DeadlineExceeded}, false},
+	} {
+		got := usersvc.Internal(classify(tc.err))
+		var e *usersvc.Error
+		if !errors.As(got, &e) || e.Code != usersvc.EUnavailable || e.NotApplied != tc.notApplied {
+			t.Errorf("%s: %#v, want unavailable with NotApplied %v", tc.name, got, tc.notApplied)
+		}
+	}
+	if errors.Is(&lostAnswer{driver.ErrBadConn}, driver.ErrBadConn) {
+		t.Error("a lost answer unwraps to driver.ErrBadConn: database/sql would send the write again")
 	}
 }

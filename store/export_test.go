@@ -84,3 +84,8 @@ func HoldWrites(st *Store) (release func()) {
 		}
 	}
 }
+
+// SetInStandbyRead calls f after each of s's standby reads (attempt
+// counts the runs of one read); the statement f returns, if any, runs
+// next on the read's connection, and its error is the read's.
+func SetInStandbyRead(s *Standby, f func(ctx context.Context, attempt int) string) { s.inRead = f }

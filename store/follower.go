@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"time"
 
@@ -11,6 +12,31 @@ import (
 
 // The change log's reader (see changes.go): one follower a process polls
 // the entries committed since the last it read, and keeps the gaps.
+//
+// History that moves backwards. After an asynchronous failover that lost
+// commits (the new primary had not received the last entries), or a
+// restore from a backup, the entries the follower read last may no longer
+// exist, and their ids may be issued again to new entries, which a
+// follower reading "id > max" would skip. So every poll reads, in the same
+// snapshot:
+//
+//   - the primary's timeline (the first 8 digits of its current WAL file's
+//     name): every promotion starts a new one, so a failover is seen at
+//     the follower's first read on the new primary, whatever was lost,
+//     including entries the follower had not read yet (this process's own
+//     writes among them, which its token cache already holds);
+//   - the entry at the follower's position (its anchor: the id with its
+//     time and user, read when the follower passed it), gone or another
+//     one when history moved backwards without a new timeline (a restore
+//     into a new cluster).
+//
+// When either moved, the follower starts over where the log now ends,
+// passing on a resync ("": changes may have been missed, everyone reads
+// everything again: the token cache is emptied, subscriptions re-read) and
+// forgetting which ids this process wrote (they may be others' now). So
+// nothing is skipped, and nothing committed before the resync is passed
+// on again after it. A switchover that lost nothing costs one resync. Both
+// reads are a function call and one primary-key lookup per poll.
 
 // follower reads the change log for one process.
 type follower struct {
@@ -23,6 +49,11 @@ type follower struct {
 	// max is the highest entry id read; gaps the ids below it not read yet.
 	max  int64
 	gaps map[int64]gap
+	// anchor is the entry at max as read (its mark), "" when max is none.
+	anchor string
+	// timeline is the primary's timeline when the follower started ("":
+	// not known, a server in recovery).
+	timeline string
 }
 
 type gap struct {
@@ -38,19 +69,31 @@ type gap struct {
 // statement, a walk of the whole index with that as a filter (after a
 // bulk import with stale statistics, every poll read all of audits).
 // TestChangeLogReadsByIndex holds the plans to it.
-const pollSQL = `SELECT s.xmin, s.xmax, a.id, a.user_id
-FROM (SELECT pg_snapshot_xmin(c)::text AS xmin, pg_snapshot_xmax(c)::text AS xmax FROM pg_current_snapshot() AS c) AS s
-LEFT JOIN LATERAL (SELECT id, user_id FROM (
-  (SELECT id, user_id FROM audits WHERE id > $1 ORDER BY id LIMIT $3)
+// The anchor (the entry at $1) comes with the bounds, in the same
+// snapshot; every entry comes with its mark.
+const pollSQL = `SELECT s.xmin, s.xmax, s.timeline, s.anchor, a.id, a.user_id, a.mark
+FROM (SELECT pg_snapshot_xmin(c)::text AS xmin, pg_snapshot_xmax(c)::text AS xmax, ` + timelineSQL + ` AS timeline,
+  (SELECT ` + markSQL + ` FROM audits WHERE id = $1) AS anchor FROM pg_current_snapshot() AS c) AS s
+LEFT JOIN LATERAL (SELECT id, user_id, mark FROM (
+  (SELECT id, user_id, ` + markSQL + ` AS mark FROM audits WHERE id > $1 ORDER BY id LIMIT $3)
   UNION ALL
-  (SELECT id, user_id FROM audits WHERE id = ANY($2::bigint[]) AND id <= $1)
+  (SELECT id, user_id, ` + markSQL + ` AS mark FROM audits WHERE id = ANY($2::bigint[]) AND id <= $1)
 ) AS n ORDER BY id LIMIT $3) AS a ON true`
+
+// markSQL is an entry's mark: its time (in UTC, whatever the session's
+// time zone) and user. An id issued again after history moved backwards
+// is another entry, with another mark.
+const markSQL = `((at AT TIME ZONE 'UTC')::text || ' ' || user_id)`
+
+// timelineSQL is the server's timeline, ” on a server in recovery (where
+// pg_current_wal_lsn fails).
+const timelineSQL = `CASE WHEN pg_is_in_recovery() THEN '' ELSE substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END`
 
 // startSQL reads, in one snapshot, its bounds and the ids of the last
 // startWindow entries.
-const startSQL = `SELECT s.xmin, s.xmax, a.id
-FROM (SELECT pg_snapshot_xmin(c)::text AS xmin, pg_snapshot_xmax(c)::text AS xmax FROM pg_current_snapshot() AS c) AS s
-LEFT JOIN LATERAL (SELECT id FROM audits WHERE id > (SELECT coalesce(max(id), 0) FROM audits) - $1 ORDER BY id) AS a ON true`
+const startSQL = `SELECT s.xmin, s.xmax, s.timeline, a.id, a.mark
+FROM (SELECT pg_snapshot_xmin(c)::text AS xmin, pg_snapshot_xmax(c)::text AS xmax, ` + timelineSQL + ` AS timeline FROM pg_current_snapshot() AS c) AS s
+LEFT JOIN LATERAL (SELECT id, ` + markSQL + ` AS mark FROM audits WHERE id > (SELECT coalesce(max(id), 0) FROM audits) - $1 ORDER BY id) AS a ON true`
 
 // poll passes on every entry committed since the last poll (several
 // pages if need be), or starts the follower on its first run.
@@ -63,6 +106,12 @@ func (f *follower) poll(ctx context.Context) error {
 	passed := 0
 	for {
 		n, xmin, err := f.page(ctx)
+		if err == errRewound {
+			// History moved backwards (the top of this file).
+			f.started = false
+			f.changes.forgetOwn()
+			return f.startOver(ctx)
+		}
 		if err != nil {
 			return err
 		}
@@ -99,14 +148,16 @@ func (f *follower) start(ctx context.Context) error {
 	}
 	defer rows.Close()
 	var ids []int64
-	var xmin, xmax string
+	var xmin, xmax, timeline, last string
 	for rows.Next() {
 		var id sql.NullInt64
-		if err := rows.Scan(&xmin, &xmax, &id); err != nil {
+		var mark sql.NullString
+		if err := rows.Scan(&xmin, &xmax, &timeline, &id, &mark); err != nil {
 			return err
 		}
 		if id.Valid {
 			ids = append(ids, id.Int64)
+			last = mark.String
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -117,7 +168,7 @@ func (f *follower) start(ctx context.Context) error {
 		return err
 	}
 	f.gaps = map[int64]gap{}
-	f.max = 0
+	f.max, f.anchor, f.timeline = 0, last, timeline
 	if len(ids) > 0 {
 		f.max = max(ids[len(ids)-1]-startWindow, 0) // every id in the window not read is a gap
 	}
@@ -145,27 +196,34 @@ func (f *follower) page(ctx context.Context) (n int, xmin uint64, err error) {
 	}
 	defer rows.Close()
 	type entry struct {
-		id     int64
-		userID string
+		id           int64
+		userID, mark string
 	}
 	var (
-		entries    []entry
-		xmins, xmx string
+		entries        []entry
+		xmins, xmx, tl string
+		anchor         sql.NullString
 	)
 	for rows.Next() {
 		var (
-			id     sql.NullInt64
-			userID sql.NullString
+			id           sql.NullInt64
+			userID, mark sql.NullString
 		)
-		if err := rows.Scan(&xmins, &xmx, &id, &userID); err != nil {
+		if err := rows.Scan(&xmins, &xmx, &tl, &anchor, &id, &userID, &mark); err != nil {
 			return 0, 0, err
 		}
 		if id.Valid {
-			entries = append(entries, entry{id.Int64, userID.String})
+			entries = append(entries, entry{id.Int64, userID.String, mark.String})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return 0, 0, err
+	}
+	if f.max > 0 && anchor.String != f.anchor || tl != f.timeline && tl != "" && f.timeline != "" {
+		return 0, 0, errRewound
+	}
+	if f.timeline == "" {
+		f.timeline = tl
 	}
 	if xmin, err = strconv.ParseUint(xmins, 10, 64); err != nil {
 		return 0, 0, err
@@ -182,7 +240,7 @@ func (f *follower) page(ctx context.Context) (n int, xmin uint64, err error) {
 			for g := f.max + 1; g < e.id && len(f.gaps) <= maxGaps; g++ {
 				f.gaps[g] = gap{horizon: horizon, found: now}
 			}
-			f.max = e.id
+			f.max, f.anchor = e.id, e.mark
 		} else {
 			continue // read before (a gap filled on an earlier page)
 		}
@@ -192,6 +250,11 @@ func (f *follower) page(ctx context.Context) (n int, xmin uint64, err error) {
 	}
 	return len(entries), xmin, nil
 }
+
+// errRewound says the primary's timeline moved, or the entry at the
+// follower's position is gone or is another one: history may have moved
+// backwards (the top of this file).
+var errRewound = errors.New("the change log moved backwards")
 
 // retire stops following the gaps that no transaction can fill any more:
 // every transaction that was running when the gap was found has ended

@@ -48,6 +48,8 @@ type Store struct {
 	// writes admits autocommit writes first come, first served
 	// (admitWrite); nil on SQLite.
 	writes chan struct{}
+	// pinned, when set, runs every statement on one connection (pin).
+	pinned *ent.Client
 }
 
 // writeReserve is how many pooled PostgreSQL connections the pool holds
@@ -120,6 +122,9 @@ type Options struct {
 	// default database's data/); otherwise the folder must exist, so a
 	// mistyped path is an error rather than a new empty database.
 	CreateDir bool
+	// identifyServers asks each new connection which server it reached
+	// (OpenStandby's pool).
+	identifyServers bool
 	// ListenURL, when set, is the PostgreSQL URL the change log's follower
 	// (its LISTEN, reads and announcements) uses instead of the main one: LISTEN needs a session
 	// of its own, which a pooler in transaction mode does not keep.
@@ -153,6 +158,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("database URL: %w", err)
 		}
+		conn.identify = opts.identifyServers
 		db = sql.OpenDB(conn)
 		n := opts.MaxOpenConns
 		if n <= 0 {
@@ -246,7 +252,25 @@ func (s *Store) c() *ent.Client {
 	if s.tx != nil {
 		return s.tx.Client()
 	}
+	if s.pinned != nil {
+		return s.pinned
+	}
 	return s.client
+}
+
+// pin returns s with every statement on conn, one of its pool's
+// connections (a standby read: standby.go), traced and counted as s's.
+func (s *Store) pin(conn *sql.Conn) *Store {
+	var drv dialect.Driver = entsql.NewDriver(s.dialect, entsql.Conn{ExecQuerier: conn})
+	if s.onQuery != nil {
+		drv = dialect.DebugWithContext(drv, func(context.Context, ...any) { s.onQuery() })
+	}
+	if s.tracing {
+		drv = newTracedDriver(drv)
+	}
+	p := *s
+	p.pinned = ent.NewClient(ent.Driver(drv))
+	return &p
 }
 
 // InTx runs fn in one transaction (usersvc.Store). Nested calls join the
@@ -288,10 +312,13 @@ func retryable(err error) bool {
 
 // inTx is one run of fn in a transaction. fn must leave nothing behind
 // but its writes through tx and what it assigns: InTx may run it again.
+// A failure before the COMMIT is sent applied nothing, whatever it was
+// (the server rolls back a transaction whose session ends): it is marked
+// so (uncommitted).
 func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
 	tx, err := s.client.Tx(ctx)
 	if err != nil {
-		return err
+		return uncommitted(err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -303,9 +330,24 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
 	txs.tx = tx
 	if err := fn(&txs); err != nil {
 		_ = tx.Rollback()
-		return err
+		return uncommitted(err)
 	}
 	return tx.Commit()
+}
+
+// uncommitted marks the failure of a transaction that never asked to
+// commit: an unavailable error the store already classified becomes
+// NotApplied, a driver error is wrapped in beforeCommit (applied.go); the
+// rules' own errors pass as they are.
+func uncommitted(err error) error {
+	var e *usersvc.Error
+	if errors.As(err, &e) {
+		if e.Code == usersvc.EUnavailable && !e.NotApplied {
+			return usersvc.UnavailableNotApplied(e.Err)
+		}
+		return err
+	}
+	return &beforeCommit{err}
 }
 
 // internal turns storage and driver errors into internal domain errors at

@@ -107,12 +107,6 @@ func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersv
 	return out, total, nil
 }
 
-// CountUsersWhere counts the users matching f: one statement.
-func (s *Store) CountUsersWhere(ctx context.Context, f usersvc.UserFilter) (_ int, err error) {
-	defer internal(&err)
-	return s.c().User.Query().Where(s.userPredicates(f)...).Count(ctx)
-}
-
 // userPredicates is f as predicates on the users table.
 func (s *Store) userPredicates(f usersvc.UserFilter) []predicate.User {
 	var preds []predicate.User

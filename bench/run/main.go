@@ -42,9 +42,16 @@ func envOr(k, d string) string {
 	return d
 }
 
+// cleanups run before a failure ends the program (a cluster of the
+// bench's own must not outlive it).
+var cleanups []func()
+
 func must(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
 		os.Exit(1)
 	}
 }
@@ -66,40 +73,47 @@ func main() {
 	work, err := os.MkdirTemp("", "usersvc-bench-")
 	must(err)
 	defer os.RemoveAll(work)
-	dbs := map[string]string{"": setupDB(*dbName, migrateHere)}
+	dbs := map[string]string{"": setupDB(*pgURL, *dbName, migrateHere)}
 	fmt.Fprintln(os.Stderr, "building binaries")
 	must(run("go", "build", "-o", filepath.Join(work, "usersvc"), "./cmd/usersvc"))
 	if *before != "" {
 		abs, err := filepath.Abs(*before)
 		must(err)
 		must(os.Symlink(abs, filepath.Join(work, "usersvc-before")))
-		dbs["usersvc-before"] = setupDB(*dbName+"_before", migrateWith(abs))
+		dbs["usersvc-before"] = setupDB(*pgURL, *dbName+"_before", migrateWith(abs))
 	}
 	must(run("go", "build", "-o", filepath.Join(work, "reference"), "./bench/reference"))
 	scripts := writeScripts(work)
 	traced, sampled := tracingScenarios()
 
 	all := []scenario{
-		{"reference GET", "reference", "get", 0, nil},
-		{"reference PATCH", "reference", "patch", 0, nil},
+		{"reference GET", "reference", "get", 0, nil, ""},
+		{"reference PATCH", "reference", "patch", 0, nil, ""},
 		// Tracing's cost: the GET with every request traced and at the
 		// recommended ratio (tracing.go), each right beside the GET with
 		// tracing off whichever way a round runs.
 		traced,
-		{"REST GET", "usersvc", "get", 0, nil},
+		{"REST GET", "usersvc", "get", 0, nil, ""},
 		sampled,
-		{"GraphQL user", "usersvc", "graphql", 0, nil},
-		{"PATCH (one replace)", "usersvc", "patch", 0, nil},
-		{"PUT", "usersvc", "put", 0, nil},
-		{"REST GET, one token", "usersvc", "onetoken", 0, nil},
-		{"REST GET another user (admin, random of all users)", "usersvc", "other", 0, nil},
-		{"GraphQL users page of 50 (admin)", "usersvc", "users", 0, nil},
+		{"GraphQL user", "usersvc", "graphql", 0, nil, ""},
+		{"PATCH (one replace)", "usersvc", "patch", 0, nil, ""},
+		{"PUT", "usersvc", "put", 0, nil, ""},
+		{"REST GET, one token", "usersvc", "onetoken", 0, nil, ""},
+		{"REST GET another user (admin, random of all users)", "usersvc", "other", 0, nil, ""},
+		{"GraphQL users page of 50 (admin)", "usersvc", "users", 0, nil, ""},
 		// 8 connections: one client address may have at most 20 sign-ins
 		// in flight (the throttle counts a running attempt as a failure).
-		{"sign-in, 8 connections (bcrypt cost 12; no target)", "usersvc", "signin", 8, nil},
-		{"pgbench -M prepared: single-row UPDATE", "pgbench", "pgbench", 0, nil},
-		{"pgbench -M prepared: UPDATE + history INSERT (one CTE)", "pgbench", "pgbench-history", 0, nil},
-		{"pgbench -M prepared: the statement one PATCH sends", "pgbench", "pgbench-patch", 0, nil},
+		{"sign-in, 8 connections (bcrypt cost 12; no target)", "usersvc", "signin", 8, nil, ""},
+		// Reads from a standby: the same two reads on a primary and
+		// standby of the bench's own (standby.go), without and with
+		// USERSVC_READ_URL.
+		{"REST GET another user, own primary only", "usersvc", "other", 0, nil, pairPrimary},
+		{"REST GET another user, own primary + standby reads", "usersvc", "other", 0, nil, pairStandby},
+		{"GraphQL users page of 50, own primary only", "usersvc", "users", 0, nil, pairPrimary},
+		{"GraphQL users page of 50, own primary + standby reads", "usersvc", "users", 0, nil, pairStandby},
+		{"pgbench -M prepared: single-row UPDATE", "pgbench", "pgbench", 0, nil, ""},
+		{"pgbench -M prepared: UPDATE + history INSERT (one CTE)", "pgbench", "pgbench-history", 0, nil, ""},
+		{"pgbench -M prepared: the statement one PATCH sends", "pgbench", "pgbench-patch", 0, nil, ""},
 	}
 	if *before != "" {
 		var both []scenario
@@ -113,6 +127,10 @@ func main() {
 			both = append(both, s)
 		}
 		all = both
+	}
+	if pair := startPair(all); pair != nil {
+		defer pair.Stop()
+		dbs[pairPrimary], dbs[pairStandby] = pairDBs(pair)
 	}
 	var rounds [][]result
 	for round := 1; round <= *nRounds; round++ {
@@ -158,13 +176,19 @@ func main() {
 func runScenarios(all []scenario, work string, dbs map[string]string, scripts map[string]string) []result {
 	var results []result
 	for _, s := range all {
-		if *only != "" && !strings.Contains(","+*only+",", ","+s.script+",") && !strings.Contains(","+*only+",", ","+strings.TrimSuffix(s.server, "-before")+",") {
+		if !selected(s) {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "== %s\n", s.name)
 		benchURL, ok := dbs[s.server]
 		if !ok {
 			benchURL = dbs[""]
+		}
+		if s.db != "" {
+			benchURL = dbs[pairPrimary]
+		}
+		if s.db == pairStandby {
+			s.env = append(s.env, "USERSVC_READ_URL="+dbs[pairStandby])
 		}
 		if writes[s.script] {
 			resetWrites(benchURL)
@@ -189,6 +213,14 @@ type scenario struct {
 	name, server, script string
 	conns                int      // 0: -connections
 	env                  []string // more environment for the server
+	// db: "" the bench database; pairPrimary its copy on the bench's own
+	// primary; pairStandby that too, with reads from its standby.
+	db string
+}
+
+// selected reports whether -only selects s (by script or server).
+func selected(s scenario) bool {
+	return *only == "" || strings.Contains(","+*only+",", ","+s.script+",") || strings.Contains(","+*only+",", ","+strings.TrimSuffix(s.server, "-before")+",")
 }
 
 func run(name string, args ...string) error {

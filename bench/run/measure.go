@@ -18,6 +18,7 @@ type result struct {
 	requests, errors int64
 	cpuPerReq        float64 // microseconds of server CPU per request
 	pgCPUPerReq      float64 // microseconds of PostgreSQL CPU (every server process) per request
+	pairPrimaryCPU   float64 // of which the bench's own primary's (standby.go), per request
 	peakRSS, idleRSS int64   // KiB
 	ready            time.Duration
 }
@@ -72,13 +73,14 @@ func measure(work, server, dbURL, scenario, script string, conns int, env []stri
 		return parseWrk(string(out)), string(out)
 	}
 	load(*warmup)
-	cpu0, pg0 := procCPU(cmd.Process.Pid), postgresCPU()
+	cpu0, pg0, pp0 := procCPU(cmd.Process.Pid), postgresCPU(), postgresCPUOf(pairPrimaryPID)
 	r, out := load(*duration)
-	cpu1, pg1 := procCPU(cmd.Process.Pid), postgresCPU()
+	cpu1, pg1, pp1 := procCPU(cmd.Process.Pid), postgresCPU(), postgresCPUOf(pairPrimaryPID)
 	r.idleRSS, r.peakRSS, r.ready = idle, procStatus(cmd.Process.Pid, "VmHWM"), ready
 	if r.requests > 0 {
 		r.cpuPerReq = (cpu1 - cpu0) / float64(r.requests) * 1e6
 		r.pgCPUPerReq = (pg1 - pg0) / float64(r.requests) * 1e6
+		r.pairPrimaryCPU = (pp1 - pp0) / float64(r.requests) * 1e6
 	}
 	fmt.Fprint(os.Stderr, out)
 	return r
@@ -113,6 +115,30 @@ func postgresCPU() float64 {
 			continue
 		}
 		total += procCPU(pid)
+	}
+	return total
+}
+
+// postgresCPUOf is the CPU time in seconds of the postmaster pid and its
+// children (0 for pid 0).
+func postgresCPUOf(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
+	total := procCPU(pid)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:])); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			total += procCPU(child)
+		}
 	}
 	return total
 }

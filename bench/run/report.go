@@ -91,6 +91,7 @@ func printTable(rs []result) {
 		fmt.Printf("%s: %.2fx the reference PATCH (target 0.8x), p99 %.1f ms (target 40 ms), server CPU %.2fx (target <= 2x), PostgreSQL CPU %.2fx (target <= 1.5x)\n",
 			r.name, r.rps/refPatch.rps, r.p99, r.cpuPerReq/refPatch.cpuPerReq, r.pgCPUPerReq/refPatch.pgCPUPerReq)
 	}
+	printPairCPU(rs)
 	if h, p := find("pgbench -M prepared: UPDATE + history INSERT (one CTE)"), find("pgbench -M prepared: the statement one PATCH sends"); h != nil && p != nil && h.rps > 0 {
 		fmt.Printf("the statement one PATCH sends: %.2fx pgbench's UPDATE + history INSERT (target 0.7x)\n", p.rps/h.rps)
 	}

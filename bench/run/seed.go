@@ -40,10 +40,11 @@ func migrateWith(bin string) func(string) {
 	return func(dbURL string) { must(run(bin, "migrate", "-database-url", dbURL)) }
 }
 
-// setupDB drops and creates the bench database name, migrates it and
-// seeds it (the same rows whatever the schema version).
-func setupDB(name string, migrate func(dbURL string)) string {
-	admin, err := sql.Open("postgres", *pgURL)
+// setupDB drops and creates the bench database name on the server of
+// adminURL, migrates it and seeds it (the same rows whatever the schema
+// version).
+func setupDB(adminURL, name string, migrate func(dbURL string)) string {
+	admin, err := sql.Open("postgres", adminURL)
 	must(err)
 	defer admin.Close()
 	fmt.Fprintf(os.Stderr, "creating %s: %d users, %d tokens\n", name, *users, *tokens)
@@ -51,7 +52,7 @@ func setupDB(name string, migrate func(dbURL string)) string {
 	must(err)
 	_, err = admin.Exec("CREATE DATABASE " + name)
 	must(err)
-	u, err := url.Parse(*pgURL)
+	u, err := url.Parse(adminURL)
 	must(err)
 	u.Path = "/" + name
 	migrate(u.String())

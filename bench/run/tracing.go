@@ -21,8 +21,8 @@ const (
 // tracingScenarios are the two traced GETs, exporting to one sink.
 func tracingScenarios() (all, ratio scenario) {
 	sink := "OTEL_EXPORTER_OTLP_ENDPOINT=" + otlpSink()
-	return scenario{tracedAll, "usersvc", "get", 0, []string{sink, "OTEL_TRACES_SAMPLER=always_on"}},
-		scenario{tracedRatio, "usersvc", "get", 0, []string{sink, "OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG=" + recommendedRatio}}
+	return scenario{tracedAll, "usersvc", "get", 0, []string{sink, "OTEL_TRACES_SAMPLER=always_on"}, ""},
+		scenario{tracedRatio, "usersvc", "get", 0, []string{sink, "OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG=" + recommendedRatio}, ""}
 }
 
 // printTracingCost prints tracing's cost for each binary measured, every

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"usersvc"
 	"usersvc/moving"
 	"usersvc/store"
 )
@@ -29,6 +30,7 @@ type config struct {
 	SessionTTL    time.Duration
 	MetricsToken  string
 	DrainDelay    time.Duration
+	FailoverWait  time.Duration
 	NoPrepare     bool
 	// Tracing is on when the OTEL_* environment names an endpoint
 	// (telemetry.Enabled); it is not a flag of its own.
@@ -36,8 +38,11 @@ type config struct {
 	// TraceResolvers adds a span per resolved GraphQL field when tracing.
 	TraceResolvers bool
 	ListenURL      string
-	MaxConns       int
-	MetricsAddr    string
+	// ReadURL, when set, is a PostgreSQL standby serving the plain reads
+	// (store.Standby); never migrated, listened on or metered.
+	ReadURL     string
+	MaxConns    int
+	MetricsAddr string
 	// HashConcurrency bounds the password hashes running at once; 0 is
 	// one per core (GOMAXPROCS).
 	HashConcurrency int
@@ -220,12 +225,21 @@ func serveSettings(c *config, help io.Writer) *settings {
 	s.bind("hash-concurrency", "USERSVC_HASH_CONCURRENCY", "must be a whole number >= 0", func() bool { return c.HashConcurrency >= 0 })
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 0, "on SIGTERM, how long /readyz says 503 while requests are still served, before the listener closes; set it above the load balancer's health-check fall time [USERSVC_DRAIN_DELAY]")
 	s.bind("drain-delay", "USERSVC_DRAIN_DELAY", "must be a duration >= 0 such as 2s", func() bool { return c.DrainDelay >= 0 })
+	fs.DurationVar(&c.FailoverWait, "failover-wait", usersvc.DefaultFailoverWait, "how long a write that failed before the database applied anything waits for a new primary, running again; 0: answer 503 at once [USERSVC_FAILOVER_WAIT]")
+	s.bind("failover-wait", "USERSVC_FAILOVER_WAIT", "must be a duration >= 0 such as 5s", func() bool { return c.FailoverWait >= 0 })
 	fs.StringVar(&c.SpoolDir, "spool-dir", "", "directory where import bodies wait for their job; files a crash left are removed at start; empty: usersvc-spool in the OS temp directory [USERSVC_SPOOL_DIR]")
 	s.bind("spool-dir", "USERSVC_SPOOL_DIR", "", nil)
 	fs.Int64Var(&c.SpoolMax, "spool-max-bytes", moving.DefaultSpoolMax, "bytes the spooled import bodies may hold at once; an upload past it answers 503 (413 when it alone is larger) [USERSVC_SPOOL_MAX_BYTES]")
 	s.bind("spool-max-bytes", "USERSVC_SPOOL_MAX_BYTES", "must be a whole number >= 1", func() bool { return c.SpoolMax >= 1 })
 	fs.StringVar(&c.SCIMAdminGroup, "scim-admin-group", "", "displayName (any case) of the group whose members are admins: joining it promotes, leaving it demotes; give every process the same; empty: none [USERSVC_SCIM_ADMIN_GROUP]")
 	s.bind("scim-admin-group", "USERSVC_SCIM_ADMIN_GROUP", "", nil)
+	fs.StringVar(&c.ReadURL, "read-url", "", "PostgreSQL: a standby (such as ?target_session_attrs=prefer-standby) serving lists, histories, exports and reads of other users, never older than the call; empty: every read on the database URL [USERSVC_READ_URL]")
+	s.bindCheck("read-url", "USERSVC_READ_URL", func() error {
+		if c.ReadURL != "" && !store.IsPostgresURL(c.DatabaseURL) {
+			return errors.New("reads from a standby need PostgreSQL, and the database URL is a SQLite file: leave it empty")
+		}
+		return checkPostgresURL(c.ReadURL, true)
+	})
 	return s
 }
 

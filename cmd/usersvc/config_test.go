@@ -44,6 +44,7 @@ func TestEnvPrecedence(t *testing.T) {
 		{"duration: zero env, no flag", map[string]string{"USERSVC_SESSION_TTL": "0s"}, nil, nil, nil, "USERSVC_SESSION_TTL must be a positive duration such as 24h"},
 		{"duration: zero flag", nil, []string{"-session-ttl", "0s"}, nil, nil, "-session-ttl must be a positive duration such as 24h"},
 		{"duration: negative drain delay flag", nil, []string{"-drain-delay", "-1s"}, nil, nil, "-drain-delay must be a duration >= 0 such as 2s"},
+		{"duration: negative failover wait", map[string]string{"USERSVC_FAILOVER_WAIT": "-1s"}, nil, nil, nil, "USERSVC_FAILOVER_WAIT must be a duration >= 0 such as 5s"},
 		{"duration: negative drain delay env", map[string]string{"USERSVC_DRAIN_DELAY": "-1s"}, nil, nil, nil, "USERSVC_DRAIN_DELAY must be a duration >= 0 such as 2s"},
 
 		{"int: flag overrides a bad env", map[string]string{"USERSVC_PG_MAX_CONNS": "0"}, []string{"-pg-max-conns", "4"}, func(c config) any { return c.MaxConns }, 4, ""},
@@ -66,6 +67,10 @@ func TestEnvPrecedence(t *testing.T) {
 		{"listen url: libpq's multi-host URI", map[string]string{"USERSVC_LISTEN_URL": "postgres://db1:5502,db2:5503/app?sslmode=require"}, nil, func(c config) any { return c.ListenURL }, "postgres://db1:5502,db2:5503/app?sslmode=require", ""},
 		{"listen url: sslmode=prefer is refused", map[string]string{"USERSVC_LISTEN_URL": "postgres://db1/app?sslmode=prefer"}, nil, nil, nil, "USERSVC_LISTEN_URL: sslmode=prefer leaks a socket per connection with lib/pq when the server has no TLS: use sslmode=disable (no TLS) or sslmode=require (or verify-ca, verify-full)"},
 		{"listen url: not PostgreSQL", nil, []string{"-listen-url", "data/x.db"}, nil, nil, `-listen-url: "data/x.db" is not a postgres:// URL or key/value connection string`},
+		{"read url: libpq's multi-host URI with a standby preferred", map[string]string{"USERSVC_DATABASE_URL": "postgres://db1:5502,db2:5503/app?sslmode=require", "USERSVC_READ_URL": "postgres://db1:5502,db2:5503/app?sslmode=require&target_session_attrs=prefer-standby"}, nil, func(c config) any { return c.ReadURL }, "postgres://db1:5502,db2:5503/app?sslmode=require&target_session_attrs=prefer-standby", ""},
+		{"read url: refused with SQLite", map[string]string{"USERSVC_READ_URL": "postgres://db2/app?sslmode=disable"}, nil, nil, nil, "USERSVC_READ_URL: reads from a standby need PostgreSQL, and the database URL is a SQLite file: leave it empty"},
+		{"read url: not PostgreSQL", map[string]string{"USERSVC_DATABASE_URL": "postgres://db1/app?sslmode=disable"}, []string{"-read-url", "data/x.db"}, nil, nil, `-read-url: "data/x.db" is not a postgres:// URL or key/value connection string`},
+		{"read url: an unknown target_session_attrs", map[string]string{"USERSVC_DATABASE_URL": "postgres://db1/app?sslmode=disable", "USERSVC_READ_URL": "postgres://db2/app?sslmode=disable&target_session_attrs=replica"}, nil, nil, nil, `USERSVC_READ_URL: pq: wrong value for "target_session_attrs": "replica" is not supported; supported values are any, read-write, read-only, primary, standby, or prefer-standby`},
 		{"database url: a SQLite path", nil, []string{"-database-url", "sqlite:/var/lib/usersvc/u.db"}, func(c config) any { return c.DatabaseURL }, "sqlite:/var/lib/usersvc/u.db", ""},
 		{"string: flag wins over a good env", map[string]string{"USERSVC_ADDR": ":1"}, []string{"-addr", ":2"}, func(c config) any { return c.Addr }, ":2", ""},
 		{"string: env", map[string]string{"USERSVC_ADDR": ":1"}, nil, func(c config) any { return c.Addr }, ":1", ""},
@@ -169,7 +174,8 @@ func TestHelp(t *testing.T) {
 	want := map[string]string{
 		"addr": "[USERSVC_ADDR]", "cors-origins": "[USERSVC_CORS_ORIGINS]", "daily-quota": "[USERSVC_DAILY_QUOTA] (default 10000)",
 		"database-url": `[USERSVC_DATABASE_URL] (default "data/usersvc.db")`, "drain-delay": "[USERSVC_DRAIN_DELAY]",
-		"introspection": "[USERSVC_INTROSPECTION] (default true)", "listen-url": "[USERSVC_LISTEN_URL]",
+		"failover-wait": "[USERSVC_FAILOVER_WAIT] (default 5s)",
+		"introspection": "[USERSVC_INTROSPECTION] (default true)", "listen-url": "[USERSVC_LISTEN_URL]", "read-url": "[USERSVC_READ_URL]",
 		"log-format": `[USERSVC_LOG_FORMAT] (default "text")`, "metrics-addr": "[USERSVC_METRICS_ADDR]",
 		"metrics-token": "[USERSVC_METRICS_TOKEN]", "pg-max-conns": "[USERSVC_PG_MAX_CONNS] (default 16)",
 		"pg-no-prepare": "[USERSVC_PG_NO_PREPARE=true]", "session-ttl": "[USERSVC_SESSION_TTL] (default 24h0m0s)",

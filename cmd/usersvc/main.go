@@ -211,7 +211,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	svc := usersvc.NewService(st)
-	svc.DailyQuota, svc.SessionTTL, svc.AdminGroup = c.DailyQuota, c.SessionTTL, c.SCIMAdminGroup
+	if c.ReadURL != "" {
+		standby, err := store.OpenStandby(ctx, c.ReadURL, st, store.Options{NoPrepare: c.NoPrepare, MaxOpenConns: c.MaxConns, Tracing: c.Tracing})
+		if err != nil {
+			return err
+		}
+		defer standby.Close()
+		svc.Reader = standby
+	}
+	svc.DailyQuota, svc.SessionTTL, svc.AdminGroup, svc.FailoverWait = c.DailyQuota, c.SessionTTL, c.SCIMAdminGroup, c.FailoverWait
 	svc.Hashes = hashgate.New(c.HashConcurrency)
 	jobs := moving.NewJobs(svc, st)
 	if err := useSpool(jobs, c, logger); err != nil {
@@ -266,7 +274,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}()
 	defer func() { stopRun(); runWG.Wait() }()
 	serving := &server.Serving{Public: srv, PublicLn: ln, Draining: &draining, DrainDelay: c.DrainDelay, Logger: logger}
-	logger.Info("serving", "addr", ln.Addr().String(), "database", st.Dialect())
+	logger.Info("serving", "addr", ln.Addr().String(), "database", st.Dialect(), "standby_reads", c.ReadURL != "")
 	if metricsLn != nil {
 		serving.Internal, serving.InternalLn = server.NewHTTPServer(c.MetricsAddr, metrics.Handler(), server.DefaultTimeouts()), metricsLn
 		logger.Info("serving metrics", "addr", metricsLn.Addr().String())

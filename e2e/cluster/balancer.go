@@ -14,39 +14,18 @@ import (
 	"strings"
 	"time"
 
-	haproxyfiles "usersvc/deploy/haproxy"
+	"usersvc/e2e/internal/harness"
 )
 
 func (c *cluster) startProxy() error {
 	// When no replica can take a request, HAProxy answers with our JSON
 	// envelope and Retry-After (deploy/haproxy/503.http), not its HTML.
 	errorfile := filepath.Join(c.dir, "503.http")
-	if err := os.WriteFile(errorfile, haproxyfiles.Error503, 0o644); err != nil {
-		return err
-	}
-	cfg := fmt.Sprintf(`global
-  maxconn 2000
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 30s
-  timeout server 30s
-  timeout tunnel 1h
-  # Retry nothing: a request that fails is a failure the client sees.
-  retries 0
-  errorfile 503 %s
-frontend usersvc
-  bind 127.0.0.1:%d
-  default_backend replicas
-backend replicas
-  balance roundrobin
-  option httpchk GET /readyz
-  http-check expect status 200
-  default-server inter 500ms fall 2 rise 2
-`, errorfile, *port)
+	var servers []string
 	for _, r := range c.replicas {
-		cfg += fmt.Sprintf("  server %s %s check\n", r.name, r.addr)
+		servers = append(servers, r.addr)
 	}
+	cfg := harness.HAProxyConfig(errorfile, *port, servers)
 	// The same balancer in front of the first replica alone (port + 20),
 	// and in front of all three routing each token to one replica (port +
 	// 21, docs/deploy.md), for measuring them side by side with the same
@@ -73,20 +52,9 @@ backend one
   default-server inter 500ms fall 2 rise 2
   server %s %s check
 `, *port+20, c.replicas[0].name, c.replicas[0].addr)
-	path := filepath.Join(c.dir, "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		return err
-	}
-	if out, err := exec.Command(*haproxy, "-c", "-f", path).CombinedOutput(); err != nil {
-		return fmt.Errorf("haproxy -c: %v\n%s", err, out)
-	}
-	logf, err := os.Create(filepath.Join(c.dir, "haproxy.log"))
-	if err != nil {
-		return err
-	}
-	c.proxy = exec.Command(*haproxy, "-db", "-f", path)
-	c.proxy.Stdout, c.proxy.Stderr = logf, logf
-	return c.proxy.Start()
+	var err error
+	c.proxy, err = harness.StartHAProxy(*haproxy, c.dir, cfg)
+	return err
 }
 
 // startPgbouncer runs pgbouncer in transaction mode in front of the

@@ -1,16 +1,19 @@
 package testenv
 
 import (
+	"bytes"
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
 // Proxy is a loopback TCP proxy in front of a database for outage tests:
 // Freeze stops forwarding in both directions while every socket stays open
 // (a frozen or partitioned server), Cut closes the listener and every
-// connection (connections are refused), Resume undoes either.
+// connection (connections are refused), Resume undoes either; LoseAnswer
+// loses the answer to one statement.
 type Proxy struct {
 	t      testing.TB
 	target string
@@ -22,7 +25,14 @@ type Proxy struct {
 	thaw   chan struct{}
 	conns  map[net.Conn]bool
 	wg     sync.WaitGroup
+	// lose, when set, is the text of a statement whose answer is lost
+	// (LoseAnswer).
+	lose []byte
 }
+
+// pair is one proxied connection; lost is set once the statement whose
+// answer is to be lost went through it.
+type pair struct{ lost atomic.Bool }
 
 // NewProxy starts a proxy to target (host:port); it stops when t ends.
 func NewProxy(t testing.TB, target string) *Proxy {
@@ -76,8 +86,9 @@ func (p *Proxy) serve(ln net.Listener) {
 				continue
 			}
 			p.wg.Add(2)
-			go p.pipe(c, up)
-			go p.pipe(up, c)
+			pr := &pair{}
+			go p.pipe(c, up, pr, true)
+			go p.pipe(up, c, pr, false)
 		}
 	}()
 }
@@ -98,7 +109,10 @@ func (p *Proxy) track(cs ...net.Conn) bool {
 }
 
 // pipe copies src to dst, holding every chunk while the proxy is frozen.
-func (p *Proxy) pipe(src, dst net.Conn) {
+// From the client, a chunk holding the statement LoseAnswer names is
+// passed on and marks the pair; from the server, the next chunk of a
+// marked pair is dropped and both connections closed.
+func (p *Proxy) pipe(src, dst net.Conn, pr *pair, fromClient bool) {
 	defer p.wg.Done()
 	defer src.Close()
 	defer dst.Close()
@@ -112,6 +126,16 @@ func (p *Proxy) pipe(src, dst net.Conn) {
 			if frozen {
 				<-thaw
 			}
+			if fromClient {
+				p.mu.Lock()
+				if p.lose != nil && bytes.Contains(buf[:n], p.lose) {
+					p.lose = nil
+					pr.lost.Store(true)
+				}
+				p.mu.Unlock()
+			} else if pr.lost.Load() {
+				return // the deferred closes hang up on both
+			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
@@ -120,6 +144,16 @@ func (p *Proxy) pipe(src, dst net.Conn) {
 			return
 		}
 	}
+}
+
+// LoseAnswer makes the proxy pass on the next statement containing text
+// (sent as text: a store with NoPrepare) and lose its answer: the client's
+// connection is closed when the server answers, as when a primary dies
+// after a commit and before its answer left.
+func (p *Proxy) LoseAnswer(text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lose = []byte(text)
 }
 
 // Freeze stops forwarding; connections stay open and new ones are accepted.
