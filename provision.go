@@ -100,7 +100,8 @@ func decodeSCIM(v any) (map[string]any, error) {
 	return m, nil
 }
 
-// DecodeSCIM reads a stored scim object (the store's reads use it).
+// DecodeSCIM reads a JSON object with its numbers as json.Number: a
+// stored scim object (the store's reads use it), or a rendered document.
 func DecodeSCIM(b []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()

@@ -6,7 +6,6 @@
 package usersvc
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/json"
@@ -164,13 +163,7 @@ func (u *User) documentMap() (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return DecodeSCIM(b)
 }
 
 // Now is the service's clock precision: instants are kept to the microsecond,
