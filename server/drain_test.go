@@ -16,8 +16,9 @@ import (
 	"usersvc/server"
 )
 
-// TestDraining: while draining, /readyz says 503 and everything else is
-// still served; closing ends open WebSockets with a normal close (which
+// TestDraining: while draining, /readyz says 503 (with ?database=skip
+// too, which skips only the database check) and everything else is still
+// served; closing ends open WebSockets with a normal close (which
 // graphql-ws clients answer by reconnecting elsewhere).
 func TestDraining(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
@@ -25,12 +26,23 @@ func TestDraining(t *testing.T) {
 		var draining atomic.Bool
 		closing := make(chan struct{})
 		h := server.New(e.Svc, server.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Draining: &draining, Closing: closing})
-		if r := testenv.Do(t, h, "GET", "/readyz", "", ""); r.Status != 200 {
-			t.Fatalf("ready: %d", r.Status)
+		for _, c := range []struct {
+			path string
+			want int
+		}{
+			{"/readyz", 200},
+			{"/readyz?database=skip", 200},
+			{"/readyz?database=check", 400},
+		} {
+			if r := testenv.Do(t, h, "GET", c.path, "", ""); r.Status != c.want {
+				t.Fatalf("%s: %d %s, want %d", c.path, r.Status, r.Body, c.want)
+			}
 		}
 		draining.Store(true)
-		if r := testenv.Do(t, h, "GET", "/readyz", "", ""); r.Status != 503 || !strings.Contains(string(r.Body), "draining") {
-			t.Fatalf("draining readyz: %d %s", r.Status, r.Body)
+		for _, path := range []string{"/readyz", "/readyz?database=skip"} {
+			if r := testenv.Do(t, h, "GET", path, "", ""); r.Status != 503 || !strings.Contains(string(r.Body), "draining") {
+				t.Fatalf("draining %s: %d %s", path, r.Status, r.Body)
+			}
 		}
 		if r := testenv.Do(t, h, "GET", "/api/users/"+e.Alice.ID, e.AliceToken, ""); r.Status != 200 {
 			t.Fatalf("a request while draining: %d", r.Status)

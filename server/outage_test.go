@@ -45,9 +45,10 @@ func gqlCode(r *testenv.Response) string {
 // TestFrozenDatabase: with the database frozen (PostgreSQL behind a proxy
 // that stops forwarding but keeps every socket open) or refusing
 // connections, REST and GraphQL answer 503 with Retry-After within the
-// request bound and /readyz answers 503; once the database is back,
-// everything works again. The log names the driver's error and the request
-// id; the answers do not.
+// request bound and /readyz answers 503 (/readyz?database=skip 200: the
+// process takes requests); once the database is back, everything works
+// again. The log names the driver's error and the request id; the
+// answers do not.
 func TestFrozenDatabase(t *testing.T) {
 	base, why := testenv.PostgresURL()
 	if base == "" {
@@ -108,6 +109,10 @@ func TestFrozenDatabase(t *testing.T) {
 		}
 		if s := ready(); s != 503 {
 			t.Fatalf("%s: readyz %d", when, s)
+		}
+		// The process still takes requests: a balancer's backup check.
+		if r := testenv.Do(t, h, "GET", "/readyz?database=skip", "", ""); r.Status != 200 {
+			t.Fatalf("%s: readyz?database=skip %d %s", when, r.Status, r.Body)
 		}
 		out := logs.String()
 		for _, rid := range []string{id + "-rest", id + "-gql"} {

@@ -123,6 +123,20 @@ func New(svc *usersvc.Service, cfg Config) http.Handler {
 			_, _ = w.Write([]byte("draining\n"))
 			return
 		}
+		// ?database=skip: the process takes requests (it is not draining),
+		// whatever the database; a balancer's backup servers are checked
+		// so (docs/deploy.md, High availability): during a database outage
+		// their writes wait for the new primary.
+		switch r.URL.Query().Get("database") {
+		case "skip":
+			_, _ = w.Write([]byte("ok\n"))
+			return
+		case "":
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte("database: only skip is known\n"))
+			return
+		}
 		// Its own short bound: a load balancer's check must not wait on a
 		// database that has stopped answering.
 		ctx, cancel := context.WithTimeout(r.Context(), ReadyTimeout)

@@ -1,10 +1,12 @@
 // Package haproxy holds what the repository ships for HAProxy in front of
-// the replicas: 503.http, the answer HAProxy gives when no replica can
-// take a request (every replica failing /readyz during a database outage,
-// or none up). It is our REST failure envelope for "unavailable", byte for
-// byte what rest.WriteError writes (errorfile_test.go checks), with
-// Retry-After, instead of HAProxy's own HTML page without one. Install it
-// with `errorfile 503 /etc/haproxy/errors/usersvc-503.http` (docs/deploy.md).
+// the replicas: Config, the recommended configuration (each replica in
+// rotation while ready, and again as a backup while none is ready but it
+// is up and not draining), and 503.http, the answer HAProxy gives when no
+// replica can take a request (none ready nor live). It is our REST failure
+// envelope for "unavailable", byte for byte what rest.WriteError writes
+// (errorfile_test.go checks), with Retry-After, instead of HAProxy's own
+// HTML page without one. Install it with `errorfile 503
+// /etc/haproxy/errors/usersvc-503.http` (docs/deploy.md).
 package haproxy
 
 import _ "embed"

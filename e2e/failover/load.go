@@ -86,9 +86,16 @@ func envelopeProblem(a answer) string {
 }
 
 // fromReplica reports whether a replica (not the balancer) wrote the
-// answer: the service's envelope carries the caller's apiUsage, HAProxy's
-// errorfile cannot.
+// answer: the service sets X-Request-Id on every answer, HAProxy's
+// errorfile has none.
 func fromReplica(a answer) bool {
+	return a.err == nil && a.header.Get("X-Request-Id") != ""
+}
+
+// metered reports whether a replica counted the request in the caller's
+// usage: its answer carries the caller's apiUsage (a replica that could
+// not tell who called, the database being out, counted nothing).
+func metered(a answer) bool {
 	_, ok := a.json["apiUsage"]
 	return a.err == nil && ok
 }
@@ -116,6 +123,7 @@ type load struct {
 	reads     int
 	failed    int                    // failed requests, all kinds
 	failedW   int                    // failed writes
+	proxyW    int                    // failed writes HAProxy answered (no replica ready or live)
 	full      int                    // writes not sent: the user picked had all its tags
 	byReplica int                    // failures a replica answered (the rest: HAProxy, every replica out)
 	failTimes map[string][]time.Time // by kind ("PATCH", "GET")
@@ -129,10 +137,13 @@ func (l *load) fail(what string, a answer) {
 	defer l.mu.Unlock()
 	l.failed++
 	l.endedWith[a.status]++
-	if fromReplica(a) {
-		l.byReplica++
-	}
 	kind, _, _ := strings.Cut(what, " ")
+	switch {
+	case fromReplica(a):
+		l.byReplica++
+	case kind == "PATCH":
+		l.proxyW++
+	}
 	l.failTimes[kind] = append(l.failTimes[kind], time.Now())
 	if p := envelopeProblem(a); p != "" {
 		l.badCount++
@@ -188,7 +199,7 @@ func (l *load) reader(ctx context.Context) {
 		switch {
 		case a.err != nil:
 			u.unknown++
-		case fromReplica(a):
+		case metered(a):
 			u.counted++
 		}
 		u.mu.Unlock()

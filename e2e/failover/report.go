@@ -80,9 +80,9 @@ func report(l *load, pr *probe, sub *subscriber, events []event, missedMarks int
 			problems = append(problems, fmt.Sprintf("a revoked session was taken for %s after the revocation", d))
 		}
 	}
-	fmt.Printf("writes: %d sent, %d acknowledged, %d lost, %d failed (503 envelope with Retry-After: %d of %d)\n",
-		l.writes, acked, lost, l.failedW, l.failed-l.badCount, l.failed)
-	fmt.Printf("reads: %d; failures by status: %v, %d answered by a replica, %d by HAProxy (every replica failing /readyz); probe: %d writes straight to the primary\n",
+	fmt.Printf("writes: %d sent, %d acknowledged, %d lost, %d failed, %d of them by HAProxy (503 envelope with Retry-After: %d of %d failures)\n",
+		l.writes, acked, lost, l.failedW, l.proxyW, l.failed-l.badCount, l.failed)
+	fmt.Printf("reads: %d; failures by status: %v, %d answered by a replica, %d by HAProxy (no replica ready or live); probe: %d writes straight to the primary\n",
 		l.reads, l.endedWith, l.byReplica, l.failed-l.byReplica, pr.runs)
 	fmt.Printf("revoked session refused by the replicas after: %s\n", strings.Join(revoked, ", "))
 	fmt.Printf("subscription: %d connections (ends: %q), %d of 5 changes after the events missed\n", inits, closes, missedMarks)

@@ -9,35 +9,13 @@ import (
 	haproxyfiles "usersvc/deploy/haproxy"
 )
 
-// HAProxyConfig is the balancer docs/deploy.md describes, in front of
-// servers (host:port each, named r1, r2, ...) on 127.0.0.1:port: no
-// retries, health checks on /readyz every 500 ms (fall 2, rise 2), and the
-// repository's errorfile (at errorfile) for its own 503s.
+// HAProxyConfig is the balancer docs/deploy.md describes
+// (deploy/haproxy.Config), on 127.0.0.1:port in front of servers (host:port
+// each, named r1, r2, ...), with the repository's errorfile at errorfile:
+// no retries, the replicas in rotation while they pass /readyz, and again
+// as backups, checked on /readyz?database=skip, while none does.
 func HAProxyConfig(errorfile string, port int, servers []string) string {
-	cfg := fmt.Sprintf(`global
-  maxconn 2000
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 30s
-  timeout server 30s
-  timeout tunnel 1h
-  # Retry nothing: a request that fails is a failure the client sees.
-  retries 0
-  errorfile 503 %s
-frontend usersvc
-  bind 127.0.0.1:%d
-  default_backend replicas
-backend replicas
-  balance roundrobin
-  option httpchk GET /readyz
-  http-check expect status 200
-  default-server inter 500ms fall 2 rise 2
-`, errorfile, port)
-	for i, s := range servers {
-		cfg += fmt.Sprintf("  server r%d %s check\n", i+1, s)
-	}
-	return cfg
+	return "global\n  maxconn 2000\n" + haproxyfiles.Config(errorfile, fmt.Sprintf("127.0.0.1:%d", port), servers)
 }
 
 // StartHAProxy writes the errorfile (deploy/haproxy/503.http) and cfg
