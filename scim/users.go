@@ -163,7 +163,11 @@ func (h *Handler) revise(w http.ResponseWriter, r *http.Request, action string, 
 			if err != nil {
 				return err
 			}
-			return toDocument(res, doc)
+			if err := toDocument(res, doc); err != nil {
+				return err
+			}
+			dropDerivedEmails(before, doc)
+			return nil
 		})
 	}()
 	if err != nil {
@@ -176,6 +180,25 @@ func (h *Handler) revise(w http.ResponseWriter, r *http.Request, action string, 
 		return
 	}
 	h.writeUser(w, r, http.StatusOK, u)
+}
+
+// dropDerivedEmails keeps a user without emails of their own (in scim)
+// without them when the write leaves exactly the one userResource shows
+// for them, their email as the primary one: Okta's deactivation then
+// changes active alone, not the stored scim object as well.
+func dropDerivedEmails(before *usersvc.User, doc map[string]any) {
+	if _, own := before.SCIM["emails"]; own {
+		return
+	}
+	obj, _ := doc["scim"].(map[string]any)
+	list, _ := obj["emails"].([]any)
+	if len(list) != 1 || doc["email"] != before.Email {
+		return
+	}
+	if m, _ := list[0].(map[string]any); len(m) == 2 && m["value"] == before.Email && m["primary"] == true {
+		delete(obj, "emails")
+		doc["scim"] = nonEmpty(obj)
+	}
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) {

@@ -188,3 +188,43 @@ func TestBadRequests(t *testing.T) {
 		}
 	})
 }
+
+// TestDeactivateLinkedUser: a user linked by giving them a userName (no
+// SCIM attributes of their own) is deactivated and reactivated with
+// Okta's PATCH: the history holds the change of disabled alone, the user
+// keeps no scim object, and SCIM still shows their email.
+func TestDeactivateLinkedUser(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
+		e := testenv.Start(t, db)
+		id := e.Alice.ID
+		if r := e.Do(t, "PATCH", "/api/users/"+id, e.AdminToken, `[{"op":"add","path":"/userName","value":"alice.l"}]`, "Content-Type: application/json-patch+json"); r.Status != 200 {
+			t.Fatalf("link: %d %s", r.Status, r.Body)
+		}
+		for _, active := range []bool{false, true} {
+			body := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":%t}}]}`, active)
+			if r := e.Do(t, "PATCH", users+"/"+id, e.AdminToken, body); r.Status != 204 {
+				t.Fatalf("PATCH active %v: %d %s", active, r.Status, r.Body)
+			}
+			h := e.Do(t, "GET", "/api/users/"+id+"/history?limit=1", e.AdminToken, "")
+			entries, _ := h.JSON["history"].([]any)
+			if len(entries) != 1 {
+				t.Fatalf("history: %s", h.Body)
+			}
+			var paths []string
+			for _, op := range entries[0].(map[string]any)["patch"].([]any) {
+				paths = append(paths, op.(map[string]any)["path"].(string))
+			}
+			if got := strings.Join(paths, " "); got != "/disabled" {
+				t.Fatalf("active %v: history paths %q, want the change of disabled alone", active, got)
+			}
+		}
+		u, err := e.Svc.User(usersvc.SystemContext(context.Background()), id)
+		if err != nil || u.SCIM != nil || u.Disabled {
+			t.Fatalf("stored: scim %v disabled %v, %v", u.SCIM, u.Disabled, err)
+		}
+		g := e.Do(t, "GET", users+"/"+id, e.AdminToken, "")
+		if emails := fmt.Sprint(g.JSON["emails"]); g.Status != 200 || emails != "[map[primary:true value:"+u.Email+"]]" {
+			t.Fatalf("GET: %d %s", g.Status, g.Body)
+		}
+	})
+}

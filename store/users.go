@@ -54,16 +54,11 @@ func (s *Store) UserBySignInKey(ctx context.Context, key string) (*usersvc.User,
 }
 
 // ListUsers answers one page in (creation, id) order and, when asked, the
-// filter's total: one query, or two with the count, whatever the page size.
+// filter's total: one query, and a count after it only when the page does
+// not show the total (pageTotal).
 func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersvc.User, _ int, err error) {
 	defer internal(&err)
 	preds := s.userPredicates(q.Filter)
-	total := 0
-	if q.Count {
-		if total, err = s.c().User.Query().Where(preds...).Count(ctx); err != nil {
-			return nil, 0, err
-		}
-	}
 	// ent builds the page's query (its predicates are functions of a
 	// selector); the columns and the scan are userTable's.
 	page := entsql.Dialect(s.dialect).Select(userSQLOf[s.dialect].columns...).From(entsql.Table(user.Table))
@@ -104,7 +99,28 @@ func (s *Store) ListUsers(ctx context.Context, q usersvc.ListQuery) (_ []*usersv
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
+	if !q.Count {
+		return out, 0, nil
+	}
+	total, known := pageTotal(q, len(out))
+	if !known {
+		if total, err = s.c().User.Query().Where(preds...).Count(ctx); err != nil {
+			return nil, 0, err
+		}
+	}
 	return out, total, nil
+}
+
+// pageTotal is the filter's total when the page itself shows it: a page
+// from the start of the order (no cursor) that is not full holds every
+// match from its offset on, so the total is the offset plus its users
+// (when it holds any: an empty page past the end says nothing of how far
+// before it the matches end). A userName eq lookup is then one statement.
+func pageTotal(q usersvc.ListQuery, n int) (total int, known bool) {
+	if q.After != nil || q.Limit <= 0 || n >= q.Limit || n == 0 && q.Offset > 0 {
+		return 0, false
+	}
+	return q.Offset + n, true
 }
 
 // userPredicates is f as predicates on the users table.

@@ -206,7 +206,10 @@ func TestReadsAreOneStatement(t *testing.T) {
 }
 
 // TestListCountsOnlyWhenAsked: a page is one statement; the total costs a
-// second (a count over every match) and is made only when asked for.
+// second (a count over every match), made only when asked for and when
+// the page does not show it: a page from the start of the order (no
+// cursor) that is not full, and not empty past the end, holds every match
+// from its offset on.
 func TestListCountsOnlyWhenAsked(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, db testenv.DB) {
 		testenv.OpenStore(t, db) // migrates
@@ -217,19 +220,44 @@ func TestListCountsOnlyWhenAsked(t *testing.T) {
 		}
 		defer st.Close()
 		ctx := context.Background()
-		createUser(t, st, fullUser())
+		var first *usersvc.User
+		for i := range 3 { // fullUser is deleted: every field is set
+			u := fullUser()
+			if i > 0 {
+				u.ID, u.UserName, u.Email = fmt.Sprintf("usr-list%d", i), nil, fmt.Sprintf("list%d@example.com", i)
+				u.Creation = u.Creation.Add(time.Duration(i) * time.Second)
+			}
+			createUser(t, st, u)
+			if i == 0 {
+				first = u
+			}
+		}
 		for _, tc := range []struct {
-			count      bool
-			statements int
-			total      int
-		}{{false, 1, 0}, {true, 2, 1}} {
+			name                     string
+			count                    bool
+			limit, offset            int
+			after                    bool
+			users, total, statements int
+		}{
+			{"no count", false, 10, 0, false, 3, 0, 1},
+			{"a page that is not full", true, 10, 0, false, 3, 3, 1},
+			{"a full page", true, 3, 0, false, 3, 3, 2},
+			{"a page that is not full, from an offset", true, 10, 1, false, 2, 3, 1},
+			{"an empty page past the end", true, 10, 5, false, 0, 3, 2},
+			{"only the total", true, 0, 0, false, 0, 3, 2},
+			{"after a cursor", true, 10, 0, true, 2, 3, 2},
+		} {
 			n = 0
-			users, total, err := st.ListUsers(ctx, usersvc.ListQuery{Limit: 10, Count: tc.count, Filter: usersvc.UserFilter{Deleted: true}}) // fullUser is deleted: every field is set
+			q := usersvc.ListQuery{Limit: tc.limit, Offset: tc.offset, Count: tc.count, Filter: usersvc.UserFilter{Deleted: true}}
+			if tc.after {
+				q.After = &usersvc.Cursor{Creation: first.Creation, ID: first.ID}
+			}
+			users, total, err := st.ListUsers(ctx, q)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(users) != 1 || total != tc.total || n != tc.statements {
-				t.Errorf("count=%v: %d users, total %d, %d statements; want 1, %d, %d", tc.count, len(users), total, n, tc.total, tc.statements)
+			if len(users) != tc.users || total != tc.total || n != tc.statements {
+				t.Errorf("%s: %d users, total %d, %d statements; want %d, %d, %d", tc.name, len(users), total, n, tc.users, tc.total, tc.statements)
 			}
 		}
 	})

@@ -67,7 +67,8 @@ func goLoad(addr, scenario string, conns int, d time.Duration) result {
 // buildRequest mirrors the wrk scripts of writeScripts.
 func buildRequest(addr, scenario string, n int) *http.Request {
 	i := n%*tokens + 1
-	if scenario == "onetoken" || scenario == "other" || scenario == "users" {
+	switch scenario {
+	case "onetoken", "other", "users", "scimfilter", "scimpatch", "restdisable", "scimpage", "scimdeep", "restpage":
 		i = 1 // user 1 is the admin
 	}
 	id, tok := userID(i), secret(i)
@@ -80,6 +81,22 @@ func buildRequest(addr, scenario string, n int) *http.Request {
 	case "users":
 		method, path, ctype = "POST", "/graphql", "application/json"
 		body = `{"query":"{ users(first: 50) { totalCount edges { cursor node { id name email country timeZone tags role } } } }"}`
+	case "scimfilter":
+		method, path = "GET", fmt.Sprintf("/scim/v2/Users?filter=userName%%20eq%%20%%22user%d%%40example.com%%22", rand.IntN(*users)+1)
+	case "scimpatch":
+		target, disable := adminWrite(n)
+		method, path, ctype = "PATCH", "/scim/v2/Users/"+target, "application/scim+json"
+		body = fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":%t}}]}`, !disable)
+	case "restdisable":
+		target, disable := adminWrite(n)
+		method, path, ctype = "PATCH", "/api/users/"+target, "application/json-patch+json"
+		body = fmt.Sprintf(`[{"op":"replace","path":"/disabled","value":%t}]`, disable)
+	case "scimpage":
+		method, path = "GET", "/scim/v2/Users?startIndex=1&count=100"
+	case "scimdeep":
+		method, path = "GET", fmt.Sprintf("/scim/v2/Users?startIndex=%d&count=100", rand.IntN(max(1, *users-99))+1)
+	case "restpage":
+		method, path = "GET", "/api/users?limit=100"
 	case "signin":
 		method, path, ctype = "POST", "/api/Auth/Token", "application/json"
 		body = fmt.Sprintf(`{"userName":"user%d@example.com","password":%q}`, i, benchPassword)

@@ -100,6 +100,7 @@ func main() {
 		{"PUT", "usersvc", "put", 0, nil, ""},
 		{"REST GET, one token", "usersvc", "onetoken", 0, nil, ""},
 		{"REST GET another user (admin, random of all users)", "usersvc", "other", 0, nil, ""},
+		{"SCIM GET filter userName eq (admin, random of all users)", "usersvc", "scimfilter", 0, nil, ""},
 		{"GraphQL users page of 50 (admin)", "usersvc", "users", 0, nil, ""},
 		// 8 connections: one client address may have at most 20 sign-ins
 		// in flight (the throttle counts a running attempt as a failure).
@@ -111,6 +112,14 @@ func main() {
 		{"REST GET another user, own primary + standby reads", "usersvc", "other", 0, nil, pairStandby},
 		{"GraphQL users page of 50, own primary only", "usersvc", "users", 0, nil, pairPrimary},
 		{"GraphQL users page of 50, own primary + standby reads", "usersvc", "users", 0, nil, pairStandby},
+		// SCIM against REST (scim.go), each pair side by side, the admin's
+		// token throughout; the SCIM filter GET is measured beside the
+		// REST GET of another user (above).
+		{"REST PATCH disabled true/false (admin, another user)", "usersvc", "restdisable", 0, nil, ""},
+		{"SCIM PATCH active false/true (admin, another user)", "usersvc", "scimpatch", 0, nil, ""},
+		{"REST page of 100 (limit=100, first page, no count)", "usersvc", "restpage", 0, nil, ""},
+		{"SCIM page of 100 with totalResults (startIndex=1)", "usersvc", "scimpage", 0, nil, ""},
+		{"SCIM page of 100 with totalResults (random startIndex)", "usersvc", "scimdeep", 0, nil, ""},
 		{"pgbench -M prepared: single-row UPDATE", "pgbench", "pgbench", 0, nil, ""},
 		{"pgbench -M prepared: UPDATE + history INSERT (one CTE)", "pgbench", "pgbench-history", 0, nil, ""},
 		{"pgbench -M prepared: the statement one PATCH sends", "pgbench", "pgbench-patch", 0, nil, ""},
@@ -155,6 +164,7 @@ func main() {
 		printMedians(rounds)
 	}
 	printTracingCost(rounds)
+	printSCIM(rounds)
 	if *only == "" || strings.Contains(","+*only+",", ",import,") {
 		fmt.Fprintln(os.Stderr, "== usersvc import, 100,000 lines")
 		printImports(measureImports(work))
@@ -218,8 +228,12 @@ type scenario struct {
 	db string
 }
 
-// selected reports whether -only selects s (by script or server).
+// selected reports whether -only selects s (by script or server, or
+// "scim": the SCIM scenarios and their REST twins).
 func selected(s scenario) bool {
+	if strings.Contains(","+*only+",", ",scim,") && inSCIMGroup(s) {
+		return true
+	}
 	return *only == "" || strings.Contains(","+*only+",", ","+s.script+",") || strings.Contains(","+*only+",", ","+strings.TrimSuffix(s.server, "-before")+",")
 }
 

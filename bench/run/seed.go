@@ -67,6 +67,19 @@ func setupDB(adminURL, name string, migrate func(dbURL string)) string {
 	    '', CASE WHEN i = 1 THEN 'admin' ELSE 'user' END, 1
 	  FROM generate_series(1, $1) AS i`, *users)
 	must(err)
+	// Every seeded user is provisioned (SCIM lists the users with a
+	// userName): the userName is the email, so the sign-in key
+	// (usersvc.SignInKey: the userName's key when there is one) is the
+	// email_key inserted above, and everyone signs in as before. A
+	// schema without user_name (an earlier -before binary) keeps none.
+	var hasUserName bool
+	must(db.QueryRow(`SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'user_name')`).Scan(&hasUserName))
+	if hasUserName {
+		_, err = db.Exec(`UPDATE users SET user_name = email`)
+		must(err)
+		_, err = db.Exec("VACUUM FULL users")
+		must(err)
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(benchPassword), 12)
 	must(err)
 	_, err = db.Exec(`UPDATE users SET password_hash = $1 WHERE id <= $2`, string(hash), userID(*tokens))
@@ -85,14 +98,30 @@ func setupDB(adminURL, name string, migrate func(dbURL string)) string {
 	must(err)
 	_, err = db.Exec("CREATE SCHEMA bench_seed")
 	must(err)
-	_, err = db.Exec("CREATE TABLE bench_seed.users AS SELECT * FROM users WHERE id <= $1", userID(*tokens))
+	_, err = db.Exec("CREATE TABLE bench_seed.users AS SELECT * FROM users WHERE id <= $1", userID(writeFirst()+writeSpan()-1))
 	must(err)
 	return u.String()
 }
 
 // writes are the scenarios that write users; each starts from the state
 // setupDB left (resetWrites).
-var writes = map[string]bool{"patch": true, "put": true, "pgbench": true, "pgbench-history": true, "pgbench-patch": true}
+var writes = map[string]bool{"patch": true, "put": true, "pgbench": true, "pgbench-history": true, "pgbench-patch": true,
+	"scimpatch": true, "restdisable": true}
+
+// The admin's writes to other users (scimpatch, restdisable) go to the
+// users writeFirst() .. writeFirst()+writeSpan()-1, which own no token
+// (disabling them refuses no scenario's requests) and which resetWrites
+// puts back with the token owners.
+func writeFirst() int { return *tokens + 1 }
+func writeSpan() int  { return max(1, min(*tokens, *users-*tokens)) }
+
+// adminWrite is the k-th admin write's target (k from 0) and whether it
+// disables: the k-th request goes to user writeFirst()+k%span, and each
+// pass over the span flips the flag, so every write changes its user;
+// with an even span each wrk thread keeps to its own users.
+func adminWrite(k int) (id string, disable bool) {
+	return userID(writeFirst() + k%writeSpan()), (k/writeSpan())%2 == 0
+}
 
 // resetWrites puts the database back as setupDB left it before a scenario
 // that writes, so every write scenario, whichever runs first, meets the

@@ -25,6 +25,12 @@ func writeScripts(dir string) map[string]string {
 	fmt.Fprintf(&creds, "local threads = %d\nlocal next_tid = 0\nfunction setup(thread) thread:set(\"tid\", next_tid); next_tid = next_tid + 1 end\n", *threads)
 	creds.WriteString("local function next_cred() n = n + 1; return creds[((n * threads + tid) % #creds) + 1] end\n")
 	fmt.Fprintf(&creds, "local users = %d\nmath.randomseed(os.time())\n", *users)
+	// adminWrite's targets in Lua: k counts this thread's requests
+	// interleaved with the other threads' (n * threads + tid).
+	fmt.Fprintf(&creds, "local write_first, write_span = %d, %d\n", writeFirst(), writeSpan())
+	creds.WriteString(`local function admin_write() n = n + 1; local k = n * threads + tid
+  return string.format("usr-bench%07d", write_first + k % write_span), math.floor(k / write_span) % 2 == 0 end
+`)
 	bodies := map[string]string{
 		"get": `request = function() local c = next_cred()
   return wrk.format("GET", "/api/users/" .. c[1], {["Authorization"] = "Bearer " .. c[2]}) end`,
@@ -39,6 +45,24 @@ func writeScripts(dir string) map[string]string {
 		"other": `request = function() local c = creds[1]
   local id = string.format("usr-bench%07d", math.random(1, users))
   return wrk.format("GET", "/api/users/" .. id, {["Authorization"] = "Bearer " .. c[2]}) end`,
+		// SCIM against REST (scim.go): the admin's token throughout.
+		"scimfilter": `request = function() local c = creds[1]
+  local path = "/scim/v2/Users?filter=userName%20eq%20%22user" .. math.random(1, users) .. "%40example.com%22"
+  return wrk.format("GET", path, {["Authorization"] = "Bearer " .. c[2]}) end`,
+		"scimpatch": `request = function() local c = creds[1]
+  local id, disable = admin_write()
+  local body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":' .. tostring(not disable) .. '}}]}'
+  return wrk.format("PATCH", "/scim/v2/Users/" .. id, {["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/scim+json"}, body) end`,
+		"restdisable": `request = function() local c = creds[1]
+  local id, disable = admin_write()
+  local body = '[{"op":"replace","path":"/disabled","value":' .. tostring(disable) .. '}]'
+  return wrk.format("PATCH", "/api/users/" .. id, {["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json-patch+json"}, body) end`,
+		"scimpage": `request = function() local c = creds[1]
+  return wrk.format("GET", "/scim/v2/Users?startIndex=1&count=100", {["Authorization"] = "Bearer " .. c[2]}) end`,
+		"scimdeep": `request = function() local c = creds[1]
+  return wrk.format("GET", "/scim/v2/Users?startIndex=" .. math.random(1, users - 99) .. "&count=100", {["Authorization"] = "Bearer " .. c[2]}) end`,
+		"restpage": `request = function() local c = creds[1]
+  return wrk.format("GET", "/api/users?limit=100", {["Authorization"] = "Bearer " .. c[2]}) end`,
 		"users": `request = function() local c = creds[1]
   local body = '{"query":"{ users(first: 50) { totalCount edges { cursor node { id name email country timeZone tags role } } } }"}'
   return wrk.format("POST", "/graphql", {["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json"}, body) end`,
