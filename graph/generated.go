@@ -88,7 +88,7 @@ type ComplexityRoot struct {
 		Version     func(childComplexity int) int
 	}
 
-	GroupConnection struct {
+	GroupPage struct {
 		Nodes      func(childComplexity int) int
 		TotalCount func(childComplexity int) int
 	}
@@ -210,7 +210,7 @@ type QueryResolver interface {
 	Countries(ctx context.Context) ([]usersvc.Country, error)
 	TimeZones(ctx context.Context) ([]string, error)
 	Group(ctx context.Context, id string) (*usersvc.Group, error)
-	Groups(ctx context.Context, first *int64, offset *int64, where *model.GroupWhereInput) (*model.GroupConnection, error)
+	Groups(ctx context.Context, first *int64, offset *int64, where *model.GroupWhereInput) (*model.GroupPage, error)
 	APIKeys(ctx context.Context, userID *string) ([]usersvc.APIKey, error)
 }
 type SubscriptionResolver interface {
@@ -398,18 +398,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Group.Version(childComplexity), true
 
-	case "GroupConnection.nodes":
-		if e.ComplexityRoot.GroupConnection.Nodes == nil {
+	case "GroupPage.nodes":
+		if e.ComplexityRoot.GroupPage.Nodes == nil {
 			break
 		}
 
-		return e.ComplexityRoot.GroupConnection.Nodes(childComplexity), true
-	case "GroupConnection.totalCount":
-		if e.ComplexityRoot.GroupConnection.TotalCount == nil {
+		return e.ComplexityRoot.GroupPage.Nodes(childComplexity), true
+	case "GroupPage.totalCount":
+		if e.ComplexityRoot.GroupPage.TotalCount == nil {
 			break
 		}
 
-		return e.ComplexityRoot.GroupConnection.TotalCount(childComplexity), true
+		return e.ComplexityRoot.GroupPage.TotalCount(childComplexity), true
 
 	case "LoginPayload.expires":
 		if e.ComplexityRoot.LoginPayload.Expires == nil {
@@ -1109,7 +1109,7 @@ type Group {
 }
 
 "A page of groups in displayName order (case-insensitively), with the number of all that match."
-type GroupConnection {
+type GroupPage {
   "The groups of this page."
   nodes: [Group!]!
   "How many groups match the filter, over all pages."
@@ -1423,7 +1423,7 @@ type Query {
     offset: Int
     "Only groups matching all of these."
     where: GroupWhereInput
-  ): GroupConnection!
+  ): GroupPage!
   "A user's API keys (the caller's own when userId is omitted)."
   apiKeys(
     "Whose keys (admins); omitted for the caller's own."
@@ -1657,14 +1657,14 @@ func (ec *executionContext) childFields_Group(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Group", field.Name)
 }
 
-func (ec *executionContext) childFields_GroupConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+func (ec *executionContext) childFields_GroupPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "nodes":
-		return ec.fieldContext_GroupConnection_nodes(ctx, field)
+		return ec.fieldContext_GroupPage_nodes(ctx, field)
 	case "totalCount":
-		return ec.fieldContext_GroupConnection_totalCount(ctx, field)
+		return ec.fieldContext_GroupPage_totalCount(ctx, field)
 	}
-	return nil, fmt.Errorf("no field named %q was found under type GroupConnection", field.Name)
+	return nil, fmt.Errorf("no field named %q was found under type GroupPage", field.Name)
 }
 
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3074,13 +3074,13 @@ func (ec *executionContext) fieldContext_Group_modified(_ context.Context, field
 	return graphql.NewScalarFieldContext("Group", field, false, false, "Time")
 }
 
-func (ec *executionContext) _GroupConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.GroupConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _GroupPage_nodes(ctx context.Context, field graphql.CollectedField, obj *model.GroupPage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GroupConnection_nodes(ctx, field)
+			return ec.fieldContext_GroupPage_nodes(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Nodes, nil
@@ -3093,9 +3093,9 @@ func (ec *executionContext) _GroupConnection_nodes(ctx context.Context, field gr
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_GroupConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_GroupPage_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
-		Object:     "GroupConnection",
+		Object:     "GroupPage",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -3106,13 +3106,13 @@ func (ec *executionContext) fieldContext_GroupConnection_nodes(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _GroupConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.GroupConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _GroupPage_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.GroupPage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_GroupConnection_totalCount(ctx, field)
+			return ec.fieldContext_GroupPage_totalCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.TotalCount, nil
@@ -3125,8 +3125,8 @@ func (ec *executionContext) _GroupConnection_totalCount(ctx context.Context, fie
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_GroupConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("GroupConnection", field, false, false, "Int")
+func (ec *executionContext) fieldContext_GroupPage_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GroupPage", field, false, false, "Int")
 }
 
 func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *usersvc.Session) (ret graphql.Marshaler) {
@@ -4115,8 +4115,8 @@ func (ec *executionContext) _Query_groups(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Groups(ctx, fc.Args["first"].(*int64), fc.Args["offset"].(*int64), fc.Args["where"].(*model.GroupWhereInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.GroupConnection) graphql.Marshaler {
-			return ec.marshalNGroupConnection2ᚖusersvcᚋgraphᚋmodelᚐGroupConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GroupPage) graphql.Marshaler {
+			return ec.marshalNGroupPage2ᚖusersvcᚋgraphᚋmodelᚐGroupPage(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4129,7 +4129,7 @@ func (ec *executionContext) fieldContext_Query_groups(ctx context.Context, field
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_GroupConnection(ctx, field)
+			return ec.childFields_GroupPage(ctx, field)
 		},
 	}
 	defer func() {
@@ -7192,24 +7192,24 @@ func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
-var groupConnectionImplementors = []string{"GroupConnection"}
+var groupPageImplementors = []string{"GroupPage"}
 
-func (ec *executionContext) _GroupConnection(ctx context.Context, sel ast.SelectionSet, obj *model.GroupConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, groupConnectionImplementors)
+func (ec *executionContext) _GroupPage(ctx context.Context, sel ast.SelectionSet, obj *model.GroupPage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, groupPageImplementors)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
-			out.Values[i] = graphql.MarshalString("GroupConnection")
+			out.Values[i] = graphql.MarshalString("GroupPage")
 		case "nodes":
-			out.Values[i] = ec._GroupConnection_nodes(ctx, field, obj)
+			out.Values[i] = ec._GroupPage_nodes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "totalCount":
-			out.Values[i] = ec._GroupConnection_totalCount(ctx, field, obj)
+			out.Values[i] = ec._GroupPage_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8323,12 +8323,12 @@ func (ec *executionContext) marshalNGroup2ᚖusersvcᚐGroup(ctx context.Context
 	return ec._Group(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNGroupConnection2ᚖusersvcᚋgraphᚋmodelᚐGroupConnection(ctx context.Context, sel ast.SelectionSet, v *model.GroupConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNGroupPage2ᚖusersvcᚋgraphᚋmodelᚐGroupPage(ctx context.Context, sel ast.SelectionSet, v *model.GroupPage) graphql.Marshaler {
 	if v == nil {
-		graphql.AddInvalidNullError(ctx, "GroupConnection!")
+		graphql.AddInvalidNullError(ctx, "GroupPage!")
 		return graphql.Null
 	}
-	return ec._GroupConnection(ctx, sel, v)
+	return ec._GroupPage(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2int(ctx context.Context, v any) (int, error) {

@@ -10,7 +10,7 @@ import (
 )
 
 // listGroups adapts the groups query to the domain's offset pages.
-func listGroups(ctx context.Context, svc *usersvc.Service, first, offset *int64, where *model.GroupWhereInput) (*model.GroupConnection, error) {
+func listGroups(ctx context.Context, svc *usersvc.Service, first, offset *int64, where *model.GroupWhereInput) (*model.GroupPage, error) {
 	q := usersvc.GroupQuery{Count: first}
 	if offset != nil {
 		q.Offset = *offset
@@ -22,7 +22,7 @@ func listGroups(ctx context.Context, svc *usersvc.Service, first, offset *int64,
 	if err != nil {
 		return nil, err
 	}
-	return &model.GroupConnection{Nodes: groupValues(page.Groups), TotalCount: int64(page.Total)}, nil
+	return &model.GroupPage{Nodes: groupValues(page.Groups), TotalCount: int64(page.Total)}, nil
 }
 
 // userGroups answers User.groups; under a users page, the page's batch

@@ -117,7 +117,7 @@ func (r *queryResolver) Group(ctx context.Context, id string) (*usersvc.Group, e
 }
 
 // Groups is the resolver for the groups field.
-func (r *queryResolver) Groups(ctx context.Context, first *int64, offset *int64, where *model.GroupWhereInput) (*model.GroupConnection, error) {
+func (r *queryResolver) Groups(ctx context.Context, first *int64, offset *int64, where *model.GroupWhereInput) (*model.GroupPage, error) {
 	return listGroups(ctx, r.Svc, first, offset, where)
 }
 

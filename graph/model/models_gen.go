@@ -47,7 +47,7 @@ type CreateGroupInput struct {
 }
 
 // A page of groups in displayName order (case-insensitively), with the number of all that match.
-type GroupConnection struct {
+type GroupPage struct {
 	// The groups of this page.
 	Nodes []usersvc.Group `json:"nodes"`
 	// How many groups match the filter, over all pages.
